@@ -1,0 +1,146 @@
+/**
+ * The app's Kubernetes objects as plain functions of typed settings, so the HA properties (replicas,
+ * rolling update, spread, probes, drain, PDB, HPA, load balancer annotations) read in one place.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type * as k8s from "@pulumi/kubernetes";
+import type { AppConfig } from "./config";
+
+type DeploymentSpec = k8s.types.input.apps.v1.DeploymentSpec;
+type ServiceMetadata = k8s.types.input.meta.v1.ObjectMeta;
+
+/** Port the container serves HTTP and WebSocket on. */
+export const APP_PORT = 8080;
+/** Seconds the preStop hook waits so the load balancer stops sending new connections before drain starts. */
+export const PRE_STOP_SECONDS = 10;
+/** Keys of the app Secret; each becomes an env var of the same name. */
+export const SECRET_KEYS = ["DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL", "LIVEKIT_DATACENTERS", "AUTH_JWT_SECRET"] as const;
+/** Pod annotation that names the LiveKit deployments (not secret), read by the HA scorecard. */
+export const LIVEKIT_ANNOTATION = "gomeet.dev/livekit-datacenters";
+
+/** Labels that select the app's pods. */
+export function appLabels(): Record<string, string> {
+  return { "app.kubernetes.io/name": "gomeet", "app.kubernetes.io/component": "realtime" };
+}
+
+/** Settings the Deployment is built from. */
+export interface DeploymentSettings {
+  app: AppConfig;
+  secretName: pulumi.Input<string>;
+  livekitNames: string[];
+}
+
+/** Grace period: preStop wait + the app's own WebSocket drain + a margin for closing pools. */
+export function terminationGraceSeconds(app: AppConfig): number {
+  return PRE_STOP_SECONDS + app.drainSeconds + 15;
+}
+
+/** The Deployment spec: N replicas spread over nodes, zero-downtime rolling update, probes, hardening. */
+export function deploymentSpec(s: DeploymentSettings): DeploymentSpec {
+  const labels = appLabels();
+  const httpGet = (path: string) => ({ path, port: "http" });
+  return {
+    replicas: s.app.replicas,
+    minReadySeconds: 10,
+    revisionHistoryLimit: 5,
+    strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+    selector: { matchLabels: labels },
+    template: {
+      metadata: { labels, annotations: { [LIVEKIT_ANNOTATION]: s.livekitNames.join(",") } },
+      spec: {
+        automountServiceAccountToken: false,
+        terminationGracePeriodSeconds: terminationGraceSeconds(s.app),
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser: 1000,
+          runAsGroup: 1000,
+          fsGroup: 1000,
+          seccompProfile: { type: "RuntimeDefault" },
+        },
+        topologySpreadConstraints: [
+          { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: labels } },
+          { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: labels } },
+        ],
+        containers: [
+          {
+            name: "app",
+            image: s.app.image,
+            imagePullPolicy: "IfNotPresent",
+            ports: [{ name: "http", containerPort: APP_PORT, protocol: "TCP" }],
+            env: [
+              { name: "PORT", value: String(APP_PORT) },
+              { name: "LOG_LEVEL", value: s.app.logLevel },
+              { name: "SHUTDOWN_DRAIN_SECONDS", value: String(s.app.drainSeconds) },
+              { name: "INSTANCE_ID", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+              ...SECRET_KEYS.map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: s.secretName, key } } })),
+            ],
+            resources: { requests: { ...s.app.requests }, limits: { ...s.app.limits } },
+            startupProbe: { httpGet: httpGet("/healthz"), periodSeconds: 2, failureThreshold: 30, timeoutSeconds: 2 },
+            readinessProbe: { httpGet: httpGet("/readyz"), periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 2 },
+            livenessProbe: { httpGet: httpGet("/healthz"), periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 2 },
+            lifecycle: { preStop: { exec: { command: ["sleep", String(PRE_STOP_SECONDS)] } } },
+            securityContext: {
+              allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true,
+              privileged: false,
+              capabilities: { drop: ["ALL"] },
+            },
+            volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+          },
+        ],
+        volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
+      },
+    },
+  };
+}
+
+const LB = "service.beta.kubernetes.io/do-loadbalancer";
+
+/** Settings of the public load balancer. */
+export interface LoadBalancerSettings {
+  /** The load balancer's name at DigitalOcean. */
+  name: string;
+  app: AppConfig;
+  /** Name of a DigitalOcean certificate for the domain, when TLS is on. */
+  certificateName?: pulumi.Input<string>;
+}
+
+/**
+ * DigitalOcean load balancer annotations: a REGIONAL (HTTP-capable) LB, health checks on /readyz with
+ * the analysis's 3 failures, an idle timeout that keeps WebSockets open, TLS and redirect with a domain.
+ * Values are strings: Kubernetes annotations are, and the CCM parses them.
+ */
+export function loadBalancerAnnotations(s: LoadBalancerSettings): Record<string, pulumi.Input<string>> {
+  const annotations: Record<string, pulumi.Input<string>> = {
+    [`${LB}-type`]: "REGIONAL",
+    [`${LB}-name`]: s.name,
+    [`${LB}-protocol`]: "http",
+    [`${LB}-size-unit`]: String(s.app.loadBalancerSizeUnit),
+    [`${LB}-override-health-check`]: "true",
+    [`${LB}-healthcheck-path`]: "/readyz",
+    [`${LB}-healthcheck-protocol`]: "http",
+    [`${LB}-healthcheck-port`]: "80",
+    [`${LB}-healthcheck-check-interval-seconds`]: "5",
+    [`${LB}-healthcheck-response-timeout-seconds`]: "3",
+    [`${LB}-healthcheck-unhealthy-threshold`]: "3",
+    [`${LB}-healthcheck-healthy-threshold`]: "2",
+    [`${LB}-http-idle-timeout-seconds`]: String(s.app.websocketIdleTimeoutSeconds),
+  };
+  if (s.certificateName !== undefined) {
+    annotations[`${LB}-certificate-name`] = s.certificateName;
+    annotations[`${LB}-tls-ports`] = "443";
+    annotations[`${LB}-redirect-http-to-https`] = "true";
+  }
+  return annotations;
+}
+
+/** Service ports: 80, plus 443 when TLS terminates at the load balancer. */
+export function servicePorts(tls: boolean): k8s.types.input.core.v1.ServicePort[] {
+  const http = { name: "http", port: 80, targetPort: "http", protocol: "TCP" };
+  return tls ? [http, { name: "https", port: 443, targetPort: "http", protocol: "TCP" }] : [http];
+}
+
+/** Metadata of the load-balanced Service. */
+export function serviceMetadata(namespace: pulumi.Input<string>, s: LoadBalancerSettings): ServiceMetadata {
+  return { name: "gomeet", namespace, labels: appLabels(), annotations: loadBalancerAnnotations(s) };
+}

@@ -1,0 +1,105 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import * as random from "@pulumi/random";
+import type { AppConfig, LivekitDeployment } from "./config";
+import { appLabels, deploymentSpec, serviceMetadata, servicePorts, SECRET_KEYS } from "./app-manifests";
+
+/** Arguments of {@link App}. */
+export interface AppArgs {
+  /** Name prefix of every resource of the stack, e.g. `gomeet-prod`. */
+  prefix: string;
+  /** Provider of the cluster to deploy into. */
+  provider: k8s.Provider;
+  config: AppConfig;
+  /** PostgreSQL URL through the pool (secret). */
+  databaseUrl: pulumi.Input<string>;
+  /** Read-replica URLs (secret). */
+  databaseReplicaUrls: pulumi.Input<string[]>;
+  /** Valkey URL (secret). */
+  redisUrl: pulumi.Input<string>;
+  /** LiveKit deployments (secret) and their names (not secret). */
+  livekit: pulumi.Input<LivekitDeployment[]>;
+  livekitNames: string[];
+  /** DigitalOcean certificate name when a domain is configured. */
+  certificateName?: pulumi.Input<string>;
+}
+
+/**
+ * The realtime service on Kubernetes: namespace, secret, a spread-out Deployment with zero-downtime
+ * rollouts, a disruption budget, an autoscaler that never goes below the HA floor, and a DigitalOcean
+ * load balancer that carries WebSockets.
+ */
+export class App extends pulumi.ComponentResource {
+  /** Name the load balancer gets at DigitalOcean (used to look it up for alerts). */
+  readonly loadBalancerName: string;
+  /** Public IP of the load balancer. */
+  readonly loadBalancerIp: pulumi.Output<string>;
+  /** The Service (the load balancer exists once it is ready). */
+  readonly service: k8s.core.v1.Service;
+
+  constructor(name: string, args: AppArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("gomeet:index:App", name, {}, opts);
+    const child = { parent: this, provider: args.provider };
+    const namespace = new k8s.core.v1.Namespace(`${args.prefix}-ns`, { metadata: { name: "gomeet" } }, child);
+    const ns = namespace.metadata.name;
+
+    const authSecret = new random.RandomPassword(`${args.prefix}-auth-jwt-secret`, { length: 64, special: false }, { parent: this });
+    const values: Record<(typeof SECRET_KEYS)[number], pulumi.Input<string>> = {
+      DATABASE_URL: args.databaseUrl,
+      DATABASE_REPLICA_URLS: pulumi.output(args.databaseReplicaUrls).apply((urls) => urls.join(",")),
+      REDIS_URL: args.redisUrl,
+      LIVEKIT_DATACENTERS: pulumi.output(args.livekit).apply((l) => JSON.stringify(l)),
+      AUTH_JWT_SECRET: authSecret.result,
+    };
+    const stringData = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, pulumi.secret(v)]));
+    const secret = new k8s.core.v1.Secret(
+      `${args.prefix}-secrets`,
+      { metadata: { name: "gomeet-secrets", namespace: ns }, type: "Opaque", stringData },
+      child,
+    );
+
+    const deployment = new k8s.apps.v1.Deployment(
+      `${args.prefix}-app`,
+      {
+        metadata: { name: "gomeet", namespace: ns, labels: appLabels() },
+        spec: deploymentSpec({ app: args.config, secretName: secret.metadata.name, livekitNames: args.livekitNames }),
+      },
+      child,
+    );
+
+    new k8s.policy.v1.PodDisruptionBudget(
+      `${args.prefix}-pdb`,
+      {
+        metadata: { name: "gomeet", namespace: ns },
+        spec: { minAvailable: args.config.minAvailable, selector: { matchLabels: appLabels() } },
+      },
+      child,
+    );
+
+    new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+      `${args.prefix}-hpa`,
+      {
+        metadata: { name: "gomeet", namespace: ns },
+        spec: {
+          scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
+          minReplicas: args.config.replicas,
+          maxReplicas: args.config.maxReplicas,
+          metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } }],
+        },
+      },
+      child,
+    );
+
+    this.loadBalancerName = `${args.prefix}-lb`;
+    this.service = new k8s.core.v1.Service(
+      `${args.prefix}-service`,
+      {
+        metadata: serviceMetadata(ns, { name: this.loadBalancerName, app: args.config, certificateName: args.certificateName }),
+        spec: { type: "LoadBalancer", selector: appLabels(), ports: servicePorts(args.certificateName !== undefined) },
+      },
+      { ...child, dependsOn: [deployment] },
+    );
+    this.loadBalancerIp = this.service.status.loadBalancer.ingress.apply((ingress) => ingress?.[0]?.ip ?? "");
+    this.registerOutputs({ loadBalancerIp: this.loadBalancerIp });
+  }
+}

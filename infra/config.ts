@@ -1,0 +1,228 @@
+/**
+ * Stack configuration: every `gomeet:*` key is read here once, validated, and handed to the components
+ * as plain typed values (secrets as secret Outputs). A missing or bad value stops the program with a
+ * `ConfigError` that names the key, what was found and what is accepted.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as digitalocean from "@pulumi/digitalocean";
+import { z } from "zod";
+
+export const CONFIG_NAMESPACE = "gomeet";
+
+/** DigitalOcean regions the provider knows. */
+export const REGIONS = Object.values(digitalocean.Region) as [string, ...string[]];
+
+const DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] as const;
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "a time as HH:MM (24 h, UTC)");
+const slug = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "a DigitalOcean size slug such as s-4vcpu-8gb");
+const cpu = z.string().regex(/^(\d+m|\d+(\.\d+)?)$/, "a Kubernetes CPU quantity such as 250m or 1");
+const memory = z.string().regex(/^\d+(Ki|Mi|Gi)$/, "a Kubernetes memory quantity such as 256Mi or 1Gi");
+const count = (min: number, max: number) => z.int().min(min).max(max);
+
+const kubernetesSchema = z
+  .object({
+    versionPrefix: z.string().regex(/^\d+\.\d+\.$/, 'a minor version prefix such as "1.33."'),
+    nodeSize: slug,
+    minNodes: count(1, 100),
+    maxNodes: count(1, 100),
+    maintenanceDay: z.enum(DAYS).default("sunday"),
+    maintenanceStartTime: hhmm.default("04:00"),
+  })
+  .strict()
+  .refine((k) => k.maxNodes >= k.minNodes, { message: "maxNodes must be ≥ minNodes", path: ["maxNodes"] });
+
+const maintenanceWindow = z
+  .object({ day: z.enum(DAYS).default("sunday"), hour: hhmm.default("03:00") })
+  .strict()
+  .default({ day: "sunday", hour: "03:00" });
+
+const postgresSchema = z
+  .object({
+    version: z.enum(["14", "15", "16", "17"]),
+    size: slug,
+    nodeCount: count(1, 3),
+    readReplicas: count(0, 5),
+    replicaSize: slug.optional(),
+    poolSize: count(1, 200),
+    database: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default("gomeet"),
+    user: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default("gomeet"),
+    maintenance: maintenanceWindow,
+  })
+  .strict();
+
+const valkeySchema = z
+  .object({
+    version: z.enum(["7", "8"]),
+    size: slug,
+    nodeCount: count(1, 3),
+    evictionPolicy: z
+      .enum(["noeviction", "allkeys_lru", "allkeys_random", "volatile_lru", "volatile_random", "volatile_ttl"])
+      .default("noeviction"),
+    maintenance: maintenanceWindow,
+  })
+  .strict();
+
+const resourcesSchema = z.object({ cpu, memory }).strict();
+
+const appSchema = z
+  .object({
+    image: z
+      .string()
+      .regex(/^[a-z0-9.\-/:_]+(@sha256:[a-f0-9]{64}|:[A-Za-z0-9_.-]+)$/, "an image reference with a tag or digest, e.g. registry.digitalocean.com/gomeet/app:1.4.2"),
+    replicas: count(1, 50),
+    maxReplicas: count(1, 200),
+    minAvailable: count(1, 50).default(2),
+    requests: resourcesSchema,
+    limits: resourcesSchema,
+    logLevel: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
+    websocketIdleTimeoutSeconds: count(30, 600).default(600),
+    drainSeconds: count(5, 300).default(30),
+    loadBalancerSizeUnit: count(1, 100).default(2),
+  })
+  .strict()
+  .refine((a) => a.maxReplicas >= a.replicas, { message: "maxReplicas must be ≥ replicas", path: ["maxReplicas"] })
+  .refine((a) => a.minAvailable < a.replicas, {
+    message: "minAvailable must be < replicas, or no node could ever be drained",
+    path: ["minAvailable"],
+  });
+
+const alertsSchema = z
+  .object({
+    emails: z.array(z.email()).min(1),
+    slack: z.object({ channel: z.string().min(1), webhookUrl: z.url() }).strict().optional(),
+    responseTimeMs: count(10, 60000).default(100),
+    uptimeTargetPercent: z.number().min(90).max(99.999).default(99.9),
+  })
+  .strict();
+
+const domainSchema = z
+  .object({
+    host: z.string().regex(/^([a-z0-9-]+\.)+[a-z]{2,}$/, "a fully qualified host name such as meet.example.com"),
+    zone: z.string().regex(/^([a-z0-9-]+\.)+[a-z]{2,}$/, "a DigitalOcean-managed domain such as example.com"),
+  })
+  .strict()
+  .refine((d) => d.host === d.zone || d.host.endsWith(`.${d.zone}`), {
+    message: "host must be the zone or a name inside it",
+    path: ["host"],
+  });
+
+const livekitSchema = z
+  .array(
+    z
+      .object({
+        name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, "a short lowercase name such as nyc"),
+        url: z.string().regex(/^wss?:\/\/[^\s/]+/, "a ws:// or wss:// URL"),
+        apiKey: z.string().min(1),
+        apiSecret: z.string().min(1),
+      })
+      .strict(),
+  )
+  .min(1)
+  .refine((l) => new Set(l.map((d) => d.name)).size === l.length, { message: "deployment names must be unique" });
+
+export type KubernetesConfig = z.infer<typeof kubernetesSchema>;
+export type PostgresConfig = z.infer<typeof postgresSchema>;
+export type ValkeyConfig = z.infer<typeof valkeySchema>;
+export type AppConfig = z.infer<typeof appSchema>;
+export type DomainConfig = z.infer<typeof domainSchema>;
+export type LivekitDeployment = z.infer<typeof livekitSchema>[number];
+
+/** Alerting config; the Slack webhook is a secret. */
+export interface AlertsConfig {
+  emails: string[];
+  slack?: { channel: string; webhookUrl: pulumi.Output<string> };
+  responseTimeMs: number;
+  uptimeTargetPercent: number;
+}
+
+/** The validated stack configuration. */
+export interface StackConfig {
+  /** Stack name, used as a suffix in resource names. */
+  stack: string;
+  region: string;
+  kubernetes: KubernetesConfig;
+  postgres: PostgresConfig;
+  valkey: ValkeyConfig;
+  app: AppConfig;
+  alerts: AlertsConfig;
+  domain?: DomainConfig;
+  /** LiveKit deployments, whole as a secret (it carries API secrets). */
+  livekit: pulumi.Output<LivekitDeployment[]>;
+  /** Their names, which are not secret: the scorecard and the pod annotation use them. */
+  livekitNames: string[];
+}
+
+/** A stack configuration error: names the key, what was found and what is accepted. */
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    detail: string,
+  ) {
+    super(`${key}: ${detail}`);
+    this.name = "ConfigError";
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return "nothing";
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** Validates one key's raw value; a failure throws a ConfigError naming the exact key path. */
+export function validateKey<T extends z.ZodType>(key: string, schema: T, raw: unknown, secret = false): z.infer<T> {
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const path = issue.path.length ? `${key}.${issue.path.map(String).join(".")}` : key;
+  let found: unknown = raw;
+  for (const part of issue.path) found = (found as Record<PropertyKey, unknown> | undefined)?.[part as PropertyKey];
+  const accepted =
+    issue.code === "invalid_value" && "values" in issue
+      ? `one of ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`
+      : issue.code === "unrecognized_keys"
+        ? `no key ${(issue.keys as string[]).map((k) => JSON.stringify(k)).join(", ")} (unknown key)`
+        : issue.message;
+  const got = secret ? "a secret value" : describe(found);
+  throw new ConfigError(path, found === undefined ? `missing; expected ${accepted}` : `got ${got}; expected ${accepted}`);
+}
+
+function readRaw(name: string): unknown {
+  const key = `${CONFIG_NAMESPACE}:${name}`;
+  const text = pulumi.runtime.getConfig(key);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text; // a plain string value
+  }
+}
+
+/** Reads and validates the whole `gomeet:*` configuration of the current stack. */
+export function loadConfig(): StackConfig {
+  const key = (name: string) => `${CONFIG_NAMESPACE}:${name}`;
+  const region = validateKey(key("region"), z.enum(REGIONS), readRaw("region"));
+  const kubernetes = validateKey(key("kubernetes"), kubernetesSchema, readRaw("kubernetes"));
+  const postgres = validateKey(key("postgres"), postgresSchema, readRaw("postgres"));
+  const valkey = validateKey(key("valkey"), valkeySchema, readRaw("valkey"));
+  const app = validateKey(key("app"), appSchema, readRaw("app"));
+  const alerts = validateKey(key("alerts"), alertsSchema, readRaw("alerts"));
+  const rawDomain = readRaw("domain");
+  const domain = rawDomain === undefined ? undefined : validateKey(key("domain"), domainSchema, rawDomain);
+  const livekit = validateKey(key("livekit"), livekitSchema, readRaw("livekit"), true);
+  return {
+    stack: pulumi.getStack(),
+    region,
+    kubernetes,
+    postgres,
+    valkey,
+    app,
+    alerts: {
+      ...alerts,
+      slack: alerts.slack && { channel: alerts.slack.channel, webhookUrl: pulumi.secret(alerts.slack.webhookUrl) },
+    },
+    domain,
+    livekit: pulumi.secret(livekit),
+    livekitNames: livekit.map((d) => d.name),
+  };
+}

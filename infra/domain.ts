@@ -1,0 +1,56 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as digitalocean from "@pulumi/digitalocean";
+import type { DomainConfig } from "./config";
+
+/** Arguments of {@link Certificate}. */
+export interface CertificateArgs {
+  /** Name prefix of every resource of the stack, e.g. `gomeet-prod`. */
+  prefix: string;
+  domain: DomainConfig;
+}
+
+/** A Let's Encrypt certificate for the public host (the zone must be managed by DigitalOcean DNS). */
+export class Certificate extends pulumi.ComponentResource {
+  /** Name the load balancer references the certificate by (stable across renewals, unlike its id). */
+  readonly certificateName: pulumi.Output<string>;
+
+  constructor(name: string, args: CertificateArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("gomeet:index:Certificate", name, {}, opts);
+    const cert = new digitalocean.Certificate(
+      `${args.prefix}-cert`,
+      { name: `${args.prefix}-cert`, type: "lets_encrypt", domains: [args.domain.host] },
+      { parent: this },
+    );
+    this.certificateName = cert.name;
+    this.registerOutputs({ certificateName: this.certificateName });
+  }
+}
+
+/** The record name inside the zone: `@` for the apex, else the host without the zone. */
+export function recordName(domain: DomainConfig): string {
+  return domain.host === domain.zone ? "@" : domain.host.slice(0, -(domain.zone.length + 1));
+}
+
+/** Arguments of {@link DnsRecord}. */
+export interface DnsRecordArgs {
+  prefix: string;
+  domain: DomainConfig;
+  /** Public IP of the load balancer. */
+  ip: pulumi.Input<string>;
+}
+
+/** An A record pointing the public host at the load balancer. */
+export class DnsRecord extends pulumi.ComponentResource {
+  readonly fqdn: pulumi.Output<string>;
+
+  constructor(name: string, args: DnsRecordArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("gomeet:index:DnsRecord", name, {}, opts);
+    const record = new digitalocean.DnsRecord(
+      `${args.prefix}-dns`,
+      { domain: args.domain.zone, type: "A", name: recordName(args.domain), value: args.ip, ttl: 300 },
+      { parent: this },
+    );
+    this.fqdn = record.fqdn;
+    this.registerOutputs({ fqdn: this.fqdn });
+  }
+}

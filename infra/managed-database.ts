@@ -1,0 +1,51 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as digitalocean from "@pulumi/digitalocean";
+
+/** Arguments of {@link managedDatabase}. */
+export interface ManagedDatabaseArgs {
+  /** Cluster name, e.g. `gomeet-prod-pg`. */
+  name: string;
+  engine: "pg" | "valkey";
+  version: string;
+  size: string;
+  region: string;
+  /** Nodes: 2 or more means a hot standby that DigitalOcean promotes on failure. */
+  nodeCount: number;
+  /** VPC the cluster lives in; it gets no public traffic from the app. */
+  vpcId: pulumi.Input<string>;
+  /** The only client allowed through the firewall. */
+  kubernetesClusterId: pulumi.Input<string>;
+  maintenance: { day: string; hour: string };
+  /** Engine-specific inputs (e.g. Valkey's eviction policy). */
+  extra?: Partial<digitalocean.DatabaseClusterArgs>;
+  tags: string[];
+}
+
+/**
+ * A managed database cluster that is protected against deletion, private to the VPC, and firewalled
+ * so that only the Kubernetes cluster can reach it.
+ */
+export function managedDatabase(args: ManagedDatabaseArgs, parent: pulumi.Resource) {
+  const cluster = new digitalocean.DatabaseCluster(
+    args.name,
+    {
+      name: args.name,
+      engine: args.engine,
+      version: args.version,
+      size: args.size,
+      region: args.region,
+      nodeCount: args.nodeCount,
+      privateNetworkUuid: args.vpcId,
+      maintenanceWindows: [{ day: args.maintenance.day, hour: `${args.maintenance.hour}:00` }],
+      tags: args.tags,
+      ...args.extra,
+    },
+    { parent, protect: true },
+  );
+  const firewall = new digitalocean.DatabaseFirewall(
+    `${args.name}-firewall`,
+    { clusterId: cluster.id, rules: [{ type: "k8s", value: args.kubernetesClusterId }] },
+    { parent },
+  );
+  return { cluster, firewall };
+}

@@ -1,0 +1,91 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as digitalocean from "@pulumi/digitalocean";
+import type { PostgresConfig } from "./config";
+import { managedDatabase } from "./managed-database";
+
+/** Arguments of {@link Postgres}. */
+export interface PostgresArgs {
+  /** Name prefix of every resource of the stack, e.g. `gomeet-prod`. */
+  prefix: string;
+  region: string;
+  vpcId: pulumi.Input<string>;
+  kubernetesClusterId: pulumi.Input<string>;
+  config: PostgresConfig;
+}
+
+/** A `postgresql://` URL for the app user on a host of the cluster (TLS required). */
+export function postgresUrl(parts: { user: string; password: string; host: string; port: number; database: string }): string {
+  const auth = `${encodeURIComponent(parts.user)}:${encodeURIComponent(parts.password)}`;
+  return `postgresql://${auth}@${parts.host}:${parts.port}/${encodeURIComponent(parts.database)}?sslmode=require`;
+}
+
+/**
+ * Managed PostgreSQL with a hot standby (DigitalOcean promotes it on failure), read replica(s), the app's
+ * database, user and transaction-mode connection pool, and a firewall that admits only Kubernetes.
+ */
+export class Postgres extends pulumi.ComponentResource {
+  readonly clusterId: pulumi.Output<string>;
+  readonly clusterUrn: pulumi.Output<string>;
+  /** Private host of the primary. */
+  readonly privateHost: pulumi.Output<string>;
+  /** The app's URL: through the pool, on the private network, TLS required (secret). */
+  readonly poolUrl: pulumi.Output<string>;
+  /** One URL per read replica for the app user (secret). */
+  readonly replicaUrls: pulumi.Output<string[]>;
+
+  constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("gomeet:index:Postgres", name, {}, opts);
+    const cfg = args.config;
+    const clusterName = `${args.prefix}-pg`;
+    const { cluster } = managedDatabase(
+      {
+        name: clusterName,
+        engine: "pg",
+        version: cfg.version,
+        size: cfg.size,
+        region: args.region,
+        nodeCount: cfg.nodeCount,
+        vpcId: args.vpcId,
+        kubernetesClusterId: args.kubernetesClusterId,
+        maintenance: cfg.maintenance,
+        tags: [args.prefix],
+      },
+      this,
+    );
+    const db = new digitalocean.DatabaseDb(`${clusterName}-db`, { clusterId: cluster.id, name: cfg.database }, { parent: this });
+    const user = new digitalocean.DatabaseUser(`${clusterName}-user`, { clusterId: cluster.id, name: cfg.user }, { parent: this });
+    const pool = new digitalocean.DatabaseConnectionPool(
+      `${clusterName}-pool`,
+      { clusterId: cluster.id, name: `${cfg.database}-pool`, mode: "transaction", size: cfg.poolSize, dbName: db.name, user: user.name },
+      { parent: this },
+    );
+    const replicas = Array.from({ length: cfg.readReplicas }, (_, i) =>
+      new digitalocean.DatabaseReplica(
+        `${clusterName}-replica-${i + 1}`,
+        {
+          clusterId: cluster.id,
+          name: `${clusterName}-replica-${i + 1}`,
+          size: cfg.replicaSize ?? cfg.size,
+          region: args.region,
+          privateNetworkUuid: args.vpcId,
+          tags: [args.prefix],
+        },
+        { parent: this },
+      ),
+    );
+    this.clusterId = cluster.id;
+    this.clusterUrn = cluster.clusterUrn;
+    this.privateHost = cluster.privateHost;
+    this.poolUrl = pulumi.secret(
+      pulumi
+        .all([user.name, user.password, pool.privateHost, pool.port, pool.name])
+        .apply(([u, password, host, port, database]) => postgresUrl({ user: u, password, host, port, database })),
+    );
+    this.replicaUrls = pulumi.secret(
+      pulumi
+        .all([user.name, user.password, db.name, pulumi.all(replicas.map((r) => pulumi.all([r.privateHost, r.port])))])
+        .apply(([u, password, database, hosts]) => hosts.map(([host, port]) => postgresUrl({ user: u, password, host, port, database }))),
+    );
+    this.registerOutputs({ clusterId: this.clusterId, privateHost: this.privateHost, poolUrl: this.poolUrl, replicaUrls: this.replicaUrls });
+  }
+}

@@ -1,0 +1,51 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { ValkeyConfig } from "./config";
+import { managedDatabase } from "./managed-database";
+
+/** Arguments of {@link Valkey}. */
+export interface ValkeyArgs {
+  /** Name prefix of every resource of the stack, e.g. `gomeet-prod`. */
+  prefix: string;
+  region: string;
+  vpcId: pulumi.Input<string>;
+  kubernetesClusterId: pulumi.Input<string>;
+  config: ValkeyConfig;
+}
+
+/**
+ * Managed Valkey (DigitalOcean's Redis successor) with a standby node, `noeviction` so room state is never
+ * silently dropped under memory pressure, and a firewall that admits only Kubernetes.
+ */
+export class Valkey extends pulumi.ComponentResource {
+  readonly clusterId: pulumi.Output<string>;
+  readonly clusterUrn: pulumi.Output<string>;
+  readonly privateHost: pulumi.Output<string>;
+  /** `rediss://` URL on the private network (secret). */
+  readonly url: pulumi.Output<string>;
+
+  constructor(name: string, args: ValkeyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("gomeet:index:Valkey", name, {}, opts);
+    const cfg = args.config;
+    const { cluster } = managedDatabase(
+      {
+        name: `${args.prefix}-valkey`,
+        engine: "valkey",
+        version: cfg.version,
+        size: cfg.size,
+        region: args.region,
+        nodeCount: cfg.nodeCount,
+        vpcId: args.vpcId,
+        kubernetesClusterId: args.kubernetesClusterId,
+        maintenance: cfg.maintenance,
+        extra: { evictionPolicy: cfg.evictionPolicy },
+        tags: [args.prefix],
+      },
+      this,
+    );
+    this.clusterId = cluster.id;
+    this.clusterUrn = cluster.clusterUrn;
+    this.privateHost = cluster.privateHost;
+    this.url = pulumi.secret(cluster.privateUri);
+    this.registerOutputs({ clusterId: this.clusterId, privateHost: this.privateHost, url: this.url });
+  }
+}
