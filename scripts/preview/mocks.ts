@@ -1,0 +1,86 @@
+/**
+ * What the cloud would answer, for the offline preview: the computed outputs a resource gets once created
+ * (hosts, ports, URIs, kubeconfig, load balancer IP) and the data-source lookups the program makes.
+ * Values are obviously fake (documentation IP range, `.invalid` hosts) so they are never mistaken for real ones.
+ */
+
+/** Public IP the mock load balancer gets (RFC 5737 documentation range). */
+export const MOCK_LB_IP = "203.0.113.10";
+
+const MOCK_KUBECONFIG = [
+  "apiVersion: v1",
+  "kind: Config",
+  "clusters: [{name: offline-preview, cluster: {server: 'https://offline-preview.invalid'}}]",
+  "contexts: [{name: offline-preview, context: {cluster: offline-preview, user: offline-preview}}]",
+  "current-context: offline-preview",
+  "users: [{name: offline-preview, user: {token: offline-preview}}]",
+].join("\n");
+
+function databaseEndpoint(name: string, engine: unknown) {
+  const valkey = engine === "valkey";
+  const port = valkey ? 25061 : 25060;
+  const host = `${name}.db.offline-preview.invalid`;
+  const privateHost = `private-${host}`;
+  const scheme = valkey ? "rediss" : "postgresql";
+  const credentials = valkey ? "default:offline-password" : "doadmin:offline-password";
+  const path = valkey ? "" : "/defaultdb?sslmode=require";
+  return {
+    host,
+    privateHost,
+    port,
+    user: valkey ? "default" : "doadmin",
+    password: "offline-password",
+    database: valkey ? "" : "defaultdb",
+    uri: `${scheme}://${credentials}@${host}:${port}${path}`,
+    privateUri: `${scheme}://${credentials}@${privateHost}:${port}${path}`,
+  };
+}
+
+/** Computed outputs of a newly created resource of `type`. */
+export function mockResourceState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  const id = `${name}-id`;
+  switch (type) {
+    case "digitalocean:index/vpc:Vpc":
+      return { urn: `do:vpc:${id}` };
+    case "digitalocean:index/kubernetesCluster:KubernetesCluster":
+      return {
+        clusterUrn: `do:kubernetes:${id}`,
+        endpoint: `https://${id}.k8s.offline-preview.invalid`,
+        kubeConfigs: [{ rawConfig: MOCK_KUBECONFIG }],
+      };
+    case "digitalocean:index/databaseCluster:DatabaseCluster":
+      return { clusterUrn: `do:dbaas:${id}`, ...databaseEndpoint(name, inputs.engine) };
+    case "digitalocean:index/databaseReplica:DatabaseReplica":
+      return { uuid: id, ...databaseEndpoint(name, "pg") };
+    case "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool":
+      return { ...databaseEndpoint(name, "pg"), port: 25061 };
+    case "digitalocean:index/databaseUser:DatabaseUser":
+      return { password: "offline-password" };
+    case "digitalocean:index/certificate:Certificate":
+      return { uuid: id, state: "verified" };
+    case "digitalocean:index/dnsRecord:DnsRecord":
+      return { fqdn: inputs.name === "@" ? inputs.domain : `${String(inputs.name)}.${String(inputs.domain)}` };
+    case "kubernetes:core/v1:Service":
+      return { status: { loadBalancer: { ingress: [{ ip: MOCK_LB_IP }] } } };
+    case "random:index/randomPassword:RandomPassword":
+      return { result: "offline-random-password" };
+    default:
+      return {};
+  }
+}
+
+/** Answers of the data sources (invokes) the program calls. */
+export function mockCall(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  switch (token) {
+    case "digitalocean:index/getKubernetesVersions:getKubernetesVersions": {
+      const prefix = String(inputs.versionPrefix ?? "1.33.");
+      return { versionPrefix: prefix, latestVersion: `${prefix}1-do.0`, validVersions: [`${prefix}1-do.0`] };
+    }
+    case "digitalocean:index/getLoadBalancer:getLoadBalancer": {
+      const name = String(inputs.name);
+      return { id: `${name}-id`, name, ip: MOCK_LB_IP, loadBalancerUrn: `do:loadbalancer:${name}-id` };
+    }
+    default:
+      throw new Error(`offline preview: no mock for data source ${token}`);
+  }
+}

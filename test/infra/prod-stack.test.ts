@@ -1,0 +1,252 @@
+/**
+ * The prod stack under Pulumi's mock runtime: every HA and safety property the architecture promises,
+ * asserted on what the real program registers.
+ */
+import { Deployment } from "kubernetes-models/apps/v1";
+import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
+import { Namespace, Secret, Service } from "kubernetes-models/v1";
+import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
+import type { RenderedPlan } from "../../scripts/preview/render";
+import { all, dependsOn, one, parentName, renderRepoStack } from "./plan-helpers";
+
+const T = {
+  vpc: "digitalocean:index/vpc:Vpc",
+  doks: "digitalocean:index/kubernetesCluster:KubernetesCluster",
+  db: "digitalocean:index/databaseCluster:DatabaseCluster",
+  replica: "digitalocean:index/databaseReplica:DatabaseReplica",
+  pool: "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool",
+  firewall: "digitalocean:index/databaseFirewall:DatabaseFirewall",
+  monitor: "digitalocean:index/monitorAlert:MonitorAlert",
+  uptime: "digitalocean:index/uptimeCheck:UptimeCheck",
+  uptimeAlert: "digitalocean:index/uptimeAlert:UptimeAlert",
+  deployment: "kubernetes:apps/v1:Deployment",
+  service: "kubernetes:core/v1:Service",
+  secret: "kubernetes:core/v1:Secret",
+};
+
+let plan: RenderedPlan;
+beforeAll(async () => {
+  plan = await renderRepoStack("prod");
+});
+
+const props = (type: string, name?: string) => one(plan, type, name).props as Record<string, any>;
+const pod = () => props(T.deployment).spec.template.spec;
+const container = () => pod().containers[0];
+const annotations = () => props(T.service).metadata.annotations as Record<string, string>;
+
+describe("network and Kubernetes", () => {
+  test("everything lives in one VPC", () => {
+    const vpc = one(plan, T.vpc);
+    expect(parentName(plan, vpc)).toBe("network");
+    expect(props(T.doks).vpcUuid).toBe("gomeet-prod-vpc-id");
+    for (const db of all(plan, T.db)) expect(db.props.privateNetworkUuid).toBe("gomeet-prod-vpc-id");
+  });
+
+  test("DOKS: HA control plane set explicitly, autoscaling pool of at least 3, surge upgrades in a window", () => {
+    const doks = props(T.doks);
+    expect(doks.ha).toBe(true);
+    expect(doks.nodePool).toMatchObject({ autoScale: true, minNodes: 3, maxNodes: 6, size: "s-4vcpu-8gb" });
+    expect(doks).toMatchObject({ autoUpgrade: true, surgeUpgrade: true, registryIntegration: true, region: "nyc3" });
+    expect(doks.maintenancePolicy).toEqual({ day: "sunday", startTime: "04:00" });
+    expect(doks.version).toBe("1.33.1-do.0"); // resolved from getKubernetesVersions by the "1.33." prefix
+  });
+
+  test("a Kubernetes provider is built from the cluster's kubeconfig, which stays secret", () => {
+    const provider = one(plan, "pulumi:providers:kubernetes");
+    expect(provider.secretPaths).toContain("kubeconfig");
+    expect(dependsOn(provider, one(plan, T.doks))).toBe(true);
+  });
+});
+
+describe("PostgreSQL", () => {
+  const pg = () => one(plan, T.db, "gomeet-prod-pg");
+
+  test("a standby node, private, maintenance window, protected", () => {
+    expect(pg().props).toMatchObject({ engine: "pg", version: "16", nodeCount: 2, size: "db-s-2vcpu-4gb" });
+    expect(pg().props.maintenanceWindows).toEqual([{ day: "sunday", hour: "03:00:00" }]);
+    expect(pg().protect).toBe(true);
+  });
+
+  test("a read replica, the app database and user, and a transaction pool", () => {
+    const replica = one(plan, T.replica);
+    expect(dependsOn(replica, pg())).toBe(true);
+    expect(replica.props.privateNetworkUuid).toBe("gomeet-prod-vpc-id");
+    expect(props("digitalocean:index/databaseDb:DatabaseDb").name).toBe("gomeet");
+    expect(props("digitalocean:index/databaseUser:DatabaseUser").name).toBe("gomeet");
+    expect(props(T.pool)).toMatchObject({ mode: "transaction", size: 22, dbName: "gomeet", user: "gomeet" });
+  });
+
+  test("the firewall's only rule admits the Kubernetes cluster", () => {
+    const fw = one(plan, T.firewall, "gomeet-prod-pg-firewall");
+    expect(fw.props.rules).toEqual([{ type: "k8s", value: "gomeet-prod-doks-id" }]);
+    expect(dependsOn(fw, pg())).toBe(true);
+  });
+});
+
+describe("Valkey", () => {
+  test("two nodes, noeviction, private, protected, Kubernetes-only firewall", () => {
+    const valkey = one(plan, T.db, "gomeet-prod-valkey");
+    expect(valkey.props).toMatchObject({ engine: "valkey", version: "8", nodeCount: 2, evictionPolicy: "noeviction" });
+    expect(valkey.protect).toBe(true);
+    expect(props(T.firewall, "gomeet-prod-valkey-firewall").rules).toEqual([{ type: "k8s", value: "gomeet-prod-doks-id" }]);
+  });
+});
+
+describe("app", () => {
+  test("the Secret carries private, TLS URLs and generated auth, all as Pulumi secrets", () => {
+    const secret = one(plan, T.secret);
+    expect(secret.secretPaths).toContain("stringData");
+    const data = secret.props.stringData as Record<string, string>;
+    expect(Object.keys(data).sort()).toEqual(["AUTH_JWT_SECRET", "DATABASE_REPLICA_URLS", "DATABASE_URL", "LIVEKIT_DATACENTERS", "REDIS_URL"]);
+    expect(data.DATABASE_URL).toBe("postgresql://gomeet:offline-password@private-gomeet-prod-pg-pool.db.offline-preview.invalid:25061/gomeet-pool?sslmode=require");
+    expect(data.DATABASE_REPLICA_URLS).toMatch(/^postgresql:\/\/gomeet:.*@private-gomeet-prod-pg-replica-1\..*\/gomeet\?sslmode=require$/);
+    expect(data.REDIS_URL).toMatch(/^rediss:\/\/default:.*@private-gomeet-prod-valkey\./);
+    expect(JSON.parse(data.LIVEKIT_DATACENTERS!).map((d: { name: string }) => d.name)).toEqual(["nyc", "ams"]);
+    expect(data.AUTH_JWT_SECRET).toBe("offline-random-password"); // from @pulumi/random, never from config
+  });
+
+  test("Deployment: 3 replicas, zero-unavailable rolling update, spread across nodes", () => {
+    const spec = props(T.deployment).spec;
+    expect(spec.replicas).toBe(3);
+    expect(spec.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    expect(spec.minReadySeconds).toBeGreaterThan(0);
+    expect(pod().topologySpreadConstraints[0]).toMatchObject({ topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule", maxSkew: 1 });
+  });
+
+  test("Deployment: probes, resources, hardening, instance id, drain", () => {
+    const c = container();
+    expect(c.readinessProbe.httpGet.path).toBe("/readyz");
+    expect(c.livenessProbe.httpGet.path).toBe("/healthz");
+    expect(c.startupProbe.httpGet.path).toBe("/healthz");
+    expect(c.resources).toEqual({ requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } });
+    expect(pod().securityContext.runAsNonRoot).toBe(true);
+    expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false, capabilities: { drop: ["ALL"] } });
+    expect(c.env).toContainEqual({ name: "INSTANCE_ID", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } });
+    expect(c.env).toContainEqual({ name: "AUTH_JWT_SECRET", valueFrom: { secretKeyRef: { name: "gomeet-secrets", key: "AUTH_JWT_SECRET" } } });
+    expect(c.lifecycle.preStop.exec.command).toEqual(["sleep", "10"]);
+    // preStop (10 s) + the app's drain (30 s) must fit in the grace period, or sockets are cut instead of drained.
+    expect(pod().terminationGracePeriodSeconds).toBeGreaterThanOrEqual(10 + 30);
+    expect(c.env).toContainEqual({ name: "SHUTDOWN_DRAIN_SECONDS", value: "30" });
+    expect(c.image).toBe("registry.digitalocean.com/gomeet/app:0.1.0");
+  });
+
+  test("PodDisruptionBudget keeps 2 up; the autoscaler never goes below the 3 replicas", () => {
+    const selector = props(T.deployment).spec.selector.matchLabels;
+    expect(props("kubernetes:policy/v1:PodDisruptionBudget").spec).toEqual({ minAvailable: 2, selector: { matchLabels: selector } });
+    expect(props("kubernetes:autoscaling/v2:HorizontalPodAutoscaler").spec).toMatchObject({
+      minReplicas: 3,
+      maxReplicas: 9,
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "gomeet" },
+    });
+  });
+
+  test("the load balancer is REGIONAL, health-checks /readyz, keeps WebSockets open, terminates TLS", () => {
+    const lb = "service.beta.kubernetes.io/do-loadbalancer";
+    expect(props(T.service).spec.type).toBe("LoadBalancer");
+    expect(annotations()).toMatchObject({
+      [`${lb}-type`]: "REGIONAL",
+      [`${lb}-name`]: "gomeet-prod-lb",
+      [`${lb}-override-health-check`]: "true",
+      [`${lb}-healthcheck-path`]: "/readyz",
+      [`${lb}-healthcheck-protocol`]: "http",
+      [`${lb}-healthcheck-unhealthy-threshold`]: "3",
+      [`${lb}-http-idle-timeout-seconds`]: "600",
+      [`${lb}-size-unit`]: "2",
+      [`${lb}-certificate-name`]: "gomeet-prod-cert",
+      [`${lb}-tls-ports`]: "443",
+      [`${lb}-redirect-http-to-https`]: "true",
+    });
+    for (const value of Object.values(annotations())) expect(typeof value).toBe("string");
+    expect(Number(annotations()[`${lb}-http-idle-timeout-seconds`])).toBeGreaterThanOrEqual(300);
+  });
+
+  test("rendered Kubernetes objects are valid against the Kubernetes schemas", () => {
+    const models: [string, new (data: any) => { validate(): void }][] = [
+      ["kubernetes:core/v1:Namespace", Namespace],
+      [T.secret, Secret],
+      [T.deployment, Deployment],
+      [T.service, Service],
+      ["kubernetes:policy/v1:PodDisruptionBudget", PodDisruptionBudget],
+      ["kubernetes:autoscaling/v2:HorizontalPodAutoscaler", HorizontalPodAutoscaler],
+    ];
+    for (const [type, Model] of models) expect(() => new Model(props(type)).validate()).not.toThrow();
+  });
+});
+
+describe("alerting", () => {
+  const alerts = () => all(plan, T.monitor).map((r) => r.props as Record<string, any>);
+
+  test("nodes: CPU, memory and disk on every worker of this cluster", () => {
+    const nodeTypes = alerts().filter((a) => a.tags?.includes("k8s:gomeet-prod-doks-id")).map((a) => a.type);
+    expect(nodeTypes.sort()).toEqual(["v1/insights/droplet/cpu", "v1/insights/droplet/disk_utilization_percent", "v1/insights/droplet/memory_utilization_percent"]);
+  });
+
+  test("load balancer: backend health, 5xx rate and p99 over the 100 ms target", () => {
+    const lb = alerts().filter((a) => a.entities?.includes("gomeet-prod-lb-id"));
+    expect(lb.map((a) => a.type).sort()).toEqual([
+      "v1/insights/lbaas/droplet_health",
+      "v1/insights/lbaas/high_http_request_response_time_99p",
+      "v1/insights/lbaas/increase_in_http_error_rate_percentage_5xx",
+    ]);
+    expect(lb.find((a) => a.type.endsWith("99p"))!.value).toBe(100);
+    const service = one(plan, T.service);
+    for (const a of all(plan, T.monitor).filter((r) => (r.props.entities as string[] | undefined)?.includes("gomeet-prod-lb-id"))) {
+      expect(dependsOn(a, service)).toBe(true);
+    }
+  });
+
+  test("each database cluster: CPU, memory and disk", () => {
+    for (const db of all(plan, T.db)) {
+      const watching = all(plan, T.monitor).filter((a) => (a.props.entities as string[] | undefined)?.includes(`${db.name}-id`));
+      expect(watching.map((a) => a.props.type).sort()).toEqual(["v1/dbaas/alerts/cpu_alerts", "v1/dbaas/alerts/disk_utilization_alerts", "v1/dbaas/alerts/memory_utilization_alerts"]);
+      for (const a of watching) expect(dependsOn(a, db)).toBe(true);
+    }
+  });
+
+  test("uptime check from four regions with down, latency and certificate alerts", () => {
+    expect(props(T.uptime)).toMatchObject({
+      target: "https://meet.gomeet.example/readyz",
+      type: "https",
+      regions: ["us_east", "us_west", "eu_west", "se_asia"],
+    });
+    const uptimeAlerts = all(plan, T.uptimeAlert).map((r) => r.props as Record<string, any>);
+    expect(uptimeAlerts.map((a) => a.type).sort()).toEqual(["down_global", "latency", "ssl_expiry"]);
+    expect(uptimeAlerts.find((a) => a.type === "latency")).toMatchObject({ comparison: "greater_than", threshold: 100 });
+  });
+
+  test("every alert notifies the configured emails and Slack (the webhook stays secret)", () => {
+    for (const a of alerts()) {
+      expect(a.alerts.emails).toEqual(["oncall@gomeet.example"]);
+      expect(a.alerts.slacks).toEqual([{ channel: "#gomeet-alerts", url: expect.any(String) }]);
+    }
+    for (const a of all(plan, T.uptimeAlert)) {
+      expect((a.props.notifications as any[])[0].emails).toEqual(["oncall@gomeet.example"]);
+      expect(a.secretPaths).toContain("notifications");
+    }
+  });
+});
+
+describe("project, domain and outputs", () => {
+  test("a DigitalOcean project groups the cluster and both databases", () => {
+    expect(props("digitalocean:index/project:Project")).toMatchObject({
+      environment: "Production",
+      resources: ["do:kubernetes:gomeet-prod-doks-id", "do:dbaas:gomeet-prod-pg-id", "do:dbaas:gomeet-prod-valkey-id"],
+    });
+  });
+
+  test("the domain gets a Let's Encrypt certificate and an A record to the load balancer", () => {
+    expect(props("digitalocean:index/certificate:Certificate")).toMatchObject({ type: "lets_encrypt", domains: ["meet.gomeet.example"] });
+    expect(props("digitalocean:index/dnsRecord:DnsRecord")).toMatchObject({ domain: "gomeet.example", name: "meet", type: "A", value: "203.0.113.10" });
+  });
+
+  test("outputs: public endpoint, secret kubeconfig, database and Valkey hosts", () => {
+    expect(plan.outputs.endpoint).toEqual({ value: "https://meet.gomeet.example", secret: false });
+    expect(plan.outputs.kubeconfig).toEqual({ secret: true });
+    expect(plan.outputs.postgresHost!.value).toMatch(/^private-gomeet-prod-pg\./);
+    expect(plan.outputs.valkeyHost!.value).toMatch(/^private-gomeet-prod-valkey\./);
+  });
+
+  test("every resource has a component parent", () => {
+    for (const r of plan.resources.filter((r) => r.custom)) expect(parentName(plan, r)).toBeDefined();
+  });
+});
