@@ -1,0 +1,94 @@
+/**
+ * Locating the server binaries the harness runs, with an error that says how to install a missing one.
+ */
+import fs from "node:fs";
+import path from "node:path";
+
+export type BinaryName =
+  | "redis-server"
+  | "initdb"
+  | "pg_ctl"
+  | "postgres"
+  | "pg_basebackup"
+  | "psql"
+  | "nginx"
+  | "haproxy";
+
+/** The Debian package that provides each binary. */
+export const DEBIAN_PACKAGE: Readonly<Record<BinaryName, string>> = {
+  "redis-server": "redis-server",
+  initdb: "postgresql",
+  pg_ctl: "postgresql",
+  postgres: "postgresql",
+  pg_basebackup: "postgresql",
+  psql: "postgresql",
+  nginx: "nginx-light",
+  haproxy: "haproxy",
+};
+
+const POSTGRES_VERSIONS_DIR = "/usr/lib/postgresql";
+const SBIN_DIRS = ["/usr/sbin", "/usr/local/sbin", "/sbin"];
+
+function isExecutableFile(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** /usr/lib/postgresql/<version>/bin directories, newest major version first. */
+function postgresBinDirs(): string[] {
+  let versions: string[];
+  try {
+    versions = fs.readdirSync(POSTGRES_VERSIONS_DIR);
+  } catch {
+    return [];
+  }
+  return versions
+    .filter((v) => /^\d+(\.\d+)?$/.test(v))
+    .sort((a, b) => Number(b) - Number(a))
+    .map((v) => path.join(POSTGRES_VERSIONS_DIR, v, "bin"));
+}
+
+/** Directories searched, in order: PATH, then the PostgreSQL version directories, then the sbin directories. */
+export function searchPath(env: NodeJS.ProcessEnv = process.env): string[] {
+  const fromPath = (env.PATH ?? "").split(path.delimiter).filter((dir) => dir !== "");
+  return [...fromPath, ...postgresBinDirs(), ...SBIN_DIRS];
+}
+
+/** The real directory of the `postgres` server binary, if there is one. */
+function postgresServerDir(env: NodeJS.ProcessEnv): string | undefined {
+  for (const dir of searchPath(env)) {
+    const candidate = path.join(dir, "postgres");
+    if (isExecutableFile(candidate)) return path.dirname(fs.realpathSync(candidate));
+  }
+  return undefined;
+}
+
+/**
+ * Absolute path of `name`, looked up in PATH, /usr/lib/postgresql/<version>/bin and /usr/sbin.
+ * Throws an Error naming the binary and the Debian package that provides it when it is missing.
+ */
+export function findBinary(name: BinaryName, env: NodeJS.ProcessEnv = process.env): string {
+  if (!Object.prototype.hasOwnProperty.call(DEBIAN_PACKAGE, name)) {
+    throw new Error(`findBinary: unknown binary "${String(name)}"; known: ${Object.keys(DEBIAN_PACKAGE).join(", ")}`);
+  }
+  const dirs = searchPath(env);
+  if (DEBIAN_PACKAGE[name] === "postgresql" && name !== "postgres") {
+    // Keep every PostgreSQL tool at the server's major version: /usr/bin/pg_basebackup may be Debian's
+    // pg_wrapper, which picks a version on its own.
+    const serverDir = postgresServerDir(env);
+    if (serverDir !== undefined) dirs.unshift(serverDir);
+  }
+  for (const dir of dirs) {
+    const candidate = path.join(dir, name);
+    if (isExecutableFile(candidate)) return candidate;
+  }
+  const pkg = DEBIAN_PACKAGE[name];
+  throw new Error(
+    `${name} not found (searched ${dirs.join(", ")}). ` +
+      `Install the Debian package "${pkg}": apt-get update && apt-get install -y ${pkg}`,
+  );
+}

@@ -1,0 +1,138 @@
+/**
+ * HAProxy as the single Redis endpoint that always routes to the current primary — the local stand-in
+ * for a managed Valkey endpoint. Each server is health-checked with `INFO replication` every 500 ms and
+ * counts as up only while it reports role:master; clients of a node marked down are disconnected.
+ */
+import fs from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import { findBinary } from "./binaries";
+import { freePort } from "./ports";
+import { spawnManaged, tempDir, waitForReady, type ManagedProcess } from "./process";
+import type { RedisAddress } from "./redis-client";
+
+export interface RedisPrimaryProxy {
+  host: "127.0.0.1";
+  port: number;
+  url: string;
+  process: ManagedProcess;
+  /** Health-check state of each server, keyed "host:port". */
+  serverStatus(): Promise<Record<string, ServerStatus>>;
+  stop(): Promise<void>;
+}
+
+const LOOPBACK = "127.0.0.1" as const;
+const BACKEND = "redis_primary";
+const CHECK_INTERVAL_MS = 500;
+
+export interface ServerStatus {
+  /** "UP", "DOWN", ... */
+  status: string;
+  /** Result of the last check, e.g. "L7OK", "L4CON", "L7TOUT"; "INI" until the first check has run. */
+  check: string;
+}
+
+const serverName = (s: RedisAddress): string => `${s.host}:${s.port}`;
+
+export function haproxyConfig(port: number, servers: readonly RedisAddress[], statsSocket: string): string {
+  return [
+    "global",
+    `  stats socket ${statsSocket} mode 600 level admin`,
+    "  maxconn 4096",
+    "",
+    "defaults",
+    "  mode tcp",
+    "  timeout connect 500ms",
+    "  timeout check 250ms",
+    // Long-lived client connections (pub/sub, blocking reads) must not be cut by the proxy.
+    "  timeout client 1h",
+    "  timeout server 1h",
+    "",
+    "frontend redis",
+    `  bind ${LOOPBACK}:${port}`,
+    `  default_backend ${BACKEND}`,
+    "",
+    `backend ${BACKEND}`,
+    "  option tcp-check",
+    "  tcp-check connect",
+    '  tcp-check send "PING\\r\\n"',
+    "  tcp-check expect string +PONG",
+    '  tcp-check send "INFO replication\\r\\n"',
+    "  tcp-check expect string role:master",
+    '  tcp-check send "QUIT\\r\\n"',
+    "  tcp-check expect string +OK",
+    ...servers.map(
+      (s) =>
+        `  server ${serverName(s)} ${s.host}:${s.port} check inter ${CHECK_INTERVAL_MS}ms fall 1 rise 1 on-marked-down shutdown-sessions`,
+    ),
+    "",
+  ].join("\n");
+}
+
+/** Sends one command to HAProxy's admin socket and returns the whole answer. */
+function adminCommand(socketPath: string, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(socketPath);
+    let answer = "";
+    socket.setTimeout(1000, () => socket.destroy(new Error(`haproxy admin socket: no answer to "${command}"`)));
+    socket.on("connect", () => socket.end(`${command}\n`));
+    socket.on("data", (chunk: Buffer) => (answer += chunk.toString("utf8")));
+    socket.on("error", reject);
+    socket.on("close", () => resolve(answer));
+  });
+}
+
+/** Server states from `show stat` CSV. */
+export function parseServerStatus(csv: string): Record<string, ServerStatus> {
+  const [header, ...rows] = csv.split("\n").filter((line) => line !== "");
+  const columns = (header ?? "").replace(/^# /, "").split(",");
+  const column = (name: string): number => {
+    const index = columns.indexOf(name);
+    if (index < 0) throw new Error(`haproxy "show stat": no column "${name}" in header "${header ?? ""}"`);
+    return index;
+  };
+  const [px, sv, status, check] = ["pxname", "svname", "status", "check_status"].map(column) as [number, number, number, number];
+  const result: Record<string, ServerStatus> = {};
+  for (const row of rows) {
+    const cells = row.split(",");
+    const name = cells[sv] ?? "";
+    if (cells[px] === BACKEND && name !== "BACKEND" && name !== "FRONTEND") {
+      result[name] = { status: cells[status] ?? "", check: (cells[check] ?? "").replace(/^\* /, "") };
+    }
+  }
+  return result;
+}
+
+/**
+ * Starts HAProxy in the foreground in front of `servers`; resolves once every server has been
+ * health-checked at least once (so only the primary is UP).
+ */
+export async function startRedisPrimaryProxy(servers: readonly RedisAddress[]): Promise<RedisPrimaryProxy> {
+  if (servers.length === 0) throw new Error("startRedisPrimaryProxy: at least one Redis server is required");
+  const port = await freePort();
+  const dir = await tempDir(`haproxy-${port}`);
+  const statsSocket = path.join(dir, "admin.sock");
+  const configFile = path.join(dir, "haproxy.cfg");
+  await fs.writeFile(configFile, haproxyConfig(port, servers, statsSocket));
+  // -db: one foreground process, no daemon (SIGTERM stops it at once).
+  const proc = spawnManaged(`haproxy-${port}`, findBinary("haproxy"), ["-db", "-f", configFile]);
+  const serverStatus = async (): Promise<Record<string, ServerStatus>> =>
+    parseServerStatus(await adminCommand(statsSocket, "show stat"));
+  await waitForReady(
+    proc,
+    async () => {
+      const status = await serverStatus();
+      // HAProxy starts every server as UP: the state means something only once each has been checked.
+      return servers.every((s) => !["", "INI"].includes(status[serverName(s)]?.check ?? ""));
+    },
+    { timeoutMs: 5000, what: `haproxy on ${LOOPBACK}:${port} to check its Redis servers` },
+  );
+  return {
+    host: LOOPBACK,
+    port,
+    url: `redis://${LOOPBACK}:${port}`,
+    process: proc,
+    serverStatus,
+    stop: () => proc.stop(),
+  };
+}
