@@ -174,15 +174,16 @@ export function validateKey<T extends z.ZodType>(key: string, schema: T, raw: un
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
-  const path = issue.path.length ? `${key}.${issue.path.map(String).join(".")}` : key;
+  const path = [key, ...issue.path.map(String)].join(".");
+  if (issue.code === "unrecognized_keys") {
+    const shape = issue.path.length === 0 && "shape" in schema ? Object.keys(schema.shape as object) : [];
+    const accepted = shape.length ? `; accepted keys: ${shape.join(", ")}` : "";
+    throw new ConfigError(`${path}.${issue.keys[0]}`, `unknown key${accepted}`);
+  }
   let found: unknown = raw;
   for (const part of issue.path) found = (found as Record<PropertyKey, unknown> | undefined)?.[part as PropertyKey];
   const accepted =
-    issue.code === "invalid_value" && "values" in issue
-      ? `one of ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`
-      : issue.code === "unrecognized_keys"
-        ? `no key ${(issue.keys as string[]).map((k) => JSON.stringify(k)).join(", ")} (unknown key)`
-        : issue.message;
+    issue.code === "invalid_value" ? `one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}` : issue.message;
   const got = secret ? "a secret value" : describe(found);
   throw new ConfigError(path, found === undefined ? `missing; expected ${accepted}` : `got ${got}; expected ${accepted}`);
 }

@@ -1,0 +1,102 @@
+/**
+ * Stack config validation: each class of bad value stops the program with a message that names the key,
+ * what was found and what is accepted; stack files are checked before the program runs.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { loadConfig } from "../../infra/config";
+import { PreviewInputError, readStackFile, SECRET_PLACEHOLDER } from "../../scripts/preview/stack-file";
+import { ROOT } from "./plan-helpers";
+
+const prod = readStackFile(ROOT, "prod");
+
+/** Loads the prod config with `edit` applied to the parsed value of one key (undefined removes it). */
+function loadWith(key: string, edit: (value: any) => any): () => unknown {
+  const config = { ...prod.config };
+  const current = config[`gomeet:${key}`];
+  const parsed = current === undefined ? undefined : (() => { try { return JSON.parse(current); } catch { return current; } })();
+  const next = edit(parsed);
+  if (next === undefined) delete config[`gomeet:${key}`];
+  else config[`gomeet:${key}`] = typeof next === "string" ? next : JSON.stringify(next);
+  return () => {
+    pulumi.runtime.setAllConfig(config, prod.secretKeys);
+    return loadConfig();
+  };
+}
+
+beforeAll(async () => {
+  await pulumi.runtime.setMocks({ newResource: (a) => ({ id: a.name, state: a.inputs }), call: (a) => a.inputs }, "gomeet", "prod");
+});
+
+describe("loadConfig", () => {
+  test("prod loads, with LiveKit as a secret and its names in the clear", async () => {
+    pulumi.runtime.setAllConfig(prod.config, prod.secretKeys);
+    const config = loadConfig();
+    expect(config.livekitNames).toEqual(["nyc", "ams"]);
+    expect(await pulumi.isSecret(config.livekit)).toBe(true);
+    expect(config.postgres).toMatchObject({ nodeCount: 2, readReplicas: 1, database: "gomeet" });
+  });
+
+  test.each([
+    ["a missing key", "postgres", () => undefined, /^gomeet:postgres: missing; expected/],
+    ["a missing field", "kubernetes", (k: any) => ({ ...k, minNodes: undefined }), /^gomeet:kubernetes\.minNodes: missing; expected/],
+    ["a wrong type", "postgres", (p: any) => ({ ...p, nodeCount: "two" }), /^gomeet:postgres\.nodeCount: got "two"; expected/],
+    ["a value out of range", "valkey", (v: any) => ({ ...v, nodeCount: 7 }), /^gomeet:valkey\.nodeCount: got 7; expected .*<=3/],
+    ["an unknown region", "region", () => "mars1", /^gomeet:region: got "mars1"; expected one of "nyc1", .*"fra1"/],
+    ["an unknown eviction policy", "valkey", (v: any) => ({ ...v, evictionPolicy: "allkeysLru" }), /^gomeet:valkey\.evictionPolicy: got "allkeysLru"; expected one of "noeviction", "allkeys_lru"/],
+    ["an unknown key (a typo)", "postgres", (p: any) => ({ ...p, nodecount: 2 }), /^gomeet:postgres\.nodecount: unknown key; accepted keys: version, size, nodeCount, /],
+    ["an inconsistent range", "kubernetes", (k: any) => ({ ...k, maxNodes: 2 }), /^gomeet:kubernetes\.maxNodes: .*maxNodes must be ≥ minNodes/],
+    ["a disruption budget that blocks drains", "app", (a: any) => ({ ...a, minAvailable: 3 }), /^gomeet:app\.minAvailable: .*must be < replicas/],
+    ["an image without a tag", "app", (a: any) => ({ ...a, image: "registry.digitalocean.com/gomeet/app" }), /^gomeet:app\.image: .*tag or digest/],
+    ["a bad email", "alerts", (a: any) => ({ ...a, emails: ["not-an-email"] }), /^gomeet:alerts\.emails\.0: got "not-an-email"/],
+    ["a host outside its zone", "domain", () => ({ host: "meet.other.example", zone: "gomeet.example" }), /^gomeet:domain\.host: .*inside it/],
+    ["duplicate LiveKit names", "livekit", (l: any) => [l[0], l[0]], /^gomeet:livekit: .*names must be unique/],
+    ["no LiveKit deployment", "livekit", () => [], /^gomeet:livekit: .*expected .*>=1/],
+  ])("%s is rejected with a message naming the key", (_name, key, edit, message) => {
+    expect(loadWith(key, edit)).toThrow(expect.objectContaining({ name: "ConfigError", message: expect.stringMatching(message) }));
+  });
+
+  test("a bad secret value is reported without printing it", () => {
+    const run = loadWith("livekit", (l: any) => [{ ...l[0], url: "https://not-a-websocket-url" }]);
+    expect(run).toThrow(/^gomeet:livekit\.0\.url: got a secret value; expected a ws:\/\/ or wss:\/\/ URL$/);
+  });
+
+  test("the domain is optional: without it the config carries none", () => {
+    const config = loadWith("domain", () => undefined)() as ReturnType<typeof loadConfig>;
+    expect(config.domain).toBeUndefined();
+  });
+});
+
+describe("stack files", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "gomeet-stack-"));
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: gomeet\nruntime: nodejs\n");
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test("secure values become placeholders and mark their key secret; plain keys get the project namespace", () => {
+    fs.writeFileSync(path.join(dir, "Pulumi.x.yaml"), "config:\n  region: nyc3\n  gomeet:livekit:\n    - name: a\n      apiKey:\n        secure: v1:abc\n");
+    const file = readStackFile(dir, "x");
+    expect(file.config["gomeet:region"]).toBe("nyc3");
+    expect(JSON.parse(file.config["gomeet:livekit"]!)).toEqual([{ name: "a", apiKey: SECRET_PLACEHOLDER }]);
+    expect(file.secretKeys).toEqual(["gomeet:livekit"]);
+  });
+
+  test("an unknown stack names the missing file and the stacks that exist", () => {
+    fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), "config: {}\n");
+    expect(() => readStackFile(dir, "prdo")).toThrow(new PreviewInputError(`unknown stack "prdo": there is no Pulumi.prdo.yaml in ${dir} (stacks here: dev)`));
+  });
+
+  test("a credential in plain text is refused with the exact path and the command that fixes it", () => {
+    fs.writeFileSync(path.join(dir, "Pulumi.x.yaml"), "config:\n  gomeet:livekit:\n    - name: a\n      apiSecret: hunter2\n");
+    expect(() => readStackFile(dir, "x")).toThrow(/gomeet:livekit\[0\]\.apiSecret holds a credential in plain text: make it a secure value \(pulumi config set --secret --path/);
+  });
+
+  test("invalid YAML names the file", () => {
+    fs.writeFileSync(path.join(dir, "Pulumi.x.yaml"), "config:\n  a: [unclosed\n");
+    expect(() => readStackFile(dir, "x")).toThrow(/Pulumi\.x\.yaml: not valid YAML/);
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * `npm run preview` end to end: the JSON document, the readable tree with the scorecard, exit codes,
+ * secrets never printed, and any `Pulumi.<name>.yaml` in the root.
+ */
+import { runPreview, temporaryStack, type CliResult } from "./plan-helpers";
+import { SECRET_PLACEHOLDER } from "../../scripts/preview/stack-file";
+
+const cleanups: (() => void)[] = [];
+afterAll(() => cleanups.forEach((c) => c()));
+
+let prodJson: CliResult;
+let prodText: CliResult;
+beforeAll(() => {
+  prodJson = runPreview(["--stack", "prod", "--json"]);
+  prodText = runPreview(["--stack", "prod"]);
+});
+
+test("--json prints exactly one JSON document with the planned resources and no violations", () => {
+  expect(prodJson.stderr).toBe("");
+  expect(prodJson.status).toBe(0);
+  const doc = JSON.parse(prodJson.stdout);
+  expect(Object.keys(doc).sort()).toEqual(["outputs", "policies", "resources", "stack"]);
+  expect(doc.stack).toBe("prod");
+  expect(doc.policies.violations).toEqual([]);
+  const pg = doc.resources.find((r: { name: string }) => r.name === "gomeet-prod-pg");
+  expect(pg).toMatchObject({ type: "digitalocean:index/databaseCluster:DatabaseCluster", parent: "postgres", protect: true, props: { nodeCount: 2 } });
+  const deployment = doc.resources.find((r: { type: string }) => r.type === "kubernetes:apps/v1:Deployment");
+  expect(deployment).toMatchObject({ parent: "app", props: { spec: { replicas: 3 } } });
+});
+
+test("secrets print as [secret] and their placeholders or generated values never appear", () => {
+  const doc = JSON.parse(prodJson.stdout);
+  const secret = doc.resources.find((r: { type: string }) => r.type === "kubernetes:core/v1:Secret");
+  expect(secret.props.stringData).toBe("[secret]");
+  expect(doc.outputs.kubeconfig).toBe("[secret]");
+  for (const out of [prodJson.stdout, prodText.stdout]) {
+    expect(out).not.toContain(SECRET_PLACEHOLDER);
+    expect(out).not.toContain("offline-password");
+    expect(out).not.toContain("offline-random-password");
+  }
+});
+
+test("the readable output is a tree grouped by component, then policies and the HA scorecard", () => {
+  expect(prodText.status).toBe(0);
+  const out = prodText.stdout;
+  expect(out).toMatch(/^postgres\n  \+ digitalocean:index\/databaseCluster:DatabaseCluster  gomeet-prod-pg  \[protected\]\n      engine=pg  version=16  size=db-s-2vcpu-4gb  nodeCount=2/m);
+  expect(out).toMatch(/^kubernetes\n  \+ digitalocean:index\/kubernetesCluster:KubernetesCluster  gomeet-prod-doks\n      version=1\.33\.1-do\.0  ha=true/m);
+  expect(out).toContain("Policies (gomeet-ha): 0 mandatory, 0 advisory violations");
+  expect(out).toMatch(/HA scorecard\n/);
+  expect(out).toContain("No single point of failure.");
+});
+
+test("an unknown stack exits 2 naming the file and the stacks that exist", () => {
+  const r = runPreview(["--stack", "nope"]);
+  expect(r.status).toBe(2);
+  expect(r.stderr).toMatch(/^preview: unknown stack "nope": there is no Pulumi\.nope\.yaml in .* \(stacks here: .*prod, staging/);
+  expect(r.stdout).toBe("");
+});
+
+test("missing --stack and unknown flags exit 2 with the usage", () => {
+  expect(runPreview([])).toMatchObject({ status: 2, stderr: expect.stringContaining("--stack is required") });
+  expect(runPreview(["--stack", "prod", "--jsn"])).toMatchObject({ status: 2, stderr: expect.stringContaining("usage: npm run preview") });
+});
+
+test("a bad config value exits 2 with the key named; any Pulumi.<name>.yaml works", () => {
+  const bad = temporaryStack("prod", (c) => {
+    c["gomeet:valkey"].evictionPolicy = "allkeysLru";
+  });
+  cleanups.push(bad.remove);
+  const r = runPreview(["--stack", bad.stack]);
+  expect(r.status).toBe(2);
+  expect(r.stderr).toBe('preview: gomeet:valkey.evictionPolicy: got "allkeysLru"; expected one of "noeviction", "allkeys_lru", "allkeys_random", "volatile_lru", "volatile_random", "volatile_ttl"\n');
+
+  const copy = temporaryStack("prod", () => undefined);
+  cleanups.push(copy.remove);
+  const ok = runPreview(["--stack", copy.stack, "--json"]);
+  expect(ok.status).toBe(0);
+  expect(JSON.parse(ok.stdout).stack).toBe(copy.stack);
+});

@@ -1,0 +1,36 @@
+/** The staging stack renders: the same architecture, smaller, and without a domain. */
+import type { RenderedPlan } from "../../scripts/preview/render";
+import { all, one, renderRepoStack } from "./plan-helpers";
+
+let plan: RenderedPlan;
+beforeAll(async () => {
+  plan = await renderRepoStack("staging");
+});
+
+test("smaller tiers: single database nodes, no read replica, 2 app replicas, 2-3 nodes", () => {
+  const pg = one(plan, "digitalocean:index/databaseCluster:DatabaseCluster", "gomeet-staging-pg");
+  expect(pg.props).toMatchObject({ nodeCount: 1, size: "db-s-1vcpu-1gb" });
+  expect(pg.protect).toBe(true);
+  expect(all(plan, "digitalocean:index/databaseReplica:DatabaseReplica")).toHaveLength(0);
+  expect(one(plan, "kubernetes:apps/v1:Deployment").props).toMatchObject({ spec: { replicas: 2 } });
+  expect(one(plan, "kubernetes:policy/v1:PodDisruptionBudget").props).toMatchObject({ spec: { minAvailable: 1 } });
+  expect(one(plan, "digitalocean:index/kubernetesCluster:KubernetesCluster").props).toMatchObject({ ha: true, nodePool: { minNodes: 2, maxNodes: 3 } });
+  expect(one(plan, "digitalocean:index/project:Project").props.environment).toBe("Staging");
+});
+
+test("without a domain: no certificate, no DNS record, plain HTTP uptime check on the load balancer IP", () => {
+  expect(all(plan, "digitalocean:index/certificate:Certificate")).toHaveLength(0);
+  expect(all(plan, "digitalocean:index/dnsRecord:DnsRecord")).toHaveLength(0);
+  expect(one(plan, "digitalocean:index/uptimeCheck:UptimeCheck").props).toMatchObject({ type: "http", target: "http://203.0.113.10/readyz" });
+  const uptimeAlerts = all(plan, "digitalocean:index/uptimeAlert:UptimeAlert").map((a) => a.props.type);
+  expect(uptimeAlerts.sort()).toEqual(["down_global", "latency"]);
+  const annotations = one(plan, "kubernetes:core/v1:Service").props.metadata as { annotations: Record<string, string> };
+  expect(Object.keys(annotations.annotations).filter((k) => /certificate|tls-ports|redirect/.test(k))).toEqual([]);
+  expect(plan.outputs.endpoint).toEqual({ value: "http://203.0.113.10", secret: false });
+});
+
+test("no Slack configured: alerts go to email only", () => {
+  for (const a of all(plan, "digitalocean:index/monitorAlert:MonitorAlert")) {
+    expect(a.props.alerts).toEqual({ emails: ["staging-alerts@gomeet.example"], slacks: [] });
+  }
+});
