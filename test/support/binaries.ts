@@ -72,15 +72,20 @@ function postgresServerDir(env: NodeJS.ProcessEnv): string | undefined {
  * Throws an Error naming the binary and the Debian package that provides it when it is missing.
  */
 export function findBinary(name: BinaryName, env: NodeJS.ProcessEnv = process.env): string {
-  if (!Object.prototype.hasOwnProperty.call(DEBIAN_PACKAGE, name)) {
-    throw new Error(`findBinary: unknown binary "${String(name)}"; known: ${Object.keys(DEBIAN_PACKAGE).join(", ")}`);
-  }
   const dirs = searchPath(env);
   if (DEBIAN_PACKAGE[name] === "postgresql" && name !== "postgres") {
     // Keep every PostgreSQL tool at the server's major version: /usr/bin/pg_basebackup may be Debian's
     // pg_wrapper, which picks a version on its own.
     const serverDir = postgresServerDir(env);
     if (serverDir !== undefined) dirs.unshift(serverDir);
+  }
+  return findBinaryIn(name, dirs);
+}
+
+/** `findBinary` over an explicit list of directories. */
+export function findBinaryIn(name: BinaryName, dirs: readonly string[]): string {
+  if (!Object.prototype.hasOwnProperty.call(DEBIAN_PACKAGE, name)) {
+    throw new Error(`findBinary: unknown binary "${String(name)}"; known: ${Object.keys(DEBIAN_PACKAGE).join(", ")}`);
   }
   for (const dir of dirs) {
     const candidate = path.join(dir, name);
