@@ -1,0 +1,147 @@
+/**
+ * Rules 1 and 2: managed PostgreSQL and Valkey survive the loss of a node.
+ *
+ * - PostgreSQL: a primary plus at least one standby (DigitalOcean promotes the standby on failure), and
+ *   at least one read replica of the cluster in the stack.
+ * - Valkey: a primary plus a standby; not the discontinued `redis` engine; an eviction policy that never
+ *   drops keys without a TTL (room state and presence).
+ */
+import * as digitalocean from "@pulumi/digitalocean";
+import { validateResourceOfType, type ResourceValidationPolicy, type StackValidationPolicy } from "@pulumi/policy";
+import { describe, message, num, subject, text, typeToken } from "./props";
+import { dependentsOf } from "./relations";
+import { configSchemaOf, integerSetting, readSettings } from "./settings";
+
+/** DigitalOcean engine slug of PostgreSQL. */
+export const POSTGRES_ENGINE = "pg";
+/** Engine slugs of the Redis-protocol cache (`redis` only to reject it). */
+export const CACHE_ENGINES: readonly string[] = ["valkey", "redis"];
+
+const CLUSTER = typeToken(digitalocean.DatabaseCluster);
+
+/** A DigitalOcean default that messages mention when `nodeCount` is unset. */
+const UNSET_NODE_COUNT = "unset (DigitalOcean defaults to 1)";
+
+function nodeCountFinding(name: string, nodeCount: unknown, minimum: number, reason: string): string {
+  return message({
+    resource: subject(CLUSTER, name),
+    property: "nodeCount",
+    found: nodeCount === undefined ? UNSET_NODE_COUNT : describe(nodeCount),
+    required: `at least ${minimum}`,
+    reason,
+  });
+}
+
+const postgresStandbySettings = {
+  minNodeCount: integerSetting(2, 1, "Minimum nodes of a PostgreSQL cluster: a primary plus standbys."),
+};
+
+export const postgresStandby: ResourceValidationPolicy = {
+  name: "postgres-standby",
+  description: "PostgreSQL clusters run a primary and a hot standby, so DigitalOcean fails over automatically.",
+  configSchema: configSchemaOf(postgresStandbySettings),
+  validateResource: validateResourceOfType(digitalocean.DatabaseCluster, (cluster, args, reportViolation) => {
+    if (cluster.engine !== POSTGRES_ENGINE) return args.notApplicable("only PostgreSQL clusters");
+    const { minNodeCount } = readSettings(args, postgresStandbySettings);
+    const nodeCount = num(cluster.nodeCount);
+    if (nodeCount === undefined || nodeCount < minNodeCount) {
+      reportViolation(
+        nodeCountFinding(args.name, cluster.nodeCount, minNodeCount, "Without a standby the primary is a single point of failure: a node loss is an outage until a restore."),
+      );
+    }
+  }),
+};
+
+const postgresReadReplicaSettings = {
+  minReadReplicas: integerSetting(1, 0, "Minimum DatabaseReplica resources per PostgreSQL cluster."),
+};
+
+export const postgresReadReplica: StackValidationPolicy = {
+  name: "postgres-read-replica",
+  description: "Each PostgreSQL cluster has a read replica in the stack, so reads survive the primary's maintenance and failover.",
+  configSchema: configSchemaOf(postgresReadReplicaSettings),
+  validateStack: (args, reportViolation) => {
+    const { minReadReplicas } = readSettings(args, postgresReadReplicaSettings);
+    const replicas = args.resources.filter((r) => r.isType(digitalocean.DatabaseReplica));
+    const clusters = args.resources.filter((r) => r.isType(digitalocean.DatabaseCluster) && r.props.engine === POSTGRES_ENGINE);
+    for (const cluster of clusters) {
+      const found = dependentsOf(cluster, replicas);
+      if (found.length >= minReadReplicas) continue;
+      const names = found.map((r) => r.name).join(", ");
+      reportViolation(
+        message({
+          resource: subject(cluster.type, cluster.name),
+          property: "read replicas (DatabaseReplica resources depending on it)",
+          found: found.length === 0 ? "0" : `${found.length} (${names})`,
+          required: `at least ${minReadReplicas}`,
+          reason: "The app reads from replicas and falls back to the primary; without one every read loads the primary.",
+        }),
+        cluster.urn,
+      );
+    }
+  },
+};
+
+const valkeyHighAvailabilitySettings = {
+  minNodeCount: integerSetting(2, 1, "Minimum nodes of a Valkey cluster: a primary plus standbys."),
+};
+
+export const valkeyHighAvailability: ResourceValidationPolicy = {
+  name: "valkey-high-availability",
+  description: "Valkey clusters run a primary and a standby, so rooms, presence and fan-out survive a node loss.",
+  configSchema: configSchemaOf(valkeyHighAvailabilitySettings),
+  validateResource: validateResourceOfType(digitalocean.DatabaseCluster, (cluster, args, reportViolation) => {
+    if (!CACHE_ENGINES.includes(cluster.engine)) return args.notApplicable("only Valkey/Redis clusters");
+    const { minNodeCount } = readSettings(args, valkeyHighAvailabilitySettings);
+    const nodeCount = num(cluster.nodeCount);
+    if (nodeCount === undefined || nodeCount < minNodeCount) {
+      reportViolation(
+        nodeCountFinding(args.name, cluster.nodeCount, minNodeCount, "Without a standby every WebSocket room loses its state and cross-instance fan-out when the node fails."),
+      );
+    }
+  }),
+};
+
+export const valkeyEngine: ResourceValidationPolicy = {
+  name: "valkey-engine",
+  description: "The cache runs on Valkey: DigitalOcean discontinued Managed Redis on 30 June 2025.",
+  validateResource: validateResourceOfType(digitalocean.DatabaseCluster, (cluster, args, reportViolation) => {
+    if (cluster.engine !== "redis") return;
+    reportViolation(
+      message({
+        resource: subject(CLUSTER, args.name),
+        property: "engine",
+        found: describe(cluster.engine),
+        required: '"valkey"',
+        reason: "DigitalOcean no longer offers Managed Redis; Valkey is its wire-compatible successor.",
+      }),
+    );
+  }),
+};
+
+/** Whether an eviction policy keeps keys without a TTL. */
+export function evictionKeepsPersistentKeys(policy: string): boolean {
+  return policy === "noeviction" || policy.startsWith("volatile_");
+}
+
+export const valkeyEvictionPolicy: ResourceValidationPolicy = {
+  name: "valkey-eviction-policy",
+  description: "The cache never evicts keys without a TTL (room state, presence): eviction is noeviction or volatile_*.",
+  validateResource: validateResourceOfType(digitalocean.DatabaseCluster, (cluster, args, reportViolation) => {
+    if (!CACHE_ENGINES.includes(cluster.engine)) return args.notApplicable("only Valkey/Redis clusters");
+    const policy = text(cluster.evictionPolicy);
+    if (policy !== undefined && evictionKeepsPersistentKeys(policy)) return;
+    reportViolation(
+      message({
+        resource: subject(CLUSTER, args.name),
+        property: "evictionPolicy",
+        found: describe(cluster.evictionPolicy),
+        required: '"noeviction" or a volatile_* policy',
+        reason: "Under memory pressure an allkeys_* policy silently deletes room state and history that have no TTL.",
+      }),
+    );
+  }),
+};
+
+/** Rules 1 and 2. */
+export const databasePolicies = [postgresStandby, postgresReadReplica, valkeyHighAvailability, valkeyEngine, valkeyEvictionPolicy];
