@@ -1,43 +1,78 @@
 /**
- * Offline preview: `npm run preview -- --stack <name> [--json]`.
+ * Offline preview: `npm run preview -- --stack <name> [--json] [--diff <git-ref> | --against-stack <name>]`.
  *
  * Renders the real infra program under Pulumi's mock runtime with `Pulumi.<name>.yaml`, prints what
- * `pulumi up` would create, evaluates the policy pack over it and prints the HA scorecard.
- * Exit 0 when fine, 1 on a mandatory policy violation, 2 on bad arguments, bad config or an unknown stack.
+ * `pulumi up` would create, evaluates the policy pack over it and prints the HA scorecard. With `--diff` or
+ * `--against-stack` it prints what changes between two plans instead, with replacement and data-loss warnings.
+ * Exit 0 when fine, 1 on a mandatory policy violation (of the stack, or of the head side of a diff),
+ * 2 on bad arguments, bad config, an unknown stack or revision, or a program that fails.
  */
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { loadPolicyConfig, runPolicies } from "../policies/runner";
+import { diffPlans } from "./preview/diff";
+import { diffDocument, formatDiff } from "./preview/diff-format";
 import { formatPolicies, formatTree, previewDocument } from "./preview/format";
 import { renderStack } from "./preview/render";
+import { revisionSides, stackSides } from "./preview/sides";
 import { PreviewInputError, listStacks, readStackFile } from "./preview/stack-file";
 
-const USAGE = "usage: npm run preview -- --stack <name> [--json]";
+const USAGE = [
+  "usage: npm run preview -- --stack <name> [--json]",
+  "       npm run preview -- --stack <name> --diff <git-ref> [--json]          what the working tree changes against a revision",
+  "       npm run preview -- --stack <name> --against-stack <other> [--json]   how <name> differs from <other>",
+  "       --root <dir>: render the repository at <dir> (default: this one)",
+].join("\n");
 
 interface Options {
   stack: string;
   json: boolean;
   root: string;
+  diff?: string;
+  againstStack?: string;
 }
 
 function parseOptions(argv: string[]): Options {
-  const root = path.resolve(__dirname, "..");
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { stack: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean" } } });
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        stack: { type: "string" },
+        json: { type: "boolean", default: false },
+        diff: { type: "string" },
+        "against-stack": { type: "string" },
+        root: { type: "string" },
+        help: { type: "boolean" },
+      },
+    });
   } catch (err) {
     throw new PreviewInputError(`${(err as Error).message}\n${USAGE}`);
   }
+  const root = path.resolve(parsed.values.root ?? path.join(__dirname, ".."));
   if (parsed.values.help) {
     process.stdout.write(`${USAGE}\nstacks: ${listStacks(root).join(", ")}\n`);
     process.exit(0);
   }
   if (!parsed.values.stack) throw new PreviewInputError(`--stack is required (stacks here: ${listStacks(root).join(", ")})\n${USAGE}`);
-  return { stack: parsed.values.stack, json: parsed.values.json ?? false, root };
+  const { diff, "against-stack": againstStack } = parsed.values;
+  if (diff !== undefined && againstStack !== undefined) throw new PreviewInputError(`--diff and --against-stack exclude each other\n${USAGE}`);
+  return { stack: parsed.values.stack, json: parsed.values.json ?? false, root, diff, againstStack };
+}
+
+/** `--diff` / `--against-stack`: render both sides, print the diff. */
+async function compare(options: Options): Promise<number> {
+  const [base, head] = options.diff !== undefined
+    ? await revisionSides(options.root, options.stack, options.diff)
+    : await stackSides(options.root, options.stack, options.againstStack!);
+  const diff = diffPlans(base.doc, head.doc);
+  process.stdout.write(options.json ? `${JSON.stringify(diffDocument(base, head, diff), null, 2)}\n` : `${formatDiff(base, head, diff)}\n`);
+  return head.doc.policies.violations.some((v) => v.level === "mandatory") ? 1 : 0;
 }
 
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
+  if (options.diff !== undefined || options.againstStack !== undefined) return compare(options);
   const stackFile = readStackFile(options.root, options.stack);
   const plan = await renderStack(stackFile, path.join(options.root, "infra", "index.ts"));
   const report = await runPolicies(plan.resources, loadPolicyConfig(options.stack));

@@ -63,8 +63,15 @@ function componentNames(resources: PlannedResource[]): Map<string, string> {
 /** The `--json` document for a plan and its policy report. */
 export function previewDocument(plan: RenderedPlan, report: PreviewDocument["policies"]): PreviewDocument {
   const components = componentNames(plan.resources);
+  // Components register synchronously in the program's order; their children resolve asynchronously.
+  // Listing children in their component's order makes the output read like infra/index.ts.
+  const order = [...components.keys()];
+  const rank = (r: PlannedResource) => (r.parent && components.has(r.parent) ? order.indexOf(r.parent) : order.length);
   const resources = plan.resources
     .filter((r) => r.custom)
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => rank(a.r) - rank(b.r) || a.i - b.i)
+    .map(({ r }) => r)
     .map((r) => ({
       type: r.type,
       name: r.name,

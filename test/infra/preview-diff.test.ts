@@ -1,0 +1,129 @@
+/**
+ * `npm run preview -- --diff <ref>` and `--against-stack` end to end, on real changes committed in a
+ * temporary git repository holding a copy of the infra program and stack files.
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ROOT, runPreview } from "./plan-helpers";
+
+let repo: string;
+const git = (...args: string[]) => execFileSync("git", ["-C", repo, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+const edit = (file: string, from: string | RegExp, to: string) => {
+  const p = path.join(repo, file);
+  const text = fs.readFileSync(p, "utf8");
+  const next = text.replace(from, to);
+  if (next === text) throw new Error(`edit of ${file} changed nothing`);
+  fs.writeFileSync(p, next);
+};
+const diff = (...args: string[]) => {
+  const r = runPreview(["--root", repo, "--stack", "prod", ...args]);
+  return { ...r, doc: r.status === 0 || r.status === 1 ? JSON.parse(r.stdout) : undefined };
+};
+
+beforeAll(() => {
+  repo = fs.mkdtempSync(path.join(os.tmpdir(), "gomeet-diff-"));
+  for (const f of ["Pulumi.yaml", "Pulumi.prod.yaml", "Pulumi.staging.yaml", "package.json", "package-lock.json"]) {
+    fs.copyFileSync(path.join(ROOT, f), path.join(repo, f));
+  }
+  fs.cpSync(path.join(ROOT, "infra"), path.join(repo, "infra"), { recursive: true });
+  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(repo, "node_modules"), "dir");
+  fs.writeFileSync(path.join(repo, ".gitignore"), "node_modules\n");
+  git("init", "-q", "-b", "main");
+  git("-c", "user.name=t", "-c", "user.email=t@example.invalid", "add", "-A");
+  git("-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "base");
+});
+afterAll(() => fs.rmSync(repo, { recursive: true, force: true }));
+afterEach(() => git("checkout", "-q", "--", "."));
+
+test("identical revisions: no changes, exit 0, worktree removed", () => {
+  const r = diff("--diff", "HEAD", "--json");
+  expect(r.status).toBe(0);
+  expect(r.doc).toMatchObject({ base: { label: "HEAD", stack: "prod" }, head: { label: "working tree" }, changes: [], policies: { introduced: [], fixed: [] } });
+  expect(r.doc.base.commit).toMatch(/^[0-9a-f]{40}$/);
+  expect(git("worktree", "list").trim().split("\n")).toHaveLength(1);
+});
+
+test("scaling the node pool is an in-place update of one property", () => {
+  edit("Pulumi.prod.yaml", "minNodes: 3", "minNodes: 4");
+  const r = diff("--diff", "HEAD", "--json");
+  expect(r.doc.changes).toEqual([
+    {
+      op: "update",
+      type: "digitalocean:index/kubernetesCluster:KubernetesCluster",
+      name: "gomeet-prod-doks",
+      diffs: [{ path: "nodePool.minNodes", old: 3, new: 4 }],
+      dataLossRisk: false,
+    },
+  ]);
+});
+
+test("changing the region replaces the VPC, the cluster and both databases, flagged as data loss", () => {
+  edit("Pulumi.prod.yaml", "gomeet:region: nyc3", "gomeet:region: ams3");
+  const r = diff("--diff", "HEAD", "--json");
+  const byName = Object.fromEntries(r.doc.changes.map((c: { name: string }) => [c.name, c]));
+  for (const name of ["gomeet-prod-pg", "gomeet-prod-valkey"]) {
+    expect(byName[name]).toMatchObject({ op: "replace", dataLossRisk: true, protected: true });
+    expect(byName[name].diffs).toContainEqual({ path: "region", old: "nyc3", new: "ams3", replaces: true });
+  }
+  for (const name of ["gomeet-prod-vpc", "gomeet-prod-doks", "gomeet-prod-pg-replica-1"]) {
+    expect(byName[name]).toMatchObject({ op: "replace", dataLossRisk: false });
+  }
+  const text = runPreview(["--root", repo, "--stack", "prod", "--diff", "HEAD"]).stdout;
+  expect(text).toMatch(/^  \+- digitalocean:index\/databaseCluster:DatabaseCluster  gomeet-prod-pg  \[replace\] \[DATA LOSS RISK\] \[protected/m);
+  expect(text).toContain('        region: "nyc3" → "ams3"  (forces replacement)');
+  expect(text).toMatch(/WARNING: 2 change\(s\) would destroy a database cluster and its data: gomeet-prod-pg \(replace\), gomeet-prod-valkey \(replace\)\./);
+});
+
+test("adding an alert in code is a create", () => {
+  edit(
+    "infra/alerting.ts",
+    "export const NODE_ALERTS: Threshold[] = [",
+    'export const NODE_ALERTS: Threshold[] = [\n  { key: "node-load", type: "v1/insights/droplet/load_5", compare: "GreaterThan", value: 4, description: "load" },',
+  );
+  const r = diff("--diff", "HEAD", "--json");
+  expect(r.doc.changes).toEqual([{ op: "create", type: "digitalocean:index/monitorAlert:MonitorAlert", name: "gomeet-prod-node-load", diffs: [], dataLossRisk: false }]);
+});
+
+test("renaming the Valkey cluster deletes the old one (data loss) and creates a new one", () => {
+  edit("infra/valkey.ts", "name: `${args.prefix}-valkey`", "name: `${args.prefix}-cache`");
+  const ops = diff("--diff", "HEAD", "--json").doc.changes.map((c: any) => [c.op, c.name, c.dataLossRisk]);
+  expect(ops).toContainEqual(["create", "gomeet-prod-cache", false]);
+  expect(ops).toContainEqual(["delete", "gomeet-prod-valkey", true]);
+  expect(ops).toContainEqual(["delete", "gomeet-prod-valkey-firewall", false]);
+});
+
+test("a change that brings back a single point of failure is called out as an introduced violation, exit 1", () => {
+  edit("Pulumi.prod.yaml", /nodeCount: 2\n    readReplicas: 1/, "nodeCount: 1\n    readReplicas: 1");
+  const r = diff("--diff", "HEAD", "--json");
+  expect(r.status).toBe(1);
+  expect(r.doc.policies.fixed).toEqual([]);
+  expect(r.doc.policies.introduced).toContainEqual(expect.objectContaining({ level: "mandatory", resource: "gomeet-prod-pg" }));
+});
+
+test("--against-stack compares two stacks of the same revision", () => {
+  const r = diff("--against-stack", "staging", "--json");
+  expect(r.doc.base).toEqual({ label: "stack staging", stack: "staging" });
+  expect(r.doc.head).toEqual({ label: "stack prod", stack: "prod" });
+  const ops = Object.fromEntries(r.doc.changes.map((c: any) => [c.name, c.op]));
+  expect(ops["gomeet-prod-pg-replica-1"]).toBe("create"); // staging has no read replica
+  expect(ops["gomeet-staging-pg"]).toBe("delete"); // names carry the stack
+});
+
+test("errors exit 2 with a clear message: unknown revision, no stack file there, program failing there", () => {
+  expect(diff("--diff", "no-such-ref")).toMatchObject({ status: 2, stderr: expect.stringMatching(/preview: unknown revision "no-such-ref": it names no commit/) });
+
+  fs.copyFileSync(path.join(repo, "Pulumi.prod.yaml"), path.join(repo, "Pulumi.extra.yaml"));
+  const noFile = runPreview(["--root", repo, "--stack", "extra", "--diff", "HEAD"]);
+  fs.rmSync(path.join(repo, "Pulumi.extra.yaml"));
+  expect(noFile.status).toBe(2);
+  expect(noFile.stderr).toMatch(/preview: revision HEAD \([0-9a-f]{12}\) has no Pulumi\.extra\.yaml/);
+
+  edit("infra/index.ts", "const config = loadConfig();", 'throw new Error("broken on purpose");\nconst config = loadConfig();');
+  git("-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qam", "broken");
+  git("-c", "user.name=t", "-c", "user.email=t@example.invalid", "revert", "--no-edit", "HEAD");
+  const broken = diff("--diff", "HEAD~1");
+  expect(broken.status).toBe(2);
+  expect(broken.stderr).toMatch(/preview: the program fails at revision HEAD~1 \([0-9a-f]{12}\): .*broken on purpose/);
+});
