@@ -1,0 +1,49 @@
+import { buildStack, editProps, messagesOf, namesOf, violationsOf } from "./fixtures";
+
+const n = namesOf("prod");
+const POLICY = "load-balancer-configuration";
+const LB = "service.beta.kubernetes.io/do-loadbalancer";
+const withAnnotation = (suffix: string, value: string | undefined) =>
+  editProps(buildStack(), n.service, (props) => {
+    if (value === undefined) delete props.metadata.annotations[`${LB}-${suffix}`];
+    else props.metadata.annotations[`${LB}-${suffix}`] = value;
+  });
+
+describe("rule 7: the load balancer", () => {
+  it("accepts the production Service (REGIONAL, /readyz health check, 600 s idle timeout)", async () => {
+    expect(await violationsOf(buildStack(), POLICY)).toEqual([]);
+  });
+
+  it("rejects a load balancer type other than REGIONAL", async () => {
+    const violations = await violationsOf(withAnnotation("type", "REGIONAL_NETWORK"), POLICY);
+    expect(violations).toEqual([expect.objectContaining({ resource: n.service, level: "mandatory" })]);
+    expect(violations[0].message).toContain(`Service "${n.service}": metadata.annotations["${LB}-type"] is "REGIONAL_NETWORK"; required "REGIONAL".`);
+  });
+
+  it("requires the health-check override and the readiness path", async () => {
+    expect(messagesOf(await violationsOf(withAnnotation("override-health-check", undefined), POLICY))).toEqual([
+      expect.stringContaining(`metadata.annotations["${LB}-override-health-check"] is unset; required "true"`),
+    ]);
+    expect(messagesOf(await violationsOf(withAnnotation("healthcheck-path", "/healthz"), POLICY))).toEqual([
+      expect.stringContaining(`metadata.annotations["${LB}-healthcheck-path"] is "/healthz"; required "/readyz"`),
+    ]);
+  });
+
+  it.each([["60"], ["900"], ["ten"]])("rejects an idle timeout of %s seconds", async (value) => {
+    expect(messagesOf(await violationsOf(withAnnotation("http-idle-timeout-seconds", value), POLICY))).toEqual([
+      expect.stringContaining(`-http-idle-timeout-seconds"] is "${value}"; required a string of seconds from 600 to 600`),
+    ]);
+  });
+
+  it("rejects a missing idle timeout (DigitalOcean's 60 s default cuts quiet WebSockets)", async () => {
+    expect(await violationsOf(withAnnotation("http-idle-timeout-seconds", undefined), POLICY)).toHaveLength(1);
+  });
+
+  it("ignores Services that are not load balancers", async () => {
+    const plan = editProps(buildStack(), n.service, (props) => {
+      props.spec.type = "ClusterIP";
+      props.metadata.annotations = {};
+    });
+    expect(await violationsOf(plan, POLICY)).toEqual([]);
+  });
+});
