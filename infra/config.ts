@@ -80,11 +80,7 @@ const appSchema = z
     loadBalancerSizeUnit: count(1, 100).default(2),
   })
   .strict()
-  .refine((a) => a.maxReplicas >= a.replicas, { message: "maxReplicas must be ≥ replicas", path: ["maxReplicas"] })
-  .refine((a) => a.minAvailable < a.replicas, {
-    message: "minAvailable must be < replicas, or no node could ever be drained",
-    path: ["minAvailable"],
-  });
+  .refine((a) => a.maxReplicas >= a.replicas, { message: "maxReplicas must be ≥ replicas", path: ["maxReplicas"] });
 
 const alertsSchema = z
   .object({
