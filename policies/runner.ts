@@ -118,9 +118,10 @@ function preparePolicies(policies: Policies, config: PolicyPackConfig, packLevel
     const parsed = schema.safeParse(values);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
-        const keys = issue.path.length > 0 ? [issue.path.join(".")] : "keys" in issue ? issue.keys : ["(config)"];
-        for (const key of keys) {
-          problems.push(`policy "${policy.name}": ${key} is ${render(values[key.split(".")[0]])}: ${issue.message}`);
+        const paths = issue.path.length > 0 ? [issue.path] : "keys" in issue ? issue.keys.map((key) => [key]) : [[]];
+        for (const at of paths) {
+          const found = at.reduce<unknown>((value, key) => (value as Record<PropertyKey, unknown> | undefined)?.[key], values);
+          problems.push(`policy "${policy.name}": ${at.map(String).join(".") || "(config)"} is ${render(found)}: ${issue.message}`);
         }
       }
       continue;
