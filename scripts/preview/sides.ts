@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { PreviewDocument } from "./format";
-import { PreviewInputError } from "./stack-file";
+import { PreviewInputError, projectName } from "./stack-file";
 
 /** One rendered side of a diff. */
 export interface Side {
@@ -107,12 +107,32 @@ export async function revisionSides(root: string, stack: string, ref: string): P
   });
 }
 
-/** Base = stack `other`; head = `stack`; both from the working tree at `root`. */
+/**
+ * Replaces the stack's resource-name prefix (`<project>-<stack>`, e.g. `gomeet-prod`) in resource names and
+ * string properties with `<project>-{stack}`, so the same resource of two stacks matches and compares equal.
+ */
+export function withoutStackName(doc: PreviewDocument, project: string, stack: string): PreviewDocument {
+  const prefix = `${project}-${stack}`;
+  const token = `${project}-{stack}`;
+  const strip = (value: unknown): unknown => {
+    if (typeof value === "string") return value.split(prefix).join(token);
+    if (Array.isArray(value)) return value.map(strip);
+    if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, strip(v)]));
+    return value;
+  };
+  return {
+    ...doc,
+    resources: doc.resources.map((r) => ({ ...r, name: strip(r.name) as string, props: strip(r.props) as Record<string, unknown> })),
+    policies: { ...doc.policies, violations: doc.policies.violations.map((v) => strip(v) as typeof v) },
+  };
+}
+
+/** Base = stack `other`; head = `stack`; both from the working tree at `root`, stack names normalised. */
 export async function stackSides(root: string, stack: string, other: string): Promise<[Side, Side]> {
   progress(`rendering stacks ${other} and ${stack}...`);
   const [base, head] = await Promise.all([renderInChild(root, other, `stack ${other}`), renderInChild(root, stack, `stack ${stack}`)]);
   return [
-    { label: `stack ${other}`, stack: other, doc: base },
-    { label: `stack ${stack}`, stack, doc: head },
+    { label: `stack ${other}`, stack: other, doc: withoutStackName(base, projectName(root), other) },
+    { label: `stack ${stack}`, stack, doc: withoutStackName(head, projectName(root), stack) },
   ];
 }

@@ -106,9 +106,13 @@ test("--against-stack compares two stacks of the same revision", () => {
   const r = diff("--against-stack", "staging", "--json");
   expect(r.doc.base).toEqual({ label: "stack staging", stack: "staging" });
   expect(r.doc.head).toEqual({ label: "stack prod", stack: "prod" });
-  const ops = Object.fromEntries(r.doc.changes.map((c: any) => [c.name, c.op]));
-  expect(ops["gomeet-prod-pg-replica-1"]).toBe("create"); // staging has no read replica
-  expect(ops["gomeet-staging-pg"]).toBe("delete"); // names carry the stack
+  // Names carry the stack (gomeet-prod-pg, gomeet-staging-pg): they are matched as gomeet-{stack}-pg.
+  const byName = Object.fromEntries(r.doc.changes.map((c: any) => [c.name, c]));
+  expect(byName["gomeet-{stack}-pg-replica-1"].op).toBe("create"); // staging has no read replica
+  expect(byName["gomeet-{stack}-pg"]).toMatchObject({ op: "update", dataLossRisk: false });
+  expect(byName["gomeet-{stack}-pg"].diffs).toContainEqual({ path: "nodeCount", old: 1, new: 2 });
+  expect(r.doc.changes.filter((c: any) => c.op === "delete")).toEqual([]);
+  expect(r.doc.policies.fixed.length).toBeGreaterThan(0); // staging's advisory single points of failure
 });
 
 test("errors exit 2 with a clear message: unknown revision, no stack file there, program failing there", () => {
