@@ -1,0 +1,66 @@
+/**
+ * Authentication of the app's own JWTs (not LiveKit's): HS256 with a shared secret, or any
+ * asymmetric algorithm from a JWKS URL. `sub` is the user id, `name` an optional display name.
+ */
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
+import type { AuthConfig } from "./config";
+import { HttpError } from "./errors";
+
+export interface User {
+  id: string;
+  name: string;
+}
+
+export type Authenticator = (token: string | undefined) => Promise<User>;
+
+const MAX_USER_ID = 128;
+const MAX_NAME = 128;
+const ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
+
+function unauthorized(code: string, message: string): HttpError {
+  return new HttpError(401, code, message);
+}
+
+export function createAuthenticator(auth: AuthConfig, claims: { issuer?: string; audience?: string }): Authenticator {
+  const options: JWTVerifyOptions = {
+    algorithms: auth.kind === "secret" ? ["HS256"] : ASYMMETRIC,
+    issuer: claims.issuer,
+    audience: claims.audience,
+    requiredClaims: ["sub", "exp"],
+  };
+  const secret = auth.kind === "secret" ? new TextEncoder().encode(auth.secret) : undefined;
+  const jwks: JWTVerifyGetKey | undefined = auth.kind === "jwks" ? createRemoteJWKSet(new URL(auth.jwksUrl), { timeoutDuration: 2000 }) : undefined;
+
+  return async (token) => {
+    if (token === undefined || token === "") {
+      throw unauthorized("missing_token", "An access token is required (Authorization: Bearer <jwt>, or access_token=<jwt> on /ws)");
+    }
+    let payload;
+    try {
+      payload = secret !== undefined ? (await jwtVerify(token, secret, options)).payload : (await jwtVerify(token, jwks as JWTVerifyGetKey, options)).payload;
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) throw unauthorized("token_expired", "The access token has expired");
+      const keySetUnreachable = error instanceof joseErrors.JWKSTimeout || !(error instanceof joseErrors.JOSEError);
+      if (keySetUnreachable) {
+        throw new HttpError(503, "auth_unavailable", "The key set used to verify access tokens could not be fetched");
+      }
+      throw unauthorized("invalid_token", `The access token is not valid: ${(error as Error).message}`);
+    }
+    const sub = payload.sub;
+    if (typeof sub !== "string" || sub === "" || sub.length > MAX_USER_ID) {
+      throw unauthorized("invalid_token", `The access token's "sub" must be a user id of 1-${MAX_USER_ID} characters`);
+    }
+    const name = payload["name"];
+    if (name !== undefined && (typeof name !== "string" || name.length > MAX_NAME)) {
+      throw unauthorized("invalid_token", `The access token's "name" must be a string of at most ${MAX_NAME} characters`);
+    }
+    return { id: sub, name: typeof name === "string" && name !== "" ? name : sub };
+  };
+}
+
+/** The token from `Authorization: Bearer <jwt>`, or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}

@@ -1,0 +1,241 @@
+/**
+ * Configuration: the environment parsed and validated once, at start.
+ *
+ * Every variable is documented in the README's environment table. A bad value produces a
+ * ConfigError whose message names each offending variable and what it accepts; main.ts prints it
+ * and exits 1.
+ */
+import os from "node:os";
+import { z } from "zod";
+
+/** One LiveKit deployment (a "datacenter") tokens can be issued for. */
+export interface LivekitDatacenter {
+  name: string;
+  /** ws:// or wss:// URL handed to clients. */
+  url: string;
+  apiKey: string;
+  apiSecret: string;
+}
+
+export type AuthConfig = { kind: "secret"; secret: string } | { kind: "jwks"; jwksUrl: string };
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  instanceId: string;
+  logLevel: string;
+  auth: AuthConfig;
+  /** Optional `iss` / `aud` the app's own JWTs must carry. */
+  authIssuer?: string;
+  authAudience?: string;
+  redisUrl: string;
+  redisConnectTimeoutMs: number;
+  /** How often the command connection's ROLE is checked (a demoted primary accepts PUBLISH silently). */
+  redisRoleCheckIntervalMs: number;
+  databaseUrl: string;
+  databaseReplicaUrls: string[];
+  dbConnectTimeoutMs: number;
+  dbQueryTimeoutMs: number;
+  dbPoolMax: number;
+  dbHealthIntervalMs: number;
+  livekitDatacenters: LivekitDatacenter[];
+  livekitHealthIntervalMs: number;
+  livekitHealthTimeoutMs: number;
+  livekitTokenTtlSeconds: number;
+  wsMaxFrameBytes: number;
+  wsMaxMessagesPerSecond: number;
+  wsMaxBufferedBytes: number;
+  httpMaxBodyBytes: number;
+  historyMaxLength: number;
+  historyMaxAgeSeconds: number;
+  historyReplayBatch: number;
+  presenceTtlSeconds: number;
+  heartbeatIntervalMs: number;
+  shutdownDrainSeconds: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const int = (min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `an integer between ${min} and ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `an integer between ${min} and ${max}`).max(max, `an integer between ${min} and ${max}`))
+    .prefault(String(fallback));
+
+const redisUrl = z
+  .string()
+  .trim()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === "redis:" || url.protocol === "rediss:") && url.hostname !== "";
+    } catch {
+      return false;
+    }
+  }, "a redis:// or rediss:// URL with a host");
+
+const postgresUrl = z
+  .string()
+  .trim()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === "postgres:" || url.protocol === "postgresql:") && url.hostname !== "";
+    } catch {
+      return false;
+    }
+  }, "a postgres:// or postgresql:// URL with a host");
+
+const websocketUrl = z
+  .string()
+  .trim()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === "ws:" || url.protocol === "wss:") && url.hostname !== "";
+    } catch {
+      return false;
+    }
+  }, "a ws:// or wss:// URL");
+
+const datacenter = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "1-64 characters of A-Z a-z 0-9 _ . -"),
+  url: websocketUrl,
+  apiKey: z.string().min(1, "a non-empty string"),
+  apiSecret: z.string().min(1, "a non-empty string"),
+});
+
+const datacenters = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: "custom", message: "a JSON array of {name, url, apiKey, apiSecret}" });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z
+      .array(datacenter, "a JSON array of {name, url, apiKey, apiSecret}")
+      .min(1, "at least one {name, url, apiKey, apiSecret}")
+      .refine((list) => new Set(list.map((dc) => dc.name)).size === list.length, "unique datacenter names"),
+  );
+
+const envSchema = z.object({
+  PORT: int(0, 65535, 8080),
+  HOST: z.string().trim().min(1, "a host or address to listen on").default("0.0.0.0"),
+  INSTANCE_ID: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.-]{1,128}$/, "1-128 characters of A-Z a-z 0-9 _ . -")
+    .optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "one of fatal, error, warn, info, debug, trace, silent").default("info"),
+  AUTH_JWT_SECRET: z.string().min(32, "at least 32 characters (HS256 key)").optional(),
+  AUTH_JWKS_URL: z.url({ protocol: /^https?$/, error: "an http(s) URL" }).optional(),
+  AUTH_JWT_ISSUER: z.string().min(1).optional(),
+  AUTH_JWT_AUDIENCE: z.string().min(1).optional(),
+  REDIS_URL: redisUrl,
+  REDIS_CONNECT_TIMEOUT_MS: int(100, 60_000, 2000),
+  REDIS_ROLE_CHECK_INTERVAL_MS: int(50, 60_000, 1000),
+  DATABASE_URL: postgresUrl,
+  DATABASE_REPLICA_URLS: z
+    .string()
+    .default("")
+    .transform((text) => text.split(",").map((part) => part.trim()).filter((part) => part !== ""))
+    .pipe(z.array(postgresUrl)),
+  DB_CONNECT_TIMEOUT_MS: int(100, 60_000, 2000),
+  DB_QUERY_TIMEOUT_MS: int(100, 600_000, 5000),
+  DB_POOL_MAX: int(1, 1000, 10),
+  DB_HEALTH_INTERVAL_MS: int(50, 600_000, 2000),
+  LIVEKIT_DATACENTERS: datacenters,
+  LIVEKIT_HEALTH_INTERVAL_MS: int(50, 600_000, 2000),
+  LIVEKIT_HEALTH_TIMEOUT_MS: int(50, 60_000, 1000),
+  LIVEKIT_TOKEN_TTL_SECONDS: int(60, 86_400, 3600),
+  WS_MAX_FRAME_BYTES: int(64, 16 * 1024 * 1024, 64 * 1024),
+  WS_MAX_MESSAGES_PER_SECOND: int(1, 100_000, 50),
+  WS_MAX_BUFFERED_BYTES: int(1024, 1024 * 1024 * 1024, 4 * 1024 * 1024),
+  HTTP_MAX_BODY_BYTES: int(256, 16 * 1024 * 1024, 16 * 1024),
+  HISTORY_MAX_LENGTH: int(1, 1_000_000, 1000),
+  HISTORY_MAX_AGE_SECONDS: int(1, 30 * 86_400, 3600),
+  HISTORY_REPLAY_BATCH: int(1, 10_000, 200),
+  PRESENCE_TTL_SECONDS: int(1, 3600, 30),
+  HEARTBEAT_INTERVAL_MS: int(50, 600_000, 10_000),
+  SHUTDOWN_DRAIN_SECONDS: int(0, 600, 5),
+});
+
+/** Parses and validates `env`; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key];
+    // An empty optional variable means "unset" (Kubernetes renders unset values as "").
+    if (value !== undefined && (value !== "" || key === "DATABASE_REPLICA_URLS")) input[key] = value;
+  }
+  const parsed = envSchema.safeParse(input);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const variable = String(issue.path[0] ?? "environment");
+      const detail = issue.path.length > 1 ? ` (at ${issue.path.slice(1).join(".")})` : "";
+      const expected = issue.code === "invalid_type" && input[variable] === undefined ? "is required" : `must be ${issue.message}`;
+      problems.push(`${variable}${detail} ${expected}`);
+    }
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  if ((e.AUTH_JWT_SECRET === undefined) === (e.AUTH_JWKS_URL === undefined)) {
+    throw new ConfigError(["AUTH_JWT_SECRET / AUTH_JWKS_URL: set exactly one of them (an HS256 secret of at least 32 characters, or a JWKS URL)"]);
+  }
+  if (e.PRESENCE_TTL_SECONDS * 1000 <= e.HEARTBEAT_INTERVAL_MS) {
+    throw new ConfigError([
+      `PRESENCE_TTL_SECONDS must be longer than HEARTBEAT_INTERVAL_MS (${e.PRESENCE_TTL_SECONDS} s vs ${e.HEARTBEAT_INTERVAL_MS} ms): members would expire between heartbeats`,
+    ]);
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    instanceId: e.INSTANCE_ID ?? sanitizeHostname(os.hostname()),
+    logLevel: e.LOG_LEVEL,
+    auth: e.AUTH_JWT_SECRET !== undefined ? { kind: "secret", secret: e.AUTH_JWT_SECRET } : { kind: "jwks", jwksUrl: e.AUTH_JWKS_URL as string },
+    authIssuer: e.AUTH_JWT_ISSUER,
+    authAudience: e.AUTH_JWT_AUDIENCE,
+    redisUrl: e.REDIS_URL,
+    redisConnectTimeoutMs: e.REDIS_CONNECT_TIMEOUT_MS,
+    redisRoleCheckIntervalMs: e.REDIS_ROLE_CHECK_INTERVAL_MS,
+    databaseUrl: e.DATABASE_URL,
+    databaseReplicaUrls: e.DATABASE_REPLICA_URLS,
+    dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+    dbQueryTimeoutMs: e.DB_QUERY_TIMEOUT_MS,
+    dbPoolMax: e.DB_POOL_MAX,
+    dbHealthIntervalMs: e.DB_HEALTH_INTERVAL_MS,
+    livekitDatacenters: e.LIVEKIT_DATACENTERS,
+    livekitHealthIntervalMs: e.LIVEKIT_HEALTH_INTERVAL_MS,
+    livekitHealthTimeoutMs: e.LIVEKIT_HEALTH_TIMEOUT_MS,
+    livekitTokenTtlSeconds: e.LIVEKIT_TOKEN_TTL_SECONDS,
+    wsMaxFrameBytes: e.WS_MAX_FRAME_BYTES,
+    wsMaxMessagesPerSecond: e.WS_MAX_MESSAGES_PER_SECOND,
+    wsMaxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
+    httpMaxBodyBytes: e.HTTP_MAX_BODY_BYTES,
+    historyMaxLength: e.HISTORY_MAX_LENGTH,
+    historyMaxAgeSeconds: e.HISTORY_MAX_AGE_SECONDS,
+    historyReplayBatch: e.HISTORY_REPLAY_BATCH,
+    presenceTtlSeconds: e.PRESENCE_TTL_SECONDS,
+    heartbeatIntervalMs: e.HEARTBEAT_INTERVAL_MS,
+    shutdownDrainSeconds: e.SHUTDOWN_DRAIN_SECONDS,
+  };
+}
+
+/** Hostnames may contain characters the instance id does not allow (it is part of Valkey keys). */
+function sanitizeHostname(hostname: string): string {
+  const cleaned = hostname.replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 128);
+  return cleaned === "" ? "instance" : cleaned;
+}

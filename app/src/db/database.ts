@@ -1,0 +1,190 @@
+/**
+ * PostgreSQL access: writes go to the primary (through the managed connection pool); reads go
+ * round-robin to healthy replicas and fall back to the primary. No promotion here: the managed
+ * service promotes its standby behind the same primary endpoint, and the pools reconnect.
+ *
+ * - Health: a background `SELECT 1` per node; a node that drops a connection is marked unhealthy at once.
+ * - Reads are idempotent: on a dropped connection they are retried once, on the next candidate.
+ * - Writes are not retried (the outcome is unknown); a connection failure or a read-only node
+ *   becomes a fast 503 `database_unavailable` (short connection timeout).
+ */
+import { Pool, type PoolConfig, type QueryResultRow } from "pg";
+import type { Logger } from "../logger";
+import type { AppMetrics } from "../metrics";
+import { DependencyUnavailableError, errorMessage } from "../errors";
+
+export interface DatabaseOptions {
+  primaryUrl: string;
+  replicaUrls: string[];
+  connectTimeoutMs: number;
+  queryTimeoutMs: number;
+  poolMax: number;
+  healthIntervalMs: number;
+}
+
+export interface NodeHealth {
+  name: string;
+  healthy: boolean;
+  latencyMs?: number;
+  checkedAt?: string;
+  error?: string;
+}
+
+class DatabaseNode {
+  health: NodeHealth;
+
+  constructor(
+    readonly role: "primary" | "replica",
+    readonly name: string,
+    readonly pool: Pool,
+  ) {
+    this.health = { name, healthy: false };
+  }
+}
+
+/** SQLSTATE classes and client errors that mean "this connection or node is gone", not "this query is wrong". */
+const CONNECTION_SQLSTATES = new Set(["57P01", "57P02", "57P03", "53300", "25006"]);
+const CONNECTION_ERRNOS = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
+
+export function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string" && (CONNECTION_SQLSTATES.has(code) || code.startsWith("08") || CONNECTION_ERRNOS.has(code))) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|connection timeout|Client has encountered a connection error|Query read timeout/i.test(error.message);
+}
+
+/** host:port/database of a URL, without credentials (for logs and /readyz). */
+function nodeName(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || "5432"}${parsed.pathname}`;
+}
+
+export class Database {
+  readonly primary: DatabaseNode;
+  readonly replicas: DatabaseNode[];
+  private nextReplica = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly options: DatabaseOptions,
+    private readonly logger: Logger,
+    private readonly metrics: AppMetrics,
+  ) {
+    this.primary = this.node("primary", options.primaryUrl);
+    this.replicas = options.replicaUrls.map((url) => this.node("replica", url));
+  }
+
+  /** Checks every node once, then keeps checking in the background. */
+  async start(): Promise<void> {
+    await this.checkAll();
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    await Promise.allSettled([this.primary, ...this.replicas].map((node) => node.pool.end()));
+  }
+
+  health(): { primary: NodeHealth; replicas: NodeHealth[] } {
+    return { primary: { ...this.primary.health }, replicas: this.replicas.map((node) => ({ ...node.health })) };
+  }
+
+  /** A write (or a read that must see the latest write) on the primary. */
+  async write<R extends QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+    try {
+      return (await this.primary.pool.query<R>(text, values)).rows;
+    } catch (error) {
+      if (!isConnectionError(error)) throw error;
+      this.markUnhealthy(this.primary, error);
+      throw new DependencyUnavailableError("database_unavailable", "The primary database is unavailable; retry shortly");
+    }
+  }
+
+  /** An idempotent read: a healthy replica (round-robin), else the primary; retried once on a dropped connection. */
+  async read<R extends QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+    const candidates = this.readCandidates();
+    let lastError: unknown;
+    for (const node of candidates.slice(0, 2)) {
+      try {
+        return (await node.pool.query<R>(text, values)).rows;
+      } catch (error) {
+        if (!isConnectionError(error)) throw error;
+        this.markUnhealthy(node, error);
+        lastError = error;
+      }
+    }
+    this.logger.warn({ err: errorMessage(lastError) }, "read failed on every candidate");
+    throw new DependencyUnavailableError("database_unavailable", "No database node is available for reads; retry shortly");
+  }
+
+  /** Healthy replicas starting at the round-robin position, then the primary; if no replica is healthy, the primary first. */
+  private readCandidates(): DatabaseNode[] {
+    const healthy = this.replicas.filter((node) => node.health.healthy);
+    const ordered: DatabaseNode[] = [];
+    if (healthy.length > 0) {
+      const start = this.nextReplica++ % healthy.length;
+      for (let i = 0; i < healthy.length; i++) ordered.push(healthy[(start + i) % healthy.length] as DatabaseNode);
+    }
+    ordered.push(this.primary);
+    // Unhealthy replicas are a last resort: one may have come back since the last check.
+    for (const node of this.replicas) if (!node.health.healthy) ordered.push(node);
+    return ordered;
+  }
+
+  private node(role: "primary" | "replica", url: string): DatabaseNode {
+    const config: PoolConfig = {
+      connectionString: url,
+      max: this.options.poolMax,
+      connectionTimeoutMillis: this.options.connectTimeoutMs,
+      query_timeout: this.options.queryTimeoutMs,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+      application_name: "gomeet-app",
+    };
+    const node = new DatabaseNode(role, nodeName(url), new Pool(config));
+    // An idle client whose server went away emits here; without a listener the process would crash.
+    node.pool.on("error", (error) => this.markUnhealthy(node, error));
+    return node;
+  }
+
+  private markUnhealthy(node: DatabaseNode, error: unknown): void {
+    if (node.health.healthy) this.logger.warn({ node: node.name, role: node.role, err: errorMessage(error) }, "database node unhealthy");
+    node.health = { ...node.health, healthy: false, error: errorMessage(error), checkedAt: new Date().toISOString() };
+    this.metrics.dependencyUp.set({ dependency: `postgres_${node.role}`, name: node.name }, 0);
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      void this.checkAll().finally(() => {
+        if (this.timer !== undefined) this.schedule();
+      });
+    }, this.options.healthIntervalMs);
+  }
+
+  private async checkAll(): Promise<void> {
+    await Promise.all([this.primary, ...this.replicas].map((node) => this.check(node)));
+  }
+
+  private async check(node: DatabaseNode): Promise<void> {
+    const started = performance.now();
+    try {
+      if (node.role === "primary") {
+        const [row] = (await node.pool.query<{ recovery: boolean }>("SELECT pg_is_in_recovery() AS recovery")).rows;
+        if (row?.recovery === true) throw new Error("the primary endpoint is a server in recovery (read-only)");
+      } else {
+        await node.pool.query("SELECT 1");
+      }
+      if (!node.health.healthy) this.logger.info({ node: node.name, role: node.role }, "database node healthy");
+      node.health = {
+        name: node.name,
+        healthy: true,
+        latencyMs: Math.round((performance.now() - started) * 100) / 100,
+        checkedAt: new Date().toISOString(),
+      };
+      this.metrics.dependencyUp.set({ dependency: `postgres_${node.role}`, name: node.name }, 1);
+    } catch (error) {
+      this.markUnhealthy(node, error);
+    }
+  }
+}

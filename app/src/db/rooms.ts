@@ -1,0 +1,67 @@
+/**
+ * Rooms: created on the primary, read from replicas. Because replicas lag, "not found" on a
+ * replica is confirmed on the primary (read-your-writes for a room created a moment ago).
+ * Room existence is cached in-process (rooms are never deleted), so joins and token requests
+ * for a known room cost no database round trip.
+ */
+import { HttpError } from "../errors";
+import { newRoomId } from "../ids";
+import type { Database } from "./database";
+
+export interface Room {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
+interface RoomRow {
+  id: string;
+  name: string;
+  created_at: Date;
+}
+
+const KNOWN_ROOMS_MAX = 50_000;
+
+function toRoom(row: RoomRow): Room {
+  return { id: row.id, name: row.name, createdAt: row.created_at.toISOString() };
+}
+
+export class RoomRepository {
+  private readonly known = new Map<string, Room>();
+
+  constructor(private readonly db: Database) {}
+
+  async create(name: string, createdBy: string): Promise<Room> {
+    const [row] = await this.db.write<RoomRow>(
+      "INSERT INTO rooms (id, name, created_by) VALUES ($1, $2, $3) RETURNING id, name, created_at",
+      [newRoomId(), name, createdBy],
+    );
+    const room = toRoom(row as RoomRow);
+    this.remember(room);
+    return room;
+  }
+
+  /** The room, or a 404 `room_not_found`. */
+  async get(id: string): Promise<Room> {
+    const cached = this.known.get(id);
+    if (cached !== undefined) return cached;
+    const select = "SELECT id, name, created_at FROM rooms WHERE id = $1";
+    let [row] = await this.db.read<RoomRow>(select, [id]);
+    if (row === undefined) {
+      // Possibly created a moment ago and not yet replicated: ask the primary (if it is up).
+      [row] = await this.db.write<RoomRow>(select, [id]).catch(() => [] as RoomRow[]);
+    }
+    if (row === undefined) throw new HttpError(404, "room_not_found", `Room ${id} does not exist`);
+    const room = toRoom(row);
+    this.remember(room);
+    return room;
+  }
+
+  private remember(room: Room): void {
+    if (this.known.size >= KNOWN_ROOMS_MAX) {
+      const oldest = this.known.keys().next().value;
+      if (oldest !== undefined) this.known.delete(oldest);
+    }
+    this.known.set(room.id, room);
+  }
+}

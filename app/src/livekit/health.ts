@@ -1,0 +1,106 @@
+/**
+ * Health of each LiveKit deployment, as livekit-server reports it: `GET <http(s) form of url>/`
+ * answers 200 "OK" when healthy. Anything else, or no answer within the timeout, is unhealthy.
+ */
+import { EventEmitter } from "node:events";
+import type { LivekitDatacenter } from "../config";
+import type { Logger } from "../logger";
+import type { AppMetrics } from "../metrics";
+import { errorMessage } from "../errors";
+
+export interface DatacenterHealth {
+  name: string;
+  url: string;
+  healthy: boolean;
+  checkedAt?: string;
+  latencyMs?: number;
+  error?: string;
+}
+
+/** ws://host → http://host/, wss://host → https://host/ (livekit-server serves its health check on the same port). */
+export function healthUrl(url: string): string {
+  const parsed = new URL(url);
+  parsed.protocol = parsed.protocol === "wss:" ? "https:" : "http:";
+  parsed.pathname = "/";
+  parsed.search = "";
+  return parsed.toString();
+}
+
+export declare interface LivekitHealth {
+  /** A deployment changed state (healthy ↔ unhealthy). */
+  on(event: "change", listener: (name: string, healthy: boolean) => void): this;
+}
+
+export class LivekitHealth extends EventEmitter {
+  private readonly state = new Map<string, DatacenterHealth>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly datacenters: readonly LivekitDatacenter[],
+    private readonly options: { intervalMs: number; timeoutMs: number },
+    private readonly logger: Logger,
+    private readonly metrics: AppMetrics,
+  ) {
+    super();
+    for (const dc of datacenters) this.state.set(dc.name, { name: dc.name, url: dc.url, healthy: false });
+  }
+
+  async start(): Promise<void> {
+    await this.checkAll();
+    this.schedule();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  isHealthy(name: string): boolean {
+    return this.state.get(name)?.healthy === true;
+  }
+
+  /** Every deployment in configuration order, with its current health. */
+  snapshot(): DatacenterHealth[] {
+    return this.datacenters.map((dc) => ({ ...(this.state.get(dc.name) as DatacenterHealth) }));
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      void this.checkAll().finally(() => {
+        if (this.timer !== undefined) this.schedule();
+      });
+    }, this.options.intervalMs);
+  }
+
+  private async checkAll(): Promise<void> {
+    await Promise.all(this.datacenters.map((dc) => this.check(dc)));
+  }
+
+  private async check(dc: LivekitDatacenter): Promise<void> {
+    const started = performance.now();
+    let healthy = false;
+    let error: string | undefined;
+    try {
+      const response = await fetch(healthUrl(dc.url), { signal: AbortSignal.timeout(this.options.timeoutMs) });
+      const body = (await response.text()).trim();
+      healthy = response.status === 200 && body === "OK";
+      if (!healthy) error = `GET / answered ${response.status} ${JSON.stringify(body.slice(0, 80))}`;
+    } catch (failure) {
+      error = errorMessage(failure);
+    }
+    const previous = this.state.get(dc.name);
+    this.state.set(dc.name, {
+      name: dc.name,
+      url: dc.url,
+      healthy,
+      checkedAt: new Date().toISOString(),
+      latencyMs: Math.round((performance.now() - started) * 100) / 100,
+      error,
+    });
+    this.metrics.dependencyUp.set({ dependency: "livekit", name: dc.name }, healthy ? 1 : 0);
+    if (previous?.healthy !== healthy) {
+      if (previous?.checkedAt !== undefined || !healthy) this.logger[healthy ? "info" : "warn"]({ datacenter: dc.name, error }, `LiveKit deployment ${healthy ? "healthy" : "unhealthy"}`);
+      this.emit("change", dc.name, healthy);
+    }
+  }
+}

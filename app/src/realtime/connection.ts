@@ -1,0 +1,104 @@
+/**
+ * One client WebSocket: its identity, its state in the room (syncing → live → closed), the frames
+ * held for it while it syncs, and the raw writes of pre-framed room batches.
+ */
+import type { Socket } from "node:net";
+import WebSocket from "ws";
+import type { User } from "../auth";
+import { errorFrame, frameTextMessages, type ErrorCode, userJson } from "./frames";
+import { TokenBucket } from "./rate-limiter";
+
+export type ConnectionState = "syncing" | "live" | "closed";
+
+/** Application close codes (1000-1015 are the protocol's). */
+export const CLOSE_CODES = {
+  normal: 1000,
+  /** The frame exceeded WS_MAX_FRAME_BYTES (sent by ws itself). */
+  frameTooLarge: 1009,
+  internalError: 1011,
+  /** The instance is shutting down: reconnect (to another instance) and resume with since=. */
+  serviceRestart: 1012,
+  /** A dependency (Valkey) is unavailable: reconnect later. */
+  tryAgainLater: 1013,
+  /** The client did not read fast enough: more than WS_MAX_BUFFERED_BYTES waited in its buffer. */
+  slowConsumer: 4000,
+} as const;
+
+/** The outcome of syncing, applied when the connection goes live. */
+export interface SyncResult {
+  seq: number;
+  recovered: boolean;
+  replay: Buffer[];
+}
+
+export class Connection {
+  state: ConnectionState = "syncing";
+  /** Room frames received while syncing, in order. */
+  pending: Buffer[] = [];
+  /** Set when syncing is done; applied by the room at its next flush. */
+  syncResult: SyncResult | undefined;
+  /** Cleared by each heartbeat, set by each pong. */
+  alive = true;
+  readonly userJson: string;
+  readonly limiter: TokenBucket;
+  /** Resolves when the join (presence + replay) has finished, successfully or not. */
+  joined: Promise<void> = Promise.resolve();
+  private lastRateLimitNotice = 0;
+
+  constructor(
+    readonly id: string,
+    readonly roomId: string,
+    readonly user: User,
+    readonly ws: WebSocket,
+    /** The TCP socket under `ws` (from the upgrade request); pre-framed batches are written to it directly. */
+    private readonly socket: Socket,
+    maxMessagesPerSecond: number,
+    private readonly maxBufferedBytes: number,
+  ) {
+    this.userJson = userJson(user);
+    this.limiter = new TokenBucket(maxMessagesPerSecond);
+  }
+
+  /**
+   * Writes pre-framed WebSocket messages. Returns false (and closes the connection) when the
+   * client is a slow consumer; the bytes are then not written.
+   */
+  writeFramed(bytes: Buffer): boolean {
+    if (this.ws.readyState !== WebSocket.OPEN) return false;
+    if (this.socket.writableLength > this.maxBufferedBytes) {
+      this.close(CLOSE_CODES.slowConsumer, "slow_consumer");
+      return false;
+    }
+    this.socket.write(bytes);
+    return true;
+  }
+
+  /** Sends welcome, replay and the frames held while syncing, then goes live. */
+  goLive(welcome: string, frames: Buffer[]): void {
+    if (this.state !== "syncing") return;
+    this.state = "live";
+    this.pending = [];
+    this.syncResult = undefined;
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    this.ws.send(welcome);
+    if (frames.length > 0) this.writeFramed(frameTextMessages(frames));
+  }
+
+  sendError(code: ErrorCode, message: string): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(errorFrame(code, message));
+  }
+
+  /** At most one rate_limited error per second, so a flood does not get a flood of errors back. */
+  noticeRateLimited(limit: number): void {
+    const now = Date.now();
+    if (now - this.lastRateLimitNotice < 1000) return;
+    this.lastRateLimitNotice = now;
+    this.sendError("rate_limited", `More than ${limit} messages per second: message dropped`);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
+    // A slow consumer may never read the close frame: do not keep its buffer for ws's 30 s close timeout.
+    if (code === CLOSE_CODES.slowConsumer) setTimeout(() => this.ws.terminate(), 1000).unref();
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * `GET /ws?room=<id>&access_token=<jwt>[&since=<seq>]`: checks the upgrade request (every refusal
+ * is an HTTP error with the JSON error body, before any WebSocket exists), then runs the
+ * connection: join, client frames, leave.
+ *
+ * Refusals: 400 invalid_room_id / invalid_since, 401 missing_token / invalid_token /
+ * token_expired, 404 room_not_found / not_found, 503 draining / redis_unavailable / database_unavailable.
+ * On an open socket, bad input gets an error frame and changes nothing: invalid_frame (binary,
+ * not JSON, wrong shape), rate_limited (over WS_MAX_MESSAGES_PER_SECOND; dropped); a frame over
+ * WS_MAX_FRAME_BYTES closes with 1009; a slow consumer is closed with 4000.
+ */
+import type { IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
+import { STATUS_CODES } from "node:http";
+import WebSocket, { WebSocketServer } from "ws";
+import type { Authenticator, User } from "../auth";
+import { HttpError, errorMessage } from "../errors";
+import { isValidRoomId, newConnectionId } from "../ids";
+import type { Logger } from "../logger";
+import type { AppMetrics } from "../metrics";
+import type { RoomRepository } from "../db/rooms";
+import type { RedisConnections } from "../redis/connections";
+import { CLOSE_CODES, Connection } from "./connection";
+import { clientFrameSchema } from "./frames";
+import type { Hub } from "./hub";
+
+export interface GatewayOptions {
+  maxFrameBytes: number;
+  maxMessagesPerSecond: number;
+  maxBufferedBytes: number;
+}
+
+export interface GatewayDependencies {
+  authenticate: Authenticator;
+  rooms: RoomRepository;
+  hub: Hub;
+  redis: RedisConnections;
+  metrics: AppMetrics;
+  logger: Logger;
+  isDraining(): boolean;
+}
+
+/** Metric label per close code. */
+const CLOSE_REASONS: Record<number, string> = {
+  1000: "normal",
+  1001: "going_away",
+  1002: "protocol_error",
+  1006: "abnormal",
+  1009: "frame_too_large",
+  1011: "internal_error",
+  1012: "service_restart",
+  1013: "unavailable",
+  4000: "slow_consumer",
+};
+
+interface UpgradeRequest {
+  roomId: string;
+  since: number | undefined;
+  user: User;
+}
+
+export class Gateway {
+  private readonly wss: WebSocketServer;
+
+  constructor(
+    private readonly options: GatewayOptions,
+    private readonly deps: GatewayDependencies,
+  ) {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
+  }
+
+  /** The http server's "upgrade" listener. */
+  handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    socket.on("error", (error) => this.deps.logger.debug({ err: error.message }, "upgrade socket error"));
+    this.checkRequest(req)
+      .then((checked) => {
+        if (socket.destroyed) return;
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.run(ws, socket, checked));
+      })
+      .catch((error: unknown) => {
+        const httpError =
+          error instanceof HttpError ? error : new HttpError(500, "internal_error", "Internal error");
+        if (!(error instanceof HttpError)) this.deps.logger.error({ err: errorMessage(error) }, "upgrade failed");
+        refuse(socket, httpError);
+      });
+  }
+
+  private async checkRequest(req: IncomingMessage): Promise<UpgradeRequest> {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (url.pathname !== "/ws") throw new HttpError(404, "not_found", `No WebSocket endpoint at ${url.pathname}`);
+    if (this.deps.isDraining()) throw new HttpError(503, "draining", "This instance is shutting down; connect again");
+    const roomId = url.searchParams.get("room") ?? "";
+    if (!isValidRoomId(roomId)) throw new HttpError(400, "invalid_room_id", "room must be 1-64 characters of A-Z a-z 0-9 _ -");
+    const sinceText = url.searchParams.get("since");
+    let since: number | undefined;
+    if (sinceText !== null) {
+      since = /^\d{1,15}$/.test(sinceText) ? Number(sinceText) : NaN;
+      if (!Number.isSafeInteger(since)) throw new HttpError(400, "invalid_since", "since must be a non-negative integer (the last seq received)");
+    }
+    const user = await this.deps.authenticate(url.searchParams.get("access_token") ?? undefined);
+    await this.deps.rooms.get(roomId);
+    if (!this.deps.redis.currentHealth().healthy) throw new HttpError(503, "redis_unavailable", "Rooms are unavailable on this instance; connect again");
+    return { roomId, since, user };
+  }
+
+  private run(ws: WebSocket, socket: Socket, request: UpgradeRequest): void {
+    const { hub, metrics, logger } = this.deps;
+    const connection = new Connection(newConnectionId(), request.roomId, request.user, ws, socket, this.options.maxMessagesPerSecond, this.options.maxBufferedBytes);
+    ws.on("pong", () => {
+      connection.alive = true;
+    });
+    ws.on("error", (error: Error) => {
+      // ws closes the socket itself (1009 for an oversized frame, 1002 for a protocol error).
+      logger.debug({ connection: connection.id, err: error.message }, "WebSocket error");
+    });
+    ws.on("close", (code) => {
+      metrics.wsClosed.inc({ reason: CLOSE_REASONS[code] ?? `code_${code}` });
+      void hub.leave(connection);
+    });
+    ws.on("message", (data: Buffer, isBinary: boolean) => this.onClientFrame(connection, data, isBinary));
+    connection.joined = hub.join(connection, request.since).catch((error: unknown) => {
+      logger.warn({ connection: connection.id, room: request.roomId, err: errorMessage(error) }, "join failed");
+      connection.sendError("unavailable", "Could not join the room (Valkey unavailable); reconnect");
+      connection.close(CLOSE_CODES.tryAgainLater, "unavailable");
+    });
+  }
+
+  private onClientFrame(connection: Connection, data: Buffer, isBinary: boolean): void {
+    const { metrics, hub } = this.deps;
+    if (connection.state === "closed") return;
+    if (!connection.limiter.take()) {
+      metrics.wsMessagesIn.inc({ result: "rate_limited" });
+      connection.noticeRateLimited(this.options.maxMessagesPerSecond);
+      return;
+    }
+    if (isBinary) {
+      metrics.wsMessagesIn.inc({ result: "invalid_frame" });
+      connection.sendError("invalid_frame", "Binary frames are not supported: send JSON text frames");
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data.toString("utf8"));
+    } catch {
+      metrics.wsMessagesIn.inc({ result: "invalid_frame" });
+      connection.sendError("invalid_frame", "The frame is not valid JSON");
+      return;
+    }
+    const frame = clientFrameSchema.safeParse(parsed);
+    if (!frame.success) {
+      metrics.wsMessagesIn.inc({ result: "invalid_frame" });
+      connection.sendError("invalid_frame", frame.error.issues.map((issue) => issue.message).join("; "));
+      return;
+    }
+    hub.publish(connection, frame.data.data).then(
+      () => metrics.wsMessagesIn.inc({ result: "accepted" }),
+      (error: unknown) => {
+        metrics.wsMessagesIn.inc({ result: "unavailable" });
+        this.deps.logger.debug({ connection: connection.id, err: errorMessage(error) }, "message not accepted");
+        connection.sendError("unavailable", "Message not accepted: Valkey is unavailable; send it again");
+      },
+    );
+  }
+}
+
+/** Answers an upgrade request with an HTTP error and the JSON error body, then closes the socket. */
+function refuse(socket: Socket, error: HttpError): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify(error.toBody());
+  socket.end(
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? "Error"}\r\n` +
+      "Content-Type: application/json; charset=utf-8\r\n" +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      "Connection: close\r\n\r\n" +
+      body,
+  );
+}

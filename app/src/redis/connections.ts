@@ -1,0 +1,259 @@
+/**
+ * The Valkey connections of one instance: a command connection (which also publishes, from inside
+ * the Lua scripts) and a subscribe connection, always replaced together.
+ *
+ * A demoted primary accepts PUBLISH silently and keeps the old connections open, so reconnecting
+ * on socket errors is not enough: on a READONLY reply or when ROLE stops saying "master", both
+ * connections are recycled, every channel is subscribed again on the new subscribe connection,
+ * and listeners of "resubscribed" heal the gap from history. The real-time path fails fast: no
+ * offline queue, bounded command queue, per-command timeout.
+ */
+import { EventEmitter } from "node:events";
+import { createClient } from "redis";
+import type { Logger } from "../logger";
+import type { AppMetrics } from "../metrics";
+import { errorMessage } from "../errors";
+import { SCRIPTS } from "./scripts";
+
+export interface RedisConnectionOptions {
+  url: string;
+  connectTimeoutMs: number;
+  roleCheckIntervalMs: number;
+  /** Bound on commands queued on the command connection. */
+  commandQueueMax?: number;
+}
+
+function createCommandClient(options: RedisConnectionOptions, name: string) {
+  return createClient({
+    url: options.url,
+    name,
+    scripts: SCRIPTS,
+    disableOfflineQueue: true,
+    commandsQueueMaxLength: options.commandQueueMax ?? 100_000,
+    commandOptions: { timeout: Math.max(options.connectTimeoutMs, 1000) },
+    socket: { connectTimeout: options.connectTimeoutMs, reconnectStrategy: reconnectDelay },
+  });
+}
+
+function createSubscribeClient(options: RedisConnectionOptions, name: string) {
+  return createClient({
+    url: options.url,
+    name,
+    disableOfflineQueue: true,
+    socket: { connectTimeout: options.connectTimeoutMs, reconnectStrategy: reconnectDelay },
+  });
+}
+
+export type CommandClient = ReturnType<typeof createCommandClient>;
+type SubscribeClient = ReturnType<typeof createSubscribeClient>;
+/** Receives each message of a channel as the published bytes. */
+export type ChannelListener = (message: Buffer) => void;
+
+function reconnectDelay(retries: number): number {
+  return Math.min(50 * 2 ** retries, 1000);
+}
+
+export function isReadOnlyError(error: unknown): boolean {
+  return error instanceof Error && /^(ERR .*)?READONLY\b/.test(error.message);
+}
+
+export interface RedisHealth {
+  healthy: boolean;
+  role: string;
+  latencyMs?: number;
+  checkedAt?: string;
+  error?: string;
+  recycles: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export declare interface RedisConnections {
+  /** After a recycle or a subscribe-connection reconnect: every channel is subscribed again; messages in between may be missing. */
+  on(event: "resubscribed", listener: () => void): this;
+}
+
+export class RedisConnections extends EventEmitter {
+  private commandClient: CommandClient;
+  private subscribeClient: SubscribeClient;
+  private readonly channels = new Map<string, ChannelListener>();
+  private recycling: Promise<void> | undefined;
+  private roleTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private generation = 0;
+  private health: RedisHealth = { healthy: false, role: "unknown", recycles: 0 };
+
+  constructor(
+    private readonly options: RedisConnectionOptions,
+    private readonly instanceId: string,
+    private readonly logger: Logger,
+    private readonly metrics: AppMetrics,
+  ) {
+    super();
+    this.commandClient = this.newCommandClient();
+    this.subscribeClient = this.newSubscribeClient();
+  }
+
+  /** The current command connection. Do not keep it: it changes on recycle. */
+  get command(): CommandClient {
+    return this.commandClient;
+  }
+
+  /** Connects both connections and checks that the endpoint is a primary. */
+  async start(): Promise<void> {
+    await Promise.all([this.commandClient.connect(), this.subscribeClient.connect()]);
+    await this.checkRole();
+    this.scheduleRoleCheck();
+  }
+
+  /**
+   * Runs a command; on READONLY (the endpoint is a demoted primary) recycles the connections and
+   * retries once. Only for commands that are safe to retry: a write refused with READONLY did not run.
+   */
+  async run<T>(operation: (client: CommandClient) => Promise<T>): Promise<T> {
+    try {
+      return await operation(this.commandClient);
+    } catch (error) {
+      if (!isReadOnlyError(error) || this.stopped) throw error;
+      await this.recycle(`READONLY reply: ${errorMessage(error)}`);
+      return operation(this.commandClient);
+    }
+  }
+
+  async subscribe(channel: string, listener: ChannelListener): Promise<void> {
+    this.channels.set(channel, listener);
+    await this.subscribeClient.subscribe(channel, listener, true);
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    const listener = this.channels.get(channel);
+    if (listener === undefined) return;
+    this.channels.delete(channel);
+    if (this.subscribeClient.isOpen) await this.subscribeClient.unsubscribe(channel, listener, true);
+  }
+
+  currentHealth(): RedisHealth {
+    return { ...this.health };
+  }
+
+  /** Replaces both connections (at most one recycle at a time); resolves once new ones are up on a primary. */
+  recycle(reason: string): Promise<void> {
+    this.recycling ??= this.doRecycle(reason).finally(() => {
+      this.recycling = undefined;
+    });
+    return this.recycling;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.roleTimer !== undefined) clearTimeout(this.roleTimer);
+    await Promise.allSettled([closeClient(this.commandClient), closeClient(this.subscribeClient)]);
+  }
+
+  private async doRecycle(reason: string): Promise<void> {
+    this.generation++;
+    this.metrics.redisRecycles.inc();
+    this.health = { ...this.health, healthy: false, error: reason, recycles: this.health.recycles + 1 };
+    this.metrics.dependencyUp.set({ dependency: "redis", name: "valkey" }, 0);
+    this.logger.warn({ reason }, "recycling Valkey command and subscribe connections");
+    // The old connections go first: nothing more may be written to (or read from) the demoted node.
+    this.commandClient.destroy();
+    this.subscribeClient.destroy();
+    for (let attempt = 0; !this.stopped; attempt++) {
+      const command = this.newCommandClient();
+      const subscriber = this.newSubscribeClient();
+      try {
+        await Promise.all([command.connect(), subscriber.connect()]);
+        const role = await roleOf(command);
+        if (role !== "master") throw new Error(`the endpoint answers as ${role}, not master`);
+        for (const [channel, listener] of this.channels) await subscriber.subscribe(channel, listener, true);
+        this.commandClient = command;
+        this.subscribeClient = subscriber;
+        this.setHealthy(role, undefined);
+        this.logger.info({ attempt }, "Valkey connections recycled");
+        this.emit("resubscribed");
+        return;
+      } catch (error) {
+        command.destroy();
+        subscriber.destroy();
+        this.health = { ...this.health, healthy: false, error: errorMessage(error) };
+        this.logger.warn({ err: errorMessage(error), attempt }, "Valkey recycle attempt failed");
+        await sleep(Math.min(100 * 2 ** attempt, 2000));
+      }
+    }
+  }
+
+  private newCommandClient(): CommandClient {
+    const client = createCommandClient(this.options, `gomeet-${this.instanceId}-cmd`);
+    client.on("error", (error: Error) => this.onClientError("command", error));
+    return client;
+  }
+
+  private newSubscribeClient(): SubscribeClient {
+    const client = createSubscribeClient(this.options, `gomeet-${this.instanceId}-sub`);
+    const generation = this.generation;
+    let readyBefore = false;
+    client.on("error", (error: Error) => this.onClientError("subscribe", error));
+    client.on("ready", () => {
+      // node-redis resubscribes before "ready"; anything published while it was away is missing.
+      if (readyBefore && generation === this.generation && !this.stopped) this.emit("resubscribed");
+      readyBefore = true;
+    });
+    return client;
+  }
+
+  private onClientError(connection: string, error: Error): void {
+    if (this.stopped) return;
+    this.health = { ...this.health, healthy: false, error: `${connection}: ${error.message}` };
+    this.metrics.dependencyUp.set({ dependency: "redis", name: "valkey" }, 0);
+    this.logger.warn({ connection, err: error.message }, "Valkey connection error");
+  }
+
+  private scheduleRoleCheck(): void {
+    if (this.stopped) return;
+    this.roleTimer = setTimeout(() => {
+      void this.checkRole().finally(() => this.scheduleRoleCheck());
+    }, this.options.roleCheckIntervalMs);
+  }
+
+  /** ROLE on the command connection: a demoted node keeps the connection but answers "slave". */
+  private async checkRole(): Promise<void> {
+    if (this.recycling !== undefined) return;
+    const started = performance.now();
+    try {
+      const role = await roleOf(this.commandClient);
+      if (role !== "master") {
+        await this.recycle(`ROLE is ${role}`);
+        return;
+      }
+      const subscriberUp = this.subscribeClient.isReady;
+      this.setHealthy(role, subscriberUp ? undefined : "subscribe connection is not ready", performance.now() - started);
+    } catch (error) {
+      this.health = { ...this.health, healthy: false, error: errorMessage(error), checkedAt: new Date().toISOString() };
+      this.metrics.dependencyUp.set({ dependency: "redis", name: "valkey" }, 0);
+    }
+  }
+
+  private setHealthy(role: string, problem: string | undefined, latencyMs?: number): void {
+    const healthy = problem === undefined;
+    this.health = {
+      healthy,
+      role,
+      latencyMs: latencyMs === undefined ? undefined : Math.round(latencyMs * 100) / 100,
+      checkedAt: new Date().toISOString(),
+      error: problem,
+      recycles: this.health.recycles,
+    };
+    this.metrics.dependencyUp.set({ dependency: "redis", name: "valkey" }, healthy ? 1 : 0);
+  }
+}
+
+async function roleOf(client: CommandClient): Promise<string> {
+  const reply = (await client.sendCommand(["ROLE"])) as unknown[];
+  return String(reply[0]);
+}
+
+async function closeClient(client: CommandClient | SubscribeClient): Promise<void> {
+  if (client.isOpen) await client.close();
+  else client.destroy();
+}
