@@ -19,38 +19,52 @@ export const CACHE_ENGINES: readonly string[] = ["valkey", "redis"];
 
 const CLUSTER = typeToken(digitalocean.DatabaseCluster);
 
-/** A DigitalOcean default that messages mention when `nodeCount` is unset. */
-const UNSET_NODE_COUNT = "unset (DigitalOcean defaults to 1)";
-
-function nodeCountFinding(name: string, nodeCount: unknown, minimum: number, reason: string): string {
-  return message({
-    resource: subject(CLUSTER, name),
-    property: "nodeCount",
-    found: nodeCount === undefined ? UNSET_NODE_COUNT : describe(nodeCount),
-    required: `at least ${minimum}`,
-    reason,
-  });
+/** What distinguishes the node-floor policies of the two engines. */
+interface NodeFloorSpec {
+  name: string;
+  description: string;
+  /** Engine slugs the policy applies to. */
+  engines: readonly string[];
+  /** The engine as messages name it. */
+  engineName: string;
+  /** Why a standby matters for this engine. */
+  reason: string;
 }
 
-const postgresStandbySettings = {
-  minNodeCount: integerSetting(2, 1, "Minimum nodes of a PostgreSQL cluster: a primary plus standbys."),
-};
+/** A policy that a database cluster of the given engines runs at least `minNodeCount` nodes. */
+function nodeFloorPolicy(spec: NodeFloorSpec): ResourceValidationPolicy {
+  const settings = {
+    minNodeCount: integerSetting(2, 1, `Minimum nodes of a ${spec.engineName} cluster: a primary plus standbys.`),
+  };
+  return {
+    name: spec.name,
+    description: spec.description,
+    configSchema: configSchemaOf(settings),
+    validateResource: validateResourceOfType(digitalocean.DatabaseCluster, (cluster, args, reportViolation) => {
+      if (!spec.engines.includes(cluster.engine)) return args.notApplicable(`only ${spec.engineName} clusters`);
+      const { minNodeCount } = readSettings(args, settings);
+      const nodeCount = num(cluster.nodeCount);
+      if (nodeCount !== undefined && nodeCount >= minNodeCount) return;
+      reportViolation(
+        message({
+          resource: subject(CLUSTER, args.name),
+          property: "nodeCount",
+          found: cluster.nodeCount === undefined ? "unset (DigitalOcean defaults to 1)" : describe(cluster.nodeCount),
+          required: `at least ${minNodeCount}`,
+          reason: spec.reason,
+        }),
+      );
+    }),
+  };
+}
 
-export const postgresStandby: ResourceValidationPolicy = {
+export const postgresStandby = nodeFloorPolicy({
   name: "postgres-standby",
   description: "PostgreSQL clusters run a primary and a hot standby, so DigitalOcean fails over automatically.",
-  configSchema: configSchemaOf(postgresStandbySettings),
-  validateResource: validateResourceOfType(digitalocean.DatabaseCluster, (cluster, args, reportViolation) => {
-    if (cluster.engine !== POSTGRES_ENGINE) return args.notApplicable("only PostgreSQL clusters");
-    const { minNodeCount } = readSettings(args, postgresStandbySettings);
-    const nodeCount = num(cluster.nodeCount);
-    if (nodeCount === undefined || nodeCount < minNodeCount) {
-      reportViolation(
-        nodeCountFinding(args.name, cluster.nodeCount, minNodeCount, "Without a standby the primary is a single point of failure: a node loss is an outage until a restore."),
-      );
-    }
-  }),
-};
+  engines: [POSTGRES_ENGINE],
+  engineName: "PostgreSQL",
+  reason: "Without a standby the primary is a single point of failure: a node loss is an outage until a restore.",
+});
 
 const postgresReadReplicaSettings = {
   minReadReplicas: integerSetting(1, 0, "Minimum DatabaseReplica resources per PostgreSQL cluster."),
@@ -82,25 +96,13 @@ export const postgresReadReplica: StackValidationPolicy = {
   },
 };
 
-const valkeyHighAvailabilitySettings = {
-  minNodeCount: integerSetting(2, 1, "Minimum nodes of a Valkey cluster: a primary plus standbys."),
-};
-
-export const valkeyHighAvailability: ResourceValidationPolicy = {
+export const valkeyHighAvailability = nodeFloorPolicy({
   name: "valkey-high-availability",
   description: "Valkey clusters run a primary and a standby, so rooms, presence and fan-out survive a node loss.",
-  configSchema: configSchemaOf(valkeyHighAvailabilitySettings),
-  validateResource: validateResourceOfType(digitalocean.DatabaseCluster, (cluster, args, reportViolation) => {
-    if (!CACHE_ENGINES.includes(cluster.engine)) return args.notApplicable("only Valkey/Redis clusters");
-    const { minNodeCount } = readSettings(args, valkeyHighAvailabilitySettings);
-    const nodeCount = num(cluster.nodeCount);
-    if (nodeCount === undefined || nodeCount < minNodeCount) {
-      reportViolation(
-        nodeCountFinding(args.name, cluster.nodeCount, minNodeCount, "Without a standby every WebSocket room loses its state and cross-instance fan-out when the node fails."),
-      );
-    }
-  }),
-};
+  engines: CACHE_ENGINES,
+  engineName: "Valkey/Redis",
+  reason: "Without a standby every WebSocket room loses its state and cross-instance fan-out when the node fails.",
+});
 
 export const valkeyEngine: ResourceValidationPolicy = {
   name: "valkey-engine",

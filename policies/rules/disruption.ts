@@ -1,7 +1,8 @@
 /**
  * Rule 6: voluntary disruptions (node drains, upgrades) and autoscaling never take a Deployment below
  * its HA floor: a PodDisruptionBudget selects every Deployment's pods with an effective `minAvailable`
- * of at least 2 (stack check), and an HPA targeting a Deployment never scales it below 3.
+ * of at least 2 but below the replica count, so drains still make progress (stack check), and an HPA
+ * targeting a Deployment never scales it below 3.
  */
 import * as k8s from "@pulumi/kubernetes";
 import { validateResourceOfType, type ResourceValidationPolicy, type StackValidationPolicy } from "@pulumi/policy";
@@ -76,6 +77,14 @@ export const podDisruptionBudget: StackValidationPolicy = {
         continue;
       }
       const floors = selecting.map((budget) => ({ budget, floor: budgetFloor(budget.props, replicas) }));
+      for (const { budget, floor } of floors.filter(({ floor }) => floor.available !== undefined && floor.available >= replicas)) {
+        reportViolation(
+          `${subject(budget.type, budget.name)} (selects ${subject(deployment.type, deployment.name)}): ${floor.found}, keeping ${floor.available} of ` +
+            `${replicas} replicas available; required fewer than the replicas (at most ${replicas - 1}). ` +
+            "A budget that never allows an eviction blocks every node drain, so cluster upgrades and node replacement hang.",
+          budget.urn,
+        );
+      }
       if (floors.some(({ floor }) => floor.available !== undefined && floor.available >= minAvailable)) continue;
       for (const { budget, floor } of floors) {
         reportViolation(

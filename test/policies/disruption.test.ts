@@ -38,6 +38,15 @@ describe("rule 6: disruption budget and autoscaler floor", () => {
     ]);
   });
 
+  it("rejects a budget that would block every drain (minAvailable not below the replicas)", async () => {
+    const violations = await violationsOf(buildStack({ pdbMinAvailable: 3 }), "pod-disruption-budget");
+    expect(violations).toEqual([expect.objectContaining({ resource: n.pdb, level: "mandatory" })]);
+    expect(violations[0].message).toContain(
+      `PodDisruptionBudget "${n.pdb}" (selects Deployment "${n.deployment}"): spec.minAvailable is 3, keeping 3 of 3 replicas available; required fewer than the replicas (at most 2).`,
+    );
+    expect(await violationsOf(buildStack({ pdbMinAvailable: "100%" }), "pod-disruption-budget")).toHaveLength(1);
+  });
+
   it("rejects an HPA that may scale the Deployment below 3", async () => {
     const violations = await violationsOf(buildStack({ hpaMinReplicas: 2 }), "hpa-min-replicas");
     expect(violations).toEqual([expect.objectContaining({ resource: n.hpa, level: "mandatory" })]);
