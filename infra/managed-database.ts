@@ -1,24 +1,29 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 
+/** Where a managed database lives and who may reach it: shared by the Postgres and Valkey components. */
+export interface DatabasePlacement {
+  /** Name prefix of every resource of the stack, e.g. `gomeet-prod`. */
+  prefix: string;
+  region: string;
+  /** VPC the cluster lives in. */
+  vpcId: pulumi.Input<string>;
+  /** The only client the firewall admits. */
+  kubernetesClusterId: pulumi.Input<string>;
+}
+
 /** Arguments of {@link managedDatabase}. */
-export interface ManagedDatabaseArgs {
+export interface ManagedDatabaseArgs extends DatabasePlacement {
   /** Cluster name, e.g. `gomeet-prod-pg`. */
   name: string;
   engine: "pg" | "valkey";
   version: string;
   size: string;
-  region: string;
   /** Nodes: 2 or more means a hot standby that DigitalOcean promotes on failure. */
   nodeCount: number;
-  /** VPC the cluster lives in; it gets no public traffic from the app. */
-  vpcId: pulumi.Input<string>;
-  /** The only client allowed through the firewall. */
-  kubernetesClusterId: pulumi.Input<string>;
   maintenance: { day: string; hour: string };
   /** Engine-specific inputs (e.g. Valkey's eviction policy). */
   extra?: Partial<digitalocean.DatabaseClusterArgs>;
-  tags: string[];
 }
 
 /**
@@ -37,7 +42,7 @@ export function managedDatabase(args: ManagedDatabaseArgs, parent: pulumi.Resour
       nodeCount: args.nodeCount,
       privateNetworkUuid: args.vpcId,
       maintenanceWindows: [{ day: args.maintenance.day, hour: `${args.maintenance.hour}:00` }],
-      tags: args.tags,
+      tags: [args.prefix],
       ...args.extra,
     },
     { parent, protect: true },

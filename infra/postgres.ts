@@ -1,15 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import type { PostgresConfig } from "./config";
-import { managedDatabase } from "./managed-database";
+import { managedDatabase, type DatabasePlacement } from "./managed-database";
 
 /** Arguments of {@link Postgres}. */
-export interface PostgresArgs {
-  /** Name prefix of every resource of the stack, e.g. `gomeet-prod`. */
-  prefix: string;
-  region: string;
-  vpcId: pulumi.Input<string>;
-  kubernetesClusterId: pulumi.Input<string>;
+export interface PostgresArgs extends DatabasePlacement {
   config: PostgresConfig;
 }
 
@@ -39,16 +34,13 @@ export class Postgres extends pulumi.ComponentResource {
     const clusterName = `${args.prefix}-pg`;
     const { cluster } = managedDatabase(
       {
+        ...args,
         name: clusterName,
         engine: "pg",
         version: cfg.version,
         size: cfg.size,
-        region: args.region,
         nodeCount: cfg.nodeCount,
-        vpcId: args.vpcId,
-        kubernetesClusterId: args.kubernetesClusterId,
         maintenance: cfg.maintenance,
-        tags: [args.prefix],
       },
       this,
     );

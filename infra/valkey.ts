@@ -1,14 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ValkeyConfig } from "./config";
-import { managedDatabase } from "./managed-database";
+import { managedDatabase, type DatabasePlacement } from "./managed-database";
 
 /** Arguments of {@link Valkey}. */
-export interface ValkeyArgs {
-  /** Name prefix of every resource of the stack, e.g. `gomeet-prod`. */
-  prefix: string;
-  region: string;
-  vpcId: pulumi.Input<string>;
-  kubernetesClusterId: pulumi.Input<string>;
+export interface ValkeyArgs extends DatabasePlacement {
   config: ValkeyConfig;
 }
 
@@ -28,17 +23,14 @@ export class Valkey extends pulumi.ComponentResource {
     const cfg = args.config;
     const { cluster } = managedDatabase(
       {
+        ...args,
         name: `${args.prefix}-valkey`,
         engine: "valkey",
         version: cfg.version,
         size: cfg.size,
-        region: args.region,
         nodeCount: cfg.nodeCount,
-        vpcId: args.vpcId,
-        kubernetesClusterId: args.kubernetesClusterId,
         maintenance: cfg.maintenance,
         extra: { evictionPolicy: cfg.evictionPolicy },
-        tags: [args.prefix],
       },
       this,
     );
