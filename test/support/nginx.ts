@@ -4,6 +4,7 @@
  * (max_fails / fail_timeout), retry on another instance for idempotent requests only, WebSocket
  * upgrade headers, and a read timeout long enough for idle WebSockets.
  */
+import { readFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { findBinary } from "./binaries";
@@ -32,7 +33,11 @@ export interface NginxLoadBalancer {
   url: string;
   process: ManagedProcess;
   stop(): Promise<void>;
-  /** Rewrites the upstream list and reloads; resolves once new workers serve the new config. */
+  /**
+   * Rewrites the upstream list and reloads; resolves once new workers accept connections and the old
+   * ones have stopped accepting. Requests and WebSockets already open finish on the old workers
+   * (for at most worker_shutdown_timeout, 10 s).
+   */
   reload(upstreams: Upstream[]): Promise<void>;
 }
 
@@ -117,6 +122,15 @@ async function check(nginxBinary: string, configFile: string, dir: string): Prom
   if (code !== 0) throw new Error(`nginx rejected ${configFile}:\n${test.logs()}`);
 }
 
+/** nginx retitles a worker that stopped accepting ("worker process is shutting down"). */
+function isRetiring(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("shutting down");
+  } catch {
+    return true; // gone
+  }
+}
+
 /** Worker pids of an nginx master. */
 function workerPids(master: number): number[] {
   return processTree(master)
@@ -154,10 +168,13 @@ export async function startNginx(upstreams: Upstream[], opts: NginxOptions = {})
       await fs.writeFile(configFile, nginxConfig(port, next, dir, settings));
       await check(nginxBinary, configFile, dir);
       process.kill(proc.pid, "SIGHUP");
-      await waitFor(async () => workerPids(proc.pid).some((pid) => !before.has(pid)), {
-        timeoutMs: 5000,
-        what: `nginx on ${LOOPBACK}:${port} to start workers with the new configuration`,
-      });
+      await waitFor(
+        async () => {
+          const workers = workerPids(proc.pid);
+          return workers.some((pid) => !before.has(pid)) && [...before].every(isRetiring);
+        },
+        { timeoutMs: 5000, intervalMs: 20, what: `nginx on ${LOOPBACK}:${port} to switch its workers to the new configuration` },
+      );
     },
   };
 }

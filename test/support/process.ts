@@ -258,6 +258,11 @@ export function runningProcesses(): ManagedProcess[] {
   return [...running];
 }
 
+/** The temporary directories created by tempDir and not yet removed. */
+export function temporaryDirectories(): string[] {
+  return [...temporaryDirs];
+}
+
 /**
  * Stops every process this Node process started and not yet stopped, closes registered in-process
  * servers, then removes the temporary directories. Rejects (after doing all of it) if any step failed.
