@@ -24,6 +24,11 @@ export class AppMetrics {
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });
+  readonly slowConsumers = new Counter({
+    name: "gomeet_ws_slow_consumers_total",
+    help: "Connections closed (4000) because more than WS_MAX_BUFFERED_BYTES waited in their send buffer",
+    registers: [this.registry],
+  });
   readonly heartbeatTimeouts = new Counter({
     name: "gomeet_ws_heartbeat_timeouts_total",
     help: "Connections terminated because they did not answer a ping within one heartbeat interval",

@@ -54,6 +54,7 @@ export class Connection {
     private readonly socket: Socket,
     maxMessagesPerSecond: number,
     private readonly maxBufferedBytes: number,
+    private readonly onSlowConsumer: () => void,
   ) {
     this.userJson = userJson(user);
     this.limiter = new TokenBucket(maxMessagesPerSecond);
@@ -66,6 +67,7 @@ export class Connection {
   writeFramed(bytes: Buffer): boolean {
     if (this.ws.readyState !== WebSocket.OPEN) return false;
     if (this.socket.writableLength > this.maxBufferedBytes) {
+      this.onSlowConsumer();
       this.close(CLOSE_CODES.slowConsumer, "slow_consumer");
       return false;
     }

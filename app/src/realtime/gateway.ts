@@ -105,7 +105,9 @@ export class Gateway {
 
   private run(ws: WebSocket, socket: Socket, request: UpgradeRequest): void {
     const { hub, metrics, logger } = this.deps;
-    const connection = new Connection(newConnectionId(), request.roomId, request.user, ws, socket, this.options.maxMessagesPerSecond, this.options.maxBufferedBytes);
+    const connection = new Connection(newConnectionId(), request.roomId, request.user, ws, socket, this.options.maxMessagesPerSecond, this.options.maxBufferedBytes, () =>
+      metrics.slowConsumers.inc(),
+    );
     ws.on("pong", () => {
       connection.alive = true;
     });
