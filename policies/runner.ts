@@ -27,7 +27,8 @@ import type {
 } from "@pulumi/policy";
 import { SECRET_PATHS, type OfflineResourceContext } from "./offline-context";
 import type { EnforcementLevel, PlannedResource, PolicyPackConfig, Violation } from "./plan";
-import { packEnforcementLevel, policies as packPolicies } from "./policies";
+import { version as packVersion } from "./package.json";
+import { packEnforcementLevel, packName, policies as packPolicies } from "./policies";
 import { NO_SINGLE_POINT_OF_FAILURE, scorecardThresholdsOf } from "./rules/single-point-of-failure";
 import { haScorecard, type ScorecardTier } from "./scorecard";
 import { isUnknownValueError, unknownCheckingProxy } from "./unknown-values";
@@ -237,7 +238,7 @@ async function invoke(policyName: string, where: string, call: () => Promise<voi
   } catch (error) {
     if (error instanceof NotApplicable) return;
     if (isUnknownValueError(error)) {
-      onUnknown(`can't run policy "${policyName}" during preview: ${error.message}`);
+      onUnknown(`can't run policy '${policyName}' from policy pack '${packName}@v${packVersion}' during preview: ${error.message}`);
       return;
     }
     const reason = error instanceof Error ? error.message : String(error);
