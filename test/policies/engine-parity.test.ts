@@ -34,6 +34,25 @@ function optionsOf(resource: PlannedResource): analyzer.AnalyzerResourceOptions 
   return options;
 }
 
+/** The fields `AnalyzeRequest` and `AnalyzerResource` share. */
+interface ResourceMessage {
+  setType(value: string): unknown;
+  setName(value: string): unknown;
+  setUrn(value: string): unknown;
+  setProperties(value: StructType): unknown;
+  setOptions(value: analyzer.AnalyzerResourceOptions): unknown;
+}
+
+/** Fills a request with a planned resource the way the engine serializes it. */
+function withResource<T extends ResourceMessage>(message: T, resource: PlannedResource): T {
+  message.setType(resource.type);
+  message.setName(resource.name);
+  message.setUrn(resource.urn);
+  message.setProperties(Struct.fromJavaScript(resource.props as never));
+  message.setOptions(optionsOf(resource));
+  return message;
+}
+
 function invoke(handler: Handler, request: unknown): Promise<analyzer.AnalyzeResponse> {
   return new Promise((resolve, reject) => {
     void handler({ request }, (error, response) => (error ? reject(error) : resolve(response!)));
@@ -58,23 +77,12 @@ async function engineVerdicts(plan: PlannedResource[]): Promise<Violation[]> {
     }
   };
   for (const resource of plan.filter((r) => r.custom)) {
-    const request = new analyzer.AnalyzeRequest();
-    request.setType(resource.type);
-    request.setName(resource.name);
-    request.setUrn(resource.urn);
-    request.setProperties(Struct.fromJavaScript(resource.props as never));
-    request.setOptions(optionsOf(resource));
-    collect(await invoke(analyze, request), resource.name);
+    collect(await invoke(analyze, withResource(new analyzer.AnalyzeRequest(), resource)), resource.name);
   }
   const stackRequest = new analyzer.AnalyzeStackRequest();
   stackRequest.setResourcesList(
     plan.map((resource) => {
-      const entry = new analyzer.AnalyzerResource();
-      entry.setType(resource.type);
-      entry.setName(resource.name);
-      entry.setUrn(resource.urn);
-      entry.setProperties(Struct.fromJavaScript(resource.props as never));
-      entry.setOptions(optionsOf(resource));
+      const entry = withResource(new analyzer.AnalyzerResource(), resource);
       if (resource.parent) entry.setParent(resource.parent);
       entry.setDependenciesList(resource.dependencies);
       return entry;
