@@ -96,6 +96,15 @@ describe("spawnManaged", () => {
     await proc.kill();
     expect(allGone(tree)).toBe(true);
   });
+
+  it("a leader that dies on its own takes what is left in its process group along", async () => {
+    const proc = spawnManaged("crashing-master", "/bin/sh", ["-c", "sleep 60 & sleep 60 & echo started; wait"]);
+    await waitFor(async () => proc.logs().includes("started"), { timeoutMs: 5000, what: "the shell to start" });
+    const tree = processTree(proc.pid);
+    process.kill(proc.pid, "SIGKILL"); // the leader alone, as a crash would
+    await proc.exited;
+    await waitFor(async () => allGone(tree), { timeoutMs: 2000, what: "the orphaned sleeps to be killed" });
+  });
 });
 
 describe("waitFor", () => {

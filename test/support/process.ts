@@ -110,6 +110,8 @@ class ManagedChild implements ManagedProcess {
       child.once("exit", (code) => {
         this.hasExited = true;
         running.delete(this);
+        // Whatever it leaves in its process group (e.g. nginx workers of a crashed master) goes with it.
+        signalAll(processTree(pid), "SIGKILL");
         resolve(code);
       });
     });
