@@ -34,6 +34,10 @@ export interface HubOptions {
   presenceTtlMs: number;
 }
 
+/** Attempts to fill a gap from history, each after waiting up to HEAL_READY_TIMEOUT_MS for the command connection. */
+const HEAL_ATTEMPTS = 5;
+const HEAL_READY_TIMEOUT_MS = 2000;
+
 /** One room with members on this instance. */
 class LocalRoom {
   readonly keys: RoomKeys;
@@ -232,31 +236,40 @@ export class Hub {
     this.markDirty(room);
   }
 
-  /** Delivers history entries after `after` (and before `before`, when given), then the frames held meanwhile. */
+  /**
+   * Delivers history entries after `after` (and before `before`, when given), then the frames held
+   * meanwhile. Retries while the command connection comes back (it may reconnect after the
+   * subscribe connection); gives up after HEAL_ATTEMPTS and delivers what it has.
+   */
   private async heal(room: LocalRoom, after: number, before?: number): Promise<void> {
     room.held ??= [];
     let cursor = after;
-    try {
-      for (;;) {
-        const page = await this.redis.run((c) => c.historyAfter(room.keys, cursor, this.options.replayBatch));
-        let reachedEnd = page.entries.length < this.options.replayBatch;
-        for (const entry of page.entries) {
-          const seq = messageSeqOfText(entry, room.prefixLength);
-          if (before !== undefined && seq >= before) {
-            reachedEnd = true;
-            break;
+    for (let attempt = 1; attempt <= HEAL_ATTEMPTS; attempt++) {
+      try {
+        await this.redis.commandReady(HEAL_READY_TIMEOUT_MS);
+        for (;;) {
+          const page = await this.redis.run((c) => c.historyAfter(room.keys, cursor, this.options.replayBatch));
+          let reachedEnd = page.entries.length < this.options.replayBatch;
+          for (const entry of page.entries) {
+            const seq = messageSeqOfText(entry, room.prefixLength);
+            if (before !== undefined && seq >= before) {
+              reachedEnd = true;
+              break;
+            }
+            cursor = seq;
+            if (seq > room.lastSeq) {
+              room.lastSeq = seq;
+              room.queue.push(Buffer.from(entry));
+              this.metrics.gapHeals.inc();
+            }
           }
-          cursor = seq;
-          if (seq > room.lastSeq) {
-            room.lastSeq = seq;
-            room.queue.push(Buffer.from(entry));
-            this.metrics.gapHeals.inc();
-          }
+          if (reachedEnd) break;
         }
-        if (reachedEnd) break;
+        break;
+      } catch (error) {
+        const last = attempt === HEAL_ATTEMPTS;
+        this.logger.warn({ room: room.id, attempt, err: errorMessage(error) }, last ? "could not fill a gap from history; continuing without it" : "filling a gap from history failed; retrying");
       }
-    } catch (error) {
-      this.logger.warn({ room: room.id, err: errorMessage(error) }, "could not fill a gap from history; continuing without it");
     }
     const held = room.held ?? [];
     room.held = undefined;
@@ -271,6 +284,7 @@ export class Hub {
    * whatever was published while the subscription was away.
    */
   private async healAll(): Promise<void> {
+    await this.redis.commandReady(HEAL_READY_TIMEOUT_MS);
     for (const room of [...this.rooms.values()]) {
       const after = Math.max(room.lastSeq, room.baseSeq);
       if (after < 0) continue;

@@ -120,6 +120,16 @@ export class RedisConnections extends EventEmitter {
     }
   }
 
+  /** Resolves once the command connection is ready (at once if it is), or false after `timeoutMs`. */
+  async commandReady(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.commandClient.isReady || this.recycling !== undefined) {
+      if (this.stopped || Date.now() >= deadline) return false;
+      await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
+    }
+    return true;
+  }
+
   async subscribe(channel: string, listener: ChannelListener): Promise<void> {
     this.channels.set(channel, listener);
     await this.subscribeClient.subscribe(channel, listener, true);
