@@ -25,5 +25,9 @@ export class DependencyUnavailableError extends HttpError {
 }
 
 export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  // Duck-typed: errors from Node internals may come from another realm (e.g. under jest).
+  if (typeof error === "object" && error !== null && typeof (error as { message?: unknown }).message === "string") {
+    return (error as { message: string }).message;
+  }
+  return String(error);
 }

@@ -192,6 +192,18 @@ describe("recovery with since", () => {
 });
 
 describe("graceful shutdown", () => {
+  test("SIGTERM: the process closes its sockets with 1012, removes its presence and exits 0", async () => {
+    const room = await createRoom(a.url, alice);
+    const onA = await connect(a.url, room, alice);
+    const onC = await TestClient.connect(c.url, { room, token: carol });
+    await onA.next((f) => f.type === "presence" && f.event === "join" && f.user.id === "carol");
+    const stopped = c.process.stop(10_000);
+    expect((await onC.closed).code).toBe(1012);
+    await onA.next((f) => f.type === "presence" && f.event === "leave" && f.user.id === "carol");
+    await stopped;
+    expect(await c.process.exited).toBe(0);
+  });
+
   test("readyz 503 first, sockets closed with 1012, presence removed, instance deregistered", async () => {
     const leaving = await startApp(appConfig(backends, "app-leaving", { SHUTDOWN_DRAIN_SECONDS: "1" }));
     const room = await createRoom(a.url, alice);

@@ -54,7 +54,7 @@ function reconnectDelay(retries: number): number {
 }
 
 export function isReadOnlyError(error: unknown): boolean {
-  return error instanceof Error && /^(ERR .*)?READONLY\b/.test(error.message);
+  return /^(ERR .*)?READONLY\b/.test(errorMessage(error));
 }
 
 export interface RedisHealth {
