@@ -189,12 +189,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       const expected = issue.code === "invalid_type" && input[variable] === undefined ? "is required" : `must be ${issue.message}`;
       problems.push(`${variable}${detail} ${expected}`);
     }
-    throw new ConfigError(problems);
   }
+  if ((input.AUTH_JWT_SECRET === undefined) === (input.AUTH_JWKS_URL === undefined)) {
+    problems.push("AUTH_JWT_SECRET / AUTH_JWKS_URL: set exactly one of them (an HS256 secret of at least 32 characters, or a JWKS URL)");
+  }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
-  if ((e.AUTH_JWT_SECRET === undefined) === (e.AUTH_JWKS_URL === undefined)) {
-    throw new ConfigError(["AUTH_JWT_SECRET / AUTH_JWKS_URL: set exactly one of them (an HS256 secret of at least 32 characters, or a JWKS URL)"]);
-  }
   if (e.PRESENCE_TTL_SECONDS * 1000 <= e.HEARTBEAT_INTERVAL_MS) {
     throw new ConfigError([
       `PRESENCE_TTL_SECONDS must be longer than HEARTBEAT_INTERVAL_MS (${e.PRESENCE_TTL_SECONDS} s vs ${e.HEARTBEAT_INTERVAL_MS} ms): members would expire between heartbeats`,
