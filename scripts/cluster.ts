@@ -1,0 +1,100 @@
+/**
+ * `npm run cluster [-- --json]`: the production topology on 127.0.0.1 (see scripts/cluster/cluster.ts).
+ *
+ * Once everything is ready it prints one JSON line on stdout (--json) or a readable summary, then
+ * runs until SIGINT/SIGTERM, when it stops every process it started and removes its temporary
+ * directories. While it runs, lines on stdin are commands: `status`, `kill|stop|start <piece>`.
+ * Progress goes to stderr. Exit 0 after a signal, 1 if the cluster could not start (e.g. a missing
+ * binary, named with its Debian package), 2 on bad arguments.
+ */
+import readline from "node:readline";
+import { parseArgs } from "node:util";
+import { stopAll } from "../test/support/process";
+import { startCluster, type Cluster } from "./cluster/cluster";
+import { clusterPieces, ControlError, runControlCommand } from "./cluster/control";
+import { clusterSummary, formatSummary } from "./cluster/summary";
+
+const USAGE = "usage: npm run cluster [-- --json]   (stop with Ctrl-C / SIGTERM)";
+
+function parseOptions(argv: string[]): { json: boolean } {
+  try {
+    const { values } = parseArgs({ args: argv, options: { json: { type: "boolean", default: false }, help: { type: "boolean", default: false } } });
+    if (values.help) {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    }
+    return { json: values.json };
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+}
+
+const log = (line: string): void => void process.stderr.write(`[cluster] ${line}\n`);
+
+async function main(): Promise<void> {
+  const { json } = parseOptions(process.argv.slice(2));
+  let cluster: Cluster | undefined;
+  let shuttingDown: Promise<void> | undefined;
+  let starting = true;
+
+  const shutdown = (signal: string): Promise<void> =>
+    (shuttingDown ??= (async () => {
+      log(`${signal}: stopping every process`);
+      const began = Date.now();
+      try {
+        await cluster?.stop();
+        await stopAll();
+        log(`stopped in ${((Date.now() - began) / 1000).toFixed(1)} s`);
+        process.exit(0);
+      } catch (error) {
+        log(`stopping failed: ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(1);
+      }
+    })());
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.on(signal, () => {
+      // A second signal while stopping: give up waiting (the harness's exit hook SIGKILLs the rest).
+      if (shuttingDown !== undefined) process.exit(130);
+      // While starting, the pieces being started are stopped once startCluster settles (below).
+      if (starting) shuttingDown = Promise.resolve();
+      else void shutdown(signal);
+    });
+  }
+
+  try {
+    cluster = await startCluster({ progress: log });
+  } catch (error) {
+    log(`could not start: ${error instanceof Error ? error.message : String(error)}`);
+    await stopAll().catch(() => undefined);
+    process.exit(1);
+  }
+  starting = false;
+  if (shuttingDown !== undefined) {
+    shuttingDown = undefined;
+    await shutdown("signal during start-up");
+    return;
+  }
+
+  const summary = await clusterSummary(cluster);
+  process.stdout.write(json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
+  if (!json) process.stdout.write('Commands on stdin: "status", "kill|stop|start <piece>" ("help" lists the pieces).\n');
+
+  const pieces = clusterPieces(cluster);
+  const prompt = readline.createInterface({ input: process.stdin, terminal: false });
+  let queue = Promise.resolve();
+  prompt.on("line", (line) => {
+    queue = queue.then(async () => {
+      try {
+        const answer = await runControlCommand(pieces, line);
+        if (answer !== "") process.stderr.write(`${answer}\n`);
+      } catch (error) {
+        process.stderr.write(`${error instanceof ControlError ? error.message : `failed: ${error instanceof Error ? error.message : String(error)}`}\n`);
+      }
+    });
+  });
+  // stdin closing (e.g. </dev/null) does not stop the cluster: only a signal does.
+  setInterval(() => undefined, 60_000);
+}
+
+void main();

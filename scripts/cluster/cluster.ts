@@ -1,0 +1,123 @@
+/**
+ * The local replica of the production topology, as a library: Sentinel-managed Valkey behind an
+ * HAProxy endpoint, PostgreSQL primary + streaming replica, two LiveKit stand-ins, N app instances
+ * (child processes) and nginx in front of them. `npm run cluster`, the drills and the reliability
+ * tests all start it through startCluster, and break it through the handles it returns.
+ */
+import { startBackingServices, type BackingServices } from "../../test/support/backing-services";
+import { startNginx, type NginxLoadBalancer } from "../../test/support/nginx";
+import { freePort } from "../../test/support/ports";
+import { waitFor } from "../../test/support/process";
+import { appEnvironment } from "./app-env";
+import { AppInstance } from "./app-instance";
+import { checkClusterBinaries } from "./preflight";
+import { newAuthSecret } from "./tokens";
+
+export interface ClusterOptions {
+  /** Number of app instances (default 3). */
+  instances?: number;
+  /** Names of the LiveKit stand-ins (default livekit-a, livekit-b). */
+  livekitDeployments?: string[];
+  /** Environment overrides for every app instance. */
+  appEnv?: Readonly<Record<string, string>>;
+  /** Progress lines while starting (e.g. to stderr). */
+  progress?: (line: string) => void;
+}
+
+export interface ClusterStartup {
+  /** Milliseconds until each part was ready; `total` is until the whole cluster was. */
+  backingServices: number;
+  appInstances: number;
+  total: number;
+}
+
+export interface Cluster {
+  /** The load balancer (nginx): what clients use. */
+  url: string;
+  nginx: NginxLoadBalancer;
+  instances: AppInstance[];
+  backing: BackingServices;
+  /** AUTH_JWT_SECRET of every instance (HS256). */
+  authSecret: string;
+  startupMs: ClusterStartup;
+  /** Stops every process of the cluster (app instances gracefully, in parallel). Temporary directories go with the harness's stopAll(). */
+  stop(): Promise<void>;
+}
+
+const APP_INSTANCES = 3;
+
+/**
+ * Starts the cluster on free loopback ports; resolves once every instance reports healthy on
+ * /readyz and the load balancer answers. If any part fails to start, the parts already running are
+ * stopped and the error (with the failing process's last output) is thrown.
+ */
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const began = Date.now();
+  const progress = options.progress ?? (() => undefined);
+  checkClusterBinaries();
+  const count = options.instances ?? APP_INSTANCES;
+  if (!Number.isInteger(count) || count < 1) throw new Error(`startCluster: instances must be a positive integer, got ${String(count)}`);
+  const authSecret = newAuthSecret();
+  const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
+
+  progress("starting Valkey (primary, replica, 3 Sentinels, HAProxy), PostgreSQL (primary, replica), LiveKit stand-ins and nginx");
+  const [backingResult, nginxResult] = await Promise.allSettled([
+    startBackingServices({ livekitDeployments: options.livekitDeployments }),
+    startNginx(ports.map((port) => ({ host: "127.0.0.1", port }))),
+  ]);
+  if (backingResult.status === "rejected" || nginxResult.status === "rejected") {
+    await Promise.allSettled([
+      backingResult.status === "fulfilled" ? backingResult.value.stop() : undefined,
+      nginxResult.status === "fulfilled" ? nginxResult.value.stop() : undefined,
+    ]);
+    throw (backingResult.status === "rejected" ? backingResult.reason : (nginxResult as PromiseRejectedResult).reason) as Error;
+  }
+  const backing = backingResult.value;
+  const nginx = nginxResult.value;
+  const backingReady = Date.now() - began;
+  progress(`backing services ready in ${(backingReady / 1000).toFixed(1)} s; starting ${count} app instances`);
+
+  const backends = {
+    redisUrl: backing.redis.endpoint.url,
+    databaseUrl: backing.postgres.primary.url,
+    replicaUrls: [backing.postgres.replica.url],
+    livekit: backing.livekit,
+    authSecret,
+  };
+  const instances = ports.map((port, index) => {
+    const id = `app-${index + 1}`;
+    return new AppInstance(id, port, appEnvironment(backends, { id, port }, options.appEnv));
+  });
+  const appsBegan = Date.now();
+  const started = await Promise.allSettled(instances.map((instance) => instance.start()));
+  const stop = async (): Promise<void> => {
+    await Promise.allSettled(instances.filter((i) => i.running).map((i) => i.stop()));
+    await Promise.allSettled([nginx.stop(), backing.stop()]);
+  };
+  const failure = started.find((result) => result.status === "rejected");
+  if (failure !== undefined) {
+    await stop();
+    throw (failure as PromiseRejectedResult).reason as Error;
+  }
+  try {
+    await waitFor(async () => (await fetch(`${nginx.url}/healthz`, { signal: AbortSignal.timeout(1000) })).ok, {
+      timeoutMs: 5000,
+      what: `the load balancer ${nginx.url} to answer /healthz`,
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const appsReady = Date.now() - appsBegan;
+  const total = Date.now() - began;
+  progress(`app instances ready in ${(appsReady / 1000).toFixed(1)} s; cluster ready in ${(total / 1000).toFixed(1)} s`);
+  return {
+    url: nginx.url,
+    nginx,
+    instances,
+    backing,
+    authSecret,
+    startupMs: { backingServices: backingReady, appInstances: appsReady, total },
+    stop,
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * What `npm run cluster` prints once the cluster is ready: one JSON line (`--json`), or the same as
+ * a readable summary with a few ways to use and break the cluster by hand.
+ */
+import type { Cluster } from "./cluster";
+import { signUserToken } from "./tokens";
+
+export interface ProcessEndpoint {
+  url: string;
+  pid: number;
+}
+
+export interface ClusterSummary {
+  /** The load balancer. */
+  url: string;
+  instances: Array<{ id: string; url: string; pid: number }>;
+  authSecret: string;
+  livekit: Array<{ name: string; url: string; apiKey: string; apiSecret: string }>;
+  redis: {
+    /** The HAProxy endpoint every instance uses: always the current primary. */
+    url: string;
+    haproxyPid: number;
+    masterName: string;
+    primary: ProcessEndpoint;
+    replica: ProcessEndpoint;
+    sentinels: ProcessEndpoint[];
+  };
+  postgres: { primary: ProcessEndpoint & { dataDir: string }; replica: ProcessEndpoint & { dataDir: string } };
+  nginx: { pid: number };
+  /** An access token for user "demo", valid for a day. */
+  demoToken: string;
+  startupMs: Cluster["startupMs"];
+}
+
+export async function clusterSummary(cluster: Cluster): Promise<ClusterSummary> {
+  const { redis, postgres, livekit } = cluster.backing;
+  const node = (n: { url: string; process: { pid: number } }): ProcessEndpoint => ({ url: n.url, pid: n.process.pid });
+  return {
+    url: cluster.url,
+    instances: cluster.instances.map((i) => ({ id: i.id, url: i.url, pid: i.pid })),
+    authSecret: cluster.authSecret,
+    livekit: livekit.map((lk) => ({ name: lk.name, url: lk.url, apiKey: lk.apiKey, apiSecret: lk.apiSecret })),
+    redis: {
+      url: redis.endpoint.url,
+      haproxyPid: redis.proxy.process.pid,
+      masterName: redis.masterName,
+      primary: node(redis.primary),
+      replica: node(redis.replica),
+      sentinels: redis.sentinels.map(node),
+    },
+    postgres: {
+      primary: { ...node(postgres.primary), dataDir: postgres.primary.dataDir },
+      replica: { ...node(postgres.replica), dataDir: postgres.replica.dataDir },
+    },
+    nginx: { pid: cluster.nginx.process.pid },
+    demoToken: await signUserToken(cluster.authSecret, "demo", { name: "Demo" }),
+    startupMs: cluster.startupMs,
+  };
+}
+
+const portOf = (url: string): string => new URL(url).port;
+
+/** The summary for a terminal: addresses, pids, and how to use and break the cluster by hand. */
+export function formatSummary(s: ClusterSummary): string {
+  const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+  const pgBin = "/usr/lib/postgresql/15/bin";
+  const lines = [
+    `GoMeet local cluster ready in ${seconds(s.startupMs.total)} (backing services ${seconds(s.startupMs.backingServices)}, app instances ${seconds(s.startupMs.appInstances)})`,
+    "",
+    `  load balancer  ${s.url}  (nginx pid ${s.nginx.pid})`,
+    ...s.instances.map((i) => `  ${i.id.padEnd(13)}  ${i.url}  (pid ${i.pid})`),
+    `  Valkey         ${s.redis.url}  (HAProxy pid ${s.redis.haproxyPid}, routes to the primary only)`,
+    `                 primary ${s.redis.primary.url} (pid ${s.redis.primary.pid}), replica ${s.redis.replica.url} (pid ${s.redis.replica.pid})`,
+    `                 Sentinels ${s.redis.sentinels.map((x) => `${portOf(x.url)} (pid ${x.pid})`).join(", ")}, master name "${s.redis.masterName}"`,
+    `  PostgreSQL     primary ${s.postgres.primary.url} (pid ${s.postgres.primary.pid})`,
+    `                 replica ${s.postgres.replica.url} (pid ${s.postgres.replica.pid})`,
+    ...s.livekit.map((lk) => `  ${lk.name.padEnd(13)}  ${lk.url}  key ${lk.apiKey}  secret ${lk.apiSecret}`),
+    `  auth secret    ${s.authSecret}  (HS256, AUTH_JWT_SECRET of every instance)`,
+    `  demo token     ${s.demoToken}`,
+    "",
+    "Try it:",
+    `  TOKEN=${s.demoToken}`,
+    `  curl -s ${s.url}/readyz`,
+    `  curl -s -X POST -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"name":"demo"}' ${s.url}/rooms`,
+    `  curl -s -X POST -H "authorization: Bearer $TOKEN" ${s.url}/rooms/<id>/token`,
+    `  WebSocket: ${s.url.replace(/^http/, "ws")}/ws?room=<id>&access_token=$TOKEN[&since=<last seq>]`,
+    "",
+    "Break it:",
+    `  kill -9 ${s.instances[0]?.pid ?? "<pid>"}                                   an app instance crashes (clients reconnect through nginx)`,
+    `  redis-cli -p ${portOf(s.redis.primary.url)} DEBUG SLEEP 5                  the Valkey primary hangs (Sentinel fails over after 1 s)`,
+    `  kill -9 ${s.redis.primary.pid}                                   the Valkey primary dies (Sentinel promotes the replica)`,
+    `  redis-cli -p ${portOf(s.redis.sentinels[0]?.url ?? "redis://x:0")} SENTINEL get-master-addr-by-name ${s.redis.masterName}`,
+    `  kill -INT ${s.postgres.replica.pid}                                  fast shutdown of the PostgreSQL replica (reads move to the primary)`,
+    `  kill -9 ${s.postgres.primary.pid}                                   the PostgreSQL primary dies (room creation answers 503, reads continue)`,
+    `  restart a PostgreSQL node: setpriv --reuid=postgres --regid=postgres --init-groups ${pgBin}/postgres -D <dataDir> &`,
+    `      primary data ${s.postgres.primary.dataDir}`,
+    `      replica data ${s.postgres.replica.dataDir}`,
+    "",
+    "Ctrl-C (SIGINT) or SIGTERM stops every process and removes the temporary directories.",
+  ];
+  return `${lines.join("\n")}\n`;
+}
