@@ -50,10 +50,16 @@ export function appConfig(backends: Backends, instanceId: string, overrides: Rec
 }
 
 /** An instance as a child process (it can be SIGKILLed: no cleanup runs). Resolves once /healthz answers. */
-export async function spawnApp(backends: Backends, instanceId: string, overrides: Record<string, string> = {}): Promise<{ process: ManagedProcess; url: string }> {
+export async function spawnApp(
+  backends: Backends,
+  instanceId: string,
+  overrides: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): Promise<{ process: ManagedProcess; url: string }> {
   const port = await freePort();
   const env = appEnv(backends, instanceId, { PORT: String(port), ...overrides });
-  const proc = spawnManaged(`app-${instanceId}`, process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "app/src/main.ts")], { env, cwd: REPO_ROOT });
+  const args = [...nodeArgs, "--import", "tsx", path.join(REPO_ROOT, "app/src/main.ts")];
+  const proc = spawnManaged(`app-${instanceId}`, process.execPath, args, { env, cwd: REPO_ROOT });
   const url = `http://127.0.0.1:${port}`;
   await waitForReady(proc, async () => (await fetch(`${url}/healthz`)).ok, { timeoutMs: 20_000, what: `app ${instanceId} to answer /healthz` });
   return { process: proc, url };

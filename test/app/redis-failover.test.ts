@@ -102,6 +102,19 @@ test("a promoted replica is also detected without any write, by the periodic ROL
   await member.next((f) => f.type === "message" && f.data === "on the new primary");
 });
 
+test("a silent partition (connections open, nothing answers): the ROLE watchdog recycles the connections", async () => {
+  const redis = await startRedis();
+  const proxy = await startSwitchableProxy(redis);
+  const target = await app(proxy.url, "silent", { REDIS_ROLE_CHECK_INTERVAL_MS: "100", REDIS_CONNECT_TIMEOUT_MS: "300" });
+  const room = await createRoom(target.url, alice);
+  const member = await connect(target, room, alice);
+  proxy.freeze();
+  await waitFor(async () => (await recycles(target)) >= 1, { timeoutMs: 5000, what: "the watchdog to recycle the silent connections" });
+  await waitHealthy(target);
+  member.send("after the partition");
+  await member.next((f) => f.type === "message" && f.data === "after the partition", 5000);
+});
+
 test("an endpoint outage: writes fail fast, readiness says unhealthy, and messages published meanwhile are healed from history", async () => {
   const redis = await startRedis();
   const proxy = await startSwitchableProxy(redis);

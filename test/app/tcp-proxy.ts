@@ -21,6 +21,8 @@ export interface SwitchableProxy {
   cut(hold: boolean): void;
   /** Forwards the connections held meanwhile. */
   release(): void;
+  /** Open connections stop forwarding in both directions without being closed (a silent partition); new ones work. */
+  freeze(): void;
   stop(): Promise<void>;
 }
 
@@ -28,17 +30,21 @@ export async function startSwitchableProxy(initial: Target): Promise<SwitchableP
   let target = initial;
   let holding = false;
   const open = new Set<net.Socket>();
+  const pairs = new Set<[net.Socket, net.Socket]>();
   const held: net.Socket[] = [];
 
   const forward = (client: net.Socket): void => {
     const upstream = net.connect(target.port, target.host);
     open.add(client);
     open.add(upstream);
+    const pair: [net.Socket, net.Socket] = [client, upstream];
+    pairs.add(pair);
     const drop = (): void => {
       client.destroy();
       upstream.destroy();
       open.delete(client);
       open.delete(upstream);
+      pairs.delete(pair);
     };
     client.on("error", drop).on("close", drop);
     upstream.on("error", drop).on("close", drop);
@@ -68,6 +74,15 @@ export async function startSwitchableProxy(initial: Target): Promise<SwitchableP
       holding = hold;
       for (const socket of open) socket.destroy();
       open.clear();
+    },
+    freeze: () => {
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+      pairs.clear();
     },
     release: () => {
       holding = false;

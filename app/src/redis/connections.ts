@@ -6,7 +6,10 @@
  * on socket errors is not enough: on a READONLY reply or when ROLE stops saying "master", both
  * connections are recycled, every channel is subscribed again on the new subscribe connection,
  * and listeners of "resubscribed" heal the gap from history. The real-time path fails fast: no
- * offline queue, bounded command queue, per-command timeout.
+ * offline queue and a bounded command queue. Commands carry no timeout of their own (a timer per
+ * command costs more than the command on the hot path): the periodic ROLE check is the watchdog,
+ * and a ROLE that does not answer within the connect timeout recycles the connections, which
+ * rejects whatever was waiting on the silent ones.
  */
 import { EventEmitter } from "node:events";
 import { createClient } from "redis";
@@ -30,7 +33,6 @@ function createCommandClient(options: RedisConnectionOptions, name: string) {
     scripts: SCRIPTS,
     disableOfflineQueue: true,
     commandsQueueMaxLength: options.commandQueueMax ?? 100_000,
-    commandOptions: { timeout: Math.max(options.connectTimeoutMs, 1000) },
     socket: { connectTimeout: options.connectTimeoutMs, reconnectStrategy: reconnectDelay },
   });
 }
@@ -174,7 +176,7 @@ export class RedisConnections extends EventEmitter {
       const subscriber = this.newSubscribeClient();
       try {
         await Promise.all([command.connect(), subscriber.connect()]);
-        const role = await roleOf(command);
+        const role = await roleOf(command, this.options.connectTimeoutMs);
         if (role !== "master") throw new Error(`the endpoint answers as ${role}, not master`);
         for (const [channel, listener] of this.channels) await subscriber.subscribe(channel, listener, true);
         this.commandClient = command;
@@ -231,7 +233,7 @@ export class RedisConnections extends EventEmitter {
     if (this.recycling !== undefined) return;
     const started = performance.now();
     try {
-      const role = await roleOf(this.commandClient);
+      const role = await roleOf(this.commandClient, this.options.connectTimeoutMs);
       if (role !== "master") {
         await this.recycle(`ROLE is ${role}`);
         return;
@@ -241,6 +243,8 @@ export class RedisConnections extends EventEmitter {
     } catch (error) {
       this.health = { ...this.health, healthy: false, error: errorMessage(error), checkedAt: new Date().toISOString() };
       this.metrics.dependencyUp.set({ dependency: "redis", name: "valkey" }, 0);
+      // Connected but silent (a network partition without resets): replace the connections.
+      if (error instanceof RoleTimeoutError) await this.recycle(error.message);
     }
   }
 
@@ -258,9 +262,20 @@ export class RedisConnections extends EventEmitter {
   }
 }
 
-async function roleOf(client: CommandClient): Promise<string> {
-  const reply = (await client.sendCommand(["ROLE"])) as unknown[];
-  return String(reply[0]);
+/** ROLE did not answer in time (node-redis's own command timeout stops once a command is written). */
+class RoleTimeoutError extends Error {}
+
+async function roleOf(client: CommandClient, timeoutMs: number): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new RoleTimeoutError(`ROLE did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    const reply: unknown = await Promise.race([client.sendCommand(["ROLE"]), timeout]);
+    return String((reply as unknown[])[0]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function closeClient(client: CommandClient | SubscribeClient): Promise<void> {
