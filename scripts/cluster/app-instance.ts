@@ -49,7 +49,8 @@ export class AppInstance {
   constructor(
     readonly id: string,
     readonly port: number,
-    private readonly env: Readonly<Record<string, string>>,
+    /** The environment it runs with (see app/src/config.ts). */
+    readonly env: Readonly<Record<string, string>>,
   ) {
     this.url = `http://${LOOPBACK}:${port}`;
   }

@@ -1,0 +1,51 @@
+/**
+ * Runs drills one after the other on one cluster. Each starts from a healthy cluster (waited for)
+ * and leaves it whole again; a drill that throws counts as failed, with the error as its problem.
+ */
+import type { Cluster } from "../cluster/cluster";
+import { waitClusterHealthy } from "./cluster-health";
+import { badInput } from "./faults/bad-input";
+import { instanceKill } from "./faults/instance-kill";
+import { livekitOutage } from "./faults/livekit-outage";
+import { postgresPrimaryLoss } from "./faults/postgres-primary-loss";
+import { postgresReplicaLoss } from "./faults/postgres-replica-loss";
+import { rollingRestart } from "./faults/rolling-restart";
+import { valkeyFailover } from "./faults/valkey-failover";
+import type { Drill, DrillName, DrillResult, DrillScale } from "./types";
+
+/** Every drill, in the issue's order. */
+export const DRILLS: readonly Drill[] = [instanceKill, rollingRestart, valkeyFailover, postgresReplicaLoss, postgresPrimaryLoss, livekitOutage, badInput];
+
+export function drillByName(name: DrillName): Drill {
+  const drill = DRILLS.find((d) => d.name === name);
+  if (drill === undefined) throw new Error(`unknown drill "${name}"`);
+  return drill;
+}
+
+function failed(name: DrillName, problem: string): DrillResult {
+  return { name, recoverySeconds: null, lost: 0, duplicates: 0, failedRequests: 0, degradedSeen: false, passed: false, problems: [problem], details: [] };
+}
+
+export async function runDrill(cluster: Cluster, drill: Drill, scale: DrillScale, progress: (line: string) => void): Promise<DrillResult> {
+  try {
+    await waitClusterHealthy(cluster);
+  } catch (error) {
+    return failed(drill.name, `the cluster was not healthy before the drill: ${(error as Error).message}`);
+  }
+  const began = Date.now();
+  progress(`${drill.name}: ${drill.description}`);
+  let result: DrillResult;
+  try {
+    result = await drill.run({ cluster, scale, progress });
+  } catch (error) {
+    result = failed(drill.name, `the drill could not run: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  progress(`${drill.name}: ${result.passed ? "PASS" : `FAIL (${result.problems.join("; ")})`} in ${((Date.now() - began) / 1000).toFixed(1)} s`);
+  return result;
+}
+
+export async function runDrills(cluster: Cluster, drills: readonly Drill[], scale: DrillScale, progress: (line: string) => void): Promise<DrillResult[]> {
+  const results: DrillResult[] = [];
+  for (const drill of drills) results.push(await runDrill(cluster, drill, scale, progress));
+  return results;
+}

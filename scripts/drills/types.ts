@@ -1,0 +1,58 @@
+/** The drills' shared vocabulary: names, scale, context and result. */
+import type { Cluster } from "../cluster/cluster";
+
+export const DRILL_NAMES = [
+  "instance-kill",
+  "rolling-restart",
+  "valkey-failover",
+  "postgres-replica-loss",
+  "postgres-primary-loss",
+  "livekit-outage",
+  "bad-input",
+] as const;
+
+export type DrillName = (typeof DRILL_NAMES)[number];
+
+/** How much load each drill puts through the cluster. */
+export interface DrillScale {
+  rooms: number;
+  clientsPerRoom: number;
+  /** Each client sends one message per interval (waiting for the previous one's acknowledgement). */
+  sendIntervalMs: number;
+  /** Malformed inputs in the bad-input drill. */
+  badInputs: number;
+  /** How long the load runs before the fault is injected. */
+  warmupMs: number;
+}
+
+export const FULL_SCALE: DrillScale = { rooms: 4, clientsPerRoom: 3, sendIntervalMs: 100, badInputs: 10_000, warmupMs: 1500 };
+
+export interface DrillContext {
+  cluster: Cluster;
+  scale: DrillScale;
+  /** A progress line (stderr for the CLI). */
+  progress(line: string): void;
+}
+
+/** One drill's outcome; the first seven fields are the `--json` shape. */
+export interface DrillResult {
+  name: DrillName;
+  /** Client-observed recovery time; null if the service never recovered during the drill. */
+  recoverySeconds: number | null;
+  lost: number;
+  duplicates: number;
+  failedRequests: number;
+  degradedSeen: boolean;
+  passed: boolean;
+  /** Why it failed (empty when passed). */
+  problems: string[];
+  /** The figures behind the verdict, for the readable report. */
+  details: string[];
+}
+
+export interface Drill {
+  name: DrillName;
+  /** One line: the fault and what passing means. */
+  description: string;
+  run(ctx: DrillContext): Promise<DrillResult>;
+}
