@@ -234,7 +234,10 @@ describe("bad WebSocket input", () => {
 
   test("a slow consumer is closed with 4000 once its buffer passes WS_MAX_BUFFERED_BYTES", async () => {
     // Loopback socket buffers absorb tens of MB before the server's own buffer grows: send fast.
-    const fast = await startApp(appConfig(backends, "input-fast", { WS_MAX_MESSAGES_PER_SECOND: "100000", WS_MAX_BUFFERED_BYTES: "1024" }));
+    // Heartbeats far apart: a paused client does not answer pings and would be dropped for that first.
+    const fast = await startApp(
+      appConfig(backends, "input-fast", { WS_MAX_MESSAGES_PER_SECOND: "100000", WS_MAX_BUFFERED_BYTES: "1024", HEARTBEAT_INTERVAL_MS: "60000", PRESENCE_TTL_SECONDS: "120" }),
+    );
     try {
       const slow = await connect(alice, fast.url);
       const sender = await connect(alice, fast.url);

@@ -103,6 +103,17 @@ describe("presence", () => {
     expect(after.body.participants.map((p: any) => p.user.id)).toEqual(["alice"]);
   });
 
+  test("a connection that stops answering pings is dropped by the heartbeat, with a leave", async () => {
+    const room = await createRoom(a.url, alice);
+    const watcher = await connect(b.url, room, bob);
+    const silent = await connect(a.url, room, carol);
+    silent.ws.pause(); // reads nothing, so it answers no ping
+    const leave = await watcher.next((f) => f.type === "presence" && f.event === "leave" && f.user.id === "carol", 5000);
+    expect(leave.connectionId).toBe(silent.welcome.connectionId);
+    silent.ws.resume(); // lets it see the end of the socket
+    expect((await a.metrics.heartbeatTimeouts.get()).values[0]?.value).toBeGreaterThanOrEqual(1);
+  });
+
   test("the members of an instance that dies without cleanup are purged by the survivors, with a leave each", async () => {
     const victim = await spawnApp(backends, "app-victim");
     const room = await createRoom(a.url, alice);

@@ -24,6 +24,9 @@ export const CLOSE_CODES = {
   slowConsumer: 4000,
 } as const;
 
+/** How long a slow consumer gets to read up to the close frame before its socket is dropped. */
+const SLOW_CONSUMER_GRACE_MS = 5000;
+
 /** The outcome of syncing, applied when the connection goes live. */
 export interface SyncResult {
   seq: number;
@@ -37,6 +40,11 @@ export class Connection {
   pending: Buffer[] = [];
   /** Set when syncing is done; applied by the room at its next flush. */
   syncResult: SyncResult | undefined;
+  /**
+   * Set when the presence join is sent; the heartbeat refreshes only such members (refreshing one
+   * whose join is not sent yet would announce it twice).
+   */
+  presenceSent = false;
   /** Cleared by each heartbeat, set by each pong. */
   alive = true;
   readonly userJson: string;
@@ -101,6 +109,6 @@ export class Connection {
   close(code: number, reason: string): void {
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
     // A slow consumer may never read the close frame: do not keep its buffer for ws's 30 s close timeout.
-    if (code === CLOSE_CODES.slowConsumer) setTimeout(() => this.ws.terminate(), 1000).unref();
+    if (code === CLOSE_CODES.slowConsumer) setTimeout(() => this.ws.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
   }
 }

@@ -110,14 +110,16 @@ export class Hub {
     await room.subscribed;
     await this.redis.run((c) => c.hSet(this.indexKey, connection.id, connection.roomId));
     if (connection.state === "closed") return;
-    const reply = await this.redis.run((c) =>
-      c.presenceJoin(
+    const reply = await this.redis.run((c) => {
+      // Set synchronously with the send: heartbeat refreshes issued from now on queue behind the join.
+      connection.presenceSent = true;
+      return c.presenceJoin(
         room.keys,
         { connectionId: connection.id, instanceId: this.options.instanceId, userJson: connection.userJson },
         { memberMs: this.options.presenceTtlMs, keyMs: this.options.presenceTtlMs * 2 },
         { since: since ?? -1, batch: this.options.replayBatch },
-      ),
-    );
+      );
+    });
     room.baseSeq = Math.max(room.baseSeq, reply.seq);
     let recovered = since !== undefined && reply.recoverable;
     let replay: string[] = [];

@@ -111,7 +111,7 @@ export class PresenceService {
     const ttl = { memberMs: this.options.presenceTtlMs, keyMs: this.options.presenceTtlMs * 2 };
     const refreshes: Promise<number>[] = [];
     for (const [roomId, connections] of byRoom) {
-      const members = connections.filter((c) => c.state !== "closed").map((c) => ({ connectionId: c.id, userJson: c.userJson }));
+      const members = connections.filter((c) => c.presenceSent && c.state !== "closed").map((c) => ({ connectionId: c.id, userJson: c.userJson }));
       if (members.length === 0) continue;
       refreshes.push(this.redis.run((c) => c.presenceRefresh(roomKeys(roomId), this.options.instanceId, ttl, members)));
     }
