@@ -178,8 +178,10 @@ describe("recovery with since", () => {
   });
 
   test("resuming while messages keep flowing loses and duplicates nothing", async () => {
+    // The appending instance's limits apply: this one keeps 1000 messages, so the resume stays inside the window.
+    const roomy = await startApp(appConfig(backends, "app-roomy", { WS_MAX_MESSAGES_PER_SECOND: "10000" }));
     const room = await createRoom(a.url, alice);
-    const sender = await connect(a.url, room, alice);
+    const sender = await connect(roomy.url, room, alice);
     const total = 200;
     let sent = 0;
     const pump = setInterval(() => {
@@ -196,8 +198,10 @@ describe("recovery with since", () => {
       await sleep(100);
       expect(resumed.messages().map((f) => f.seq)).toEqual(Array.from({ length: total - last }, (_, i) => last + 1 + i));
       expect(seqs[0]).toBe(last + 1);
+      expect(resumed.welcome.recovered).toBe(true);
     } finally {
       clearInterval(pump);
+      await roomy.stop();
     }
   });
 });
