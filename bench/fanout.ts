@@ -1,0 +1,237 @@
+/**
+ * Fan-out: the same rooms, clients and 100-byte payloads against GoMeet (three instances + Valkey),
+ * Socket.IO with its Redis adapter (three nodes + the same Valkey) and a raw single-process `ws`
+ * broadcast. At each offered rate the systems run one after another (the order rotates from rate
+ * to rate); the fixed rates run for every system, then the rate steps up for each system until its
+ * p99 passes the limit (or it stops delivering what is sent).
+ *
+ * Per step, over the measurement window: messages sent, deliveries received, end-to-end latency
+ * (sender's send to receiver's receive, one clock: a room's members all live in one client
+ * process), and the CPU seconds of every server process of the system, read from /proc.
+ */
+import { LatencyHistogram } from "./histogram";
+import { cpuBetween, machineBusySeconds, sampleCpu } from "./proc-stats";
+import { log, sleep, type Budget } from "./progress";
+import type { SystemUnderTest } from "./systems";
+import type { ClientWorker } from "./workers";
+import type { ConnectionSpec, SystemName } from "./worker-protocol";
+
+export interface FanoutPlan {
+  rooms: string[];
+  membersPerRoom: number;
+  /** Rates every system runs at (the targets are read at these). */
+  fixedRates: number[];
+  /** Rates tried next, in order, for each system whose previous step held. */
+  stepRates: number[];
+  warmupMs: number;
+  measureMs: number;
+  drainTimeoutMs: number;
+  p99LimitMs: number;
+  /** A step holds only if at least this fraction of the deliveries due for what was sent arrived in the window. */
+  minDeliveredFraction: number;
+}
+
+export interface FanoutStep {
+  system: SystemName;
+  offeredPerSecond: number;
+  sentPerSecond: number;
+  deliveredPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  serverCpuSeconds: number;
+  deliveriesPerCpuSecond: number;
+  /** CPU of the client processes, in % of one core (they share the 2 cores with the servers). */
+  clientCpuPercent: number;
+  /** Everything else the machine ran meanwhile (other tenants, idle servers of the other systems, this harness), in % of one core. */
+  otherCpuPercent: number;
+  /** Deliveries still missing when the drain after the step timed out. */
+  undelivered: number;
+  unexpectedCloses: number;
+  windowSeconds: number;
+  serverCpuByProcess: Record<string, number>;
+  /** p99 within the limit and (nearly) everything sent was delivered. */
+  held: boolean;
+}
+
+export interface FanoutResult {
+  steps: FanoutStep[];
+  efficiencyVsSocketio: number;
+  efficiencyVsCeiling: number;
+  p99MsAt3000: number;
+  maxRateUnder50msP99: { ours: number; socketio: number };
+  /** Systems that still held at the last rate tried (their true limit is higher). */
+  notReached: SystemName[];
+}
+
+export interface FanoutSystem {
+  system: SystemUnderTest;
+  /** Each room's members all in one worker (one clock for send and receive). */
+  workers: ClientWorker[];
+}
+
+const OPEN_CONCURRENCY = 50;
+const OPEN_TIMEOUT_MS = 15_000;
+const DRAIN_POLL_MS = 100;
+const RATE_FOR_TARGETS = 3000;
+
+/** Member j of room r connects to endpoint (r * members + j) mod endpoints: every room spans every instance. */
+export function roomConnections(system: SystemUnderTest, rooms: readonly string[], membersPerRoom: number, roomIndexes: readonly number[]): ConnectionSpec[] {
+  const specs: ConnectionSpec[] = [];
+  for (const r of roomIndexes) {
+    for (let j = 0; j < membersPerRoom; j++) {
+      const endpoint = system.endpoints[(r * membersPerRoom + j) % system.endpoints.length] as string;
+      specs.push({ server: endpoint, room: rooms[r] as string, user: `fanout-${r}-${j}` });
+    }
+  }
+  return specs;
+}
+
+/** Rooms of worker w: every room whose index is w modulo the worker count. */
+function roomsOfWorker(worker: number, workers: number, rooms: number): number[] {
+  return Array.from({ length: rooms }, (_, r) => r).filter((r) => r % workers === worker);
+}
+
+export async function connectFanoutClients(target: FanoutSystem, plan: FanoutPlan): Promise<void> {
+  const replies = await Promise.all(
+    target.workers.map((worker, w) =>
+      worker.open({
+        system: target.system.name,
+        connections: roomConnections(target.system, plan.rooms, plan.membersPerRoom, roomsOfWorker(w, target.workers.length, plan.rooms.length)),
+        concurrency: OPEN_CONCURRENCY,
+        timeoutMs: OPEN_TIMEOUT_MS,
+      }),
+    ),
+  );
+  const failed = replies.reduce((sum, r) => sum + r.failed, 0);
+  if (failed > 0) {
+    throw new Error(`${target.system.name}: ${failed} fan-out connection(s) failed: ${replies.flatMap((r) => r.errors).join("; ")}`);
+  }
+}
+
+class DrainTracker {
+  private shortfall = 0;
+
+  constructor(private readonly target: FanoutSystem) {}
+
+  /** Waits until every delivery due so far has arrived (or the timeout); returns how many of this step's are still missing. */
+  async drain(timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    let missing = 0;
+    for (;;) {
+      const counts = await Promise.all(this.target.workers.map((w) => w.counts()));
+      missing = counts.reduce((sum, c) => sum + Math.max(0, c.expected - c.received), 0);
+      if (missing <= this.shortfall || Date.now() >= deadline) break;
+      await sleep(DRAIN_POLL_MS);
+    }
+    const fresh = Math.max(0, missing - this.shortfall);
+    this.shortfall = Math.max(this.shortfall, missing);
+    return fresh;
+  }
+}
+
+async function runStep(target: FanoutSystem, drainer: DrainTracker, rate: number, plan: FanoutPlan): Promise<FanoutStep> {
+  const { workers, system } = target;
+  const roomsPerWorker = workers.map((_, w) => roomsOfWorker(w, workers.length, plan.rooms.length).length);
+  await Promise.all(workers.map((worker, w) => worker.send((rate * (roomsPerWorker[w] as number)) / plan.rooms.length)));
+  await sleep(plan.warmupMs);
+  await Promise.all(workers.map((worker) => worker.mark()));
+  const cpuBefore = sampleCpu(system.servers);
+  const machineBefore = machineBusySeconds();
+  const started = performance.now();
+  await sleep(plan.measureMs);
+  const cpuAfter = sampleCpu(system.servers);
+  const machineAfter = machineBusySeconds();
+  const windowSeconds = (performance.now() - started) / 1000;
+  const reports = await Promise.all(workers.map((worker) => worker.report()));
+  await Promise.all(workers.map((worker) => worker.stopSend()));
+  const undelivered = await drainer.drain(plan.drainTimeoutMs);
+
+  const cpu = cpuBetween(cpuBefore, cpuAfter);
+  const latency = LatencyHistogram.merge(reports.map((r) => r.latency));
+  const sent = reports.reduce((sum, r) => sum + r.sent, 0);
+  const received = reports.reduce((sum, r) => sum + r.received, 0);
+  const p99Ms = latency.percentile(0.99);
+  const deliveredFraction = sent === 0 ? 0 : received / (sent * plan.membersPerRoom);
+  const clientCpu = reports.reduce((sum, r) => sum + r.cpuSeconds, 0);
+  const errors = reports.flatMap((r) => r.errors);
+  if (errors.length > 0) log(`  ${system.name} client errors: ${errors.join("; ")}`);
+  return {
+    system: system.name,
+    offeredPerSecond: rate,
+    sentPerSecond: sent / windowSeconds,
+    deliveredPerSecond: received / windowSeconds,
+    p50Ms: latency.percentile(0.5),
+    p99Ms,
+    serverCpuSeconds: cpu.total,
+    deliveriesPerCpuSecond: cpu.total > 0 ? received / cpu.total : Number.NaN,
+    clientCpuPercent: (100 * clientCpu) / windowSeconds,
+    otherCpuPercent: (100 * Math.max(0, machineAfter - machineBefore - cpu.total - clientCpu)) / windowSeconds,
+    undelivered,
+    unexpectedCloses: reports.reduce((sum, r) => sum + r.unexpectedCloses, 0),
+    windowSeconds,
+    serverCpuByProcess: cpu.byServer,
+    held: p99Ms <= plan.p99LimitMs && deliveredFraction >= plan.minDeliveredFraction && undelivered === 0,
+  };
+}
+
+function describe(step: FanoutStep): string {
+  return (
+    `  ${step.system.padEnd(8)} ${String(step.offeredPerSecond).padStart(6)} msg/s: delivered ${Math.round(step.deliveredPerSecond)}/s, ` +
+    `p50 ${step.p50Ms.toFixed(2)} ms, p99 ${step.p99Ms.toFixed(2)} ms, server CPU ${step.serverCpuSeconds.toFixed(2)} s, ` +
+    `${Math.round(step.deliveriesPerCpuSecond)} deliveries/CPU-s, clients ${Math.round(step.clientCpuPercent)}%, other ${Math.round(step.otherCpuPercent)}%${step.held ? "" : "  [limit]"}`
+  );
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const n = items.length;
+  return items.map((_, i) => items[(i + by) % n] as T);
+}
+
+export async function runFanout(targets: FanoutSystem[], plan: FanoutPlan, budget: Budget): Promise<FanoutResult> {
+  const drainers = new Map(targets.map((t) => [t.system.name, new DrainTracker(t)]));
+  const steps: FanoutStep[] = [];
+  const stopped = new Set<SystemName>();
+  const rates = [...plan.fixedRates, ...plan.stepRates];
+  for (let i = 0; i < rates.length; i++) {
+    const rate = rates[i] as number;
+    const fixed = i < plan.fixedRates.length;
+    const active = targets.filter((t) => fixed || !stopped.has(t.system.name));
+    if (active.length === 0) break;
+    if (!fixed && !budget.allows("fan-out step", active.length * (plan.warmupMs + plan.measureMs + plan.drainTimeoutMs))) break;
+    log(`fan-out at ${rate} msg/s offered (${plan.rooms.length} rooms x ${plan.membersPerRoom} members)`);
+    for (const target of rotate(active, i)) {
+      const step = await runStep(target, drainers.get(target.system.name) as DrainTracker, rate, plan);
+      log(describe(step));
+      steps.push(step);
+      if (!step.held) stopped.add(target.system.name);
+    }
+  }
+  return summarise(steps, targets, stopped);
+}
+
+/** The step of `system` at `rate`; a stand-in of NaNs when the system was not run (--systems). */
+function stepAt(steps: readonly FanoutStep[], system: SystemName, rate: number): Pick<FanoutStep, "deliveriesPerCpuSecond" | "p99Ms"> {
+  return steps.find((s) => s.system === system && s.offeredPerSecond === rate) ?? { deliveriesPerCpuSecond: Number.NaN, p99Ms: Number.NaN };
+}
+
+/** The highest rate up to which every step of `system` held (0 if even the first did not). */
+function maxHeldRate(steps: readonly FanoutStep[], system: SystemName): number {
+  let best = 0;
+  for (const step of steps.filter((s) => s.system === system).sort((a, b) => a.offeredPerSecond - b.offeredPerSecond)) {
+    if (!step.held) break;
+    best = step.offeredPerSecond;
+  }
+  return best;
+}
+
+function summarise(steps: FanoutStep[], targets: readonly FanoutSystem[], stopped: ReadonlySet<SystemName>): FanoutResult {
+  const ours = stepAt(steps, "gomeet", RATE_FOR_TARGETS);
+  return {
+    steps,
+    efficiencyVsSocketio: ours.deliveriesPerCpuSecond / stepAt(steps, "socketio", RATE_FOR_TARGETS).deliveriesPerCpuSecond,
+    efficiencyVsCeiling: ours.deliveriesPerCpuSecond / stepAt(steps, "raw", RATE_FOR_TARGETS).deliveriesPerCpuSecond,
+    p99MsAt3000: ours.p99Ms,
+    maxRateUnder50msP99: { ours: maxHeldRate(steps, "gomeet"), socketio: maxHeldRate(steps, "socketio") },
+    notReached: targets.map((t) => t.system.name).filter((name) => !stopped.has(name)),
+  };
+}

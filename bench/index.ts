@@ -1,0 +1,129 @@
+/**
+ * `npm run bench [-- --json]` (options: see options.ts)
+ *
+ * Starts Valkey, PostgreSQL, a LiveKit stand-in, three GoMeet instances, three Socket.IO nodes and
+ * a raw ws server on 127.0.0.1, drives them from client worker processes, and prints the fan-out,
+ * connection and token figures: tables on stdout (stderr with --json), progress on stderr, and
+ * with --json the result document on stdout. Everything it started is stopped when it ends.
+ */
+import os from "node:os";
+import { stopAll } from "../test/support/process";
+import { openFilesLimit, runConnections, type ConnectionsPlan } from "./connections";
+import { connectFanoutClients, runFanout, type FanoutPlan, type FanoutResult } from "./fanout";
+import { Budget, log } from "./progress";
+import { renderTables, resultDocument, type BenchResults, type MachineInfo } from "./report";
+import { createRooms } from "./rooms";
+import { parseOptions, type BenchOptions } from "./options";
+import { APP_ENTRY_ENV, startSystems, type BenchSystems } from "./systems";
+import { runTokens, type TokensPlan } from "./tokens";
+import { startWorkers, type ClientWorker } from "./workers";
+
+/** The whole command must finish within 10 minutes; optional steps stop early enough for that. */
+const TOTAL_BUDGET_MS = 9 * 60 * 1000;
+
+const FANOUT_PLAN: Omit<FanoutPlan, "rooms"> = {
+  membersPerRoom: 30,
+  fixedRates: [1000, 3000],
+  stepRates: [4500, 6000, 8000, 10_000, 13_000, 16_000, 20_000],
+  warmupMs: 1500,
+  measureMs: 5000,
+  drainTimeoutMs: 5000,
+  p99LimitMs: 50,
+  minDeliveredFraction: 0.95,
+};
+const FANOUT_ROOMS = 10;
+const WORKERS_PER_SYSTEM = 2;
+
+const CONNECTIONS_PLAN: Omit<ConnectionsPlan, "heartbeatIntervalMs"> = {
+  connections: 10_000,
+  roomSize: 10,
+  workers: 2,
+  concurrencyPerWorker: 100,
+  openTimeoutMs: 30_000,
+  baselineMs: 5000,
+  settleMs: 3000,
+  holdMs: 25_000,
+  sampleIntervalMs: 250,
+};
+/** Time kept free for the connections and tokens parts while the fan-out steps up. */
+const CONNECTIONS_RESERVE_MS = 90_000;
+const TOKENS_RESERVE_MS = 40_000;
+
+const TOKENS_PLAN: TokensPlan = {
+  ratePerSecond: 1000,
+  runMs: 6000,
+  warmupMs: 1000,
+  rounds: 2,
+  usersPerRoom: 5,
+  socketsPerServer: 32,
+};
+
+async function fanout(systems: BenchSystems, rooms: string[], options: BenchOptions, budget: Budget): Promise<FanoutResult> {
+  const plan: FanoutPlan = { ...FANOUT_PLAN, rooms, ...(options.rates === undefined ? {} : { fixedRates: options.rates, stepRates: [] }) };
+  const workers: ClientWorker[] = [];
+  try {
+    const targets = [];
+    for (const system of [systems.gomeet, systems.socketio, systems.raw].filter((s) => options.systems.includes(s.name))) {
+      const own = await startWorkers(WORKERS_PER_SYSTEM, systems.jwtSecret, `${system.name}-client`);
+      workers.push(...own);
+      const target = { system, workers: own };
+      log(`fan-out: connecting ${rooms.length * plan.membersPerRoom} ${system.name} clients`);
+      await connectFanoutClients(target, plan);
+      targets.push(target);
+    }
+    return await runFanout(targets, plan, budget);
+  } finally {
+    await Promise.all(workers.map((w) => w.closeAll(5000).catch(() => undefined)));
+    await Promise.all(workers.map((w) => w.stop()));
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const began = Date.now();
+  const budget = new Budget(TOTAL_BUDGET_MS);
+  const loadAverageStart = os.loadavg();
+  log(`machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}, load average ${loadAverageStart.map((l) => l.toFixed(2)).join(" ")}`);
+  log("starting Valkey, PostgreSQL, a LiveKit stand-in, 3 GoMeet instances, 3 Socket.IO nodes and the raw ws server");
+  const systems = await startSystems({ cpuProfileDir: options.cpuProfileDir, appEntry: process.env[APP_ENTRY_ENV] });
+  const results: BenchResults = {};
+  const needsRooms = options.parts.has("fanout") || options.parts.has("tokens");
+  const rooms = needsRooms ? await createRooms(systems.gomeet.endpoints[0] as string, FANOUT_ROOMS, "fanout") : [];
+  if (options.parts.has("connections")) budget.reserve(CONNECTIONS_RESERVE_MS);
+  if (options.parts.has("tokens")) budget.reserve(TOKENS_RESERVE_MS);
+  if (options.parts.has("fanout")) results.fanout = await fanout(systems, rooms, options, budget);
+  if (options.parts.has("connections")) {
+    budget.release(CONNECTIONS_RESERVE_MS);
+    results.connections = await runConnections(systems, { ...CONNECTIONS_PLAN, heartbeatIntervalMs: systems.gomeet.heartbeatIntervalMs });
+  }
+  if (options.parts.has("tokens")) {
+    budget.release(TOKENS_RESERVE_MS);
+    log(`tokens: ${TOKENS_PLAN.ratePerSecond} requests/s, cached and signed alternating`);
+    results.tokens = await runTokens(systems, rooms, TOKENS_PLAN);
+  }
+  const machine: MachineInfo = {
+    cores: os.cpus().length,
+    memoryGiB: os.totalmem() / 2 ** 30,
+    node: process.versions.node,
+    loadAverageStart,
+    loadAverageEnd: os.loadavg(),
+    openFilesLimit: openFilesLimit(),
+    durationSeconds: (Date.now() - began) / 1000,
+  };
+  const tables = renderTables(results, machine);
+  if (options.json) {
+    process.stderr.write(`\n${tables}`);
+    process.stdout.write(`${JSON.stringify(resultDocument(results), null, 2)}\n`);
+  } else {
+    process.stdout.write(`\n${tables}`);
+  }
+}
+
+main()
+  .catch((error: unknown) => {
+    process.exitCode = 1;
+    log(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  })
+  .finally(async () => {
+    await stopAll().catch((error: unknown) => log(`stopping servers: ${String(error)}`));
+  });

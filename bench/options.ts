@@ -1,0 +1,71 @@
+/** The command line of `npm run bench`. */
+import { parseArgs } from "node:util";
+import type { SystemName } from "./worker-protocol";
+
+export const PARTS = ["fanout", "connections", "tokens"] as const;
+export type Part = (typeof PARTS)[number];
+export const SYSTEMS: readonly SystemName[] = ["gomeet", "socketio", "raw"];
+
+export const USAGE =
+  `usage: npm run bench [-- --json] [--only ${PARTS.join(",")}] [--systems ${SYSTEMS.join(",")}] ` +
+  "[--rates 1000,3000] [--cpu-prof-dir <dir>]";
+
+export interface BenchOptions {
+  /** Print the result document on stdout (tables go to stderr). */
+  json: boolean;
+  parts: Set<Part>;
+  /** Systems the fan-out runs (all three by default; fewer only for profiling). */
+  systems: SystemName[];
+  /** Fan-out rates to run instead of the plan's, without stepping (for profiling). */
+  rates?: number[];
+  /** Every server writes a V8 CPU profile under this directory when it stops. */
+  cpuProfileDir?: string;
+}
+
+/** The comma-separated values of `--flag`, each one of `allowed`. */
+function listOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T[] | undefined {
+  if (value === undefined) return undefined;
+  const list = value.split(",").filter((item) => item !== "");
+  if (list.length === 0 || list.some((item) => !(allowed as readonly string[]).includes(item))) {
+    throw new Error(`--${flag} takes a comma-separated list of ${allowed.join(", ")}; got "${value}"\n${USAGE}`);
+  }
+  return list as T[];
+}
+
+function ratesOf(value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  const rates = value.split(",").map(Number);
+  if (rates.some((rate) => !Number.isInteger(rate) || rate <= 0)) {
+    throw new Error(`--rates takes a comma-separated list of positive integers (messages per second); got "${value}"\n${USAGE}`);
+  }
+  return rates;
+}
+
+export function parseOptions(argv: string[]): BenchOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        json: { type: "boolean", default: false },
+        only: { type: "string" },
+        systems: { type: "string" },
+        rates: { type: "string" },
+        "cpu-prof-dir": { type: "string" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+  }
+  const profileDir = values["cpu-prof-dir"];
+  if (profileDir === "") throw new Error(`--cpu-prof-dir takes a directory\n${USAGE}`);
+  return {
+    json: values.json === true,
+    parts: new Set(listOf("only", values.only, PARTS) ?? PARTS),
+    systems: listOf("systems", values.systems, SYSTEMS) ?? [...SYSTEMS],
+    rates: ratesOf(values.rates),
+    cpuProfileDir: profileDir,
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * Tokens: POST /rooms/:id/token at a fixed open-loop rate, spread over the three instances, in two
+ * modes that alternate:
+ * - cached: a fixed set of (room, user) pairs, every instance warmed first: each request is an
+ *   in-process cache hit;
+ * - signed: a new user on every request: a cache miss (Valkey GET), a signature, a Valkey SET.
+ * Latency runs from each request's scheduled time (so a stalled server cannot hide queueing) to
+ * the end of its response. Server CPU per request is read from /proc like the fan-out's.
+ */
+import { LatencyHistogram } from "./histogram";
+import { cpuBetween, sampleCpu } from "./proc-stats";
+import { log } from "./progress";
+import type { BenchSystems } from "./systems";
+import { startWorkers } from "./workers";
+import type { HttpLoadReply } from "./worker-protocol";
+
+export type TokenMode = "cached" | "signed";
+
+export interface TokensPlan {
+  ratePerSecond: number;
+  /** Length of each run, warm-up included. */
+  runMs: number;
+  warmupMs: number;
+  /** Runs per mode; the modes alternate. */
+  rounds: number;
+  usersPerRoom: number;
+  socketsPerServer: number;
+}
+
+export interface TokenModeResult {
+  mode: TokenMode;
+  requests: number;
+  ratePerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  serverCpuUsPerRequest: number;
+  statuses: Record<string, number>;
+}
+
+export interface TokensResult {
+  cached: TokenModeResult;
+  signed: TokenModeResult;
+  /** The worse of the two modes at each percentile: every token request, cached or not. */
+  p50Ms: number;
+  p99Ms: number;
+  /** Cached median latency over signed median latency (below 1: the cache is faster). */
+  cachedVsSigned: number;
+  errors: string[];
+}
+
+export async function runTokens(systems: BenchSystems, rooms: readonly string[], plan: TokensPlan): Promise<TokensResult> {
+  const { gomeet } = systems;
+  const [worker] = await startWorkers(1, systems.jwtSecret, "token-client");
+  if (worker === undefined) throw new Error("tokens: no client worker");
+  const histograms = { cached: new LatencyHistogram(), signed: new LatencyHistogram() };
+  const totals = {
+    cached: { requests: 0, seconds: 0, cpu: 0, statuses: {} as Record<string, number> },
+    signed: { requests: 0, seconds: 0, cpu: 0, statuses: {} as Record<string, number> },
+  };
+  const errors: string[] = [];
+  try {
+    for (let round = 0; round < plan.rounds; round++) {
+      for (const mode of ["cached", "signed"] as const) {
+        const before = sampleCpu(gomeet.servers);
+        const reply: HttpLoadReply = await worker.httpLoad({
+          servers: gomeet.endpoints,
+          rooms: [...rooms],
+          mode,
+          usersPerRoom: plan.usersPerRoom,
+          ratePerSecond: plan.ratePerSecond,
+          durationMs: plan.runMs,
+          warmupMs: plan.warmupMs,
+          userPrefix: `tok-${mode}-${round}-${Date.now()}`,
+          socketsPerServer: plan.socketsPerServer,
+        });
+        const cpu = cpuBetween(before, sampleCpu(gomeet.servers));
+        histograms[mode].add(reply.latency);
+        const total = totals[mode];
+        total.requests += reply.recorded;
+        total.seconds += reply.recorded / Math.max(reply.ratePerSecond, 1);
+        // The CPU covers the warm-up requests too: charge it to every request sent.
+        total.cpu += cpu.total * (reply.recorded / Math.max(reply.sent, 1));
+        for (const [status, n] of Object.entries(reply.statuses)) total.statuses[status] = (total.statuses[status] ?? 0) + n;
+        errors.push(...reply.errors);
+        const h = LatencyHistogram.merge([reply.latency]);
+        log(
+          `  tokens ${mode.padEnd(6)} round ${round + 1}: ${reply.recorded} requests at ${Math.round(reply.ratePerSecond)}/s, ` +
+            `p50 ${h.percentile(0.5).toFixed(2)} ms, p99 ${h.percentile(0.99).toFixed(2)} ms, statuses ${JSON.stringify(reply.statuses)}, ` +
+            `server CPU ${Object.entries(cpu.byServer).map(([name, seconds]) => `${name} ${seconds.toFixed(2)}`).join(", ")} s`,
+        );
+      }
+    }
+  } finally {
+    await worker.stop();
+  }
+  const result = (mode: TokenMode): TokenModeResult => {
+    const h = histograms[mode];
+    const total = totals[mode];
+    return {
+      mode,
+      requests: total.requests,
+      ratePerSecond: total.seconds > 0 ? total.requests / total.seconds : 0,
+      p50Ms: h.percentile(0.5),
+      p99Ms: h.percentile(0.99),
+      maxMs: h.percentile(1),
+      serverCpuUsPerRequest: total.requests > 0 ? (total.cpu * 1e6) / total.requests : Number.NaN,
+      statuses: total.statuses,
+    };
+  };
+  const cached = result("cached");
+  const signed = result("signed");
+  return {
+    cached,
+    signed,
+    p50Ms: Math.max(cached.p50Ms, signed.p50Ms),
+    p99Ms: Math.max(cached.p99Ms, signed.p99Ms),
+    cachedVsSigned: cached.p50Ms / signed.p50Ms,
+    errors: [...new Set(errors)].slice(0, 5),
+  };
+}
