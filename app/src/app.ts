@@ -143,7 +143,7 @@ export async function startApp(config: AppConfig, options: { logger?: Logger } =
     await hub.closeAll(CLOSE_CODES.serviceRestart, "service restart", CLOSE_GRACE_MS);
     await presence.stop();
     await presence.deregister().catch((error: unknown) => logger.warn({ err: String(error) }, "could not deregister the instance"));
-    livekitHealth.stop();
+    await livekitHealth.stop();
     server.closeAllConnections();
     await closed;
     await Promise.allSettled([db.stop(), redis.stop()]);

@@ -70,41 +70,23 @@ const int = (min: number, max: number, fallback: number) =>
     .pipe(z.number().int().min(min, `an integer between ${min} and ${max}`).max(max, `an integer between ${min} and ${max}`))
     .prefault(String(fallback));
 
-const redisUrl = z
-  .string()
-  .trim()
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === "redis:" || url.protocol === "rediss:") && url.hostname !== "";
-    } catch {
-      return false;
-    }
-  }, "a redis:// or rediss:// URL with a host");
+/** A URL with one of `protocols` (e.g. "redis:") and a host. */
+const urlWith = (protocols: readonly string[], description: string) =>
+  z
+    .string()
+    .trim()
+    .refine((value) => {
+      try {
+        const url = new URL(value);
+        return protocols.includes(url.protocol) && url.hostname !== "";
+      } catch {
+        return false;
+      }
+    }, description);
 
-const postgresUrl = z
-  .string()
-  .trim()
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === "postgres:" || url.protocol === "postgresql:") && url.hostname !== "";
-    } catch {
-      return false;
-    }
-  }, "a postgres:// or postgresql:// URL with a host");
-
-const websocketUrl = z
-  .string()
-  .trim()
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === "ws:" || url.protocol === "wss:") && url.hostname !== "";
-    } catch {
-      return false;
-    }
-  }, "a ws:// or wss:// URL");
+const redisUrl = urlWith(["redis:", "rediss:"], "a redis:// or rediss:// URL with a host");
+const postgresUrl = urlWith(["postgres:", "postgresql:"], "a postgres:// or postgresql:// URL with a host");
+const websocketUrl = urlWith(["ws:", "wss:"], "a ws:// or wss:// URL");
 
 const datacenter = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "1-64 characters of A-Z a-z 0-9 _ . -"),

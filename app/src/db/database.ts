@@ -12,6 +12,7 @@ import { Pool, type PoolConfig, type QueryResultRow } from "pg";
 import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
 import { DependencyUnavailableError, errorMessage } from "../errors";
+import { Periodic } from "../periodic";
 
 export interface DatabaseOptions {
   primaryUrl: string;
@@ -67,7 +68,7 @@ export class Database {
   readonly primary: DatabaseNode;
   readonly replicas: DatabaseNode[];
   private nextReplica = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly healthChecks: Periodic;
 
   constructor(
     private readonly options: DatabaseOptions,
@@ -76,17 +77,17 @@ export class Database {
   ) {
     this.primary = this.node("primary", options.primaryUrl);
     this.replicas = options.replicaUrls.map((url) => this.node("replica", url));
+    this.healthChecks = new Periodic(options.healthIntervalMs, () => this.checkAll());
   }
 
   /** Checks every node once, then keeps checking in the background. */
   async start(): Promise<void> {
     await this.checkAll();
-    this.schedule();
+    this.healthChecks.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    await this.healthChecks.stop();
     await Promise.allSettled([this.primary, ...this.replicas].map((node) => node.pool.end()));
   }
 
@@ -156,14 +157,6 @@ export class Database {
     if (node.health.healthy) this.logger.warn({ node: node.name, role: node.role, err: errorMessage(error) }, "database node unhealthy");
     node.health = { ...node.health, healthy: false, error: errorMessage(error), checkedAt: new Date().toISOString() };
     this.metrics.dependencyUp.set({ dependency: `postgres_${node.role}`, name: node.name }, 0);
-  }
-
-  private schedule(): void {
-    this.timer = setTimeout(() => {
-      void this.checkAll().finally(() => {
-        if (this.timer !== undefined) this.schedule();
-      });
-    }, this.options.healthIntervalMs);
   }
 
   private async checkAll(): Promise<void> {

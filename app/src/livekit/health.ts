@@ -7,6 +7,7 @@ import type { LivekitDatacenter } from "../config";
 import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
 import { errorMessage } from "../errors";
+import { Periodic } from "../periodic";
 
 export interface DatacenterHealth {
   name: string;
@@ -33,7 +34,7 @@ export declare interface LivekitHealth {
 
 export class LivekitHealth extends EventEmitter {
   private readonly state = new Map<string, DatacenterHealth>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly checks: Periodic;
 
   constructor(
     private readonly datacenters: readonly LivekitDatacenter[],
@@ -43,16 +44,16 @@ export class LivekitHealth extends EventEmitter {
   ) {
     super();
     for (const dc of datacenters) this.state.set(dc.name, { name: dc.name, url: dc.url, healthy: false });
+    this.checks = new Periodic(options.intervalMs, () => this.checkAll());
   }
 
   async start(): Promise<void> {
     await this.checkAll();
-    this.schedule();
+    this.checks.start();
   }
 
-  stop(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+  async stop(): Promise<void> {
+    await this.checks.stop();
   }
 
   isHealthy(name: string): boolean {
@@ -62,14 +63,6 @@ export class LivekitHealth extends EventEmitter {
   /** Every deployment in configuration order, with its current health. */
   snapshot(): DatacenterHealth[] {
     return this.datacenters.map((dc) => ({ ...(this.state.get(dc.name) as DatacenterHealth) }));
-  }
-
-  private schedule(): void {
-    this.timer = setTimeout(() => {
-      void this.checkAll().finally(() => {
-        if (this.timer !== undefined) this.schedule();
-      });
-    }, this.options.intervalMs);
   }
 
   private async checkAll(): Promise<void> {

@@ -11,6 +11,7 @@ import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
 import { errorMessage } from "../errors";
 import { isValidRoomId } from "../ids";
+import { Periodic } from "../periodic";
 import { INSTANCES_KEY, instanceConnectionsKey, instancePurgeLockKey, roomKeys } from "../redis/keys";
 import type { RedisConnections } from "../redis/connections";
 import type { Connection } from "./connection";
@@ -32,8 +33,7 @@ export interface Participant {
 const PURGE_BATCH = 200;
 
 export class PresenceService {
-  private timer: NodeJS.Timeout | undefined;
-  private beating: Promise<void> | undefined;
+  private readonly heartbeat: Periodic;
 
   constructor(
     private readonly redis: RedisConnections,
@@ -41,19 +41,19 @@ export class PresenceService {
     private readonly options: PresenceOptions,
     private readonly logger: Logger,
     private readonly metrics: AppMetrics,
-  ) {}
+  ) {
+    this.heartbeat = new Periodic(options.heartbeatIntervalMs, () => this.beat());
+  }
 
   /** Clears what a previous process with this instance id left behind, registers the instance, and starts the heartbeat. */
   async start(): Promise<void> {
     await this.purgeIndex(this.options.instanceId);
     await this.redis.run((c) => c.instanceBeat(INSTANCES_KEY, this.options.instanceId));
-    this.schedule();
+    this.heartbeat.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.beating;
+    await this.heartbeat.stop();
   }
 
   /** Removes this instance from the registry (after its connections have left). */
@@ -69,15 +69,6 @@ export class PresenceService {
       instance: entry.instance,
       joinedAt: new Date(entry.joinedAt).toISOString(),
     }));
-  }
-
-  private schedule(): void {
-    this.timer = setTimeout(() => {
-      this.beating = this.beat().finally(() => {
-        this.beating = undefined;
-        if (this.timer !== undefined) this.schedule();
-      });
-    }, this.options.heartbeatIntervalMs);
   }
 
   private async beat(): Promise<void> {

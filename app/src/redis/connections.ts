@@ -16,6 +16,7 @@ import { createClient } from "redis";
 import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
 import { errorMessage } from "../errors";
+import { Periodic } from "../periodic";
 import { SCRIPTS } from "./scripts";
 
 export interface RedisConnectionOptions {
@@ -80,7 +81,7 @@ export class RedisConnections extends EventEmitter {
   private subscribeClient: SubscribeClient;
   private readonly channels = new Map<string, ChannelListener>();
   private recycling: Promise<void> | undefined;
-  private roleTimer: NodeJS.Timeout | undefined;
+  private readonly roleChecks: Periodic;
   private stopped = false;
   private generation = 0;
   private health: RedisHealth = { healthy: false, role: "unknown", recycles: 0 };
@@ -92,6 +93,7 @@ export class RedisConnections extends EventEmitter {
     private readonly metrics: AppMetrics,
   ) {
     super();
+    this.roleChecks = new Periodic(options.roleCheckIntervalMs, () => this.checkRole());
     this.commandClient = this.newCommandClient();
     this.subscribeClient = this.newSubscribeClient();
   }
@@ -105,7 +107,7 @@ export class RedisConnections extends EventEmitter {
   async start(): Promise<void> {
     await Promise.all([this.commandClient.connect(), this.subscribeClient.connect()]);
     await this.checkRole();
-    this.scheduleRoleCheck();
+    this.roleChecks.start();
   }
 
   /**
@@ -158,7 +160,8 @@ export class RedisConnections extends EventEmitter {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.roleTimer !== undefined) clearTimeout(this.roleTimer);
+    await this.roleChecks.stop();
+    await this.recycling;
     await Promise.allSettled([closeClient(this.commandClient), closeClient(this.subscribeClient)]);
   }
 
@@ -219,13 +222,6 @@ export class RedisConnections extends EventEmitter {
     this.health = { ...this.health, healthy: false, error: `${connection}: ${error.message}` };
     this.metrics.dependencyUp.set({ dependency: "redis", name: "valkey" }, 0);
     this.logger.warn({ connection, err: error.message }, "Valkey connection error");
-  }
-
-  private scheduleRoleCheck(): void {
-    if (this.stopped) return;
-    this.roleTimer = setTimeout(() => {
-      void this.checkRole().finally(() => this.scheduleRoleCheck());
-    }, this.options.roleCheckIntervalMs);
   }
 
   /** ROLE on the command connection: a demoted node keeps the connection but answers "slave". */
