@@ -2,6 +2,7 @@
  * Authentication of the app's own JWTs (not LiveKit's): HS256 with a shared secret, or any
  * asymmetric algorithm from a JWKS URL. `sub` is the user id, `name` an optional display name.
  */
+import { createSecretKey } from "node:crypto";
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
 import type { AuthConfig } from "./config";
 import { HttpError } from "./errors";
@@ -28,7 +29,8 @@ export function createAuthenticator(auth: AuthConfig, claims: { issuer?: string;
     audience: claims.audience,
     requiredClaims: ["sub", "exp"],
   };
-  const secret = auth.kind === "secret" ? new TextEncoder().encode(auth.secret) : undefined;
+  // A KeyObject made once: handing jose the raw bytes would build one on every verification.
+  const secret = auth.kind === "secret" ? createSecretKey(Buffer.from(auth.secret, "utf8")) : undefined;
   const jwks: JWTVerifyGetKey | undefined = auth.kind === "jwks" ? createRemoteJWKSet(new URL(auth.jwksUrl), { timeoutDuration: 2000 }) : undefined;
 
   return async (token) => {

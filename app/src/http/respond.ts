@@ -15,6 +15,10 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
   const declared = Number(req.headers["content-length"] ?? "0");
   if (declared > maxBytes) throw new HttpError(413, "body_too_large", `The request body exceeds ${maxBytes} bytes`);
+  if (declared === 0 && req.headers["transfer-encoding"] === undefined) {
+    req.resume();
+    return undefined;
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
