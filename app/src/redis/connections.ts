@@ -34,6 +34,10 @@ function createCommandClient(options: RedisConnectionOptions, name: string) {
     scripts: SCRIPTS,
     disableOfflineQueue: true,
     commandsQueueMaxLength: options.commandQueueMax ?? 100_000,
+    // node-redis 6 gives every command a 5 s timeout by default: an AbortSignal.timeout per command
+    // (measurable on the hot path), and it only covers the wait before the command is written.
+    // 0 turns it off; the ROLE watchdog covers silent connections.
+    commandOptions: { timeout: 0 },
     socket: { connectTimeout: options.connectTimeoutMs, reconnectStrategy: reconnectDelay },
   });
 }
