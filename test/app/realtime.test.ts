@@ -177,6 +177,29 @@ describe("recovery with since", () => {
     expect(edge.messages().map((f) => f.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 6));
   });
 
+  test("history is bounded by age: older messages are trimmed on append, an idle room's history expires", async () => {
+    const shortLived = await startApp(appConfig(backends, "app-short-history", { HISTORY_MAX_AGE_SECONDS: "1" }));
+    try {
+      const room = await createRoom(a.url, alice);
+      const sender = await connect(shortLived.url, room, alice);
+      for (let i = 1; i <= 3; i++) sender.send(i);
+      await sender.count((f) => f.type === "message", 3);
+      await sleep(1200);
+      sender.send(4);
+      await sender.next((f) => f.type === "message" && f.data === 4);
+      const fromStart = await connect(b.url, room, bob, 0);
+      expect(fromStart.welcome).toMatchObject({ seq: 4, recovered: false });
+      const recent = await connect(b.url, room, bob, 3);
+      expect(recent.welcome).toMatchObject({ seq: 4, recovered: true });
+      expect((await recent.next((f) => f.type === "message")).data).toBe(4);
+      await sleep(1200);
+      const afterIdle = await connect(b.url, room, bob, 3);
+      expect(afterIdle.welcome).toMatchObject({ seq: 4, recovered: false });
+    } finally {
+      await shortLived.stop();
+    }
+  });
+
   test("resuming while messages keep flowing loses and duplicates nothing", async () => {
     // The appending instance's limits apply: this one keeps 1000 messages, so the resume stays inside the window.
     const roomy = await startApp(appConfig(backends, "app-roomy", { WS_MAX_MESSAGES_PER_SECOND: "10000" }));
