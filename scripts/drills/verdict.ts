@@ -2,7 +2,7 @@
  * Turning a drill's observation into its result: the criteria every drill shares (nothing lost,
  * nothing delivered twice, nothing foreign, every outage over) plus the drill's own.
  */
-import { longestOutage } from "./load/episodes";
+import { episodeLength, longestEpisode, type Episode } from "./load/episodes";
 import type { LoadObservation } from "./load/load";
 import type { RequestSample } from "./load/http-load";
 import type { DrillName, DrillResult } from "./types";
@@ -55,25 +55,44 @@ export function describeFailures(samples: readonly RequestSample[]): string {
 
 export const seconds = (ms: number): string => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : "never");
 
+/** Client-observed outages after a fault, in ms (Infinity: not over when the drill ended). */
+export interface Outages {
+  /** The longest of all. */
+  overall: number;
+  /** The longest of a WebSocket client (its messages not accepted or not delivered). */
+  websocket: number;
+  /** The longest of an HTTP stream. */
+  http: number;
+}
+
+function describeEpisode(episode: Episode | undefined, faultAt: number): string {
+  if (episode === undefined) return "none";
+  const at = (t: number): string => `${t >= faultAt ? "+" : "-"}${(Math.abs(t - faultAt) / 1000).toFixed(2)}`;
+  return `${seconds(episodeLength(episode))} (${episode.source}, ${at(episode.start)} s to ${episode.end === undefined ? "never" : `${at(episode.end)} s`} after the fault)`;
+}
+
 /**
  * The checks every drill makes on its load: nothing lost, no duplicate, no foreign message, the
  * rooms converged, every client's last message drained, every outage over. Adds the load's figures
- * to the details; returns the longest outage that ended after `faultAt`.
+ * to the details; returns the longest outages that ended after `faultAt`.
  */
-export function commonChecks(verdict: Verdict, obs: LoadObservation, faultAt: number): number {
+export function commonChecks(verdict: Verdict, obs: LoadObservation, faultAt: number): Outages {
   const d = obs.delivery;
-  const outage = longestOutage(obs.episodes, faultAt);
-  const requests = obs.samples.length;
+  const ws = longestEpisode(obs.wsEpisodes, faultAt);
+  const http = longestEpisode(obs.httpEpisodes, faultAt);
+  const outages = { websocket: episodeLength(ws), http: episodeLength(http), overall: Math.max(episodeLength(ws), episodeLength(http)) };
   verdict.detail(
-    `${d.accepted} messages accepted (${d.resends} sent again after a reconnect), ${obs.connections} WebSocket connections; ` +
-      `${requests} HTTP requests, ${obs.failedRequests.length} failed (${describeFailures(obs.failedRequests)})`,
+    `${d.accepted} messages accepted (${d.resends} sent again after a reconnect or an error), ${obs.connections} WebSocket connections; ` +
+      `${obs.samples.length} HTTP requests, ${obs.failedRequests.length} failed (${describeFailures(obs.failedRequests)})`,
   );
+  verdict.detail(`longest outage: WebSocket ${describeEpisode(ws, faultAt)}; HTTP ${describeEpisode(http, faultAt)}`);
   verdict.require(d.lost === 0, `${d.lost} message(s) lost`);
   verdict.require(d.duplicates === 0, `${d.duplicates} duplicate deliveries`);
   verdict.require(d.foreign === 0, `${d.foreign} foreign message frame(s) in the drill's rooms`);
   verdict.require(obs.converged, "the rooms did not converge within 5 s after the load stopped");
   verdict.require(obs.undrained.length === 0, `the last message of ${obs.undrained.join(", ")} was never acknowledged`);
-  verdict.require(Number.isFinite(outage), `a client was still without service when the drill ended: ${obs.episodes.filter((e) => e.end === undefined).map((e) => e.source).join(", ")}`);
+  const unrecovered = [...obs.wsEpisodes, ...obs.httpEpisodes].filter((e) => e.end === undefined).map((e) => e.source);
+  verdict.require(unrecovered.length === 0, `still without service when the drill ended: ${unrecovered.join(", ")}`);
   for (const example of d.examples) verdict.detail(`  ${example}`);
-  return outage;
+  return outages;
 }

@@ -72,11 +72,16 @@ const FIXED_HOSTILE_ROOM_IDS = [
   "KEYS *",
 ];
 
+/** The n-th item, cycling: fixed lists are covered in full before any item repeats. */
+function cycle<T>(items: readonly T[], n: number): T {
+  return items[n % items.length] as T;
+}
+
 /** A room id that is not a usable room: invalid format, or valid format but nonexistent (random). */
-export function hostileRoomId(rng: Random): string {
-  switch (rng.int(3)) {
+export function hostileRoomId(rng: Random, n: number): string {
+  switch (n % 3) {
     case 0:
-      return rng.pick(FIXED_HOSTILE_ROOM_IDS);
+      return cycle(FIXED_HOSTILE_ROOM_IDS, Math.floor(n / 3));
     case 1:
       return rng.string(1 + rng.int(120), NASTY_ALPHABET);
     default:
@@ -187,39 +192,42 @@ export function httpInput(rng: Random, i: number, room: string, token: string, t
     { method: "POST", path: `${roomPath}/token` },
     { method: "POST", path: "/rooms", body: JSON.stringify({ name: "must not be created" }) },
   ];
+  const round = Math.floor(i / 8);
   switch (i % 8) {
     case 0: {
       const route = rng.pick(routes);
-      const bad = rng.pick(tokens.list);
+      const bad = cycle(tokens.list, round);
       return { category: `http token: ${bad.label}`, method: route.method, path: route.path, headers: { authorization: `Bearer ${bad.token}`, "content-type": "application/json" }, body: route.body };
     }
     case 1: {
       const route = rng.pick(routes);
-      return { category: "http token: missing", method: route.method, path: route.path, headers: { ...rng.pick(MISSING_AUTH), "content-type": "application/json" }, body: route.body };
+      return { category: "http token: missing", method: route.method, path: route.path, headers: { ...cycle(MISSING_AUTH, round), "content-type": "application/json" }, body: route.body };
     }
     case 2: {
-      const id = encodeURIComponent(hostileRoomId(rng));
+      const id = encodeURIComponent(hostileRoomId(rng, round));
       const shape = rng.int(3);
       const path = shape === 0 ? `/rooms/${id}` : shape === 1 ? `/rooms/${id}/participants` : `/rooms/${id}/token`;
       return { category: "http hostile room id", method: shape === 2 ? "POST" : "GET", path, headers: auth };
     }
     case 3: {
-      const kind = rng.int(4);
+      const kind = round % 4;
+      const nth = Math.floor(round / 4);
       if (kind === 0) return { category: "http POST /rooms random bytes", method: "POST", path: "/rooms", headers: json, body: randomJunk(rng) };
-      if (kind === 1) return { category: "http POST /rooms invalid JSON", method: "POST", path: "/rooms", headers: json, body: rng.pick(INVALID_JSON) };
-      if (kind === 2) return { category: "http POST /rooms wrong types", method: "POST", path: "/rooms", headers: json, body: JSON.stringify(rng.pick(INVALID_ROOM_BODIES)) };
-      const type = rng.pick(["text/plain", "application/x-www-form-urlencoded", "application/jsonp", "multipart/form-data"]);
+      if (kind === 1) return { category: "http POST /rooms invalid JSON", method: "POST", path: "/rooms", headers: json, body: cycle(INVALID_JSON, nth) };
+      if (kind === 2) return { category: "http POST /rooms wrong types", method: "POST", path: "/rooms", headers: json, body: JSON.stringify(cycle(INVALID_ROOM_BODIES, nth)) };
+      const type = cycle(["text/plain", "application/x-www-form-urlencoded", "application/jsonp", "multipart/form-data"], nth);
       return { category: "http POST /rooms wrong content type", method: "POST", path: "/rooms", headers: { ...auth, "content-type": type }, body: JSON.stringify({ name: "must not be created" }) };
     }
     case 4: {
-      const kind = rng.int(3);
+      const kind = round % 3;
+      const nth = Math.floor(round / 3);
       const path = `${roomPath}/token`;
       if (kind === 0) return { category: "http token body random bytes", method: "POST", path, headers: json, body: randomJunk(rng) };
-      if (kind === 1) return { category: "http token body invalid JSON", method: "POST", path, headers: json, body: rng.pick(INVALID_JSON) };
-      return { category: "http token body wrong types", method: "POST", path, headers: json, body: JSON.stringify(rng.pick(INVALID_TOKEN_BODIES)) };
+      if (kind === 1) return { category: "http token body invalid JSON", method: "POST", path, headers: json, body: cycle(INVALID_JSON, nth) };
+      return { category: "http token body wrong types", method: "POST", path, headers: json, body: JSON.stringify(cycle(INVALID_TOKEN_BODIES, nth)) };
     }
     case 5: {
-      const bad = rng.pick([
+      const bad = cycle([
         { method: "DELETE", path: roomPath },
         { method: "PUT", path: "/rooms" },
         { method: "PATCH", path: roomPath },
@@ -232,7 +240,7 @@ export function httpInput(rng: Random, i: number, room: string, token: string, t
         { method: "GET", path: "/rooms//token" },
         { method: "POST", path: "/healthz" },
         { method: "GET", path: `/${rng.string(1 + rng.int(60), LOOPBACK_ALPHABET)}` },
-      ]);
+      ], round);
       return { category: "http wrong method or path", method: bad.method, path: bad.path, headers: auth };
     }
     case 6: {
@@ -242,7 +250,7 @@ export function httpInput(rng: Random, i: number, room: string, token: string, t
     }
     default: {
       // Oversized request line or header: nginx refuses it (414 / 400) before any instance sees it.
-      if (rng.int(2) === 0) return { category: "http oversized URL", method: "GET", path: `/rooms/${"a".repeat(9000 + rng.int(20_000))}`, headers: auth };
+      if (round % 2 === 0) return { category: "http oversized URL", method: "GET", path: `/rooms/${"a".repeat(9000 + rng.int(20_000))}`, headers: auth };
       return { category: "http oversized header", method: "GET", path: roomPath, headers: { authorization: `Bearer ${"a".repeat(9000 + rng.int(20_000))}` } };
     }
   }
@@ -255,23 +263,24 @@ export function upgradeInput(rng: Random, i: number, room: string, token: string
     for (const [key, value] of Object.entries(params)) if (value !== undefined) search.set(key, value);
     return search.toString();
   };
+  const round = Math.floor(i / 5);
   switch (i % 5) {
     case 0:
-      return { category: "ws hostile room id", path: `/ws?${query({ room: hostileRoomId(rng), access_token: token })}` };
+      return { category: "ws hostile room id", path: `/ws?${query({ room: hostileRoomId(rng, round), access_token: token })}` };
     case 1: {
-      const bad = rng.pick(tokens.list);
+      const bad = cycle(tokens.list, round);
       return { category: `ws token: ${bad.label}`, path: `/ws?${query({ room, access_token: bad.token })}` };
     }
     case 2:
-      return { category: "ws token: missing", path: `/ws?${query({ room, access_token: rng.pick([undefined, ""]) })}` };
+      return { category: "ws token: missing", path: `/ws?${query({ room, access_token: cycle([undefined, ""], round) })}` };
     case 3: {
-      const since = rng.pick(["abc", "-1", "1.5", "1e3", "", "0x10", "9".repeat(16), "9".repeat(40), " 1", "NaN", "Infinity", "1,2"]);
+      const since = cycle(["abc", "-1", "1.5", "1e3", "", "0x10", "9".repeat(16), "9".repeat(40), " 1", "NaN", "Infinity", "1,2"], round);
       return { category: "ws invalid since", path: `/ws?${query({ room, access_token: token, since })}` };
     }
     default:
       return {
         category: "ws missing room or bad path",
-        path: rng.pick([`/ws?${query({ access_token: token })}`, `/ws/x?${query({ room, access_token: token })}`, `/wss?${query({ room, access_token: token })}`, `/ws?${query({ room: "", access_token: token })}`]),
+        path: cycle([`/ws?${query({ access_token: token })}`, `/ws/x?${query({ room, access_token: token })}`, `/wss?${query({ room, access_token: token })}`, `/ws?${query({ room: "", access_token: token })}`], round),
       };
   }
 }
@@ -314,18 +323,19 @@ const WRONG_SHAPES: string[] = [
   '{"type":"message "}',
 ];
 
-/** One malformed frame (possibly valid by chance: frameInput filters those out). */
+/** One malformed frame. */
 function frameCandidate(rng: Random, i: number, maxFrameBytes: number): FrameInput {
+  const round = Math.floor(i / 8);
   switch (i % 8) {
     case 0:
       return { category: "ws binary random bytes", data: rng.bytes(1 + rng.int(2000)), binary: true };
     case 1:
       return { category: "ws text garbage", data: `~${rng.string(rng.int(500), PRINTABLE)}`, binary: false };
     case 2:
-      return { category: "ws invalid JSON", data: rng.pick(INVALID_JSON), binary: false };
+      return { category: "ws invalid JSON", data: cycle(INVALID_JSON, round), binary: false };
     case 3:
     case 4:
-      return { category: "ws wrong shape", data: rng.pick(WRONG_SHAPES), binary: false };
+      return { category: "ws wrong shape", data: cycle(WRONG_SHAPES, round * 2 + (i % 8) - 3), binary: false };
     case 5: {
       const depth = 100 + rng.int(Math.floor(maxFrameBytes / 2) - 200);
       return { category: "ws deep nesting", data: `${"[".repeat(depth)}${"]".repeat(depth)}`, binary: false };
@@ -343,8 +353,9 @@ function frameCandidate(rng: Random, i: number, maxFrameBytes: number): FrameInp
 }
 
 export function frameInput(rng: Random, i: number, maxFrameBytes: number): FrameInput {
-  for (;;) {
-    const candidate = frameCandidate(rng, i, maxFrameBytes);
-    if (candidate.binary || candidate.closes !== undefined || !isValidClientFrame(candidate.data.toString())) return candidate;
+  const frame = frameCandidate(rng, i, maxFrameBytes);
+  if (!frame.binary && frame.closes === undefined && isValidClientFrame(frame.data.toString())) {
+    throw new Error(`frameInput: generated a valid client frame (${frame.category}): ${frame.data.toString().slice(0, 100)}`);
   }
+  return frame;
 }

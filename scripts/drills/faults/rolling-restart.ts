@@ -31,9 +31,8 @@ export const rollingRestart: Drill = {
         await sleep(LINGER_MS);
         return { faultAt, stableAt, steps };
       });
-      const outage = commonChecks(verdict, obs, value.faultAt);
+      const { overall: outage } = commonChecks(verdict, obs, value.faultAt);
       for (const step of value.steps) verdict.detail(step);
-      verdict.detail(`longest client-observed outage ${seconds(outage)}`);
       verdict.require(value.stableAt !== undefined, "the service was not stable again within 15 s of the last restart");
       verdict.require(obs.failedRequests.length === 0, `${obs.failedRequests.length} HTTP request(s) failed`);
       return verdict.resultFromLoad(obs, { recoveryMs: outage, degradedSeen: load.readiness.degradedSeen(value.faultAt) });

@@ -8,6 +8,9 @@
  */
 import { messageKey, type DrillClient } from "./ws-client";
 
+/** What the judgement reads of a client. */
+export type ClientRecord = Pick<DrillClient, "id" | "received" | "acks" | "foreign" | "foreignCount" | "resends" | "unacknowledged">;
+
 export interface DeliveryReport {
   /** Distinct messages accepted. */
   accepted: number;
@@ -26,7 +29,7 @@ export interface DeliveryReport {
 const EXAMPLES = 10;
 
 /** `rooms`: the clients of each room. */
-export function deliveryReport(rooms: ReadonlyMap<string, readonly DrillClient[]>): DeliveryReport {
+export function deliveryReport(rooms: ReadonlyMap<string, readonly ClientRecord[]>): DeliveryReport {
   const report: DeliveryReport = { accepted: 0, lost: 0, duplicates: 0, foreign: 0, resends: 0, examples: [] };
   const example = (text: string): void => {
     if (report.examples.length < EXAMPLES) report.examples.push(text);
@@ -76,7 +79,7 @@ export function deliveryReport(rooms: ReadonlyMap<string, readonly DrillClient[]
 }
 
 /** Whether every member has received every accepted message of its room (the state to wait for before judging). */
-export function roomsConverged(rooms: ReadonlyMap<string, readonly DrillClient[]>): boolean {
+export function roomsConverged(rooms: ReadonlyMap<string, readonly Pick<ClientRecord, "received">[]>): boolean {
   for (const clients of rooms.values()) {
     const accepted = new Set<string>();
     for (const client of clients) for (const key of client.received.keys()) accepted.add(key);

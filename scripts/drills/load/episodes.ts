@@ -63,12 +63,23 @@ export function requestOutcomes(samples: readonly RequestSample[]): Outcome[] {
   return outcomes;
 }
 
-/** The longest episode that ended after `from` (or never ended), in ms; 0 without any; Infinity if one never ended. */
-export function longestOutage(episodes: readonly Episode[], from: number): number {
-  let longest = 0;
+/** The longest episode that ended after `from` (an episode that never ended counts as infinitely long). */
+export function longestEpisode(episodes: readonly Episode[], from: number): Episode | undefined {
+  let longest: Episode | undefined;
   for (const episode of episodes) {
-    if (episode.end === undefined) return Infinity;
-    if (episode.end >= from) longest = Math.max(longest, episode.end - episode.start);
+    if (episode.end === undefined) return episode;
+    if (episode.end >= from && (longest === undefined || episode.end - episode.start > (longest.end as number) - longest.start)) longest = episode;
   }
   return longest;
+}
+
+/** Length of an episode in ms: 0 without one, Infinity if it never ended. */
+export function episodeLength(episode: Episode | undefined): number {
+  if (episode === undefined) return 0;
+  return episode.end === undefined ? Infinity : episode.end - episode.start;
+}
+
+/** The longest episode that ended after `from`, in ms; 0 without any; Infinity if one never ended. */
+export function longestOutage(episodes: readonly Episode[], from: number): number {
+  return episodeLength(longestEpisode(episodes, from));
 }

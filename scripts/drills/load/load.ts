@@ -24,8 +24,10 @@ export interface LoadOptions {
 
 export interface LoadObservation {
   delivery: DeliveryReport;
-  /** Every outage episode, per WebSocket client and per HTTP stream. */
-  episodes: Episode[];
+  /** Outage episodes of the WebSocket clients (messages not accepted / not delivered). */
+  wsEpisodes: Episode[];
+  /** Outage episodes of the HTTP streams. */
+  httpEpisodes: Episode[];
   samples: RequestSample[];
   failedRequests: RequestSample[];
   /** Messages acknowledged, connections opened. */
@@ -162,15 +164,14 @@ export class DrillLoad {
     const endedAt = Date.now();
     await this.readiness.stop();
     await Promise.all(clients.map((client) => client.close()));
-    const episodes: Episode[] = [];
-    for (const client of clients) episodes.push(...outageEpisodes(client.id, clientOutcomes(client), this.startedAt));
-    for (const stream of this.streams) {
-      const samples = this.http.samples.filter((s) => s.stream === stream.name);
-      episodes.push(...outageEpisodes(stream.name, requestOutcomes(samples), this.startedAt));
-    }
+    const wsEpisodes = clients.flatMap((client) => outageEpisodes(client.id, clientOutcomes(client), this.startedAt));
+    const httpEpisodes = this.streams.flatMap((stream) =>
+      outageEpisodes(stream.name, requestOutcomes(this.http.samples.filter((s) => s.stream === stream.name)), this.startedAt),
+    );
     this.finished = {
       delivery: deliveryReport(this.rooms),
-      episodes,
+      wsEpisodes,
+      httpEpisodes,
       samples: this.http.samples,
       failedRequests: this.http.samples.filter((s) => !s.ok),
       acknowledged: clients.reduce((sum, c) => sum + c.acks.length, 0),
