@@ -61,11 +61,20 @@ interface UpgradeRequest {
 
 export class Gateway {
   private readonly wss: WebSocketServer;
+  /** Counters bound to their label once (the accepted one is on the hot path). */
+  private readonly messagesIn;
 
   constructor(
     private readonly options: GatewayOptions,
     private readonly deps: GatewayDependencies,
   ) {
+    const counter = deps.metrics.wsMessagesIn;
+    this.messagesIn = {
+      accepted: counter.labels("accepted"),
+      rateLimited: counter.labels("rate_limited"),
+      invalidFrame: counter.labels("invalid_frame"),
+      unavailable: counter.labels("unavailable"),
+    };
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
   }
 
@@ -128,15 +137,15 @@ export class Gateway {
   }
 
   private onClientFrame(connection: Connection, data: Buffer, isBinary: boolean): void {
-    const { metrics, hub } = this.deps;
+    const { hub } = this.deps;
     if (connection.state === "closed") return;
     if (!connection.limiter.take()) {
-      metrics.wsMessagesIn.inc({ result: "rate_limited" });
+      this.messagesIn.rateLimited.inc();
       connection.noticeRateLimited(this.options.maxMessagesPerSecond);
       return;
     }
     if (isBinary) {
-      metrics.wsMessagesIn.inc({ result: "invalid_frame" });
+      this.messagesIn.invalidFrame.inc();
       connection.sendError("invalid_frame", "Binary frames are not supported: send JSON text frames");
       return;
     }
@@ -144,20 +153,20 @@ export class Gateway {
     try {
       parsed = JSON.parse(data.toString("utf8"));
     } catch {
-      metrics.wsMessagesIn.inc({ result: "invalid_frame" });
+      this.messagesIn.invalidFrame.inc();
       connection.sendError("invalid_frame", "The frame is not valid JSON");
       return;
     }
     const frame = clientFrameSchema.safeParse(parsed);
     if (!frame.success) {
-      metrics.wsMessagesIn.inc({ result: "invalid_frame" });
+      this.messagesIn.invalidFrame.inc();
       connection.sendError("invalid_frame", frame.error.issues.map((issue) => issue.message).join("; "));
       return;
     }
     hub.publish(connection, frame.data.data).then(
-      () => metrics.wsMessagesIn.inc({ result: "accepted" }),
+      () => this.messagesIn.accepted.inc(),
       (error: unknown) => {
-        metrics.wsMessagesIn.inc({ result: "unavailable" });
+        this.messagesIn.unavailable.inc();
         this.deps.logger.debug({ connection: connection.id, err: errorMessage(error) }, "message not accepted");
         connection.sendError("unavailable", "Message not accepted: Valkey is unavailable; send it again");
       },

@@ -15,7 +15,7 @@ import { errorMessage } from "../errors";
 import { instanceConnectionsKey, roomKeys, type RoomKeys } from "../redis/keys";
 import type { RedisConnections } from "../redis/connections";
 import type { HistoryLimits } from "../redis/scripts";
-import { CLOSE_CODES, type Connection } from "./connection";
+import type { Connection } from "./connection";
 import {
   frameTextMessages,
   isMessageFrame,
@@ -83,12 +83,6 @@ export class Hub {
   ) {
     this.indexKey = instanceConnectionsKey(options.instanceId);
     redis.on("resubscribed", () => void this.healAll());
-  }
-
-  get connectionCount(): number {
-    let count = 0;
-    for (const room of this.rooms.values()) count += room.members.size;
-    return count;
   }
 
   /** Local connections grouped by room (for heartbeats and shutdown). */
@@ -359,5 +353,3 @@ export class Hub {
     this.metrics.wsMessagesOut.inc(frames.length);
   }
 }
-
-export { CLOSE_CODES };
