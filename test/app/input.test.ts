@@ -211,17 +211,28 @@ describe("bad WebSocket input", () => {
     expect((await client.next((f) => f.type === "message")).seq).toBe(before + 1);
   });
 
-  test("messages over the per-connection rate are dropped with one rate_limited error", async () => {
+  test("messages over the per-connection rate are dropped with a rate_limited error, and only accepted ones get a seq", async () => {
     await sleep(1100); // a full bucket
     const before = await roomSeq();
     const client = await connect(alice);
+    const startedAt = Date.now();
     for (let i = 0; i < 40; i++) client.send({ i });
-    const accepted = await client.count((f) => f.type === "message", 20);
+    await client.next((f) => f.type === "error");
     await sleep(300);
-    expect(client.messages()).toHaveLength(20);
-    expect(accepted.map((f) => f.data.i)).toEqual(Array.from({ length: 20 }, (_, i) => i));
-    expect(client.frames.filter((f) => f.type === "error").map((f) => f.code)).toEqual(["rate_limited"]);
-    expect(await roomSeq()).toBe(before + 20);
+    const burstSeconds = (Date.now() - startedAt) / 1000;
+    const accepted = client.messages();
+    // 20 from the full bucket, plus what refilled (20/s) while the server read the burst.
+    expect(accepted.length).toBeGreaterThanOrEqual(20);
+    expect(accepted.length).toBeLessThanOrEqual(20 + Math.ceil(burstSeconds * 20));
+    expect(accepted.length).toBeLessThan(40);
+    // The first 20 are accepted in order; dropped ones get no seq.
+    expect(accepted.slice(0, 20).map((f) => f.data.i)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(accepted.map((f) => f.seq)).toEqual(accepted.map((_, k) => before + 1 + k));
+    const errors = client.frames.filter((f) => f.type === "error");
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    expect(errors.length).toBeLessThanOrEqual(Math.ceil(burstSeconds)); // at most one per second
+    expect(new Set(errors.map((f) => f.code))).toEqual(new Set(["rate_limited"]));
+    expect(await roomSeq()).toBe(before + accepted.length);
   });
 
   test("a frame over WS_MAX_FRAME_BYTES closes the connection with 1009 and is not published", async () => {
