@@ -38,8 +38,8 @@ export function appEnv(backends: Backends, instanceId: string, overrides: Record
     LIVEKIT_DATACENTERS: JSON.stringify(backends.livekit.map((lk) => ({ name: lk.name, url: lk.url, apiKey: lk.apiKey, apiSecret: lk.apiSecret }))),
     LIVEKIT_HEALTH_INTERVAL_MS: "100",
     LIVEKIT_HEALTH_TIMEOUT_MS: "300",
-    HEARTBEAT_INTERVAL_MS: "200",
-    PRESENCE_TTL_SECONDS: "1",
+    HEARTBEAT_INTERVAL_MS: "500",
+    PRESENCE_TTL_SECONDS: "2",
     SHUTDOWN_DRAIN_SECONDS: "0",
     ...overrides,
   };

@@ -133,7 +133,7 @@ test("an endpoint outage: writes fail fast, readiness says unhealthy, and messag
   receiver.send("during the outage");
   const refused = await receiver.next((f) => f.type === "error");
   expect(refused.code).toBe("unavailable");
-  expect(Date.now() - started).toBeLessThan(1000);
+  expect(Date.now() - started).toBeLessThan(2000);
 
   for (let i = 2; i <= 6; i++) sender.send(i);
   await sender.count((f) => f.type === "message", 6);
