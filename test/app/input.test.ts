@@ -247,7 +247,8 @@ describe("bad WebSocket input", () => {
     // Loopback socket buffers absorb tens of MB before the server's own buffer grows: send fast.
     // Heartbeats far apart: a paused client does not answer pings and would be dropped for that first.
     const fast = await startApp(
-      appConfig(backends, "input-fast", { WS_MAX_MESSAGES_PER_SECOND: "100000", WS_MAX_BUFFERED_BYTES: "1024", HEARTBEAT_INTERVAL_MS: "60000", PRESENCE_TTL_SECONDS: "120" }),
+      // A bound a reading client never reaches (4 MiB, the default), only the one that stopped reading.
+      appConfig(backends, "input-fast", { WS_MAX_MESSAGES_PER_SECOND: "100000", WS_MAX_BUFFERED_BYTES: "4194304", HEARTBEAT_INTERVAL_MS: "60000", PRESENCE_TTL_SECONDS: "120" }),
     );
     try {
       const slow = await connect(alice, fast.url);
