@@ -1,15 +1,14 @@
 /**
- * One app instance of the local cluster: `node --import tsx app/src/main.ts` as a managed child
- * process on a fixed port, so that it can be SIGKILLed, stopped gracefully (SIGTERM) and started
- * again at the same address behind the load balancer.
+ * One app instance of the local cluster: the app's main.js (built by app-build.ts) as a managed
+ * child process on a fixed port, so that it can be SIGKILLed, stopped gracefully (SIGTERM) and
+ * started again at the same address behind the load balancer.
  */
 import path from "node:path";
 import { spawnManaged, waitForReady, type ManagedProcess } from "../../test/support/process";
 
 export const REPO_ROOT = path.resolve(__dirname, "../..");
-const MAIN = path.join(REPO_ROOT, "app/src/main.ts");
 const LOOPBACK = "127.0.0.1";
-/** Three instances starting together on two busy cores take a few seconds each under tsx. */
+/** Three instances starting together on two busy cores take a few seconds. */
 const READY_TIMEOUT_MS = 30_000;
 /** SIGTERM drains (SHUTDOWN_DRAIN_SECONDS), closes sockets with a 1 s grace, then closes pools. */
 const STOP_TIMEOUT_MS = 30_000;
@@ -51,6 +50,8 @@ export class AppInstance {
     readonly port: number,
     /** The environment it runs with (see app/src/config.ts). */
     readonly env: Readonly<Record<string, string>>,
+    /** The app's compiled main.js. */
+    private readonly entry: string,
   ) {
     this.url = `http://${LOOPBACK}:${port}`;
   }
@@ -68,7 +69,7 @@ export class AppInstance {
   /** Starts the process; resolves once /readyz answers 200 "healthy" (every dependency up). */
   async start(): Promise<void> {
     if (this.running) throw new Error(`app instance ${this.id} is already running (pid ${this.pid})`);
-    const proc = spawnManaged(`app-${this.id}`, process.execPath, ["--import", "tsx", MAIN], { env: { ...this.env }, cwd: REPO_ROOT });
+    const proc = spawnManaged(`app-${this.id}`, process.execPath, ["--enable-source-maps", this.entry], { env: { ...this.env }, cwd: REPO_ROOT });
     this.current = proc;
     void proc.exited.then(() => this.exited.add(proc));
     await waitForReady(

@@ -1,6 +1,6 @@
 /**
  * The local replica of the production topology, as a library: Sentinel-managed Valkey behind an
- * HAProxy endpoint, PostgreSQL primary + streaming replica, two LiveKit stand-ins, N app instances
+ * HAProxy endpoint, PostgreSQL primary + streaming replica, two LiveKit stand-ins (own processes), N app instances
  * (child processes) and nginx in front of them. `npm run cluster`, the drills and the reliability
  * tests all start it through startCluster, and break it through the handles it returns.
  */
@@ -9,7 +9,9 @@ import { startNginx, type NginxLoadBalancer } from "../../test/support/nginx";
 import { freePort } from "../../test/support/ports";
 import { waitFor } from "../../test/support/process";
 import { appEnvironment } from "./app-env";
+import { compiledAppEntry } from "./app-build";
 import { AppInstance } from "./app-instance";
+import { startLivekitProcess, type LivekitProcess } from "./livekit-deployment";
 import { checkClusterBinaries } from "./preflight";
 import { newAuthSecret } from "./tokens";
 
@@ -36,7 +38,10 @@ export interface Cluster {
   url: string;
   nginx: NginxLoadBalancer;
   instances: AppInstance[];
+  /** Valkey (Sentinel + HAProxy) and PostgreSQL. */
   backing: BackingServices;
+  /** The LiveKit stand-ins, each in its own process. */
+  livekit: LivekitProcess[];
   /** AUTH_JWT_SECRET of every instance (HS256). */
   authSecret: string;
   startupMs: ClusterStartup;
@@ -61,38 +66,56 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
 
   progress("starting Valkey (primary, replica, 3 Sentinels, HAProxy), PostgreSQL (primary, replica), LiveKit stand-ins and nginx");
-  const [backingResult, nginxResult] = await Promise.allSettled([
-    startBackingServices({ livekitDeployments: options.livekitDeployments }),
+  // The LiveKit stand-ins run in their own processes (not the harness's in-process ones): a busy
+  // process driving drills must not make a deployment look unhealthy.
+  const starting = Promise.allSettled([
+    startBackingServices({ livekitDeployments: [] }),
     startNginx(ports.map((port) => ({ host: "127.0.0.1", port }))),
+    Promise.all((options.livekitDeployments ?? ["livekit-a", "livekit-b"]).map(startLivekitProcess)),
   ]);
-  if (backingResult.status === "rejected" || nginxResult.status === "rejected") {
+  // Transpiling the app (when app/src changed) is synchronous: let the servers spawn first, then build while they start.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  let entry: string | undefined;
+  let buildError: unknown;
+  const buildBegan = Date.now();
+  try {
+    entry = compiledAppEntry();
+  } catch (error) {
+    buildError = error;
+  }
+  const buildMs = Date.now() - buildBegan;
+  const [backingResult, nginxResult, livekitResult] = await starting;
+  if (backingResult.status === "rejected" || nginxResult.status === "rejected" || livekitResult.status === "rejected" || entry === undefined) {
     await Promise.allSettled([
       backingResult.status === "fulfilled" ? backingResult.value.stop() : undefined,
       nginxResult.status === "fulfilled" ? nginxResult.value.stop() : undefined,
+      ...(livekitResult.status === "fulfilled" ? livekitResult.value.map((lk) => lk.process.stop()) : []),
     ]);
-    throw (backingResult.status === "rejected" ? backingResult.reason : (nginxResult as PromiseRejectedResult).reason) as Error;
+    const failure = [backingResult, nginxResult, livekitResult].find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
+    throw (failure?.reason ?? buildError) as Error;
   }
   const backing = backingResult.value;
   const nginx = nginxResult.value;
+  const livekit = livekitResult.value;
   const backingReady = Date.now() - began;
-  progress(`backing services ready in ${(backingReady / 1000).toFixed(1)} s; starting ${count} app instances`);
+  progress(`backing services ready in ${(backingReady / 1000).toFixed(1)} s (app built or found in ${buildMs} ms); starting ${count} app instances`);
 
   const backends = {
     redisUrl: backing.redis.endpoint.url,
     databaseUrl: backing.postgres.primary.url,
     replicaUrls: [backing.postgres.replica.url],
-    livekit: backing.livekit,
+    livekit,
     authSecret,
   };
   const instances = ports.map((port, index) => {
     const id = `app-${index + 1}`;
-    return new AppInstance(id, port, appEnvironment(backends, { id, port }, options.appEnv));
+    return new AppInstance(id, port, appEnvironment(backends, { id, port }, options.appEnv), entry);
   });
   const appsBegan = Date.now();
   const started = await Promise.allSettled(instances.map((instance) => instance.start()));
   const stop = async (): Promise<void> => {
     await Promise.allSettled(instances.filter((i) => i.running).map((i) => i.stop()));
-    await Promise.allSettled([nginx.stop(), backing.stop()]);
+    await Promise.allSettled([nginx.stop(), backing.stop(), ...livekit.map((lk) => lk.process.stop())]);
   };
   const failure = started.find((result) => result.status === "rejected");
   if (failure !== undefined) {
@@ -116,6 +139,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     nginx,
     instances,
     backing,
+    livekit,
     authSecret,
     startupMs: { backingServices: backingReady, appInstances: appsReady, total },
     stop,

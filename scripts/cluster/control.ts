@@ -30,7 +30,8 @@ function hasExited(proc: { exited: Promise<unknown> }): Promise<boolean> {
 
 /** The pieces of the cluster by name: app-N, valkey-primary / valkey-replica (current roles), pg-primary, pg-replica, LiveKit names. */
 export function clusterPieces(cluster: Cluster): Map<string, Piece> {
-  const { redis, postgres, livekit } = cluster.backing;
+  const { redis, postgres } = cluster.backing;
+  const { livekit } = cluster;
   const pieces = new Map<string, Piece>();
   const state = async (proc: { pid: number; exited: Promise<unknown> }): Promise<string> => ((await hasExited(proc)) ? "down" : `running (pid ${proc.pid})`);
 
@@ -89,16 +90,14 @@ export function clusterPieces(cluster: Cluster): Map<string, Piece> {
   }
   for (const deployment of livekit) {
     let up = true;
+    const stop = async (): Promise<void> => {
+      await deployment.stop();
+      up = false;
+    };
     pieces.set(deployment.name, {
-      describe: async () => `${deployment.url} ${up ? "up" : "down"}`,
-      kill: async () => {
-        await deployment.stop();
-        up = false;
-      },
-      stop: async () => {
-        await deployment.stop();
-        up = false;
-      },
+      describe: async () => `${deployment.url} ${up ? `up (pid ${deployment.process.pid})` : "down (connections refused)"}`,
+      kill: stop,
+      stop,
       start: async () => {
         await deployment.start();
         up = true;

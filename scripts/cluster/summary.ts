@@ -15,7 +15,7 @@ export interface ClusterSummary {
   url: string;
   instances: Array<{ id: string; url: string; pid: number }>;
   authSecret: string;
-  livekit: Array<{ name: string; url: string; apiKey: string; apiSecret: string }>;
+  livekit: Array<{ name: string; url: string; apiKey: string; apiSecret: string; pid: number }>;
   redis: {
     /** The HAProxy endpoint every instance uses: always the current primary. */
     url: string;
@@ -33,13 +33,14 @@ export interface ClusterSummary {
 }
 
 export async function clusterSummary(cluster: Cluster): Promise<ClusterSummary> {
-  const { redis, postgres, livekit } = cluster.backing;
+  const { redis, postgres } = cluster.backing;
+  const { livekit } = cluster;
   const node = (n: { url: string; process: { pid: number } }): ProcessEndpoint => ({ url: n.url, pid: n.process.pid });
   return {
     url: cluster.url,
     instances: cluster.instances.map((i) => ({ id: i.id, url: i.url, pid: i.pid })),
     authSecret: cluster.authSecret,
-    livekit: livekit.map((lk) => ({ name: lk.name, url: lk.url, apiKey: lk.apiKey, apiSecret: lk.apiSecret })),
+    livekit: livekit.map((lk) => ({ name: lk.name, url: lk.url, apiKey: lk.apiKey, apiSecret: lk.apiSecret, pid: lk.process.pid })),
     redis: {
       url: redis.endpoint.url,
       haproxyPid: redis.proxy.process.pid,
@@ -74,7 +75,7 @@ export function formatSummary(s: ClusterSummary): string {
     `                 Sentinels ${s.redis.sentinels.map((x) => `${portOf(x.url)} (pid ${x.pid})`).join(", ")}, master name "${s.redis.masterName}"`,
     `  PostgreSQL     primary ${s.postgres.primary.url} (pid ${s.postgres.primary.pid})`,
     `                 replica ${s.postgres.replica.url} (pid ${s.postgres.replica.pid})`,
-    ...s.livekit.map((lk) => `  ${lk.name.padEnd(13)}  ${lk.url}  key ${lk.apiKey}  secret ${lk.apiSecret}`),
+    ...s.livekit.map((lk) => `  ${lk.name.padEnd(13)}  ${lk.url}  (pid ${lk.pid})  key ${lk.apiKey}  secret ${lk.apiSecret}`),
     `  auth secret    ${s.authSecret}  (HS256, AUTH_JWT_SECRET of every instance)`,
     `  demo token     ${s.demoToken}`,
     "",

@@ -30,7 +30,18 @@ export interface BarrageOptions {
   /** The app's WS_MAX_MESSAGES_PER_SECOND: attackers stay under it, the flood goes over it. */
   maxMessagesPerSecond: number;
   concurrency: number;
+  /**
+   * HTTP inputs left out of this barrage because they hit a known, reported issue (the full drill
+   * leaves nothing out). Each skipped input is replaced by the next generated one.
+   */
+  skipHttp?: readonly KnownIssue[];
   progress?: (line: string) => void;
+}
+
+export interface KnownIssue {
+  /** What is wrong and where it is reported. */
+  reason: string;
+  matches(input: HttpInput): boolean;
 }
 
 export interface BarrageReport {
@@ -39,10 +50,12 @@ export interface BarrageReport {
   /** Inputs per category, with the answers they got ("401", "error invalid_frame", "close 1009", ...). */
   categories: Map<string, Map<string, number>>;
   unexpected: number;
-  /** Up to 20 examples of unexpected answers. */
+  /** Each kind of unexpected answer (up to 20 kinds) with its count and an example. */
   unexpectedExamples: string[];
   /** Messages the attackers' frames got published as (must be 0). */
   published: number;
+  /** Inputs left out per known issue. */
+  skipped: Map<string, number>;
   durationMs: number;
 }
 
@@ -51,7 +64,8 @@ const EXAMPLES = 20;
 class Tally {
   readonly categories = new Map<string, Map<string, number>>();
   unexpected = 0;
-  readonly examples: string[] = [];
+  /** One example per unexpected (category, answer), with how often it happened. */
+  private readonly unexpectedKinds = new Map<string, { count: number; example: string }>();
 
   record(category: string, answer: string, expected: boolean, detail?: string): void {
     const answers = this.categories.get(category) ?? new Map<string, number>();
@@ -59,9 +73,15 @@ class Tally {
     this.categories.set(category, answers);
     if (!expected) {
       this.unexpected++;
-      const text = `${category}: ${answer}${detail ? ` (${detail})` : ""}`.replace(/\s+/g, " ");
-      if (this.examples.length < EXAMPLES) this.examples.push(text);
+      const key = `${category}: ${answer}`;
+      const kind = this.unexpectedKinds.get(key) ?? { count: 0, example: (detail ?? "").replace(/\s+/g, " ").slice(0, 200) };
+      kind.count++;
+      this.unexpectedKinds.set(key, kind);
     }
+  }
+
+  examples(): string[] {
+    return [...this.unexpectedKinds].slice(0, EXAMPLES).map(([key, { count, example }]) => `${key} ×${count}${example ? ` (e.g. ${example})` : ""}`);
   }
 }
 
@@ -265,6 +285,14 @@ export async function runBarrage(options: BarrageOptions): Promise<BarrageReport
   await Promise.all(attackers.map((a) => a.connect()));
   const [flooder, ...pacers] = attackers as [Attacker, ...Attacker[]];
   const frames = Array.from({ length: frameCount }, (_, i) => frameInput(frameRng, i, options.maxFrameBytes));
+  const skipped = new Map<string, number>();
+  const httpInputs: HttpInput[] = [];
+  for (let i = 0; httpInputs.length < httpCount; i++) {
+    const input = httpInput(httpRng, i, options.room, options.token, tokens);
+    const issue = options.skipHttp?.find((known) => known.matches(input));
+    if (issue === undefined) httpInputs.push(input);
+    else skipped.set(issue.reason, (skipped.get(issue.reason) ?? 0) + 1);
+  }
   // Each attacker stays under the per-connection rate limit (with a margin for timer jitter).
   const pauseMs = Math.ceil(1000 / (options.maxMessagesPerSecond * 0.7));
   let nextFrame = 0;
@@ -276,7 +304,7 @@ export async function runBarrage(options: BarrageOptions): Promise<BarrageReport
   };
   progress(`bad-input: ${options.total} malformed inputs (${httpCount} HTTP, ${upgradeCount} upgrades, ${frameCount} frames, ${flood} in a flood), seed ${options.seed}`);
   await Promise.all([
-    pool(httpCount, options.concurrency, (i) => sendHttp(options.baseUrl, httpInput(httpRng, i, options.room, options.token, tokens), tally)),
+    pool(httpCount, options.concurrency, (i) => sendHttp(options.baseUrl, httpInputs[i] as HttpInput, tally)),
     pool(upgradeCount, options.concurrency, (i) => sendUpgrade(base, upgradeInput(upgradeRng, i, options.room, options.token, tokens), tally)),
     Promise.all(pacers.map(attack)),
     flooder.flood(Array.from({ length: flood }, (_, i) => frameInput(frameRng, 2 + (i % 2), options.maxFrameBytes))),
@@ -291,8 +319,9 @@ export async function runBarrage(options: BarrageOptions): Promise<BarrageReport
     byChannel: { http: httpCount, upgrade: upgradeCount, frames: frameCount, flood },
     categories: tally.categories,
     unexpected: tally.unexpected,
-    unexpectedExamples: tally.examples,
+    unexpectedExamples: tally.examples(),
     published,
+    skipped,
     durationMs: Date.now() - began,
   };
 }

