@@ -3,7 +3,7 @@
  *
  * Once everything is ready it prints one JSON line on stdout (--json) or a readable summary, then
  * runs until SIGINT/SIGTERM, when it stops every process it started and removes its temporary
- * directories. While it runs, lines on stdin are commands: `status`, `kill|stop|start <piece>`.
+ * directories. While it runs, lines on stdin are commands: `status`, `kill|stop|start|pause|resume <piece>`.
  * Progress goes to stderr. Exit 0 after a signal, 1 if the cluster could not start (e.g. a missing
  * binary, named with its Debian package), 2 on bad arguments.
  */
@@ -78,7 +78,6 @@ async function main(): Promise<void> {
 
   const summary = await clusterSummary(cluster);
   process.stdout.write(json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
-  if (!json) process.stdout.write('Commands on stdin: "status", "kill|stop|start <piece>" ("help" lists the pieces).\n');
 
   const pieces = clusterPieces(cluster);
   const prompt = readline.createInterface({ input: process.stdin, terminal: false });

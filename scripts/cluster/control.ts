@@ -1,19 +1,26 @@
 /**
  * Breaking and repairing the running cluster by name, for `npm run cluster`'s command prompt:
- * `kill app-2`, `stop pg-replica`, `start valkey-primary`, `status`. The pieces keep their ports,
- * so whatever points at them (nginx, HAProxy, the app's configuration) finds them again.
+ * `kill app-2`, `stop pg-replica`, `pause valkey-primary`, `start valkey-primary`, `status`.
+ * Pieces come back at their old ports, so whatever points at them (nginx, HAProxy, the app's
+ * configuration) finds them again. `pause` freezes a process and everything it forked (SIGSTOP:
+ * a hung node that still holds its connections); `resume` thaws it.
  */
-import { waitForReplicaInSync } from "../../test/support/redis";
-import type { RedisNode } from "../../test/support/redis";
+import { processTree, signalAll } from "../../test/support/proc-tree";
+import type { ManagedProcess } from "../../test/support/process";
+import { waitForReplicaInSync, type RedisNode } from "../../test/support/redis";
 import type { Cluster } from "./cluster";
 
-export type Action = "kill" | "stop" | "start";
+export const VERBS = ["kill", "stop", "start", "pause", "resume"] as const;
+export type Verb = (typeof VERBS)[number];
 
-interface Piece {
+export interface Piece {
   describe(): Promise<string>;
   kill(): Promise<void>;
   stop(): Promise<void>;
-  start(): Promise<void>;
+  /** Resolves with what was started, when that is not what describe() would say. */
+  start(): Promise<string | void>;
+  /** The process that pause/resume signal; undefined for pieces that are not processes of their own. */
+  process(): Promise<ManagedProcess | undefined>;
 }
 
 export class ControlError extends Error {
@@ -28,12 +35,14 @@ function hasExited(proc: { exited: Promise<unknown> }): Promise<boolean> {
   return Promise.race([proc.exited.then(() => true), new Promise<boolean>((resolve) => setImmediate(() => resolve(false)))]);
 }
 
+async function processState(proc: ManagedProcess): Promise<string> {
+  return (await hasExited(proc)) ? "down" : `running (pid ${proc.pid})`;
+}
+
 /** The pieces of the cluster by name: app-N, valkey-primary / valkey-replica (current roles), pg-primary, pg-replica, LiveKit names. */
 export function clusterPieces(cluster: Cluster): Map<string, Piece> {
   const { redis, postgres } = cluster.backing;
-  const { livekit } = cluster;
   const pieces = new Map<string, Piece>();
-  const state = async (proc: { pid: number; exited: Promise<unknown> }): Promise<string> => ((await hasExited(proc)) ? "down" : `running (pid ${proc.pid})`);
 
   for (const instance of cluster.instances) {
     pieces.set(instance.id, {
@@ -41,22 +50,24 @@ export function clusterPieces(cluster: Cluster): Map<string, Piece> {
       kill: () => instance.kill(),
       stop: async () => void (await instance.stop()),
       start: () => instance.start(),
+      process: async () => (instance.running ? instance.process : undefined),
     });
   }
+
+  const nodes = [redis.primary, redis.replica];
   const valkeyNode = async (role: "primary" | "replica"): Promise<RedisNode> => {
     const primary = await redis.currentPrimary();
-    const isPrimary = (node: RedisNode): boolean => node.port === primary.port;
-    const node = [redis.primary, redis.replica].find((n) => isPrimary(n) === (role === "primary"));
+    const node = nodes.find((n) => (n.port === primary.port) === (role === "primary"));
     if (node === undefined) throw new ControlError(`no Valkey node is the ${role} right now`);
     return node;
   };
   for (const role of ["primary", "replica"] as const) {
-    // The role is looked up when the command runs: after a failover the replica is the primary.
+    // The role is looked up when the command runs: after a failover the old replica is the primary.
     let last: RedisNode | undefined;
     pieces.set(`valkey-${role}`, {
       describe: async () => {
         const node = await valkeyNode(role).catch(() => undefined);
-        return node === undefined ? "unknown (no Sentinel answers)" : `${node.url} ${await state(node.process)}`;
+        return node === undefined ? "unknown (no Sentinel answers)" : `${node.url} ${await processState(node.process)}`;
       },
       kill: async () => {
         last = await valkeyNode(role);
@@ -67,28 +78,33 @@ export function clusterPieces(cluster: Cluster): Map<string, Piece> {
         await last.process.stop();
       },
       start: async () => {
-        // A node that is down cannot be found by role; start the one this name stopped last, else any that is down.
+        // A node that is down has no role: start the one this name stopped last, else any that is down.
         let node = last;
-        for (const candidate of [redis.primary, redis.replica]) if (node === undefined && (await hasExited(candidate.process))) node = candidate;
+        for (const candidate of nodes) if (node === undefined && (await hasExited(candidate.process))) node = candidate;
         if (node === undefined) throw new ControlError(`valkey-${role}: nothing to start (both nodes are running)`);
         await node.restart();
         await waitForReplicaInSync(node);
         last = undefined;
+        return `${node.url} running (pid ${node.process.pid}) as a replica of the current primary`;
       },
+      process: async () => (await valkeyNode(role)).process,
     });
   }
+
   for (const [name, node] of [["pg-primary", postgres.primary], ["pg-replica", postgres.replica]] as const) {
     pieces.set(name, {
-      describe: async () => `${node.url} ${await state(node.process)}`,
+      describe: async () => `${node.url} ${await processState(node.process)}`,
       kill: () => node.kill(),
       stop: () => node.stop(),
       start: async () => {
         if (!(await hasExited(node.process))) throw new ControlError(`${name} is already running`);
         await node.start();
       },
+      process: async () => node.process,
     });
   }
-  for (const deployment of livekit) {
+
+  for (const deployment of cluster.livekit) {
     let up = true;
     const stop = async (): Promise<void> => {
       await deployment.stop();
@@ -102,26 +118,36 @@ export function clusterPieces(cluster: Cluster): Map<string, Piece> {
         await deployment.start();
         up = true;
       },
+      process: async () => deployment.process,
     });
   }
   return pieces;
 }
 
+async function signalPiece(name: string, piece: Piece, signal: "SIGSTOP" | "SIGCONT"): Promise<void> {
+  const proc = await piece.process();
+  if (proc === undefined || (await hasExited(proc))) throw new ControlError(`${name} is not running`);
+  signalAll(processTree(proc.pid), signal);
+}
+
 /** Runs one prompt line; returns what to print. Unknown commands and pieces get a ControlError listing what exists. */
 export async function runControlCommand(pieces: Map<string, Piece>, line: string): Promise<string> {
   const [verb, name, ...rest] = line.trim().split(/\s+/);
-  const usage = `commands: status | kill <piece> | stop <piece> | start <piece>; pieces: ${[...pieces.keys()].join(", ")}`;
+  const usage = `commands: status | ${VERBS.join("|")} <piece>; pieces: ${[...pieces.keys()].join(", ")}`;
   if (verb === undefined || verb === "") return "";
   if (verb === "help") return usage;
   if (verb === "status") {
     const rows = await Promise.all([...pieces].map(async ([n, piece]) => `  ${n.padEnd(15)} ${await piece.describe()}`));
     return rows.join("\n");
   }
-  if (verb !== "kill" && verb !== "stop" && verb !== "start") throw new ControlError(`unknown command "${verb}"; ${usage}`);
+  if (!(VERBS as readonly string[]).includes(verb)) throw new ControlError(`unknown command "${verb}"; ${usage}`);
   if (name === undefined || rest.length > 0) throw new ControlError(`"${verb}" takes exactly one piece; ${usage}`);
   const piece = pieces.get(name);
   if (piece === undefined) throw new ControlError(`unknown piece "${name}"; ${usage}`);
   const began = Date.now();
-  await piece[verb]();
-  return `${name}: ${verb} done in ${((Date.now() - began) / 1000).toFixed(1)} s; now ${await piece.describe()}`;
+  let outcome: string | void = undefined;
+  if (verb === "pause" || verb === "resume") await signalPiece(name, piece, verb === "pause" ? "SIGSTOP" : "SIGCONT");
+  else outcome = await piece[verb as "kill" | "stop" | "start"]();
+  const state = verb === "pause" ? "paused (SIGSTOP; resume with SIGCONT)" : (outcome ?? (await piece.describe()));
+  return `${name}: ${verb} done in ${((Date.now() - began) / 1000).toFixed(1)} s; now ${state}`;
 }

@@ -64,7 +64,18 @@ const portOf = (url: string): string => new URL(url).port;
 /** The summary for a terminal: addresses, pids, and how to use and break the cluster by hand. */
 export function formatSummary(s: ClusterSummary): string {
   const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
-  const pgBin = "/usr/lib/postgresql/15/bin";
+  const primaryPort = portOf(s.redis.primary.url);
+  const sentinelPort = portOf(s.redis.sentinels[0]?.url ?? "redis://x:0");
+  const breakIt: Array<[string, string]> = [
+    [`kill -9 ${s.instances[0]?.pid ?? "<pid>"}`, "an app instance crashes: its clients reconnect through nginx and resume with since="],
+    [`kill -STOP ${s.redis.primary.pid}`, "the Valkey primary hangs: Sentinel fails over after 1 s (kill -CONT to thaw it)"],
+    [`kill -9 ${s.redis.primary.pid}`, "the Valkey primary dies: Sentinel promotes the replica, HAProxy follows"],
+    [`redis-cli -p ${primaryPort} CLIENT PAUSE 5000 WRITE`, "the Valkey primary holds every write for 5 s (DEBUG SLEEP is disabled in Redis 7)"],
+    [`redis-cli -p ${sentinelPort} SENTINEL get-master-addr-by-name ${s.redis.masterName}`, "which node is the primary now"],
+    [`kill -9 ${s.postgres.replica.pid}`, "the PostgreSQL replica dies: reads move to the primary"],
+    [`kill -9 ${s.postgres.primary.pid}`, "the PostgreSQL primary dies: room creation answers 503, reads continue"],
+  ];
+  const width = Math.max(...breakIt.map(([command]) => command.length));
   const lines = [
     `GoMeet local cluster ready in ${seconds(s.startupMs.total)} (backing services ${seconds(s.startupMs.backingServices)}, app instances ${seconds(s.startupMs.appInstances)})`,
     "",
@@ -86,16 +97,12 @@ export function formatSummary(s: ClusterSummary): string {
     `  curl -s -X POST -H "authorization: Bearer $TOKEN" ${s.url}/rooms/<id>/token`,
     `  WebSocket: ${s.url.replace(/^http/, "ws")}/ws?room=<id>&access_token=$TOKEN[&since=<last seq>]`,
     "",
-    "Break it:",
-    `  kill -9 ${s.instances[0]?.pid ?? "<pid>"}                                   an app instance crashes (clients reconnect through nginx)`,
-    `  redis-cli -p ${portOf(s.redis.primary.url)} DEBUG SLEEP 5                  the Valkey primary hangs (Sentinel fails over after 1 s)`,
-    `  kill -9 ${s.redis.primary.pid}                                   the Valkey primary dies (Sentinel promotes the replica)`,
-    `  redis-cli -p ${portOf(s.redis.sentinels[0]?.url ?? "redis://x:0")} SENTINEL get-master-addr-by-name ${s.redis.masterName}`,
-    `  kill -INT ${s.postgres.replica.pid}                                  fast shutdown of the PostgreSQL replica (reads move to the primary)`,
-    `  kill -9 ${s.postgres.primary.pid}                                   the PostgreSQL primary dies (room creation answers 503, reads continue)`,
-    `  restart a PostgreSQL node: setpriv --reuid=postgres --regid=postgres --init-groups ${pgBin}/postgres -D <dataDir> &`,
-    `      primary data ${s.postgres.primary.dataDir}`,
-    `      replica data ${s.postgres.replica.dataDir}`,
+    "Break it from another terminal:",
+    ...breakIt.map(([command, what]) => `  ${command.padEnd(width)}  ${what}`),
+    "",
+    "or here, one command per line on stdin (pieces come back at the same address):",
+    "  status | kill <piece> | stop <piece> | start <piece> | pause <piece> | resume <piece>",
+    `  pieces: ${[...s.instances.map((i) => i.id), "valkey-primary", "valkey-replica", "pg-primary", "pg-replica", ...s.livekit.map((lk) => lk.name)].join(", ")}`,
     "",
     "Ctrl-C (SIGINT) or SIGTERM stops every process and removes the temporary directories.",
   ];

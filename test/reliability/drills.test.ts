@@ -73,7 +73,7 @@ test("cluster: ready within 15 s, every instance healthy behind the load balance
   }
 });
 
-test("the prompt's pieces: kill an instance, see it down, start it again at the same address", async () => {
+test("the prompt's pieces: kill an instance, see it down, start it again at the same address, pause and resume it", async () => {
   const pieces = clusterPieces(cluster);
   const app2 = cluster.instances[1] as Cluster["instances"][number];
   const before = app2.pid;
@@ -82,6 +82,10 @@ test("the prompt's pieces: kill an instance, see it down, start it again at the 
   expect(await runControlCommand(pieces, "start app-2")).toMatch(/app-2: start done .* running \(pid \d+\)/);
   expect(app2.pid).not.toBe(before);
   expect((await fetch(`${app2.url}/readyz`)).status).toBe(200);
+  expect(await runControlCommand(pieces, "pause app-2")).toMatch(/app-2: pause done .* paused/);
+  await expect(fetch(`${app2.url}/healthz`, { signal: AbortSignal.timeout(500) })).rejects.toThrow();
+  expect(await runControlCommand(pieces, "resume app-2")).toMatch(/app-2: resume done .* running/);
+  expect((await fetch(`${app2.url}/healthz`, { signal: AbortSignal.timeout(5000) })).status).toBe(200);
   rememberProcesses();
 }, 60_000);
 
