@@ -58,7 +58,7 @@ describe.each(["pull-request.yml", "deploy.yml"])("%s", (file) => {
     const steps = stepsOf(load(file));
     findStep(steps, uses("actions/checkout"), "checking out");
     const node = findStep(steps, uses("actions/setup-node"), "setting up node");
-    expect(node.with).toEqual(expect.objectContaining({ "node-version": 20, cache: "npm" }));
+    expect(node.with).toEqual(expect.objectContaining({ "node-version": 22, cache: "npm" }));
     expect(findStep(steps, runs(/^npm ci$/), "npm ci").index).toBeGreaterThan(node.index);
   });
 
