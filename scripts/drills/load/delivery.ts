@@ -9,7 +9,7 @@
 import { messageKey, type DrillClient } from "./ws-client";
 
 /** What the judgement reads of a client. */
-export type ClientRecord = Pick<DrillClient, "id" | "received" | "acks" | "foreign" | "foreignCount" | "resends" | "unacknowledged">;
+export type ClientRecord = Pick<DrillClient, "id" | "received" | "acks" | "foreign" | "foreignCount" | "resends" | "unacknowledged" | "instances">;
 
 export interface DeliveryReport {
   /** Distinct messages accepted. */
@@ -52,7 +52,7 @@ export function deliveryReport(rooms: ReadonlyMap<string, readonly ClientRecord[
         accepted.add(key);
         if (seqs.length > 1) {
           report.duplicates += seqs.length - 1;
-          example(`${client.id} received ${key} ${seqs.length} times (seqs ${seqs.join(", ")})`);
+          example(`${client.id} received ${key} ${seqs.length} times (seqs ${seqs.join(", ")}; its connections were on ${client.instances.join(" → ")})`);
         }
       }
     }
@@ -61,7 +61,7 @@ export function deliveryReport(rooms: ReadonlyMap<string, readonly ClientRecord[
     for (const client of clients) {
       for (const key of accepted) {
         if (!client.received.has(key)) {
-          if (!lost.has(key)) example(`${client.id} never received ${key} (room ${room})`);
+          if (!lost.has(key)) example(`${client.id} never received ${key} (room ${room}; its connections were on ${client.instances.join(" → ")})`);
           lost.add(key);
         }
       }
