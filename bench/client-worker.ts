@@ -20,7 +20,7 @@ import {
   type HttpLoadRequest,
   type OpenReply,
   type OpenRequest,
-  type SystemName,
+  type ClientKind,
   type WindowReport,
   type WorkerReply,
   type WorkerRequest,
@@ -199,7 +199,7 @@ async function openSocketIo(spec: ConnectionSpec, timeoutMs: number): Promise<vo
   track(client);
 }
 
-function openOne(system: SystemName, spec: ConnectionSpec, timeoutMs: number): Promise<void> {
+function openOne(system: ClientKind, spec: ConnectionSpec, timeoutMs: number): Promise<void> {
   return system === "socketio" ? openSocketIo(spec, timeoutMs) : openWs(spec, system, timeoutMs);
 }
 

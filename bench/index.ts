@@ -14,7 +14,8 @@ import { Budget, log } from "./progress";
 import { renderTables, resultDocument, type BenchResults, type MachineInfo } from "./report";
 import { createRooms } from "./rooms";
 import { parseOptions, type BenchOptions } from "./options";
-import { APP_ENTRY_ENV, startSystems, type BenchSystems } from "./systems";
+import { prioritise } from "./priority";
+import { CANDIDATE_ENTRY_ENV, startSystems, type BenchSystems } from "./systems";
 import { runTokens, type TokensPlan } from "./tokens";
 import { startWorkers, type ClientWorker } from "./workers";
 
@@ -23,13 +24,15 @@ const TOTAL_BUDGET_MS = 9 * 60 * 1000;
 
 const FANOUT_PLAN: Omit<FanoutPlan, "rooms"> = {
   membersPerRoom: 30,
-  fixedRates: [1000, 3000],
+  fixedRates: [1000, 3000, 1000, 3000],
   stepRates: [4500, 6000, 8000, 10_000, 13_000, 16_000, 20_000],
   warmupMs: 1500,
   measureMs: 5000,
   drainTimeoutMs: 5000,
   p99LimitMs: 50,
   minDeliveredFraction: 0.95,
+  maxOtherCpuPercent: 25,
+  noisyRetries: 1,
 };
 const FANOUT_ROOMS = 10;
 const WORKERS_PER_SYSTEM = 2;
@@ -63,7 +66,11 @@ async function fanout(systems: BenchSystems, rooms: string[], options: BenchOpti
   const workers: ClientWorker[] = [];
   try {
     const targets = [];
-    for (const system of [systems.gomeet, systems.socketio, systems.raw].filter((s) => options.systems.includes(s.name))) {
+    const all = [systems.gomeet, ...(systems.candidate === undefined ? [] : [systems.candidate]), systems.socketio, systems.raw];
+    const chosen = options.systems === undefined ? all : all.filter((s) => options.systems?.includes(s.name));
+    const missing = (options.systems ?? []).filter((name) => !all.some((s) => s.name === name));
+    if (missing.length > 0) throw new Error(`--systems ${missing.join(",")}: not running (the candidate needs ${CANDIDATE_ENTRY_ENV}=<entry file>)`);
+    for (const system of chosen) {
       const own = await startWorkers(WORKERS_PER_SYSTEM, systems.jwtSecret, `${system.name}-client`);
       workers.push(...own);
       const target = { system, workers: own };
@@ -82,10 +89,15 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const began = Date.now();
   const budget = new Budget(TOTAL_BUDGET_MS);
+  if (options.nice !== undefined) {
+    // The client workers inherit it; each server (a session of its own) gets it when started.
+    prioritise(0, options.nice);
+    log(`running at nice ${options.nice}`);
+  }
   const loadAverageStart = os.loadavg();
   log(`machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}, load average ${loadAverageStart.map((l) => l.toFixed(2)).join(" ")}`);
   log("starting Valkey, PostgreSQL, a LiveKit stand-in, 3 GoMeet instances, 3 Socket.IO nodes and the raw ws server");
-  const systems = await startSystems({ cpuProfileDir: options.cpuProfileDir, appEntry: process.env[APP_ENTRY_ENV] });
+  const systems = await startSystems({ cpuProfileDir: options.cpuProfileDir, candidateEntry: process.env[CANDIDATE_ENTRY_ENV] || undefined, nice: options.nice });
   const results: BenchResults = {};
   const needsRooms = options.parts.has("fanout") || options.parts.has("tokens");
   const rooms = needsRooms ? await createRooms(systems.gomeet.endpoints[0] as string, FANOUT_ROOMS, "fanout") : [];
@@ -108,6 +120,7 @@ async function main(): Promise<void> {
     loadAverageStart,
     loadAverageEnd: os.loadavg(),
     openFilesLimit: openFilesLimit(),
+    nice: os.getPriority(),
     durationSeconds: (Date.now() - began) / 1000,
   };
   const tables = renderTables(results, machine);

@@ -5,6 +5,7 @@
 import path from "node:path";
 import { freePort } from "../test/support/ports";
 import { spawnManaged, waitForReady, type ManagedProcess } from "../test/support/process";
+import { prioritise } from "./priority";
 import type { ServerProcess } from "./proc-stats";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
@@ -23,6 +24,8 @@ export interface NodeServerOptions {
   env: Record<string, string>;
   /** Write .cpuprofile files into <dir>/<name>/ when the server exits (it must exit on SIGTERM). */
   cpuProfileDir?: string;
+  /** Nice value for the server and its session (see priority.ts). */
+  nice?: number;
 }
 
 /** Starts `entry` (relative to the repository root, or absolute) under tsx; resolves once GET /healthz answers 200. */
@@ -34,6 +37,7 @@ export async function startNodeServer(name: string, entry: string, options: Node
     env: { ...options.env, PORT: String(port) },
     cwd: REPO_ROOT,
   });
+  if (options.nice !== undefined) prioritise(proc.pid, options.nice);
   const url = `http://127.0.0.1:${port}`;
   await waitForReady(proc, async () => (await fetch(`${url}/healthz`)).ok, { timeoutMs: START_TIMEOUT_MS, what: `${name} to answer GET /healthz` });
   return { name, port, url, process: proc };

@@ -5,21 +5,28 @@ import type { SystemName } from "./worker-protocol";
 export const PARTS = ["fanout", "connections", "tokens"] as const;
 export type Part = (typeof PARTS)[number];
 export const SYSTEMS: readonly SystemName[] = ["gomeet", "socketio", "raw"];
+/** What --systems accepts: the candidate build too, when GOMEET_BENCH_CANDIDATE names one. */
+const SYSTEM_CHOICES: readonly SystemName[] = [...SYSTEMS, "candidate"];
 
 export const USAGE =
-  `usage: npm run bench [-- --json] [--only ${PARTS.join(",")}] [--systems ${SYSTEMS.join(",")}] ` +
-  "[--rates 1000,3000] [--cpu-prof-dir <dir>]";
+  `usage: npm run bench [-- --json] [--only ${PARTS.join(",")}] [--systems ${SYSTEM_CHOICES.join(",")}] ` +
+  "[--rates 1000,3000] [--cpu-prof-dir <dir>] [--nice=<-20..19>]";
 
 export interface BenchOptions {
   /** Print the result document on stdout (tables go to stderr). */
   json: boolean;
   parts: Set<Part>;
-  /** Systems the fan-out runs (all three by default; fewer only for profiling). */
-  systems: SystemName[];
+  /** Systems the fan-out runs (default: all, the candidate build included when there is one). */
+  systems?: SystemName[];
   /** Fan-out rates to run instead of the plan's, without stepping (for profiling). */
   rates?: number[];
   /** Every server writes a V8 CPU profile under this directory when it stops. */
   cpuProfileDir?: string;
+  /**
+   * Scheduling priority (nice value) for the benchmark and everything it starts, e.g. -10 on a
+   * machine where other work runs, so that work interferes less with what is measured.
+   */
+  nice?: number;
 }
 
 /** The comma-separated values of `--flag`, each one of `allowed`. */
@@ -41,6 +48,13 @@ function ratesOf(value: string | undefined): number[] | undefined {
   return rates;
 }
 
+function niceOf(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const nice = Number(value);
+  if (!/^-?\d+$/.test(value) || nice < -20 || nice > 19) throw new Error(`--nice takes an integer from -20 to 19; got "${value}"\n${USAGE}`);
+  return nice;
+}
+
 export function parseOptions(argv: string[]): BenchOptions {
   let values;
   try {
@@ -52,6 +66,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         systems: { type: "string" },
         rates: { type: "string" },
         "cpu-prof-dir": { type: "string" },
+        nice: { type: "string" },
       },
       strict: true,
       allowPositionals: false,
@@ -64,8 +79,9 @@ export function parseOptions(argv: string[]): BenchOptions {
   return {
     json: values.json === true,
     parts: new Set(listOf("only", values.only, PARTS) ?? PARTS),
-    systems: listOf("systems", values.systems, SYSTEMS) ?? [...SYSTEMS],
+    systems: listOf("systems", values.systems, SYSTEM_CHOICES),
     rates: ratesOf(values.rates),
     cpuProfileDir: profileDir,
+    nice: niceOf(values.nice),
   };
 }

@@ -8,10 +8,13 @@ export const PAYLOAD_BYTES = 100;
 const PREFIX = "t=";
 const END = ";";
 
+/** Padding by the length it must fill (the head's length varies little): built once each. */
+const PADDING = Array.from({ length: PAYLOAD_BYTES + 1 }, (_, n) => "x".repeat(n));
+
 /** `t=<ms>;xxxx…`, PAYLOAD_BYTES long. */
 export function encodePayload(sentAtMs: number): string {
   const head = `${PREFIX}${sentAtMs.toFixed(3)}${END}`;
-  return head + "x".repeat(PAYLOAD_BYTES - head.length);
+  return head + (PADDING[PAYLOAD_BYTES - head.length] ?? "");
 }
 
 /** The send time in a payload string, or NaN if it is not one of ours. */

@@ -3,8 +3,9 @@
  * figure next to its target.
  */
 import type { ConnectionsResult } from "./connections";
-import type { FanoutResult, FanoutStep } from "./fanout";
+import { representative, type FanoutResult, type FanoutStep } from "./fanout";
 import type { TokensResult } from "./tokens";
+import type { SystemName } from "./worker-protocol";
 
 export interface BenchResults {
   fanout?: FanoutResult;
@@ -19,6 +20,8 @@ export interface MachineInfo {
   loadAverageStart: number[];
   loadAverageEnd: number[];
   openFilesLimit: number;
+  /** The benchmark's scheduling priority (0 unless --nice). */
+  nice: number;
   durationSeconds: number;
 }
 
@@ -29,7 +32,7 @@ function num(value: number, digits = 2): number | null {
   return Math.round(value * scale) / scale;
 }
 
-function jsonStep(step: FanoutStep): Record<string, unknown> {
+function jsonStep(step: FanoutStep, steps: readonly FanoutStep[]): Record<string, unknown> {
   return {
     system: step.system,
     offeredPerSecond: step.offeredPerSecond,
@@ -43,7 +46,9 @@ function jsonStep(step: FanoutStep): Record<string, unknown> {
     otherCpuPercent: num(step.otherCpuPercent, 0),
     undelivered: step.undelivered,
     windowSeconds: num(step.windowSeconds),
+    serverCpuByProcess: Object.fromEntries(Object.entries(step.serverCpuByProcess).map(([name, seconds]) => [name, num(seconds)])),
     held: step.held,
+    representative: representative(steps, step.system, step.offeredPerSecond) === step,
   };
 }
 
@@ -55,7 +60,7 @@ export function resultDocument(results: BenchResults): Record<string, unknown> {
       fanout === undefined
         ? null
         : {
-            steps: fanout.steps.map(jsonStep),
+            steps: fanout.steps.map((step) => jsonStep(step, fanout.steps)),
             efficiencyVsSocketio: num(fanout.efficiencyVsSocketio),
             efficiencyVsCeiling: num(fanout.efficiencyVsCeiling),
             p99MsAt3000: num(fanout.p99MsAt3000),
@@ -88,7 +93,7 @@ function verdict(met: boolean): string {
 
 function fanoutTables(fanout: FanoutResult): string {
   const rows = fanout.steps.map((s) => [
-    s.system,
+    `${s.system}${representative(fanout.steps, s.system, s.offeredPerSecond) === s ? " *" : ""}`,
     whole(s.offeredPerSecond),
     whole(s.deliveredPerSecond),
     fixed(s.p50Ms, 2),
@@ -100,15 +105,22 @@ function fanoutTables(fanout: FanoutResult): string {
     s.held ? "" : "limit",
   ]);
   const { ours, socketio } = fanout.maxRateUnder50msP99;
-  const reached = (name: "gomeet" | "socketio", rate: number): string => (fanout.notReached.includes(name) ? `>= ${whole(rate)} (limit not reached)` : whole(rate));
+  const reached = (name: SystemName, rate: number): string => (fanout.notReached.includes(name) ? `>= ${whole(rate)} (limit not reached)` : whole(rate));
   return [
-    "Fan-out (10 rooms x 30 members, 100-byte payloads; deliveries per server CPU-second = deliveries / user+system CPU of every server process)",
+    "Fan-out (10 rooms x 30 members, 100-byte payloads; deliveries per server CPU-second = deliveries / user+system CPU of every server process;",
+    "other % = CPU everything else on the machine used meanwhile; * = the least disturbed measurement of the system at that rate, used below)",
     table(["system", "offered/s", "delivered/s", "p50 ms", "p99 ms", "server CPU-s", "deliveries/CPU-s", "clients %", "other %", ""], rows),
     "",
     `  vs Socket.IO at 3,000 msg/s:     ${fixed(fanout.efficiencyVsSocketio, 2)}x deliveries per CPU-second (target >= 2x: ${verdict(fanout.efficiencyVsSocketio >= 2)})`,
     `  vs raw ws ceiling at 3,000 msg/s: ${fixed(100 * fanout.efficiencyVsCeiling, 0)} % (target >= 70 %: ${verdict(fanout.efficiencyVsCeiling >= 0.7)})`,
     `  p99 at 3,000 msg/s:              ${fixed(fanout.p99MsAt3000, 2)} ms (target <= 10 ms: ${verdict(fanout.p99MsAt3000 <= 10)})`,
     `  highest rate with p99 <= 50 ms:  GoMeet ${reached("gomeet", ours)}, Socket.IO ${reached("socketio", socketio)} msg/s (target: at least Socket.IO's: ${verdict(ours >= socketio)})`,
+    ...(fanout.candidate === undefined
+      ? []
+      : [
+          `  candidate build at 3,000 msg/s:  ${fixed(fanout.candidate.efficiencyVsGomeet, 2)}x GoMeet's deliveries per CPU-second, ${fixed(fanout.candidate.efficiencyVsSocketio, 2)}x Socket.IO's, ` +
+            `${fixed(100 * fanout.candidate.efficiencyVsCeiling, 0)} % of raw; p99 ${fixed(fanout.candidate.p99MsAt3000, 2)} ms; highest rate with p99 <= 50 ms ${reached("candidate", fanout.candidate.maxRateUnder50msP99)}`,
+        ]),
   ].join("\n");
 }
 
@@ -153,7 +165,7 @@ export function renderTables(results: BenchResults, machine: MachineInfo): strin
   const parts = [
     `GoMeet benchmark on ${machine.cores} cores / ${fixed(machine.memoryGiB, 0)} GiB / Node ${machine.node}; ` +
       `load average ${machine.loadAverageStart.map((l) => l.toFixed(2)).join(" ")} at start, ${machine.loadAverageEnd.map((l) => l.toFixed(2)).join(" ")} at end; ` +
-      `${fixed(machine.durationSeconds, 0)} s`,
+      `${machine.nice === 0 ? "" : `nice ${machine.nice}; `}${fixed(machine.durationSeconds, 0)} s`,
   ];
   if (results.fanout !== undefined) parts.push(fanoutTables(results.fanout));
   if (results.connections !== undefined) parts.push(connectionsTable(results.connections));

@@ -9,7 +9,9 @@ import { appEnv, JWT_SECRET } from "../test/app/helpers";
 import { startLivekitStandIn, type LivekitStandIn } from "../test/support/livekit-standin";
 import { startPostgres, type PgNode } from "../test/support/postgres";
 import { startRedis, type RedisNode } from "../test/support/redis";
+import type { ManagedProcess } from "../test/support/process";
 import { asServerProcess, startNodeServer, type NodeServer } from "./node-server";
+import { prioritise } from "./priority";
 import type { ServerProcess } from "./proc-stats";
 import type { SystemName } from "./worker-protocol";
 
@@ -42,47 +44,99 @@ export interface SystemUnderTest {
   endpoints: string[];
   /** Every process whose CPU counts for this system. */
   servers: ServerProcess[];
+  /** Throws, with the last output of each, if any of the system's processes has exited. */
+  assertRunning(): void;
+}
+
+/** assertRunning for a set of managed processes: each records its exit. */
+function runningCheck(system: SystemName, processes: readonly ManagedProcess[]): () => void {
+  const exitCodes = new Map<ManagedProcess, number | null>();
+  for (const proc of processes) void proc.exited.then((code) => exitCodes.set(proc, code));
+  return () => {
+    if (exitCodes.size === 0) return;
+    const lines = [...exitCodes].map(([proc, code]) => `${proc.name} (pid ${proc.pid}) exited with ${code === null ? "a signal" : `code ${code}`}; its last output:\n${proc.logs()}`);
+    throw new Error(`${system}: a server process is gone:\n${lines.join("\n")}`);
+  };
+}
+
+export interface GomeetSystem extends SystemUnderTest {
+  instances: NodeServer[];
+  heartbeatIntervalMs: number;
+  valkey: RedisNode;
 }
 
 export interface BenchSystems {
   valkey: RedisNode;
   postgres: PgNode;
   livekit: LivekitStandIn;
-  gomeet: SystemUnderTest & { instances: NodeServer[]; heartbeatIntervalMs: number };
+  gomeet: GomeetSystem;
+  /** A second build of the app (GOMEET_BENCH_CANDIDATE), with its own Valkey, run alongside. */
+  candidate?: GomeetSystem;
   socketio: SystemUnderTest;
   raw: SystemUnderTest;
   jwtSecret: string;
 }
 
-/**
- * Set to another entry file (relative to the repository root, or absolute) to benchmark a
- * candidate build of the app, e.g. a copy with a proposed change; app/src/main.ts by default.
- */
-export const APP_ENTRY_ENV = "GOMEET_BENCH_APP_ENTRY";
 const APP_ENTRY = "app/src/main.ts";
+/**
+ * Set to the entry file of another build of the app (relative to the repository root, or
+ * absolute), e.g. a copy with a proposed change: it runs as the system "candidate", alternating
+ * with the others under the same load, so the two builds are compared under the same conditions.
+ */
+export const CANDIDATE_ENTRY_ENV = "GOMEET_BENCH_CANDIDATE";
 
 export interface StartOptions {
-  appEntry?: string;
+  /** Entry of a candidate build to run alongside (see CANDIDATE_ENTRY_ENV). */
+  candidateEntry?: string;
   /** Write each server's CPU profile here when it stops. */
   cpuProfileDir?: string;
   /** Extra app environment (e.g. a different HEARTBEAT_INTERVAL_MS). */
   appOverrides?: Record<string, string>;
+  /** Nice value for every server process and its session (see priority.ts). */
+  nice?: number;
+}
+
+interface Backing {
+  postgres: PgNode;
+  livekit: LivekitStandIn;
+}
+
+/** Three app instances of `entry` on `valkey`, started one at a time (the first runs the migrations). */
+async function startGomeet(name: "gomeet" | "candidate", entry: string, valkey: RedisNode, backing: Backing, options: StartOptions): Promise<GomeetSystem> {
+  const backends = { redisUrl: valkey.url, databaseUrl: backing.postgres.url, livekit: [backing.livekit] };
+  const instances: NodeServer[] = [];
+  for (let i = 1; i <= INSTANCES; i++) {
+    const id = `${name}-${i}`;
+    const env = appEnv(backends, id, { ...PRODUCTION_DEFAULTS, WS_MAX_MESSAGES_PER_SECOND: BENCH_MESSAGES_PER_SECOND_LIMIT, ...options.appOverrides });
+    instances.push(await startNodeServer(id, entry, { env, cpuProfileDir: options.cpuProfileDir, nice: options.nice }));
+  }
+  const valkeyName = name === "gomeet" ? "valkey" : `valkey-${name}`;
+  return {
+    name,
+    instances,
+    valkey,
+    heartbeatIntervalMs: Number(options.appOverrides?.HEARTBEAT_INTERVAL_MS ?? HEARTBEAT_INTERVAL_MS),
+    endpoints: instances.map((instance) => instance.url),
+    servers: [...instances.map(asServerProcess), { name: valkeyName, pid: valkey.process.pid }, { name: "postgres", pid: backing.postgres.process.pid, tree: true }],
+    assertRunning: runningCheck(name, [...instances.map((i) => i.process), valkey.process, backing.postgres.process]),
+  };
 }
 
 export async function startSystems(options: StartOptions = {}): Promise<BenchSystems> {
-  const [valkey, postgres, livekit] = await Promise.all([startRedis(), startPostgres(), startLivekitStandIn("livekit-a")]);
-  const valkeyServer: ServerProcess = { name: "valkey", pid: valkey.process.pid };
-  const postgresServer: ServerProcess = { name: "postgres", pid: postgres.process.pid, tree: true };
-  const backends = { redisUrl: valkey.url, databaseUrl: postgres.url, livekit: [livekit] };
-  const profile = { cpuProfileDir: options.cpuProfileDir };
-
-  const instances: NodeServer[] = [];
-  // One at a time: the first runs the migrations, and parallel tsx start-ups only slow each other down.
-  for (let i = 1; i <= INSTANCES; i++) {
-    const id = `gomeet-${i}`;
-    const env = appEnv(backends, id, { ...PRODUCTION_DEFAULTS, WS_MAX_MESSAGES_PER_SECOND: BENCH_MESSAGES_PER_SECOND_LIMIT, ...options.appOverrides });
-    instances.push(await startNodeServer(id, options.appEntry ?? APP_ENTRY, { env, ...profile }));
+  const [valkey, postgres, livekit, candidateValkey] = await Promise.all([
+    startRedis(),
+    startPostgres(),
+    startLivekitStandIn("livekit-a"),
+    options.candidateEntry === undefined ? undefined : startRedis(),
+  ]);
+  if (options.nice !== undefined) {
+    for (const node of [valkey, postgres, candidateValkey]) if (node !== undefined) prioritise(node.process.pid, options.nice);
   }
+  const backing = { postgres, livekit };
+  const gomeet = await startGomeet("gomeet", APP_ENTRY, valkey, backing, options);
+  const candidate =
+    options.candidateEntry === undefined || candidateValkey === undefined ? undefined : await startGomeet("candidate", options.candidateEntry, candidateValkey, backing, options);
+  const profile = { cpuProfileDir: options.cpuProfileDir, nice: options.nice };
   const socketioNodes = await Promise.all(
     Array.from({ length: INSTANCES }, (_, i) => startNodeServer(`socketio-${i + 1}`, "bench/servers/socketio-node.ts", { env: { REDIS_URL: valkey.url }, ...profile })),
   );
@@ -93,22 +147,19 @@ export async function startSystems(options: StartOptions = {}): Promise<BenchSys
     postgres,
     livekit,
     jwtSecret: JWT_SECRET,
-    gomeet: {
-      name: "gomeet",
-      instances,
-      heartbeatIntervalMs: Number(options.appOverrides?.HEARTBEAT_INTERVAL_MS ?? HEARTBEAT_INTERVAL_MS),
-      endpoints: instances.map((instance) => instance.url),
-      servers: [...instances.map(asServerProcess), valkeyServer, postgresServer],
-    },
+    gomeet,
+    candidate,
     socketio: {
       name: "socketio",
       endpoints: socketioNodes.map((node) => node.url),
-      servers: [...socketioNodes.map(asServerProcess), valkeyServer],
+      servers: [...socketioNodes.map(asServerProcess), { name: "valkey", pid: valkey.process.pid }],
+      assertRunning: runningCheck("socketio", [...socketioNodes.map((n) => n.process), valkey.process]),
     },
     raw: {
       name: "raw",
       endpoints: [raw.url.replace(/^http/, "ws")],
       servers: [asServerProcess(raw)],
+      assertRunning: runningCheck("raw", [raw.process]),
     },
   };
 }

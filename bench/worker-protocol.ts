@@ -6,8 +6,8 @@
  */
 import type { SparseHistogram } from "./histogram";
 
-/** The realtime systems compared in the fan-out benchmark. */
-export type SystemName = "gomeet" | "socketio" | "raw";
+/** The realtime systems compared in the fan-out benchmark ("candidate": another build of GoMeet, optional). */
+export type SystemName = "gomeet" | "candidate" | "socketio" | "raw";
 
 /** One client connection to open: which server, which room, and (GoMeet) which user. */
 export interface ConnectionSpec {
@@ -18,9 +18,12 @@ export interface ConnectionSpec {
   user: string;
 }
 
+/** How a worker speaks to a system: GoMeet's protocol, Socket.IO, or plain WebSocket messages. */
+export type ClientKind = "gomeet" | "socketio" | "raw";
+
 export interface OpenRequest {
   op: "open";
-  system: SystemName;
+  system: ClientKind;
   connections: ConnectionSpec[];
   /** At most this many connection attempts in flight at once. */
   concurrency: number;

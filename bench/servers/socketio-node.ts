@@ -13,7 +13,10 @@ import { exitOnSignals, requiredEnv } from "./server-env";
 
 async function main(): Promise<void> {
   const port = Number(requiredEnv("PORT"));
-  const pubClient = createClient({ url: requiredEnv("REDIS_URL") });
+  // No per-command timeout: node-redis 5+ defaults to 5 s, and the adapter publishes without
+  // handling rejections, so under overload a timed-out PUBLISH would crash the node. node-redis 4,
+  // which the adapter's documentation uses, had no command timeout.
+  const pubClient = createClient({ url: requiredEnv("REDIS_URL"), commandOptions: { timeout: 0 } });
   const subClient = pubClient.duplicate();
   for (const client of [pubClient, subClient]) client.on("error", (error: Error) => process.stderr.write(`redis: ${error.message}\n`));
   await Promise.all([pubClient.connect(), subClient.connect()]);
