@@ -53,7 +53,7 @@ describe("losses and duplicates", () => {
       foreignCount: 0,
       resends: 0,
       unacknowledged: unacknowledged.map((n) => ({ c: id, n })),
-      instances: ["app-1"],
+      welcomes: [{ instance: "app-1", since: undefined, seq: 0, recovered: false }],
     };
   }
 

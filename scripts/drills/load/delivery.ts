@@ -9,7 +9,14 @@
 import { messageKey, type DrillClient } from "./ws-client";
 
 /** What the judgement reads of a client. */
-export type ClientRecord = Pick<DrillClient, "id" | "received" | "acks" | "foreign" | "foreignCount" | "resends" | "unacknowledged" | "instances">;
+export type ClientRecord = Pick<DrillClient, "id" | "received" | "acks" | "foreign" | "foreignCount" | "resends" | "unacknowledged" | "welcomes">;
+
+/** "app-1 (welcome seq 10) → app-3 (since 45, welcome seq 47, recovered)" */
+function connections(client: ClientRecord): string {
+  return client.welcomes
+    .map((w) => `${w.instance} (${w.since === undefined ? "" : `since ${w.since}, `}welcome seq ${w.seq}${w.since === undefined ? "" : w.recovered ? ", recovered" : ", not recovered"})`)
+    .join(" → ");
+}
 
 export interface DeliveryReport {
   /** Distinct messages accepted. */
@@ -52,7 +59,7 @@ export function deliveryReport(rooms: ReadonlyMap<string, readonly ClientRecord[
         accepted.add(key);
         if (seqs.length > 1) {
           report.duplicates += seqs.length - 1;
-          example(`${client.id} received ${key} ${seqs.length} times (seqs ${seqs.join(", ")}; its connections were on ${client.instances.join(" → ")})`);
+          example(`${client.id} received ${key} ${seqs.length} times (seqs ${seqs.join(", ")}; its connections: ${connections(client)})`);
         }
       }
     }
@@ -61,7 +68,7 @@ export function deliveryReport(rooms: ReadonlyMap<string, readonly ClientRecord[
     for (const client of clients) {
       for (const key of accepted) {
         if (!client.received.has(key)) {
-          if (!lost.has(key)) example(`${client.id} never received ${key} (room ${room}; its connections were on ${client.instances.join(" → ")})`);
+          if (!lost.has(key)) example(`${client.id} never received ${key} (room ${room}; its connections: ${connections(client)})`);
           lost.add(key);
         }
       }

@@ -74,6 +74,8 @@ export class DrillClient {
   foreignCount = 0;
   /** Instance id from each welcome, in order. */
   readonly instances: string[] = [];
+  /** Each welcome: the instance, the `since` the connection asked for, the room's seq it was told, whether it recovered. */
+  readonly welcomes: Array<{ instance: string; since: number | undefined; seq: number; recovered: boolean }> = [];
   /** The room's seq when this client first joined: it expects every message after it. */
   joinSeq: number | undefined;
   lastSeq = -1;
@@ -81,6 +83,8 @@ export class DrillClient {
   resends = 0;
 
   private ws: WebSocket | undefined;
+  /** The `since` the current connection asked for. */
+  private since: number | undefined;
   private live = false;
   private welcome: { seq: number; recovered: boolean } | undefined;
   private pending: Pending | undefined;
@@ -161,7 +165,8 @@ export class DrillClient {
     url.searchParams.set("room", this.options.room);
     url.searchParams.set("access_token", this.options.token);
     const cursor = Math.max(this.lastSeq, this.joinSeq ?? -1);
-    if (cursor >= 0) url.searchParams.set("since", String(cursor));
+    this.since = cursor >= 0 ? cursor : undefined;
+    if (this.since !== undefined) url.searchParams.set("since", String(this.since));
     return url.toString();
   }
 
@@ -230,6 +235,7 @@ export class DrillClient {
 
   private onWelcome(seq: number, recovered: boolean, instance: string): void {
     this.instances.push(instance);
+    this.welcomes.push({ instance, since: this.since, seq, recovered });
     this.joinSeq ??= seq;
     this.welcome = { seq, recovered };
     this.replayTimer = setTimeout(() => {
