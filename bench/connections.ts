@@ -2,21 +2,23 @@
  * Connections: ramp to N concurrent GoMeet WebSockets spread over the three instances (rooms of a
  * meeting's size), then hold them.
  *
- * - Resident memory per connection: the instances' summed RSS at the end of the hold minus before
- *   the ramp, over the connections held (also Valkey's used_memory per connection: presence entries
- *   and the connection index).
+ * - Resident memory per connection: the growth of the instances' summed RSS from half of the
+ *   connections (settled) to all of them (at the end of the hold), over the connections added; also
+ *   Valkey's used_memory per connection (presence entries and the connection index).
  * - Heartbeat cost: CPU of every GoMeet server process over the hold, minus what the same
- *   processes use idle with no connections (health checks, role checks) over the same time; the
- *   heartbeat rounds inside the hold are counted from the CPU bursts each instance shows.
+ *   processes use idle with no connections (health checks, role checks) over the same time, per
+ *   heartbeat round (rounds counted from the app's registry of live instances in Valkey).
  */
 import fs from "node:fs";
 import { redisInfo } from "../test/support/redis";
-import { cpuSeconds, rssBytes, sampleCpu, cpuBetween, type ServerProcess } from "./proc-stats";
+import { createClient } from "redis";
+import { INSTANCES_KEY } from "../app/src/redis/keys";
+import { rssBytes, sampleCpu, cpuBetween } from "./proc-stats";
 import { log, sleep } from "./progress";
 import { createRooms } from "./rooms";
 import type { BenchSystems } from "./systems";
 import { startWorkers } from "./workers";
-import type { ConnectionSpec } from "./worker-protocol";
+import type { ConnectionSpec, OpenReply } from "./worker-protocol";
 
 export interface ConnectionsPlan {
   connections: number;
@@ -30,6 +32,7 @@ export interface ConnectionsPlan {
   settleMs: number;
   /** The connections are held this long (covering at least two heartbeat rounds). */
   holdMs: number;
+  /** How often the heartbeat registry is polled. */
   sampleIntervalMs: number;
   /** The app's HEARTBEAT_INTERVAL_MS. */
   heartbeatIntervalMs: number;
@@ -42,10 +45,14 @@ export interface ConnectionsResult {
   heldByServerMetrics: number;
   failed: number;
   errors: string[];
+  /** Time spent opening connections (both halves, not the pause between them). */
   rampSeconds: number;
   connectionsPerSecond: number;
+  /** Resident memory the instances grew by per connection, from half of the connections to all of them. */
   kbPerConnection: number;
+  /** Resident memory of each instance with no connections, with half of them, and with all of them. */
   rssMbBefore: number[];
+  rssMbHalf: number[];
   rssMbAfter: number[];
   valkeyBytesPerConnection: number;
   heartbeat: {
@@ -83,44 +90,38 @@ async function connectionsOnServers(urls: readonly string[]): Promise<number> {
 }
 
 /**
- * CPU of each instance sampled every `intervalMs` over `durationMs`: returns how many heartbeat
- * rounds each shows. A round is a burst of samples well above the idle rate; busy samples less than
- * half a heartbeat interval after the previous busy one belong to the same round (pings go out,
- * pongs and presence refreshes come back over the next milliseconds).
+ * Counts each instance's heartbeat rounds over `durationMs`: every round re-scores the instance in
+ * the app's registry of live instances (a sorted set in Valkey, score = time of its last beat), so
+ * a changed score is a round. One persistent connection polls it, during the idle baseline too, so
+ * its own small cost is in both measurements.
  */
-async function countRounds(
-  instances: readonly ServerProcess[],
-  idleCpuPerSecond: readonly number[],
-  heartbeatIntervalMs: number,
-  durationMs: number,
-  intervalMs: number,
-): Promise<number[]> {
-  const rounds = instances.map(() => 0);
-  const lastBusyAt = instances.map(() => Number.NEGATIVE_INFINITY);
-  let last = instances.map((p) => cpuSeconds(p));
-  let lastAt = performance.now();
-  const end = lastAt + durationMs;
-  while (performance.now() < end) {
-    await sleep(intervalMs);
-    const now = performance.now();
-    const current = instances.map((p) => cpuSeconds(p));
-    const seconds = (now - lastAt) / 1000;
-    instances.forEach((_, i) => {
-      const used = (current[i] as number) - (last[i] as number);
-      // Busy: at least 10 ms of CPU in the sample and 5x the idle rate.
-      if (used < 0.01 || used <= 5 * (idleCpuPerSecond[i] as number) * seconds) return;
-      if (now - (lastBusyAt[i] as number) > heartbeatIntervalMs / 2) rounds[i] = (rounds[i] as number) + 1;
-      lastBusyAt[i] = now;
-    });
-    last = current;
-    lastAt = now;
+async function countRounds(valkeyUrl: string, instanceIds: readonly string[], durationMs: number, pollMs: number): Promise<number[]> {
+  const client = createClient({ url: valkeyUrl, RESP: 2 });
+  client.on("error", (error: Error) => log(`connections: heartbeat probe: ${error.message}`));
+  await client.connect();
+  try {
+    const scores = async (): Promise<Array<number | null>> => Promise.all(instanceIds.map((id) => client.zScore(INSTANCES_KEY, id)));
+    const rounds = instanceIds.map(() => 0);
+    let last = await scores();
+    const end = performance.now() + durationMs;
+    while (performance.now() < end) {
+      await sleep(pollMs);
+      const current = await scores();
+      current.forEach((score, i) => {
+        if (score !== null && score !== last[i]) rounds[i] = (rounds[i] as number) + 1;
+      });
+      last = current;
+    }
+    return rounds;
+  } finally {
+    client.destroy();
   }
-  return rounds;
 }
 
 export async function runConnections(systems: BenchSystems, plan: ConnectionsPlan): Promise<ConnectionsResult> {
   const { gomeet } = systems;
   const instances = gomeet.instances.map((i) => ({ name: i.name, pid: i.process.pid }));
+  const instanceIds = gomeet.instances.map((i) => i.name);
   const roomCount = Math.ceil(plan.connections / plan.roomSize);
   log(`connections: creating ${roomCount} rooms of ${plan.roomSize}`);
   const rooms = await createRooms(gomeet.endpoints[0] as string, roomCount, "conn");
@@ -128,11 +129,10 @@ export async function runConnections(systems: BenchSystems, plan: ConnectionsPla
   log(`connections: idle CPU with no connections over ${plan.baselineMs / 1000} s`);
   const idleBefore = sampleCpu(gomeet.servers);
   const idleStart = performance.now();
-  await sleep(plan.baselineMs);
+  await countRounds(gomeet.valkey.url, instanceIds, plan.baselineMs, plan.sampleIntervalMs);
   const idle = cpuBetween(idleBefore, sampleCpu(gomeet.servers));
   const idleSeconds = (performance.now() - idleStart) / 1000;
   const idlePerSecond = idle.total / idleSeconds;
-  const idleInstancePerSecond = instances.map((i) => (idle.byServer[i.name] as number) / idleSeconds);
   const rssBefore = instances.map(rssBytes);
   const valkeyBefore = Number((await redisInfo(systems.valkey, "memory")).used_memory);
 
@@ -147,42 +147,55 @@ export async function runConnections(systems: BenchSystems, plan: ConnectionsPla
   }
   const workers = await startWorkers(plan.workers, systems.jwtSecret, "conn-client");
   try {
-    log(`connections: opening ${plan.connections} WebSockets over ${gomeet.endpoints.length} instances from ${plan.workers} client processes`);
+    // Two halves: memory per connection is the growth from the first half to the whole, both
+    // measured settled, so start-up garbage and the heap's first growth do not blur it.
+    const halves = specs.map((list) => [list.slice(0, Math.floor(list.length / 2)), list.slice(Math.floor(list.length / 2))] as const);
+    const openHalf = async (half: 0 | 1): Promise<OpenReply[]> =>
+      Promise.all(workers.map((worker, w) => worker.open({ system: "gomeet", connections: [...(halves[w] as readonly [ConnectionSpec[], ConnectionSpec[]])[half]], concurrency: plan.concurrencyPerWorker, timeoutMs: plan.openTimeoutMs })));
+    const openCount = async (): Promise<number> => (await Promise.all(workers.map((w) => w.counts()))).reduce((sum, c) => sum + c.open, 0);
+
+    log(`connections: opening ${plan.connections} WebSockets over ${gomeet.endpoints.length} instances from ${plan.workers} client processes, in two halves`);
     const rampStart = performance.now();
-    const opened = await Promise.all(
-      workers.map((worker, w) => worker.open({ system: "gomeet", connections: specs[w] as ConnectionSpec[], concurrency: plan.concurrencyPerWorker, timeoutMs: plan.openTimeoutMs })),
-    );
-    const rampSeconds = (performance.now() - rampStart) / 1000;
+    const first = await openHalf(0);
+    const firstSeconds = (performance.now() - rampStart) / 1000;
+    await sleep(plan.settleMs);
+    const rssHalf = instances.map(rssBytes);
+    const heldHalf = await openCount();
+    const secondStart = performance.now();
+    const second = await openHalf(1);
+    const rampSeconds = firstSeconds + (performance.now() - secondStart) / 1000;
+    const opened = [...first, ...second];
     const failed = opened.reduce((sum, r) => sum + r.failed, 0);
     const openedCount = opened.reduce((sum, r) => sum + r.opened, 0);
-    log(`connections: ${openedCount} open after ${rampSeconds.toFixed(1)} s (${failed} failed); holding ${plan.holdMs / 1000} s after ${plan.settleMs / 1000} s to settle`);
+    log(`connections: ${openedCount} open after ${rampSeconds.toFixed(1)} s of opening (${failed} failed); holding ${plan.holdMs / 1000} s after ${plan.settleMs / 1000} s to settle`);
 
     await sleep(plan.settleMs);
     const holdBefore = sampleCpu(gomeet.servers);
     const holdStart = performance.now();
-    const rounds = await countRounds(instances, idleInstancePerSecond, plan.heartbeatIntervalMs, plan.holdMs, plan.sampleIntervalMs);
+    const rounds = await countRounds(gomeet.valkey.url, instanceIds, plan.holdMs, plan.sampleIntervalMs);
     const hold = cpuBetween(holdBefore, sampleCpu(gomeet.servers));
     const holdSeconds = (performance.now() - holdStart) / 1000;
     const rssAfter = instances.map(rssBytes);
     const valkeyAfter = Number((await redisInfo(systems.valkey, "memory")).used_memory);
-    const counts = await Promise.all(workers.map((w) => w.counts()));
-    const held = counts.reduce((sum, c) => sum + c.open, 0);
+    const held = await openCount();
     const heldByServerMetrics = await connectionsOnServers(gomeet.endpoints);
 
     const heartbeatCpu = Math.max(0, hold.total - idlePerSecond * holdSeconds);
     const meanRounds = rounds.reduce((a, b) => a + b, 0) / rounds.length;
     const cpuPerRound = meanRounds > 0 ? heartbeatCpu / meanRounds : Number.NaN;
-    const rssDelta = rssAfter.reduce((a, b) => a + b, 0) - rssBefore.reduce((a, b) => a + b, 0);
+    const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0);
+    const added = held - heldHalf;
     return {
       target: plan.connections,
       held,
       heldByServerMetrics,
       failed,
-      errors: opened.flatMap((r) => r.errors),
+      errors: [...new Set(opened.flatMap((r) => r.errors))],
       rampSeconds,
       connectionsPerSecond: openedCount / rampSeconds,
-      kbPerConnection: held > 0 ? rssDelta / held / 1024 : Number.NaN,
+      kbPerConnection: added > 0 ? (sum(rssAfter) - sum(rssHalf)) / added / 1024 : Number.NaN,
       rssMbBefore: rssBefore.map((b) => b / 2 ** 20),
+      rssMbHalf: rssHalf.map((b) => b / 2 ** 20),
       rssMbAfter: rssAfter.map((b) => b / 2 ** 20),
       valkeyBytesPerConnection: held > 0 ? (valkeyAfter - valkeyBefore) / held : Number.NaN,
       heartbeat: {

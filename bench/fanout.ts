@@ -10,10 +10,11 @@
  * process), and the CPU seconds of every server process of the system, read from /proc.
  *
  * The machine may be shared: each step also records how much CPU everything else used meanwhile
- * ("other"). A step disturbed beyond a bound is repeated, and of all the measurements of a system
- * at a rate, the least disturbed one stands for it (in the targets and the step-up decisions).
+ * ("other"). A step disturbed beyond a bound is repeated; a system's figures at a rate pool its
+ * measurements within the bound (or, if there are none, take its least disturbed one), and those
+ * figures decide the targets and the step-up.
  */
-import { LatencyHistogram } from "./histogram";
+import { LatencyHistogram, type SparseHistogram } from "./histogram";
 import { cpuBetween, machineBusySeconds, sampleCpu } from "./proc-stats";
 import { log, sleep, type Budget } from "./progress";
 import type { SystemUnderTest } from "./systems";
@@ -57,8 +58,12 @@ export interface FanoutStep {
   unexpectedCloses: number;
   windowSeconds: number;
   serverCpuByProcess: Record<string, number>;
-  /** p99 within the limit and (nearly) everything sent was delivered. */
+  /** (Nearly) everything sent was delivered, in the window and after it. */
+  deliveryOk: boolean;
+  /** deliveryOk, and p99 within the limit. */
   held: boolean;
+  /** The latency samples, to pool several measurements (not part of the JSON document). */
+  latency: SparseHistogram;
 }
 
 export interface FanoutResult {
@@ -67,6 +72,10 @@ export interface FanoutResult {
   efficiencyVsCeiling: number;
   p99MsAt3000: number;
   maxRateUnder50msP99: { ours: number; socketio: number };
+  /** The interference bound under which measurements count (FanoutPlan.maxOtherCpuPercent). */
+  maxOtherCpuPercent: number;
+  /** The p99 a rate must stay under to hold (FanoutPlan.p99LimitMs). */
+  p99LimitMs: number;
   /** Systems that still held at the last rate tried (their true limit is higher). */
   notReached: SystemName[];
   /** The same figures for a candidate build, when one ran (not part of the JSON document). */
@@ -175,6 +184,7 @@ async function runStep(target: FanoutSystem, drainer: DrainTracker, rate: number
   const received = reports.reduce((sum, r) => sum + r.received, 0);
   const p99Ms = latency.percentile(0.99);
   const deliveredFraction = sent === 0 ? 0 : received / (sent * plan.membersPerRoom);
+  const deliveryOk = deliveredFraction >= plan.minDeliveredFraction && undelivered === 0;
   const clientCpu = reports.reduce((sum, r) => sum + r.cpuSeconds, 0);
   const errors = reports.flatMap((r) => r.errors);
   if (errors.length > 0) log(`  ${system.name} client errors: ${errors.join("; ")}`);
@@ -193,7 +203,9 @@ async function runStep(target: FanoutSystem, drainer: DrainTracker, rate: number
     unexpectedCloses: reports.reduce((sum, r) => sum + r.unexpectedCloses, 0),
     windowSeconds,
     serverCpuByProcess: cpu.byServer,
-    held: p99Ms <= plan.p99LimitMs && deliveredFraction >= plan.minDeliveredFraction && undelivered === 0,
+    deliveryOk,
+    held: deliveryOk && p99Ms <= plan.p99LimitMs,
+    latency: latency.toSparse(),
   };
 }
 
@@ -231,23 +243,49 @@ function rotate<T>(items: readonly T[], by: number): T[] {
   return items.map((_, i) => items[(i + by) % n] as T);
 }
 
-/**
- * The step that stands for `system` at `rate`: of all its measurements there (repeated rounds,
- * retries), the one with the least interference from other processes. Undefined if none.
- */
-export function representative(steps: readonly FanoutStep[], system: SystemName, rate: number): FanoutStep | undefined {
-  let best: FanoutStep | undefined;
-  for (const step of steps) {
-    if (step.system !== system || step.offeredPerSecond !== rate) continue;
-    if (best === undefined || step.otherCpuPercent < best.otherCpuPercent) best = step;
-  }
-  return best;
+/** A system's figures at one rate, from the measurements that count (see countedSteps). */
+export interface RateFigures {
+  deliveriesPerCpuSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  held: boolean;
+  /** How many measurements were pooled. */
+  measurements: number;
 }
 
-/** Whether `system`'s representative steps held at every rate tried so far. */
-function stillHolds(steps: readonly FanoutStep[], system: SystemName): boolean {
+/**
+ * The measurements of `system` at `rate` that count: those taken while other processes used at
+ * most `maxOtherCpuPercent` of a core, or else the single least disturbed one.
+ */
+export function countedSteps(steps: readonly FanoutStep[], system: SystemName, rate: number, maxOtherCpuPercent: number): FanoutStep[] {
+  const all = steps.filter((s) => s.system === system && s.offeredPerSecond === rate);
+  const quiet = all.filter((s) => s.otherCpuPercent <= maxOtherCpuPercent);
+  if (quiet.length > 0) return quiet;
+  const least = all.reduce<FanoutStep | undefined>((best, s) => (best === undefined || s.otherCpuPercent < best.otherCpuPercent ? s : best), undefined);
+  return least === undefined ? [] : [least];
+}
+
+/** The counted measurements pooled: deliveries over CPU seconds summed, latencies merged. Undefined if none. */
+export function figuresAt(steps: readonly FanoutStep[], system: SystemName, rate: number, plan: Pick<FanoutPlan, "maxOtherCpuPercent" | "p99LimitMs">): RateFigures | undefined {
+  const counted = countedSteps(steps, system, rate, plan.maxOtherCpuPercent);
+  if (counted.length === 0) return undefined;
+  const deliveries = counted.reduce((sum, s) => sum + s.deliveredPerSecond * s.windowSeconds, 0);
+  const cpu = counted.reduce((sum, s) => sum + s.serverCpuSeconds, 0);
+  const latency = LatencyHistogram.merge(counted.map((s) => s.latency));
+  const p99Ms = latency.percentile(0.99);
+  return {
+    deliveriesPerCpuSecond: deliveries / cpu,
+    p50Ms: latency.percentile(0.5),
+    p99Ms,
+    held: counted.every((s) => s.deliveryOk) && p99Ms <= plan.p99LimitMs,
+    measurements: counted.length,
+  };
+}
+
+/** Whether `system` held at every rate tried so far. */
+function stillHolds(steps: readonly FanoutStep[], system: SystemName, plan: FanoutPlan): boolean {
   const rates = new Set(steps.filter((s) => s.system === system).map((s) => s.offeredPerSecond));
-  return [...rates].every((rate) => representative(steps, system, rate)?.held === true);
+  return [...rates].every((rate) => figuresAt(steps, system, rate, plan)?.held === true);
 }
 
 export async function runFanout(targets: FanoutSystem[], plan: FanoutPlan, budget: Budget): Promise<FanoutResult> {
@@ -257,7 +295,7 @@ export async function runFanout(targets: FanoutSystem[], plan: FanoutPlan, budge
   for (let i = 0; i < rates.length; i++) {
     const rate = rates[i] as number;
     const fixed = i < plan.fixedRates.length;
-    const active = targets.filter((t) => fixed || stillHolds(steps, t.system.name));
+    const active = targets.filter((t) => fixed || stillHolds(steps, t.system.name, plan));
     if (active.length === 0) break;
     if (!fixed && !budget.allows("fan-out step", active.length * (plan.warmupMs + plan.measureMs + plan.drainTimeoutMs))) break;
     log(`fan-out at ${rate} msg/s offered (${plan.rooms.length} rooms x ${plan.membersPerRoom} members)`);
@@ -265,31 +303,27 @@ export async function runFanout(targets: FanoutSystem[], plan: FanoutPlan, budge
       steps.push(...(await measuredStep(target, drainers.get(target.system.name) as DrainTracker, rate, plan, budget)));
     }
   }
-  return summarise(steps, targets);
+  return summarise(steps, targets, plan);
 }
 
-/** The highest rate up to which the representative step of `system` held at every rate (0 if not even the first). */
-function maxHeldRate(steps: readonly FanoutStep[], system: SystemName): number {
+/** The highest rate up to which `system` held at every rate (0 if not even the first). */
+function maxHeldRate(steps: readonly FanoutStep[], system: SystemName, plan: FanoutPlan): number {
   const rates = [...new Set(steps.filter((s) => s.system === system).map((s) => s.offeredPerSecond))].sort((a, b) => a - b);
   let best = 0;
   for (const rate of rates) {
-    if (representative(steps, system, rate)?.held !== true) break;
+    if (figuresAt(steps, system, rate, plan)?.held !== true) break;
     best = rate;
   }
   return best;
 }
 
-/** Deliveries per CPU-second and p99 of the representative step; NaNs when the system did not run (--systems). */
-function figuresAt(steps: readonly FanoutStep[], system: SystemName, rate: number): { deliveriesPerCpuSecond: number; p99Ms: number } {
-  const step = representative(steps, system, rate);
-  return step === undefined ? { deliveriesPerCpuSecond: Number.NaN, p99Ms: Number.NaN } : step;
-}
+const NOT_RUN = { deliveriesPerCpuSecond: Number.NaN, p99Ms: Number.NaN };
 
-function summarise(steps: FanoutStep[], targets: readonly FanoutSystem[]): FanoutResult {
-  const ours = figuresAt(steps, "gomeet", RATE_FOR_TARGETS);
-  const candidate = figuresAt(steps, "candidate", RATE_FOR_TARGETS);
-  const socketio = figuresAt(steps, "socketio", RATE_FOR_TARGETS);
-  const raw = figuresAt(steps, "raw", RATE_FOR_TARGETS);
+function summarise(steps: FanoutStep[], targets: readonly FanoutSystem[], plan: FanoutPlan): FanoutResult {
+  const ours = figuresAt(steps, "gomeet", RATE_FOR_TARGETS, plan) ?? NOT_RUN;
+  const candidate = figuresAt(steps, "candidate", RATE_FOR_TARGETS, plan) ?? NOT_RUN;
+  const socketio = figuresAt(steps, "socketio", RATE_FOR_TARGETS, plan) ?? NOT_RUN;
+  const raw = figuresAt(steps, "raw", RATE_FOR_TARGETS, plan) ?? NOT_RUN;
   return {
     ...(targets.some((t) => t.system.name === "candidate")
       ? {
@@ -298,15 +332,17 @@ function summarise(steps: FanoutStep[], targets: readonly FanoutSystem[]): Fanou
             efficiencyVsCeiling: candidate.deliveriesPerCpuSecond / raw.deliveriesPerCpuSecond,
             efficiencyVsGomeet: candidate.deliveriesPerCpuSecond / ours.deliveriesPerCpuSecond,
             p99MsAt3000: candidate.p99Ms,
-            maxRateUnder50msP99: maxHeldRate(steps, "candidate"),
+            maxRateUnder50msP99: maxHeldRate(steps, "candidate", plan),
           },
         }
       : {}),
     steps,
+    maxOtherCpuPercent: plan.maxOtherCpuPercent,
+    p99LimitMs: plan.p99LimitMs,
     efficiencyVsSocketio: ours.deliveriesPerCpuSecond / socketio.deliveriesPerCpuSecond,
     efficiencyVsCeiling: ours.deliveriesPerCpuSecond / raw.deliveriesPerCpuSecond,
     p99MsAt3000: ours.p99Ms,
-    maxRateUnder50msP99: { ours: maxHeldRate(steps, "gomeet"), socketio: maxHeldRate(steps, "socketio") },
-    notReached: targets.map((t) => t.system.name).filter((name) => stillHolds(steps, name)),
+    maxRateUnder50msP99: { ours: maxHeldRate(steps, "gomeet", plan), socketio: maxHeldRate(steps, "socketio", plan) },
+    notReached: targets.map((t) => t.system.name).filter((name) => stillHolds(steps, name, plan)),
   };
 }

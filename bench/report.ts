@@ -3,7 +3,7 @@
  * figure next to its target.
  */
 import type { ConnectionsResult } from "./connections";
-import { representative, type FanoutResult, type FanoutStep } from "./fanout";
+import { countedSteps, figuresAt, type FanoutResult, type FanoutStep } from "./fanout";
 import type { TokensResult } from "./tokens";
 import type { SystemName } from "./worker-protocol";
 
@@ -32,7 +32,12 @@ function num(value: number, digits = 2): number | null {
   return Math.round(value * scale) / scale;
 }
 
-function jsonStep(step: FanoutStep, steps: readonly FanoutStep[]): Record<string, unknown> {
+/** Whether the step is one of those the figures at its rate are pooled from. */
+function isCounted(step: FanoutStep, fanout: FanoutResult): boolean {
+  return countedSteps(fanout.steps, step.system, step.offeredPerSecond, fanout.maxOtherCpuPercent).includes(step);
+}
+
+function jsonStep(step: FanoutStep, fanout: FanoutResult): Record<string, unknown> {
   return {
     system: step.system,
     offeredPerSecond: step.offeredPerSecond,
@@ -48,7 +53,7 @@ function jsonStep(step: FanoutStep, steps: readonly FanoutStep[]): Record<string
     windowSeconds: num(step.windowSeconds),
     serverCpuByProcess: Object.fromEntries(Object.entries(step.serverCpuByProcess).map(([name, seconds]) => [name, num(seconds)])),
     held: step.held,
-    representative: representative(steps, step.system, step.offeredPerSecond) === step,
+    counted: isCounted(step, fanout),
   };
 }
 
@@ -60,7 +65,7 @@ export function resultDocument(results: BenchResults): Record<string, unknown> {
       fanout === undefined
         ? null
         : {
-            steps: fanout.steps.map((step) => jsonStep(step, fanout.steps)),
+            steps: fanout.steps.map((step) => jsonStep(step, fanout)),
             efficiencyVsSocketio: num(fanout.efficiencyVsSocketio),
             efficiencyVsCeiling: num(fanout.efficiencyVsCeiling),
             p99MsAt3000: num(fanout.p99MsAt3000),
@@ -93,7 +98,7 @@ function verdict(met: boolean): string {
 
 function fanoutTables(fanout: FanoutResult): string {
   const rows = fanout.steps.map((s) => [
-    `${s.system}${representative(fanout.steps, s.system, s.offeredPerSecond) === s ? " *" : ""}`,
+    `${s.system}${isCounted(s, fanout) ? " *" : ""}`,
     whole(s.offeredPerSecond),
     whole(s.deliveredPerSecond),
     fixed(s.p50Ms, 2),
@@ -105,11 +110,22 @@ function fanoutTables(fanout: FanoutResult): string {
     s.held ? "" : "limit",
   ]);
   const { ours, socketio } = fanout.maxRateUnder50msP99;
+  const systems = [...new Set(fanout.steps.map((s) => s.system))];
+  const rates = [...new Set(fanout.steps.map((s) => s.offeredPerSecond))].sort((a, b) => a - b);
+  const pooledRows = rates.flatMap((rate) =>
+    systems.flatMap((system) => {
+      const f = figuresAt(fanout.steps, system, rate, fanout);
+      return f === undefined ? [] : [[system, whole(rate), String(f.measurements), whole(f.deliveriesPerCpuSecond), fixed(f.p50Ms, 2), fixed(f.p99Ms, 2), f.held ? "" : "limit"]];
+    }),
+  );
   const reached = (name: SystemName, rate: number): string => (fanout.notReached.includes(name) ? `>= ${whole(rate)} (limit not reached)` : whole(rate));
   return [
     "Fan-out (10 rooms x 30 members, 100-byte payloads; deliveries per server CPU-second = deliveries / user+system CPU of every server process;",
-    "other % = CPU everything else on the machine used meanwhile; * = the least disturbed measurement of the system at that rate, used below)",
+    `other % = CPU everything else on the machine used meanwhile; * = counted: measured with other <= ${fanout.maxOtherCpuPercent} %, or the least disturbed one; the figures below pool them)`,
     table(["system", "offered/s", "delivered/s", "p50 ms", "p99 ms", "server CPU-s", "deliveries/CPU-s", "clients %", "other %", ""], rows),
+    "",
+    "Per system and rate (the counted measurements pooled):",
+    table(["system", "offered/s", "counted", "deliveries/CPU-s", "p50 ms", "p99 ms", ""], pooledRows),
     "",
     `  vs Socket.IO at 3,000 msg/s:     ${fixed(fanout.efficiencyVsSocketio, 2)}x deliveries per CPU-second (target >= 2x: ${verdict(fanout.efficiencyVsSocketio >= 2)})`,
     `  vs raw ws ceiling at 3,000 msg/s: ${fixed(100 * fanout.efficiencyVsCeiling, 0)} % (target >= 70 %: ${verdict(fanout.efficiencyVsCeiling >= 0.7)})`,
@@ -129,8 +145,8 @@ function connectionsTable(c: ConnectionsResult): string {
   return [
     "Connections (GoMeet, 3 instances)",
     `  held:                 ${whole(c.held)} of ${whole(c.target)} (servers report ${whole(c.heldByServerMetrics)}; ${c.failed} failed${c.errors.length > 0 ? `: ${c.errors.join("; ")}` : ""})`,
-    `  ramp:                 ${fixed(c.rampSeconds, 1)} s (${whole(c.connectionsPerSecond)} connections/s)`,
-    `  resident memory:      ${fixed(c.kbPerConnection, 1)} KB per connection (target <= 30 KB: ${verdict(c.kbPerConnection <= 30)}); instances ${c.rssMbBefore.map((m) => fixed(m, 0)).join("/")} -> ${c.rssMbAfter.map((m) => fixed(m, 0)).join("/")} MB`,
+    `  opening:              ${fixed(c.rampSeconds, 1)} s (${whole(c.connectionsPerSecond)} connections/s)`,
+    `  resident memory:      ${fixed(c.kbPerConnection, 1)} KB per connection (target <= 30 KB: ${verdict(c.kbPerConnection <= 30)}); instances ${c.rssMbBefore.map((m) => fixed(m, 0)).join("/")} MB idle, ${c.rssMbHalf.map((m) => fixed(m, 0)).join("/")} at half, ${c.rssMbAfter.map((m) => fixed(m, 0)).join("/")} at ${whole(c.held)}`,
     `  Valkey memory:        ${whole(c.valkeyBytesPerConnection)} bytes per connection (presence + connection index)`,
     `  heartbeat:            ${fixed(hb.cpuMsPerRound, 0)} CPU-ms per round over all connections (${fixed(hb.cpuUsPerConnection, 1)} us each), ` +
       `${fixed(hb.corePercentAtInterval, 2)} % of one core at the ${hb.intervalMs / 1000} s interval; rounds seen per instance: ${hb.rounds.join("/")}`,
