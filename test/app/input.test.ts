@@ -143,12 +143,42 @@ describe("bad HTTP input", () => {
     ["a name that is too long", 400, "invalid_body", { body: { name: "x".repeat(101) } }],
     ["a name that is not a string", 400, "invalid_body", { body: { name: 42 } }],
     ["a body over HTTP_MAX_BODY_BYTES", 413, "body_too_large", { body: { name: "x", padding: "y".repeat(2000) } }],
+    ["a name with a NUL character (PostgreSQL text refuses it)", 400, "invalid_body", { body: { name: "a\u0000b" } }],
+    ["a name with control characters", 400, "invalid_body", { body: { name: "a\u001bb" } }],
   ])("POST /rooms with %s → %i %s, and no room is created", async (_label, status, code, request) => {
     const before = await roomCount();
     const response = await api(app.url, "POST", "/rooms", { token: alice, ...(request as object) });
     expect(response.status).toBe(status);
     expect(response.body.error.code).toBe(code);
     expect(await roomCount()).toBe(before);
+  });
+
+  test("an oversized body is read to its end before the 413, so a proxy still writing it is not cut off", async () => {
+    // nginx turns a connection closed under its body write into a 502 and counts it against the instance.
+    const { port } = new URL(app.url);
+    const chunk = Buffer.alloc(16 * 1024, "y");
+    const chunks = 16; // 256 KiB, far over the limit, under the 1 MiB the instance reads away
+    const outcome = await new Promise<{ status?: number; error?: string }>((resolve) => {
+      let status: number | undefined;
+      let error: string | undefined;
+      const req = http.request(
+        { host: "127.0.0.1", port, method: "POST", path: "/rooms", headers: { authorization: `Bearer ${alice}`, "content-type": "application/json", "content-length": chunk.length * chunks, connection: "close" } }, // as nginx talks to upstreams
+        (res) => {
+          status = res.statusCode;
+          res.resume();
+        },
+      );
+      req.on("error", (e) => (error = e.message));
+      req.on("close", () => resolve({ ...(status !== undefined ? { status } : {}), ...(error !== undefined ? { error } : {}) }));
+      void (async () => {
+        for (let i = 0; i < chunks && !req.destroyed; i++) {
+          if (!req.write(chunk)) await new Promise((r) => req.once("drain", r));
+          await sleep(5);
+        }
+        req.end();
+      })();
+    });
+    expect(outcome).toEqual({ status: 413 });
   });
 
   test("room ids are validated before anything else, unknown rooms are 404", async () => {

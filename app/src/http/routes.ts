@@ -36,7 +36,14 @@ export interface HttpDependencies {
 }
 
 const createRoomBody = z.object(
-  { name: z.string("name must be a string").trim().min(1, "name must not be empty").max(100, "name must be at most 100 characters") },
+  {
+    name: z
+      .string("name must be a string")
+      .trim()
+      .min(1, "name must not be empty")
+      .max(100, "name must be at most 100 characters")
+      .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), "name must not contain control characters"),
+  },
   "the body must be a JSON object {name}",
 );
 

@@ -41,6 +41,11 @@ export class Connection {
   /** Set when syncing is done; applied by the room at its next flush. */
   syncResult: SyncResult | undefined;
   /**
+   * Seq its replay ran through: messages up to it may still arrive on the subscription after the join
+   * script answered, and must not be delivered again. -1 once live delivery has passed it.
+   */
+  replayedThrough = -1;
+  /**
    * Set when the presence join is sent; the heartbeat refreshes only such members (refreshing one
    * whose join is not sent yet would announce it twice).
    */
@@ -84,9 +89,10 @@ export class Connection {
   }
 
   /** Sends welcome, replay and the frames held while syncing, then goes live. */
-  goLive(welcome: string, frames: Buffer[]): void {
+  goLive(welcome: string, frames: Buffer[], replayedThrough: number): void {
     if (this.state !== "syncing") return;
     this.state = "live";
+    this.replayedThrough = replayedThrough;
     this.pending = [];
     this.syncResult = undefined;
     if (this.ws.readyState !== WebSocket.OPEN) return;

@@ -313,14 +313,23 @@ export class Hub {
     if (frames.length > 0) {
       room.queue = [];
       const now = Date.now();
+      let firstSeq = Infinity;
+      let lastSeq = -1;
       for (const frame of frames) {
-        if (isMessageFrame(frame)) this.metrics.fanoutLatency.observe(Math.max(0, now - messageSeqAndTs(frame, room.prefixLength).ts) / 1000);
+        if (!isMessageFrame(frame)) continue;
+        const { seq, ts } = messageSeqAndTs(frame, room.prefixLength);
+        firstSeq = Math.min(firstSeq, seq);
+        lastSeq = Math.max(lastSeq, seq);
+        this.metrics.fanoutLatency.observe(Math.max(0, now - ts) / 1000);
       }
       const bytes = frameTextMessages(frames);
       let written = 0;
       for (const member of room.members) {
         if (member.state === "live") {
-          if (member.writeFramed(bytes)) written++;
+          // Just after a join, the subscription may still bring messages its replay already had.
+          const own = member.replayedThrough >= firstSeq ? this.afterReplay(room, frames, member.replayedThrough) : bytes;
+          if (member.replayedThrough >= 0 && lastSeq >= member.replayedThrough) member.replayedThrough = -1;
+          if (own !== undefined && member.writeFramed(own)) written++;
         } else if (member.state === "syncing") {
           for (const frame of frames) member.pending.push(frame);
         }
@@ -332,6 +341,12 @@ export class Hub {
       room.activating = [];
       for (const connection of activating) this.activate(room, connection);
     }
+  }
+
+  /** The batch without the messages a member's replay already delivered; undefined when nothing is left. */
+  private afterReplay(room: LocalRoom, frames: Buffer[], replayedThrough: number): Buffer | undefined {
+    const rest = frames.filter((frame) => !isMessageFrame(frame) || messageSeqAndTs(frame, room.prefixLength).seq > replayedThrough);
+    return rest.length > 0 ? frameTextMessages(rest) : undefined;
   }
 
   /** welcome, then the replay, then what arrived while syncing (messages after the join's seq; presence from the own join on). */
@@ -349,7 +364,7 @@ export class Hub {
         frames.push(frame);
       }
     });
-    connection.goLive(welcomeFrame(room.id, connection.id, this.options.instanceId, result.seq, result.recovered), frames);
+    connection.goLive(welcomeFrame(room.id, connection.id, this.options.instanceId, result.seq, result.recovered), frames, result.seq);
     this.metrics.wsMessagesOut.inc(frames.length);
   }
 }
