@@ -53,8 +53,9 @@ const TOKENS_RESERVE_MS = 40_000;
 
 const TOKENS_PLAN: TokensPlan = {
   ratePerSecond: 1000,
-  runMs: 6000,
-  warmupMs: 1000,
+  runMs: 7000,
+  // Long enough for the first requests' JIT compilation to be out of the figures.
+  warmupMs: 2000,
   rounds: 2,
   usersPerRoom: 5,
   socketsPerServer: 32,

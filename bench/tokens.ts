@@ -4,8 +4,9 @@
  * - cached: a fixed set of (room, user) pairs, every instance warmed first: each request is an
  *   in-process cache hit;
  * - signed: a new user on every request: a cache miss (Valkey GET), a signature, a Valkey SET.
- * Latency runs from each request's scheduled time (so a stalled server cannot hide queueing) to
- * the end of its response. Server CPU per request is read from /proc like the fan-out's.
+ * The load is open-loop (requests leave on schedule whatever the answers do); latency runs from
+ * the moment a request is issued (waiting for a free keep-alive socket included) to the end of its
+ * response. Server CPU per request is read from /proc like the fan-out's.
  */
 import { LatencyHistogram } from "./histogram";
 import { cpuBetween, sampleCpu } from "./proc-stats";
