@@ -36,13 +36,14 @@ async function main(): Promise<void> {
   const { json } = parseOptions(process.argv.slice(2));
   let cluster: Cluster | undefined;
   let shuttingDown: Promise<void> | undefined;
-  let starting = true;
 
   const shutdown = (signal: string): Promise<void> =>
     (shuttingDown ??= (async () => {
       log(`${signal}: stopping every process`);
       const began = Date.now();
       try {
+        // During start-up there is no cluster yet: stopAll stops what has started, and the exit
+        // hook SIGKILLs anything spawned after it and removes its directories.
         await cluster?.stop();
         await stopAll();
         log(`stopped in ${((Date.now() - began) / 1000).toFixed(1)} s`);
@@ -56,25 +57,19 @@ async function main(): Promise<void> {
     process.on(signal, () => {
       // A second signal while stopping: give up waiting (the harness's exit hook SIGKILLs the rest).
       if (shuttingDown !== undefined) process.exit(130);
-      // While starting, the pieces being started are stopped once startCluster settles (below).
-      if (starting) shuttingDown = Promise.resolve();
-      else void shutdown(signal);
+      void shutdown(signal);
     });
   }
 
   try {
     cluster = await startCluster({ progress: log });
   } catch (error) {
+    if (shuttingDown !== undefined) return; // stopped by a signal while starting
     log(`could not start: ${error instanceof Error ? error.message : String(error)}`);
     await stopAll().catch(() => undefined);
     process.exit(1);
   }
-  starting = false;
-  if (shuttingDown !== undefined) {
-    shuttingDown = undefined;
-    await shutdown("signal during start-up");
-    return;
-  }
+  if (shuttingDown !== undefined) return;
 
   const summary = await clusterSummary(cluster);
   process.stdout.write(json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));

@@ -4,14 +4,23 @@
  * reported, not asserted (timed assertions belong to benchmarks).
  */
 import fs from "node:fs";
+import fsp from "node:fs/promises";
 import path from "node:path";
 import type { ClusterSummary } from "../../scripts/cluster/summary";
-import { spawnManaged, stopAll, waitFor, type ManagedProcess } from "../support/process";
+import { spawnManaged, stopAll, tempDir, waitFor, type ManagedProcess } from "../support/process";
 
 const REPO_ROOT = path.resolve(__dirname, "../..");
 
-function runCli(args: string[]): ManagedProcess {
-  return spawnManaged(`cluster-cli`, process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "scripts/cluster.ts"), ...args], { cwd: REPO_ROOT });
+/** Runs `scripts/cluster.ts` with its own TMPDIR, so that what it leaves behind can be seen. */
+async function runCli(args: string[]): Promise<{ cli: ManagedProcess; tmp: string }> {
+  const tmp = await tempDir("cluster-cli");
+  // PostgreSQL (user postgres) and nginx's workers (nobody) must reach their directories inside it.
+  await fsp.chmod(tmp, 0o755);
+  const cli = spawnManaged("cluster-cli", process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "scripts/cluster.ts"), ...args], {
+    cwd: REPO_ROOT,
+    env: { TMPDIR: tmp },
+  });
+  return { cli, tmp };
 }
 
 function pidAlive(pid: number): boolean {
@@ -26,14 +35,14 @@ function pidAlive(pid: number): boolean {
 afterAll(stopAll);
 
 test("bad arguments: usage on stderr, exit 2", async () => {
-  const cli = runCli(["--jsn"]);
+  const { cli } = await runCli(["--jsn"]);
   expect(await cli.exited).toBe(2);
   expect(cli.logs()).toMatch(/usage: npm run cluster/);
 }, 30_000);
 
 test("--json: one line with the whole cluster once ready; SIGINT stops everything and removes its directories", async () => {
   const began = Date.now();
-  const cli = runCli(["--json"]);
+  const { cli, tmp } = await runCli(["--json"]);
   let summary: ClusterSummary | undefined;
   await waitFor(
     async () => {
@@ -70,12 +79,24 @@ test("--json: one line with the whole cluster once ready; SIGINT stops everythin
     s.postgres.replica.pid,
   ];
   expect(pids.every(pidAlive)).toBe(true);
-  const dirs = [path.dirname(s.postgres.primary.dataDir), path.dirname(s.postgres.replica.dataDir)];
-  expect(dirs.every((d) => fs.existsSync(d))).toBe(true);
+  expect(fs.readdirSync(tmp).filter((name) => name.startsWith("gomeet-")).length).toBeGreaterThanOrEqual(9);
 
   process.kill(cli.pid, "SIGINT");
   expect(await cli.exited).toBe(0);
   expect(pids.filter(pidAlive)).toEqual([]);
-  expect(dirs.filter((d) => fs.existsSync(d))).toEqual([]);
+  expect(fs.readdirSync(tmp).filter((name) => name.startsWith("gomeet-"))).toEqual([]);
   expect(cli.logs()).toMatch(/SIGINT: stopping every process/);
 }, 120_000);
+
+test("SIGINT during start-up stops what had started and removes its directories", async () => {
+  const { cli, tmp } = await runCli(["--json"]);
+  await waitFor(async () => fs.readdirSync(tmp).some((name) => name.startsWith("gomeet-postgres-")), {
+    timeoutMs: 30_000,
+    intervalMs: 50,
+    what: "the cluster to start creating its servers",
+  });
+  process.kill(cli.pid, "SIGINT");
+  expect(await cli.exited).toBe(0);
+  expect(cli.logs()).not.toMatch(/^\{/m);
+  expect(fs.readdirSync(tmp).filter((name) => name.startsWith("gomeet-"))).toEqual([]);
+}, 60_000);
