@@ -260,7 +260,8 @@ describe("nginx", () => {
     expect(config).toContain("map $http_upgrade $connection_upgrade { default upgrade; '' close; }");
     expect(config).toMatch(/location \/ws \{[^}]*proxy_set_header Connection \$connection_upgrade;[^}]*proxy_read_timeout 3600s;/);
     expect(config).toMatch(/least_conn;\s+server 127\.0\.0\.1:9000 max_fails=3 fail_timeout=5s;/);
-    expect(config).toContain("proxy_next_upstream error timeout http_502 http_503;");
+    expect(config).toContain("proxy_next_upstream error timeout http_502;");
+    expect(config).not.toContain("http_503"); // the app's 503 (a dependency down) must not eject instances
     expect(config).not.toContain("non_idempotent");
   });
 

@@ -97,8 +97,11 @@ export function nginxConfig(
     `    listen ${LOOPBACK}:${port};`,
     // A dead instance refuses at once; a hung one must not hold requests for nginx's default 60 s.
     "    proxy_connect_timeout 1s;",
-    // Retry on another instance only for idempotent requests (nginx's default without non_idempotent).
-    "    proxy_next_upstream error timeout http_502 http_503;",
+    // Retry on another instance only for idempotent requests (nginx's default without non_idempotent), and
+    // only when the instance failed: the app's 503 means "a dependency is down" (e.g. Valkey failing over),
+    // an answer every instance would give; counting it toward max_fails ejected every instance at once. A
+    // draining instance closes its listener, which counts as "error".
+    "    proxy_next_upstream error timeout http_502;",
     "    proxy_next_upstream_tries 3;",
     `    location ${opts.wsPath} {`,
     ...proxyCommon,
