@@ -8,7 +8,7 @@
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import { processTree } from "../test/support/proc-tree";
+import { processTree, readStatFields } from "../test/support/proc-tree";
 
 interface StatFields {
   utime: number;
@@ -39,14 +39,8 @@ function pageSize(): number {
 }
 
 function readStat(pid: number): StatFields | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return undefined;
-  }
-  // After "pid (comm) ": fields[0] is field 3 (state), so field N is fields[N - 3].
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  const fields = readStatFields(pid);
+  if (fields === undefined) return undefined;
   return {
     utime: Number(fields[11]),
     stime: Number(fields[12]),

@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import type { PlannedResource } from "../../policies/plan";
 import { renderStack, type RenderedPlan } from "../../scripts/preview/render";
 import { readStackFile } from "../../scripts/preview/stack-file";
@@ -58,7 +58,6 @@ export function runPreview(args: string[]): CliResult {
  * parsed config. Returns the stack name and a function that removes the file.
  */
 export function temporaryStack(base: string, edit: (config: Record<string, any>) => void): { stack: string; remove(): void } {
-  const { parse } = require("yaml") as typeof import("yaml");
   const doc = parse(fs.readFileSync(path.join(ROOT, `Pulumi.${base}.yaml`), "utf8")) as { config: Record<string, any> };
   edit(doc.config);
   const stack = `test-${base}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;

@@ -19,16 +19,24 @@ interface ProcStat extends ProcessIdentity {
   state: string;
 }
 
-function readStat(pid: number): ProcStat | undefined {
+/**
+ * The fields of /proc/<pid>/stat after "pid (comm) ", or undefined when the process is gone.
+ * `fields[0]` is field 3 (state), so field N (as proc(5) numbers them) is `fields[N - 3]`.
+ */
+export function readStatFields(pid: number): string[] | undefined {
   let text: string;
   try {
     text = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
   } catch {
     return undefined;
   }
-  // "pid (comm) state ppid pgrp session ..."; comm may contain spaces and parentheses.
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  // fields[0] is field 3 (state), so field N is fields[N - 3].
+  // comm may contain spaces and parentheses: the fields start after the last ")".
+  return text.slice(text.lastIndexOf(")") + 2).split(" ");
+}
+
+function readStat(pid: number): ProcStat | undefined {
+  const fields = readStatFields(pid);
+  if (fields === undefined) return undefined;
   return {
     pid,
     state: fields[0] ?? "?",
