@@ -30,11 +30,11 @@ export class Postgres extends pulumi.ComponentResource {
 
   constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gomeet:index:Postgres", name, {}, opts);
-    const cfg = args.config;
+    const { config: cfg, ...placement } = args;
     const clusterName = `${args.prefix}-pg`;
     const { cluster } = managedDatabase(
       {
-        ...args,
+        ...placement,
         name: clusterName,
         engine: "pg",
         version: cfg.version,

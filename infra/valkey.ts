@@ -20,10 +20,10 @@ export class Valkey extends pulumi.ComponentResource {
 
   constructor(name: string, args: ValkeyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gomeet:index:Valkey", name, {}, opts);
-    const cfg = args.config;
+    const { config: cfg, ...placement } = args;
     const { cluster } = managedDatabase(
       {
-        ...args,
+        ...placement,
         name: `${args.prefix}-valkey`,
         engine: "valkey",
         version: cfg.version,

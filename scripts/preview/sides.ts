@@ -131,8 +131,9 @@ export function withoutStackName(doc: PreviewDocument, project: string, stack: s
 export async function stackSides(root: string, stack: string, other: string): Promise<[Side, Side]> {
   progress(`rendering stacks ${other} and ${stack}...`);
   const [base, head] = await Promise.all([renderInChild(root, other, `stack ${other}`), renderInChild(root, stack, `stack ${stack}`)]);
+  const project = projectName(root);
   return [
-    { label: `stack ${other}`, stack: other, doc: withoutStackName(base, projectName(root), other) },
-    { label: `stack ${stack}`, stack, doc: withoutStackName(head, projectName(root), stack) },
+    { label: `stack ${other}`, stack: other, doc: withoutStackName(base, project, other) },
+    { label: `stack ${stack}`, stack, doc: withoutStackName(head, project, stack) },
   ];
 }
