@@ -76,6 +76,8 @@ export async function startApp(config: AppConfig, options: { logger?: Logger } =
       history: { maxLength: config.historyMaxLength, maxAgeMs: historyMaxAgeMs, seqTtlMs: Math.max(SEQ_TTL_FLOOR_MS, historyMaxAgeMs * 10) },
       replayBatch: config.historyReplayBatch,
       presenceTtlMs,
+      publishBatchMs: config.wsPublishBatchMs,
+      deliveryBatchMs: config.wsDeliveryBatchMs,
     },
     logger,
     metrics,

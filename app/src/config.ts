@@ -45,6 +45,8 @@ export interface AppConfig {
   wsMaxFrameBytes: number;
   wsMaxMessagesPerSecond: number;
   wsMaxBufferedBytes: number;
+  wsPublishBatchMs: number;
+  wsDeliveryBatchMs: number;
   httpMaxBodyBytes: number;
   historyMaxLength: number;
   historyMaxAgeSeconds: number;
@@ -145,6 +147,8 @@ const envSchema = z.object({
   WS_MAX_FRAME_BYTES: int(64, 16 * 1024 * 1024, 64 * 1024),
   WS_MAX_MESSAGES_PER_SECOND: int(1, 100_000, 50),
   WS_MAX_BUFFERED_BYTES: int(1024, 1024 * 1024 * 1024, 4 * 1024 * 1024),
+  WS_PUBLISH_BATCH_MS: int(0, 100, 2),
+  WS_DELIVERY_BATCH_MS: int(0, 100, 0),
   HTTP_MAX_BODY_BYTES: int(256, 16 * 1024 * 1024, 16 * 1024),
   HISTORY_MAX_LENGTH: int(1, 1_000_000, 1000),
   HISTORY_MAX_AGE_SECONDS: int(1, 30 * 86_400, 3600),
@@ -206,6 +210,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     wsMaxFrameBytes: e.WS_MAX_FRAME_BYTES,
     wsMaxMessagesPerSecond: e.WS_MAX_MESSAGES_PER_SECOND,
     wsMaxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
+    wsPublishBatchMs: e.WS_PUBLISH_BATCH_MS,
+    wsDeliveryBatchMs: e.WS_DELIVERY_BATCH_MS,
     httpMaxBodyBytes: e.HTTP_MAX_BODY_BYTES,
     historyMaxLength: e.HISTORY_MAX_LENGTH,
     historyMaxAgeSeconds: e.HISTORY_MAX_AGE_SECONDS,

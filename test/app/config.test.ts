@@ -70,6 +70,8 @@ test.each([
   [{ AUTH_JWT_SECRET: undefined }, "AUTH_JWT_SECRET / AUTH_JWKS_URL: set exactly one of them"],
   [{ LOG_LEVEL: "loud" }, "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent"],
   [{ WS_MAX_MESSAGES_PER_SECOND: "0" }, "WS_MAX_MESSAGES_PER_SECOND must be an integer between 1 and 100000"],
+  [{ WS_PUBLISH_BATCH_MS: "101" }, "WS_PUBLISH_BATCH_MS must be an integer between 0 and 100"],
+  [{ WS_DELIVERY_BATCH_MS: "-1" }, "WS_DELIVERY_BATCH_MS must be an integer between 0 and 100"],
   [{ INSTANCE_ID: "pod name with spaces" }, "INSTANCE_ID must be 1-128 characters of A-Z a-z 0-9 _ . -"],
   [{ PRESENCE_TTL_SECONDS: "5", HEARTBEAT_INTERVAL_MS: "10000" }, "PRESENCE_TTL_SECONDS must be longer than HEARTBEAT_INTERVAL_MS"],
 ])("%j → %s", (env, expected) => {

@@ -46,6 +46,23 @@ export function userJson(user: { id: string; name: string }): string {
   return JSON.stringify({ id: user.id, name: user.name });
 }
 
+/** Separates the frames of one published batch (see APPEND_MESSAGES); JSON.stringify never leaves one unescaped. */
+const FRAME_SEPARATOR = 0x0a;
+
+/** Calls `visit` with each frame of a published Valkey message (one frame, or a batch joined by "\n"), in order. */
+export function forEachPublishedFrame(payload: Buffer, visit: (frame: Buffer) => void): void {
+  let start = 0;
+  for (;;) {
+    const end = payload.indexOf(FRAME_SEPARATOR, start);
+    if (end < 0) {
+      visit(start === 0 ? payload : payload.subarray(start));
+      return;
+    }
+    visit(payload.subarray(start, end));
+    start = end + 1;
+  }
+}
+
 /** Offset of the first character of the type value: `{"type":"` is 9 bytes. */
 const TYPE_VALUE_OFFSET = 9;
 const LOWERCASE_M = 0x6d;

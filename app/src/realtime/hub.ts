@@ -16,7 +16,9 @@ import { instanceConnectionsKey, roomKeys, type RoomKeys } from "../redis/keys";
 import type { RedisConnections } from "../redis/connections";
 import type { HistoryLimits } from "../redis/scripts";
 import type { Connection } from "./connection";
+import { MessagePublisher } from "./publisher";
 import {
+  forEachPublishedFrame,
   frameTextMessages,
   isMessageFrame,
   messageFramePrefix,
@@ -32,6 +34,10 @@ export interface HubOptions {
   history: HistoryLimits;
   replayBatch: number;
   presenceTtlMs: number;
+  /** WS_PUBLISH_BATCH_MS: how long a client message may wait to be appended with others of its room. */
+  publishBatchMs: number;
+  /** WS_DELIVERY_BATCH_MS: least time between two writes of one room's frames to a socket (0: one per event-loop turn). */
+  deliveryBatchMs: number;
 }
 
 /** Attempts to fill a gap from history, each after waiting up to HEAL_READY_TIMEOUT_MS for the command connection. */
@@ -54,8 +60,13 @@ class LocalRoom {
   activating: Connection[] = [];
   /** While a gap is being filled from history, arriving frames wait here. */
   held: Buffer[] | undefined;
+  /** When its frames were last written (performance.now()). */
+  deliveredAt = -Infinity;
+  /** A delivery is due: at the end of this event-loop turn, or when the room's window ends. */
+  deliveryScheduled = false;
   subscribed: Promise<void>;
-  readonly listener: (frame: Buffer) => void;
+  /** Receives the room's published Valkey messages (a frame, or a batch of frames). */
+  readonly listener: (payload: Buffer) => void;
 
   constructor(
     readonly id: string,
@@ -64,7 +75,8 @@ class LocalRoom {
     this.keys = roomKeys(id);
     this.prefix = messageFramePrefix(id);
     this.prefixLength = Buffer.byteLength(this.prefix);
-    this.listener = (frame) => onFrame(this, frame);
+    const onPublishedFrame = (frame: Buffer) => onFrame(this, frame);
+    this.listener = (payload) => forEachPublishedFrame(payload, onPublishedFrame);
     this.subscribed = Promise.resolve();
   }
 }
@@ -74,6 +86,7 @@ export class Hub {
   private readonly dirty = new Set<LocalRoom>();
   private flushScheduled = false;
   private readonly indexKey: string;
+  private readonly publisher: MessagePublisher;
 
   constructor(
     private readonly redis: RedisConnections,
@@ -82,6 +95,7 @@ export class Hub {
     private readonly metrics: AppMetrics,
   ) {
     this.indexKey = instanceConnectionsKey(options.instanceId);
+    this.publisher = new MessagePublisher(redis, { batchMs: options.publishBatchMs, history: options.history });
     redis.on("resubscribed", () => void this.healAll());
   }
 
@@ -154,13 +168,15 @@ export class Hub {
     }
   }
 
-  /** Appends a client message to the room's history and publishes it (one atomic script). */
-  async publish(connection: Connection, data: unknown): Promise<number> {
+  /**
+   * Appends a client message to the room's history and publishes it, batched with the room's other
+   * messages of the next WS_PUBLISH_BATCH_MS (one atomic script per batch); resolves with its seq.
+   */
+  publish(connection: Connection, data: unknown): Promise<number> {
     const room = this.rooms.get(connection.roomId);
     const keys = room?.keys ?? roomKeys(connection.roomId);
     const prefix = room?.prefix ?? messageFramePrefix(connection.roomId);
-    const tail = messageFrameTail(connection.userJson, data);
-    return this.redis.run((c) => c.appendMessage(keys, prefix, tail, this.options.history));
+    return this.publisher.append(keys, prefix, messageFrameTail(connection.userJson, data));
   }
 
   /**
@@ -168,6 +184,8 @@ export class Hub {
    * removes their presence, and terminates sockets whose close handshake is not done after `graceMs`.
    */
   async closeAll(code: number, reason: string, graceMs: number): Promise<void> {
+    // Messages already accepted are appended and published before their senders are closed.
+    this.publisher.flush();
     const connections = [...this.rooms.values()].flatMap((room) => [...room.members]);
     const closed = connections.map((connection) => new Promise<void>((resolve) => {
       if (connection.ws.readyState === WebSocket.CLOSED) resolve();
@@ -293,7 +311,19 @@ export class Hub {
     }
   }
 
+  /**
+   * Schedules the room's delivery: at the end of this event-loop turn (with every other room's),
+   * or, when the room was written to less than WS_DELIVERY_BATCH_MS ago, when that window ends, so
+   * that a busy room's frames reach each socket together while a quiet room's go out at once.
+   */
   private markDirty(room: LocalRoom): void {
+    if (room.deliveryScheduled) return;
+    room.deliveryScheduled = true;
+    const wait = room.deliveredAt + this.options.deliveryBatchMs - performance.now();
+    if (wait > 0) {
+      setTimeout(() => this.deliver(room), wait);
+      return;
+    }
     this.dirty.add(room);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -309,9 +339,11 @@ export class Hub {
 
   /** Writes the room's queued frames to its live members (one buffer, one write each); syncing members hold them. */
   private deliver(room: LocalRoom): void {
+    room.deliveryScheduled = false;
     const frames = room.queue;
     if (frames.length > 0) {
       room.queue = [];
+      room.deliveredAt = performance.now();
       const now = Date.now();
       let firstSeq = Infinity;
       let lastSeq = -1;
