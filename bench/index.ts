@@ -15,7 +15,7 @@ import { renderTables, resultDocument, type BenchResults, type MachineInfo } fro
 import { createRooms } from "./rooms";
 import { parseOptions, type BenchOptions } from "./options";
 import { prioritise } from "./priority";
-import { CANDIDATE_ENTRY_ENV, startSystems, type BenchSystems } from "./systems";
+import { CANDIDATE_ENTRY_ENV, CANDIDATE_SETTINGS_ENV, describeCandidate, parseCandidateSettings, startSystems, type BenchSystems, type StartOptions } from "./systems";
 import { runTokens, type TokensPlan } from "./tokens";
 import { startWorkers, type ClientWorker } from "./workers";
 
@@ -69,7 +69,9 @@ async function fanout(systems: BenchSystems, rooms: string[], options: BenchOpti
     const all = [systems.gomeet, ...(systems.candidate === undefined ? [] : [systems.candidate]), systems.socketio, systems.raw];
     const chosen = options.systems === undefined ? all : all.filter((s) => options.systems?.includes(s.name));
     const missing = (options.systems ?? []).filter((name) => !all.some((s) => s.name === name));
-    if (missing.length > 0) throw new Error(`--systems ${missing.join(",")}: not running (the candidate needs ${CANDIDATE_ENTRY_ENV}=<entry file>)`);
+    if (missing.length > 0) {
+      throw new Error(`--systems ${missing.join(",")}: not running (the candidate needs ${CANDIDATE_ENTRY_ENV}=<entry file> or ${CANDIDATE_SETTINGS_ENV}=NAME=value,…)`);
+    }
     for (const system of chosen) {
       const own = await startWorkers(WORKERS_PER_SYSTEM, systems.jwtSecret, `${system.name}-client`);
       workers.push(...own);
@@ -87,6 +89,14 @@ async function fanout(systems: BenchSystems, rooms: string[], options: BenchOpti
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  const settingsText = process.env[CANDIDATE_SETTINGS_ENV];
+  const start: StartOptions = {
+    cpuProfileDir: options.cpuProfileDir,
+    candidateEntry: process.env[CANDIDATE_ENTRY_ENV] || undefined,
+    candidateSettings: settingsText === undefined || settingsText === "" ? undefined : parseCandidateSettings(settingsText),
+    nice: options.nice,
+  };
+  const candidate = describeCandidate(start);
   const began = Date.now();
   const budget = new Budget(TOTAL_BUDGET_MS);
   if (options.nice !== undefined) {
@@ -97,7 +107,8 @@ async function main(): Promise<void> {
   const loadAverageStart = os.loadavg();
   log(`machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}, load average ${loadAverageStart.map((l) => l.toFixed(2)).join(" ")}`);
   log("starting Valkey, PostgreSQL, a LiveKit stand-in, 3 GoMeet instances, 3 Socket.IO nodes and the raw ws server");
-  const systems = await startSystems({ cpuProfileDir: options.cpuProfileDir, candidateEntry: process.env[CANDIDATE_ENTRY_ENV] || undefined, nice: options.nice });
+  if (candidate !== undefined) log(`candidate: ${candidate}`);
+  const systems = await startSystems(start);
   const results: BenchResults = {};
   const needsRooms = options.parts.has("fanout") || options.parts.has("tokens");
   const rooms = needsRooms ? await createRooms(systems.gomeet.endpoints[0] as string, FANOUT_ROOMS, "fanout") : [];
@@ -121,6 +132,7 @@ async function main(): Promise<void> {
     openFilesLimit: openFilesLimit(),
     nice: os.getPriority(),
     durationSeconds: (Date.now() - began) / 1000,
+    candidate,
   };
   const tables = renderTables(results, machine);
   if (options.json) {

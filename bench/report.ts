@@ -23,6 +23,8 @@ export interface MachineInfo {
   /** The benchmark's scheduling priority (0 unless --nice). */
   nice: number;
   durationSeconds: number;
+  /** What the candidate system is (entry and settings), when one ran. */
+  candidate?: string;
 }
 
 /** Finite numbers rounded to `digits` decimals; NaN and infinities become null (JSON has no such numbers). */
@@ -134,7 +136,7 @@ function fanoutTables(fanout: FanoutResult): string {
     ...(fanout.candidate === undefined
       ? []
       : [
-          `  candidate build at 3,000 msg/s:  ${fixed(fanout.candidate.efficiencyVsGomeet, 2)}x GoMeet's deliveries per CPU-second, ${fixed(fanout.candidate.efficiencyVsSocketio, 2)}x Socket.IO's, ` +
+          `  candidate at 3,000 msg/s:        ${fixed(fanout.candidate.efficiencyVsGomeet, 2)}x GoMeet's deliveries per CPU-second, ${fixed(fanout.candidate.efficiencyVsSocketio, 2)}x Socket.IO's, ` +
             `${fixed(100 * fanout.candidate.efficiencyVsCeiling, 0)} % of raw; p99 ${fixed(fanout.candidate.p99MsAt3000, 2)} ms; highest rate with p99 <= 50 ms ${reached("candidate", fanout.candidate.maxRateUnder50msP99)}`,
         ]),
   ].join("\n");
@@ -182,6 +184,7 @@ export function renderTables(results: BenchResults, machine: MachineInfo): strin
     `GoMeet benchmark on ${machine.cores} cores / ${fixed(machine.memoryGiB, 0)} GiB / Node ${machine.node}; ` +
       `load average ${machine.loadAverageStart.map((l) => l.toFixed(2)).join(" ")} at start, ${machine.loadAverageEnd.map((l) => l.toFixed(2)).join(" ")} at end; ` +
       `${machine.nice === 0 ? "" : `nice ${machine.nice}; `}${fixed(machine.durationSeconds, 0)} s`,
+    ...(machine.candidate === undefined ? [] : [`candidate: ${machine.candidate}`]),
   ];
   if (results.fanout !== undefined) parts.push(fanoutTables(results.fanout));
   if (results.connections !== undefined) parts.push(connectionsTable(results.connections));

@@ -84,10 +84,29 @@ const APP_ENTRY = "app/src/main.ts";
  * with the others under the same load, so the two builds are compared under the same conditions.
  */
 export const CANDIDATE_ENTRY_ENV = "GOMEET_BENCH_CANDIDATE";
+/**
+ * App environment for the candidate, as `NAME=value,NAME=value` (e.g. other WS_PUBLISH_BATCH_MS and
+ * WS_DELIVERY_BATCH_MS): without CANDIDATE_ENTRY_ENV the candidate is this build with these settings.
+ */
+export const CANDIDATE_SETTINGS_ENV = "GOMEET_BENCH_CANDIDATE_ENV";
+
+/** Parses CANDIDATE_SETTINGS_ENV; throws naming the item that is not `NAME=value`. */
+export function parseCandidateSettings(text: string): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const item of text.split(",").map((part) => part.trim()).filter((part) => part !== "")) {
+    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(item);
+    if (match === null) throw new Error(`${CANDIDATE_SETTINGS_ENV}: "${item}" is not NAME=value (expected e.g. WS_PUBLISH_BATCH_MS=5,WS_DELIVERY_BATCH_MS=10)`);
+    settings[match[1] as string] = match[2] as string;
+  }
+  if (Object.keys(settings).length === 0) throw new Error(`${CANDIDATE_SETTINGS_ENV} is set but names no setting (expected e.g. WS_PUBLISH_BATCH_MS=5)`);
+  return settings;
+}
 
 export interface StartOptions {
   /** Entry of a candidate build to run alongside (see CANDIDATE_ENTRY_ENV). */
   candidateEntry?: string;
+  /** App environment of the candidate (see CANDIDATE_SETTINGS_ENV); with no candidateEntry, the candidate is this build. */
+  candidateSettings?: Record<string, string>;
   /** Write each server's CPU profile here when it stops. */
   cpuProfileDir?: string;
   /** Extra app environment (e.g. a different HEARTBEAT_INTERVAL_MS). */
@@ -122,12 +141,23 @@ async function startGomeet(name: "gomeet" | "candidate", entry: string, valkey: 
   };
 }
 
+function hasCandidate(options: StartOptions): boolean {
+  return options.candidateEntry !== undefined || options.candidateSettings !== undefined;
+}
+
+/** What the candidate is, for the report: its entry (or "this build") and its settings. */
+export function describeCandidate(options: StartOptions): string | undefined {
+  if (!hasCandidate(options)) return undefined;
+  const settings = Object.entries(options.candidateSettings ?? {}).map(([name, value]) => `${name}=${value}`);
+  return [options.candidateEntry ?? "this build", ...settings].join(", ");
+}
+
 export async function startSystems(options: StartOptions = {}): Promise<BenchSystems> {
   const [valkey, postgres, livekit, candidateValkey] = await Promise.all([
     startRedis(),
     startPostgres(),
     startLivekitStandIn("livekit-a"),
-    options.candidateEntry === undefined ? undefined : startRedis(),
+    hasCandidate(options) ? startRedis() : undefined,
   ]);
   if (options.nice !== undefined) {
     for (const node of [valkey, postgres, candidateValkey]) if (node !== undefined) prioritise(node.process.pid, options.nice);
@@ -135,7 +165,12 @@ export async function startSystems(options: StartOptions = {}): Promise<BenchSys
   const backing = { postgres, livekit };
   const gomeet = await startGomeet("gomeet", APP_ENTRY, valkey, backing, options);
   const candidate =
-    options.candidateEntry === undefined || candidateValkey === undefined ? undefined : await startGomeet("candidate", options.candidateEntry, candidateValkey, backing, options);
+    candidateValkey === undefined
+      ? undefined
+      : await startGomeet("candidate", options.candidateEntry ?? APP_ENTRY, candidateValkey, backing, {
+          ...options,
+          appOverrides: { ...options.appOverrides, ...options.candidateSettings },
+        });
   const profile = { cpuProfileDir: options.cpuProfileDir, nice: options.nice };
   const socketioNodes = await Promise.all(
     Array.from({ length: INSTANCES }, (_, i) => startNodeServer(`socketio-${i + 1}`, "bench/servers/socketio-node.ts", { env: { REDIS_URL: valkey.url }, ...profile })),

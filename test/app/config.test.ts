@@ -32,6 +32,8 @@ test("defaults", () => {
     databaseReplicaUrls: [],
     wsMaxFrameBytes: 65536,
     wsMaxMessagesPerSecond: 50,
+    wsPublishBatchMs: 0,
+    wsDeliveryBatchMs: 0,
     historyMaxLength: 1000,
     presenceTtlSeconds: 30,
     heartbeatIntervalMs: 10_000,

@@ -36,7 +36,7 @@ export interface HubOptions {
   presenceTtlMs: number;
   /** WS_PUBLISH_BATCH_MS: how long a client message may wait to be appended with others of its room. */
   publishBatchMs: number;
-  /** WS_DELIVERY_BATCH_MS: least time between two writes of one room's frames to a socket (0: one per event-loop turn). */
+  /** WS_DELIVERY_BATCH_MS: least time between two deliveries to this instance's sockets (0: one per event-loop turn). */
   deliveryBatchMs: number;
 }
 
@@ -60,10 +60,6 @@ class LocalRoom {
   activating: Connection[] = [];
   /** While a gap is being filled from history, arriving frames wait here. */
   held: Buffer[] | undefined;
-  /** When its frames were last written (performance.now()). */
-  deliveredAt = -Infinity;
-  /** A delivery is due: at the end of this event-loop turn, or when the room's window ends. */
-  deliveryScheduled = false;
   subscribed: Promise<void>;
   /** Receives the room's published Valkey messages (a frame, or a batch of frames). */
   readonly listener: (payload: Buffer) => void;
@@ -85,6 +81,8 @@ export class Hub {
   private readonly rooms = new Map<string, LocalRoom>();
   private readonly dirty = new Set<LocalRoom>();
   private flushScheduled = false;
+  /** When the last delivery happened (performance.now()). */
+  private deliveredAt = -Infinity;
   private readonly indexKey: string;
   private readonly publisher: MessagePublisher;
 
@@ -312,38 +310,31 @@ export class Hub {
   }
 
   /**
-   * Schedules the room's delivery: at the end of this event-loop turn (with every other room's),
-   * or, when the room was written to less than WS_DELIVERY_BATCH_MS ago, when that window ends, so
-   * that a busy room's frames reach each socket together while a quiet room's go out at once.
+   * Schedules the delivery of every dirty room: at the end of this event-loop turn after a quiet
+   * spell, else when WS_DELIVERY_BATCH_MS since the last delivery has passed. Under load, each
+   * room's frames of the window reach each socket in one write, with one wake-up for all rooms.
    */
   private markDirty(room: LocalRoom): void {
-    if (room.deliveryScheduled) return;
-    room.deliveryScheduled = true;
-    const wait = room.deliveredAt + this.options.deliveryBatchMs - performance.now();
-    if (wait > 0) {
-      setTimeout(() => this.deliver(room), wait);
-      return;
-    }
     this.dirty.add(room);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    const wait = this.deliveredAt + this.options.deliveryBatchMs - performance.now();
+    if (wait > 0) setTimeout(() => this.flush(), wait);
+    else setImmediate(() => this.flush());
   }
 
   private flush(): void {
     this.flushScheduled = false;
+    this.deliveredAt = performance.now();
     for (const room of this.dirty) this.deliver(room);
     this.dirty.clear();
   }
 
   /** Writes the room's queued frames to its live members (one buffer, one write each); syncing members hold them. */
   private deliver(room: LocalRoom): void {
-    room.deliveryScheduled = false;
     const frames = room.queue;
     if (frames.length > 0) {
       room.queue = [];
-      room.deliveredAt = performance.now();
       const now = Date.now();
       let firstSeq = Infinity;
       let lastSeq = -1;
