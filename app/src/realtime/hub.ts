@@ -3,8 +3,10 @@
  * the fan-out of published frames to local sockets.
  *
  * Every frame of a room reaches this instance through its Valkey channel, in the order the room's
- * scripts ran (the sender's own instance included), so all members see one order. Frames that
- * arrive in one event-loop turn are framed once per room and written with one write per socket.
+ * scripts ran (the sender's own instance included), so all members see one order; a published
+ * batch (several messages of one script) is split back into frames. Frames that arrive within one
+ * delivery (one event-loop turn, or the WS_DELIVERY_BATCH_MS window under load) are framed once
+ * per room and written with one write per socket.
  * Message seqs are checked on arrival: a duplicate is dropped, a gap (missed while the subscription
  * was away) is filled from history before later frames are delivered.
  */
@@ -34,7 +36,7 @@ export interface HubOptions {
   history: HistoryLimits;
   replayBatch: number;
   presenceTtlMs: number;
-  /** WS_PUBLISH_BATCH_MS: how long a client message may wait to be appended with others of its room. */
+  /** WS_PUBLISH_BATCH_MS: least time between two sends of accepted messages to Valkey (0: one per event-loop turn). */
   publishBatchMs: number;
   /** WS_DELIVERY_BATCH_MS: least time between two deliveries to this instance's sockets (0: one per event-loop turn). */
   deliveryBatchMs: number;
@@ -167,8 +169,8 @@ export class Hub {
   }
 
   /**
-   * Appends a client message to the room's history and publishes it, batched with the room's other
-   * messages of the next WS_PUBLISH_BATCH_MS (one atomic script per batch); resolves with its seq.
+   * Appends a client message to the room's history and publishes it, with the room's other messages
+   * of the same publish window (one atomic script per room and window); resolves with its seq.
    */
   publish(connection: Connection, data: unknown): Promise<number> {
     const room = this.rooms.get(connection.roomId);
