@@ -18,6 +18,7 @@ import { instanceConnectionsKey, roomKeys, type RoomKeys } from "../redis/keys";
 import type { RedisConnections } from "../redis/connections";
 import type { HistoryLimits } from "../redis/scripts";
 import type { Connection } from "./connection";
+import { PacedRun } from "./paced-run";
 import { MessagePublisher } from "./publisher";
 import {
   forEachPublishedFrame,
@@ -82,9 +83,8 @@ class LocalRoom {
 export class Hub {
   private readonly rooms = new Map<string, LocalRoom>();
   private readonly dirty = new Set<LocalRoom>();
-  private flushScheduled = false;
-  /** When the last delivery happened (performance.now()). */
-  private deliveredAt = -Infinity;
+  /** Delivers the dirty rooms: once per event-loop turn, or at most once per WS_DELIVERY_BATCH_MS under load. */
+  private readonly deliveries: PacedRun;
   private readonly indexKey: string;
   private readonly publisher: MessagePublisher;
 
@@ -96,6 +96,7 @@ export class Hub {
   ) {
     this.indexKey = instanceConnectionsKey(options.instanceId);
     this.publisher = new MessagePublisher(redis, { batchMs: options.publishBatchMs, history: options.history });
+    this.deliveries = new PacedRun(options.deliveryBatchMs, () => this.flush());
     redis.on("resubscribed", () => void this.healAll());
   }
 
@@ -318,16 +319,10 @@ export class Hub {
    */
   private markDirty(room: LocalRoom): void {
     this.dirty.add(room);
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    const wait = this.deliveredAt + this.options.deliveryBatchMs - performance.now();
-    if (wait > 0) setTimeout(() => this.flush(), wait);
-    else setImmediate(() => this.flush());
+    this.deliveries.request();
   }
 
   private flush(): void {
-    this.flushScheduled = false;
-    this.deliveredAt = performance.now();
     for (const room of this.dirty) this.deliver(room);
     this.dirty.clear();
   }

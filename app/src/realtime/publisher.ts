@@ -13,6 +13,7 @@
 import type { RedisConnections } from "../redis/connections";
 import type { RoomKeys } from "../redis/keys";
 import { MAX_APPEND_BATCH, type HistoryLimits } from "../redis/scripts";
+import { PacedRun } from "./paced-run";
 
 export interface PublisherOptions {
   /** Least time between two sends (ms); 0: once per event-loop turn. */
@@ -34,14 +35,14 @@ interface RoomBatch {
 
 export class MessagePublisher {
   private batches = new Map<string, RoomBatch>();
-  private scheduled: { cancel(): void } | undefined;
-  /** When the last send happened (performance.now()). */
-  private sentAt = -Infinity;
+  private readonly sends: PacedRun;
 
   constructor(
     private readonly redis: RedisConnections,
     private readonly options: PublisherOptions,
-  ) {}
+  ) {
+    this.sends = new PacedRun(options.batchMs, () => this.sendAll());
+  }
 
   /** Queues one message (its frame tail) for the room; resolves with its seq once it is in history and published. */
   append(keys: RoomKeys, prefix: string, tail: string): Promise<number> {
@@ -52,34 +53,23 @@ export class MessagePublisher {
     }
     const queued = batch.messages;
     const seq = new Promise<number>((resolve, reject) => queued.push({ tail, resolve, reject }));
-    this.scheduled ??= this.schedule();
+    this.sends.request();
     return seq;
   }
 
-  /** Sends every queued message now (also at shutdown, so nothing accepted is left behind). */
+  /** Sends every queued message now (shutdown, so nothing accepted is left behind). */
   flush(): void {
-    this.scheduled?.cancel();
-    this.scheduled = undefined;
-    if (this.batches.size === 0) return;
+    this.sends.runNow();
+  }
+
+  private sendAll(): void {
     const batches = this.batches;
     this.batches = new Map();
-    this.sentAt = performance.now();
     for (const batch of batches.values()) {
       for (let start = 0; start < batch.messages.length; start += MAX_APPEND_BATCH) {
         this.send(batch, batch.messages.slice(start, start + MAX_APPEND_BATCH));
       }
     }
-  }
-
-  /** At the end of this event-loop turn after a quiet spell, else when the window since the last send ends. */
-  private schedule(): { cancel(): void } {
-    const wait = this.sentAt + this.options.batchMs - performance.now();
-    if (wait > 0) {
-      const timer = setTimeout(() => this.flush(), wait);
-      return { cancel: () => clearTimeout(timer) };
-    }
-    const immediate = setImmediate(() => this.flush());
-    return { cancel: () => clearImmediate(immediate) };
   }
 
   private send(batch: RoomBatch, messages: PendingMessage[]): void {
