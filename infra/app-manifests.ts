@@ -71,6 +71,8 @@ export function deploymentSpec(s: DeploymentSettings): DeploymentSpec {
               { name: "PORT", value: String(APP_PORT) },
               { name: "LOG_LEVEL", value: s.app.logLevel },
               { name: "SHUTDOWN_DRAIN_SECONDS", value: String(s.app.drainSeconds) },
+              { name: "WS_PUBLISH_BATCH_MS", value: String(s.app.publishBatchMs) },
+              { name: "WS_DELIVERY_BATCH_MS", value: String(s.app.deliveryBatchMs) },
               { name: "INSTANCE_ID", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
               ...SECRET_KEYS.map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: s.secretName, key } } })),
             ],

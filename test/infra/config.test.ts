@@ -50,6 +50,7 @@ describe("loadConfig", () => {
     ["an inconsistent range", "kubernetes", (k: any) => ({ ...k, maxNodes: 2 }), /^gomeet:kubernetes\.maxNodes: .*maxNodes must be ≥ minNodes/],
     ["an autoscaler ceiling under the floor", "app", (a: any) => ({ ...a, maxReplicas: 2 }), /^gomeet:app\.maxReplicas: .*maxReplicas must be ≥ replicas/],
     ["an image without a tag", "app", (a: any) => ({ ...a, image: "registry.digitalocean.com/gomeet/app" }), /^gomeet:app\.image: .*tag or digest/],
+    ["a batching window over 100 ms", "app", (a: any) => ({ ...a, deliveryBatchMs: 250 }), /^gomeet:app\.deliveryBatchMs: got 250; expected .*<=100/],
     ["a bad email", "alerts", (a: any) => ({ ...a, emails: ["not-an-email"] }), /^gomeet:alerts\.emails\.0: got "not-an-email"/],
     ["a host outside its zone", "domain", () => ({ host: "meet.other.example", zone: "gomeet.example" }), /^gomeet:domain\.host: .*inside it/],
     ["duplicate LiveKit names", "livekit", (l: any) => [l[0], l[0]], /^gomeet:livekit: .*names must be unique/],

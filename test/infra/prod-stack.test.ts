@@ -127,6 +127,9 @@ describe("app", () => {
     // preStop (10 s) + the app's drain (30 s) must fit in the grace period, or sockets are cut instead of drained.
     expect(pod().terminationGracePeriodSeconds).toBeGreaterThanOrEqual(10 + 30);
     expect(c.env).toContainEqual({ name: "SHUTDOWN_DRAIN_SECONDS", value: "30" });
+    // Batching windows off unless the stack sets them (latency first).
+    expect(c.env).toContainEqual({ name: "WS_PUBLISH_BATCH_MS", value: "0" });
+    expect(c.env).toContainEqual({ name: "WS_DELIVERY_BATCH_MS", value: "0" });
     expect(c.image).toBe("registry.digitalocean.com/gomeet/app:0.1.0");
   });
 
