@@ -18,11 +18,13 @@ import { revisionSides, stackSides } from "./preview/sides";
 import { PreviewInputError, listStacks, readStackFile } from "./preview/stack-file";
 
 const USAGE = [
-  "usage: npm run preview -- --stack <name> [--json]",
+  "usage: npm run preview -- --stack <name> [--json]                     --stack defaults to prod when Pulumi.prod.yaml exists",
   "       npm run preview -- --stack <name> --diff <git-ref> [--json]          what the working tree changes against a revision",
   "       npm run preview -- --stack <name> --against-stack <other> [--json]   how <name> differs from <other>",
   "       --root <dir>: render the repository at <dir> (default: this one)",
 ].join("\n");
+
+const DEFAULT_STACK = "prod";
 
 interface Options {
   stack: string;
@@ -54,10 +56,13 @@ function parseOptions(argv: string[]): Options {
     process.stdout.write(`${USAGE}\nstacks: ${listStacks(root).join(", ")}\n`);
     process.exit(0);
   }
-  if (!parsed.values.stack) throw new PreviewInputError(`--stack is required (stacks here: ${listStacks(root).join(", ")})\n${USAGE}`);
+  const stacks = listStacks(root);
+  // The front door: `npm run preview` on a fresh clone shows the production plan.
+  const stack = parsed.values.stack ?? (stacks.includes(DEFAULT_STACK) ? DEFAULT_STACK : undefined);
+  if (!stack) throw new PreviewInputError(`--stack is required: there is no Pulumi.${DEFAULT_STACK}.yaml to default to (stacks here: ${stacks.join(", ") || "none"})\n${USAGE}`);
   const { diff, "against-stack": againstStack } = parsed.values;
   if (diff !== undefined && againstStack !== undefined) throw new PreviewInputError(`--diff and --against-stack exclude each other\n${USAGE}`);
-  return { stack: parsed.values.stack, json: parsed.values.json ?? false, root, diff, againstStack };
+  return { stack, json: parsed.values.json ?? false, root, diff, againstStack };
 }
 
 /** `--diff` / `--against-stack`: render both sides, print the diff. */

@@ -2,6 +2,9 @@
  * `npm run preview` end to end: the JSON document, the readable tree with the scorecard, exit codes,
  * secrets never printed, and any `Pulumi.<name>.yaml` in the root.
  */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { runPreview, temporaryStack, type CliResult } from "./plan-helpers";
 import { SECRET_PLACEHOLDER } from "../../scripts/preview/stack-file";
 
@@ -57,8 +60,21 @@ test("an unknown stack exits 2 naming the file and the stacks that exist", () =>
   expect(r.stdout).toBe("");
 });
 
-test("missing --stack and unknown flags exit 2 with the usage", () => {
-  expect(runPreview([])).toMatchObject({ status: 2, stderr: expect.stringContaining("--stack is required") });
+test("without --stack it previews prod (the fresh-clone front door); where there is no prod, --stack is required", () => {
+  const bare = runPreview(["--json"]);
+  expect(bare.status).toBe(0);
+  expect(JSON.parse(bare.stdout)).toEqual(JSON.parse(prodJson.stdout));
+
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), "gomeet-no-prod-"));
+  cleanups.push(() => fs.rmSync(empty, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(empty, "Pulumi.staging.yaml"), "config: {}\n");
+  expect(runPreview(["--root", empty])).toMatchObject({
+    status: 2,
+    stderr: expect.stringContaining("--stack is required: there is no Pulumi.prod.yaml to default to (stacks here: staging)"),
+  });
+});
+
+test("unknown flags exit 2 with the usage", () => {
   expect(runPreview(["--stack", "prod", "--jsn"])).toMatchObject({ status: 2, stderr: expect.stringContaining("usage: npm run preview") });
 });
 
