@@ -12,7 +12,7 @@ import { startLivekitStandIn } from "../support/livekit-standin";
 import { startPostgres } from "../support/postgres";
 import { stopAll } from "../support/process";
 import { startRedis } from "../support/redis";
-import { appConfig, createRoom, TestClient, token, type Backends } from "./helpers";
+import { appConfig, createRoom, OpenClients, TestClient, token, type Backends } from "./helpers";
 
 const LIMITS = { maxLength: 100, maxAgeMs: 60_000, seqTtlMs: 600_000 };
 
@@ -20,13 +20,8 @@ let backends: Backends;
 let redis: ReturnType<typeof createClient<Record<string, never>, Record<string, never>, typeof SCRIPTS>>;
 let unbatched: RunningApp;
 let batched: RunningApp;
-const clients: TestClient[] = [];
-
-async function connect(baseUrl: string, room: string, userToken: string, since?: number): Promise<TestClient> {
-  const client = await TestClient.connect(baseUrl, { room, token: userToken, since });
-  clients.push(client);
-  return client;
-}
+const clients = new OpenClients();
+const connect = clients.connect;
 
 beforeAll(async () => {
   const [valkey, postgres, livekit] = await Promise.all([startRedis(), startPostgres(), startLivekitStandIn("lk-a")]);
@@ -39,7 +34,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
+  await clients.closeAll();
 });
 
 afterAll(async () => {

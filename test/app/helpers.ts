@@ -218,4 +218,19 @@ export function refusedUpgrade(baseUrl: string, query: Record<string, string>, p
   });
 }
 
+/** The clients a test file opens through `connect`; `closeAll` (in afterEach) closes every one. */
+export class OpenClients {
+  private readonly open: TestClient[] = [];
+
+  readonly connect = async (baseUrl: string, room: string, userToken: string, since?: number): Promise<TestClient> => {
+    const client = await TestClient.connect(baseUrl, { room, token: userToken, since });
+    this.open.push(client);
+    return client;
+  };
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.open.splice(0).map((client) => client.close()));
+  }
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -7,7 +7,7 @@ import { startLivekitStandIn, type LivekitStandIn } from "../support/livekit-sta
 import { startPostgres, type PgNode } from "../support/postgres";
 import { stopAll, type ManagedProcess } from "../support/process";
 import { startRedis } from "../support/redis";
-import { api, appConfig, createRoom, sleep, spawnApp, TestClient, token, type Backends } from "./helpers";
+import { api, appConfig, createRoom, OpenClients, sleep, spawnApp, TestClient, token, type Backends } from "./helpers";
 
 let backends: Backends;
 let a: RunningApp;
@@ -16,13 +16,8 @@ let c: { process: ManagedProcess; url: string };
 let alice: string;
 let bob: string;
 let carol: string;
-const clients: TestClient[] = [];
-
-async function connect(baseUrl: string, room: string, userToken: string, since?: number): Promise<TestClient> {
-  const client = await TestClient.connect(baseUrl, { room, token: userToken, since });
-  clients.push(client);
-  return client;
-}
+const clients = new OpenClients();
+const connect = clients.connect;
 
 beforeAll(async () => {
   const [redis, postgres, livekit] = await Promise.all([startRedis(), startPostgres(), startLivekitStandIn("lk-a")]);
@@ -34,7 +29,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
+  await clients.closeAll();
 });
 
 afterAll(async () => {
