@@ -35,6 +35,9 @@ const PRODUCTION_DEFAULTS: Record<string, string> = {
   HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_INTERVAL_MS),
   PRESENCE_TTL_SECONDS: "30",
   SHUTDOWN_DRAIN_SECONDS: "0",
+  // Pinned, so that these variables in the bench's own environment cannot change what "gomeet" measures.
+  WS_PUBLISH_BATCH_MS: "0",
+  WS_DELIVERY_BATCH_MS: "0",
 };
 export const BENCH_MESSAGES_PER_SECOND_LIMIT = "1000";
 
