@@ -43,7 +43,10 @@ export function haproxyConfig(port: number, servers: readonly RedisAddress[], st
     "defaults",
     "  mode tcp",
     "  timeout connect 500ms",
-    "  timeout check 250ms",
+    // A check that takes longer than this marks the server down and (fall 1, shutdown-sessions) cuts every
+    // session. 250 ms was hit by a live primary on a 2-core machine busy with parallel test suites, which
+    // cut every app connection mid-test; a second is still well inside the failover targets.
+    "  timeout check 1s",
     // Long-lived client connections (pub/sub, blocking reads) must not be cut by the proxy.
     "  timeout client 1h",
     "  timeout server 1h",
@@ -57,9 +60,10 @@ export function haproxyConfig(port: number, servers: readonly RedisAddress[], st
     "  tcp-check connect",
     '  tcp-check send "PING\\r\\n"',
     "  tcp-check expect string +PONG",
-    '  tcp-check send "INFO replication\\r\\n"',
+    // QUIT goes with INFO: a replica's answer is followed by the close, so "role:master" fails at once
+    // instead of waiting out the check timeout (a demoted primary is cut as soon as it says role:slave).
+    '  tcp-check send "INFO replication\\r\\nQUIT\\r\\n"',
     "  tcp-check expect string role:master",
-    '  tcp-check send "QUIT\\r\\n"',
     "  tcp-check expect string +OK",
     ...servers.map(
       (s) =>
