@@ -20,6 +20,7 @@ import {
   demoteTo,
   promote,
   redisCommand,
+  redisCommands,
   redisInfo,
   startRedisPair,
   startSentinelHA,
@@ -51,15 +52,14 @@ async function servedPort(endpoint: { host: string; port: number }): Promise<str
 describe("Redis", () => {
   it("a pair replicates, and roles can be swapped and restored", async () => {
     const pair = await startRedisPair();
-    await redisCommand(pair.primary, ["SET", "greeting", "hello"]);
-    expect(await redisCommand(pair.primary, ["WAIT", "1", "2000"])).toBe(1);
+    // SET and WAIT on one connection: WAIT waits for that connection's own last write.
+    expect(await redisCommands(pair.primary, [["SET", "greeting", "hello"], ["WAIT", "1", "2000"]], 3000)).toEqual(["OK", 1]);
     expect(await redisCommand(pair.replica, ["GET", "greeting"])).toBe("hello");
     await expect(redisCommand(pair.replica, ["SET", "greeting", "nope"])).rejects.toThrow(/READONLY/);
 
     await promote(pair.replica);
     await demoteTo(pair.primary, pair.replica);
-    await redisCommand(pair.replica, ["SET", "greeting", "swapped"]);
-    expect(await redisCommand(pair.replica, ["WAIT", "1", "2000"])).toBe(1);
+    expect(await redisCommands(pair.replica, [["SET", "greeting", "swapped"], ["WAIT", "1", "2000"]], 3000)).toEqual(["OK", 1]);
     expect(await redisCommand(pair.primary, ["GET", "greeting"])).toBe("swapped");
 
     // A restart keeps the role the harness gave the node (no persistence: it resyncs).
@@ -107,8 +107,7 @@ describe("Redis", () => {
     expect(await ha.currentPrimary()).toEqual({ host: "127.0.0.1", port: ha.primary.port });
     expect(await servedPort(ha.endpoint)).toBe(String(ha.primary.port));
 
-    await redisCommand(ha.endpoint, ["SET", "acknowledged", "before-failover"]);
-    expect(await redisCommand(ha.endpoint, ["WAIT", "1", "2000"])).toBe(1);
+    expect(await redisCommands(ha.endpoint, [["SET", "acknowledged", "before-failover"], ["WAIT", "1", "2000"]], 3000)).toEqual(["OK", 1]);
     remember();
 
     const killedAt = performance.now();

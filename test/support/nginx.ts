@@ -24,7 +24,12 @@ export interface NginxOptions {
   wsPath?: string;
   /** Failed attempts within failTimeoutSeconds that eject an upstream for failTimeoutSeconds (default 3). */
   maxFails?: number;
-  /** Default 5 s: an ejected instance is retried after this long. */
+  /**
+   * Default 2 s: an ejected instance is retried after this long. It must be shorter than the gap between
+   * two instances going down in a rolling restart (about 3 s locally): with 5 s, the instance restarted
+   * just before was still ejected when the next one closed, and nginx had no live upstream left (a 502).
+   * The DigitalOcean load balancer readmits an instance as soon as its health checks pass.
+   */
   failTimeoutSeconds?: number;
 }
 
@@ -147,7 +152,7 @@ export async function startNginx(upstreams: Upstream[], opts: NginxOptions = {})
   const settings = {
     wsPath: opts.wsPath ?? "/ws",
     maxFails: opts.maxFails ?? 3,
-    failTimeoutSeconds: opts.failTimeoutSeconds ?? 5,
+    failTimeoutSeconds: opts.failTimeoutSeconds ?? 2,
   };
   if (!/^\/[A-Za-z0-9/_-]*$/.test(settings.wsPath)) throw new Error(`startNginx: invalid wsPath "${settings.wsPath}"`);
   const port = opts.port ?? (await freePort());

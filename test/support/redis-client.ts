@@ -13,7 +13,16 @@ const DEFAULT_TIMEOUT_MS = 1000;
 
 /** Runs one command on host:port and returns its raw reply; rejects naming the server and command on any failure. */
 export async function redisCommand(target: RedisAddress, args: string[], timeoutMs = DEFAULT_TIMEOUT_MS): Promise<unknown> {
-  const where = `redis ${target.host}:${target.port} ${args.join(" ")}`;
+  return (await redisCommands(target, [args], timeoutMs))[0];
+}
+
+/**
+ * Runs commands in order on ONE connection and returns their replies: for commands that act on the
+ * connection's own earlier writes, e.g. `SET` then `WAIT` (WAIT waits for this connection's last write;
+ * on a fresh connection it has nothing to wait for and answers at once).
+ */
+export async function redisCommands(target: RedisAddress, commands: string[][], timeoutMs = DEFAULT_TIMEOUT_MS): Promise<unknown[]> {
+  const where = `redis ${target.host}:${target.port} ${commands.map((args) => args.join(" ")).join("; ")}`;
   const client = createClient({
     socket: { host: target.host, port: target.port, connectTimeout: timeoutMs, reconnectStrategy: false },
     RESP: 2,
@@ -25,8 +34,14 @@ export async function redisCommand(target: RedisAddress, args: string[], timeout
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no reply within ${timeoutMs} ms`)), timeoutMs);
   });
+  const run = async (): Promise<unknown[]> => {
+    await client.connect();
+    const replies: unknown[] = [];
+    for (const args of commands) replies.push(await client.sendCommand(args));
+    return replies;
+  };
   try {
-    return await Promise.race([client.connect().then(() => client.sendCommand(args)), timeout]);
+    return await Promise.race([run(), timeout]);
   } catch (error) {
     throw new Error(`${where}: ${error instanceof Error ? error.message : String(error)}`);
   } finally {

@@ -6,4 +6,4 @@ export { demoteTo, promote, startRedis, startRedisPair, waitForReplicaInSync } f
 export type { RedisAddress, RedisNode, RedisPair } from "./redis-node";
 export { askSentinels, MASTER_NAME, startSentinelHA } from "./sentinel";
 export type { SentinelHA } from "./sentinel";
-export { redisCommand, redisInfo, redisPing } from "./redis-client";
+export { redisCommand, redisCommands, redisInfo, redisPing } from "./redis-client";
