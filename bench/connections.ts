@@ -10,7 +10,7 @@
  *   heartbeat round (rounds counted from the app's registry of live instances in Valkey).
  */
 import fs from "node:fs";
-import { redisInfo } from "../test/support/redis";
+import { redisInfo } from "../harness/redis";
 import { createClient } from "redis";
 import { INSTANCES_KEY } from "../app/src/redis/keys";
 import { rssBytes, sampleCpu, cpuBetween } from "./proc-stats";

@@ -7,7 +7,7 @@
  * with --json the result document on stdout. Everything it started is stopped when it ends.
  */
 import os from "node:os";
-import { stopAll } from "../test/support/process";
+import { stopAll } from "../harness/process";
 import { openFilesLimit, runConnections, type ConnectionsPlan } from "./connections";
 import { connectFanoutClients, runFanout, type FanoutPlan, type FanoutResult } from "./fanout";
 import { Budget, log } from "./progress";

@@ -3,8 +3,8 @@
  * managed process on a free loopback port, optionally under the V8 CPU profiler.
  */
 import path from "node:path";
-import { freePort } from "../test/support/ports";
-import { spawnManaged, waitForReady, type ManagedProcess } from "../test/support/process";
+import { freePort } from "../harness/ports";
+import { spawnManaged, waitForReady, type ManagedProcess } from "../harness/process";
 import { prioritise } from "./priority";
 import type { ServerProcess } from "./proc-stats";
 

@@ -8,7 +8,7 @@
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import { processTree, readStatFields } from "../test/support/proc-tree";
+import { processTree, readStatFields } from "../harness/proc-tree";
 
 interface StatFields {
   utime: number;

@@ -1,11 +1,12 @@
 /** Rooms for the benchmark, created through the app's own API (POST /rooms). */
-import { createRoom, token } from "../test/app/helpers";
+import { createRoom } from "../harness/app-client";
+import { signUserToken, TEST_JWT_SECRET } from "../harness/tokens";
 
 const CREATE_CONCURRENCY = 20;
 
 /** Creates `count` rooms named `<prefix>-<n>` on `baseUrl`; returns their ids in order. */
 export async function createRooms(baseUrl: string, count: number, prefix: string): Promise<string[]> {
-  const owner = await token("bench-owner");
+  const owner = await signUserToken(TEST_JWT_SECRET, "bench-owner");
   const ids: string[] = new Array<string>(count);
   let next = 0;
   const runner = async (): Promise<void> => {

@@ -5,11 +5,12 @@
  * - raw: one `ws` process (the ceiling).
  * Each lists the server processes whose CPU is charged to it.
  */
-import { appEnv, JWT_SECRET } from "../test/app/helpers";
-import { startLivekitStandIn, type LivekitStandIn } from "../test/support/livekit-standin";
-import { startPostgres, type PgNode } from "../test/support/postgres";
-import { startRedis, type RedisNode } from "../test/support/redis";
-import type { ManagedProcess } from "../test/support/process";
+import { appEnvironment } from "../harness/app-env";
+import { TEST_JWT_SECRET } from "../harness/tokens";
+import { startLivekitStandIn, type LivekitStandIn } from "../harness/livekit-standin";
+import { startPostgres, type PgNode } from "../harness/postgres";
+import { startRedis, type RedisNode } from "../harness/redis";
+import type { ManagedProcess } from "../harness/process";
 import { asServerProcess, startNodeServer, type NodeServer } from "./node-server";
 import { prioritise } from "./priority";
 import type { ServerProcess } from "./proc-stats";
@@ -20,22 +21,14 @@ export const INSTANCES = 3;
 const HEARTBEAT_INTERVAL_MS = 10_000;
 
 /**
- * The app's configuration for the benchmark: its production defaults (the test helpers shorten
- * intervals so tests see heartbeats quickly; those would be charged to GoMeet's CPU here), except
- * the per-connection message limit: the stepped fan-out sends up to ~100 messages/s per connection.
+ * The app's configuration for the benchmark: its production defaults (the harness sets only what an
+ * instance needs), quieter logs, no shutdown drain, and the batching windows pinned to their defaults
+ * so that these variables in the bench's own environment cannot change what "gomeet" measures.
  */
-const PRODUCTION_DEFAULTS: Record<string, string> = {
+const BENCH_SETTINGS: Record<string, string> = {
   LOG_LEVEL: "warn",
-  REDIS_CONNECT_TIMEOUT_MS: "2000",
-  REDIS_ROLE_CHECK_INTERVAL_MS: "1000",
-  DB_CONNECT_TIMEOUT_MS: "2000",
-  DB_HEALTH_INTERVAL_MS: "2000",
-  LIVEKIT_HEALTH_INTERVAL_MS: "2000",
-  LIVEKIT_HEALTH_TIMEOUT_MS: "1000",
-  HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_INTERVAL_MS),
-  PRESENCE_TTL_SECONDS: "30",
   SHUTDOWN_DRAIN_SECONDS: "0",
-  // Pinned, so that these variables in the bench's own environment cannot change what "gomeet" measures.
+  HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_INTERVAL_MS),
   WS_PUBLISH_BATCH_MS: "0",
   WS_DELIVERY_BATCH_MS: "0",
 };
@@ -125,11 +118,11 @@ interface Backing {
 
 /** Three app instances of `entry` on `valkey`, started one at a time (the first runs the migrations). */
 async function startGomeet(name: "gomeet" | "candidate", entry: string, valkey: RedisNode, backing: Backing, options: StartOptions): Promise<GomeetSystem> {
-  const backends = { redisUrl: valkey.url, databaseUrl: backing.postgres.url, livekit: [backing.livekit] };
+  const backends = { redisUrl: valkey.url, databaseUrl: backing.postgres.url, livekit: [backing.livekit], authSecret: TEST_JWT_SECRET };
   const instances: NodeServer[] = [];
   for (let i = 1; i <= INSTANCES; i++) {
     const id = `${name}-${i}`;
-    const env = appEnv(backends, id, { ...PRODUCTION_DEFAULTS, WS_MAX_MESSAGES_PER_SECOND: BENCH_MESSAGES_PER_SECOND_LIMIT, ...options.appOverrides });
+    const env = appEnvironment(backends, { id, port: 0 }, { ...BENCH_SETTINGS, WS_MAX_MESSAGES_PER_SECOND: BENCH_MESSAGES_PER_SECOND_LIMIT, ...options.appOverrides });
     instances.push(await startNodeServer(id, entry, { env, cpuProfileDir: options.cpuProfileDir, nice: options.nice }));
   }
   const valkeyName = name === "gomeet" ? "valkey" : `valkey-${name}`;
@@ -184,7 +177,7 @@ export async function startSystems(options: StartOptions = {}): Promise<BenchSys
     valkey,
     postgres,
     livekit,
-    jwtSecret: JWT_SECRET,
+    jwtSecret: TEST_JWT_SECRET,
     gomeet,
     candidate,
     socketio: {

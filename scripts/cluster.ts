@@ -9,7 +9,7 @@
  */
 import readline from "node:readline";
 import { parseArgs } from "node:util";
-import { stopAll } from "../test/support/process";
+import { stopAll } from "../harness/process";
 import { startCluster, type Cluster } from "./cluster/cluster";
 import { clusterPieces, ControlError, runControlCommand } from "./cluster/control";
 import { clusterSummary, formatSummary } from "./cluster/summary";

@@ -5,7 +5,7 @@
  * Exit 0 if every drill passed, 1 if one failed or the cluster could not start, 2 on bad arguments.
  */
 import { parseArgs } from "node:util";
-import { stopAll } from "../test/support/process";
+import { stopAll } from "../harness/process";
 import { startCluster, type Cluster } from "./cluster/cluster";
 import { drillsDocument, formatMarkdownTable, formatTable } from "./drills/report";
 import { drillByName, runDrills } from "./drills/runner";

@@ -4,7 +4,7 @@
  * started again at the same address behind the load balancer.
  */
 import path from "node:path";
-import { spawnManaged, waitForReady, type ManagedProcess } from "../../test/support/process";
+import { spawnManaged, waitForReady, type ManagedProcess } from "../../harness/process";
 
 export const REPO_ROOT = path.resolve(__dirname, "../..");
 const LOOPBACK = "127.0.0.1";

@@ -4,16 +4,23 @@
  * (child processes) and nginx in front of them. `npm run cluster`, the drills and the reliability
  * tests all start it through startCluster, and break it through the handles it returns.
  */
-import { startBackingServices, type BackingServices } from "../../test/support/backing-services";
-import { startNginx, type NginxLoadBalancer } from "../../test/support/nginx";
-import { freePort } from "../../test/support/ports";
-import { waitFor } from "../../test/support/process";
-import { appEnvironment } from "./app-env";
+import { startBackingServices, type BackingServices } from "../../harness/backing-services";
+import { startNginx, type NginxLoadBalancer } from "../../harness/nginx";
+import { freePort } from "../../harness/ports";
+import { waitFor } from "../../harness/process";
+import { appEnvironment } from "../../harness/app-env";
 import { compiledAppEntry } from "./app-build";
 import { AppInstance } from "./app-instance";
 import { startLivekitProcess, type LivekitProcess } from "./livekit-deployment";
 import { checkClusterBinaries } from "./preflight";
-import { newAuthSecret } from "./tokens";
+import { newAuthSecret } from "../../harness/tokens";
+
+/**
+ * The shutdown drain of the local instances. In Kubernetes it covers the time the load balancer needs
+ * to stop routing to a terminating pod; the local nginx has nothing to propagate (a draining instance
+ * refuses new WebSockets with 503 and nginx retries elsewhere), so a short drain keeps rolling restarts quick.
+ */
+const LOCAL_DRAIN_SECONDS = 2;
 
 export interface ClusterOptions {
   /** Number of app instances (default 3). */
@@ -109,7 +116,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   };
   const instances = ports.map((port, index) => {
     const id = `app-${index + 1}`;
-    return new AppInstance(id, port, appEnvironment(backends, { id, port }, options.appEnv), entry);
+    return new AppInstance(id, port, appEnvironment(backends, { id, port }, { SHUTDOWN_DRAIN_SECONDS: String(LOCAL_DRAIN_SECONDS), ...options.appEnv }), entry);
   });
   const appsBegan = Date.now();
   const started = await Promise.allSettled(instances.map((instance) => instance.start()));

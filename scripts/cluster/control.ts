@@ -5,9 +5,9 @@
  * configuration) finds them again. `pause` freezes a process and everything it forked (SIGSTOP:
  * a hung node that still holds its connections); `resume` thaws it.
  */
-import { processTree, signalAll } from "../../test/support/proc-tree";
-import type { ManagedProcess } from "../../test/support/process";
-import { waitForReplicaInSync, type RedisNode } from "../../test/support/redis";
+import { processTree, signalAll } from "../../harness/proc-tree";
+import type { ManagedProcess } from "../../harness/process";
+import { waitForReplicaInSync, type RedisNode } from "../../harness/redis";
 import type { Cluster } from "./cluster";
 
 export const VERBS = ["kill", "stop", "start", "pause", "resume"] as const;

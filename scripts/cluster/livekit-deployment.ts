@@ -1,15 +1,15 @@
 /**
- * A LiveKit stand-in (test/support/livekit-standin.ts) in its own process, like a real deployment:
+ * A LiveKit stand-in (harness/livekit-standin.ts) in its own process, like a real deployment:
  * its health endpoint keeps answering however busy the process driving the drills is. SIGUSR1 takes
  * it down (connection refused), SIGUSR2 brings it back on the same port with the same key and secret.
  *
  * Run as a script it is the child: `node --import tsx livekit-deployment.ts <name>` prints one JSON
  * line with its address and credentials once it listens.
  */
-import { startLivekitStandIn } from "../../test/support/livekit-standin";
-import { isListening } from "../../test/support/ports";
-import { spawnManaged, waitFor, waitForReady, type ManagedProcess } from "../../test/support/process";
-import type { LivekitDeployment } from "./app-env";
+import { startLivekitStandIn } from "../../harness/livekit-standin";
+import { isListening } from "../../harness/ports";
+import { spawnManaged, waitFor, waitForReady, type ManagedProcess } from "../../harness/process";
+import type { LivekitDeployment } from "../../harness/app-env";
 
 export interface LivekitProcess extends LivekitDeployment {
   /** http://127.0.0.1:<port>, where the health endpoint is. */

@@ -3,7 +3,7 @@
  * reported at once, by name and with the Debian package that provides it, instead of after half
  * the cluster has started.
  */
-import { findBinary, type BinaryName } from "../../test/support/binaries";
+import { findBinary, type BinaryName } from "../../harness/binaries";
 
 /** The binaries the local cluster runs (redis-server also runs the Sentinels). */
 export const CLUSTER_BINARIES: readonly BinaryName[] = ["redis-server", "haproxy", "initdb", "postgres", "pg_basebackup", "nginx"];

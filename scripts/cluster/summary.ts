@@ -3,7 +3,7 @@
  * a readable summary with a few ways to use and break the cluster by hand.
  */
 import type { Cluster } from "./cluster";
-import { signUserToken } from "./tokens";
+import { signUserToken } from "../../harness/tokens";
 
 export interface ProcessEndpoint {
   url: string;

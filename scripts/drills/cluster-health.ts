@@ -2,9 +2,9 @@
  * "The cluster is whole again": every instance running and healthy, the Valkey replica in sync
  * with the primary, the PostgreSQL replica streaming. Each drill starts from, and returns to, that.
  */
-import { streamingReplicas } from "../../test/support/postgres";
-import { redisInfo } from "../../test/support/redis";
-import { waitFor } from "../../test/support/process";
+import { streamingReplicas } from "../../harness/postgres";
+import { redisInfo } from "../../harness/redis";
+import { waitFor } from "../../harness/process";
 import { fetchReadiness } from "../cluster/app-instance";
 import type { Cluster } from "../cluster/cluster";
 

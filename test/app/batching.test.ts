@@ -8,10 +8,10 @@ import { startApp, type RunningApp } from "../../app/src/app";
 import { forEachPublishedFrame, messageFramePrefix } from "../../app/src/realtime/frames";
 import { roomKeys } from "../../app/src/redis/keys";
 import { MAX_APPEND_BATCH, SCRIPTS } from "../../app/src/redis/scripts";
-import { startLivekitStandIn } from "../support/livekit-standin";
-import { startPostgres } from "../support/postgres";
-import { stopAll } from "../support/process";
-import { startRedis } from "../support/redis";
+import { startLivekitStandIn } from "../../harness/livekit-standin";
+import { startPostgres } from "../../harness/postgres";
+import { stopAll } from "../../harness/process";
+import { startRedis } from "../../harness/redis";
 import { appConfig, createRoom, OpenClients, TestClient, token, type Backends } from "./helpers";
 
 const LIMITS = { maxLength: 100, maxAgeMs: 60_000, seqTtlMs: 600_000 };

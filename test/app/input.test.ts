@@ -7,10 +7,10 @@ import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { Client } from "pg";
 import { startApp, type RunningApp } from "../../app/src/app";
-import { startLivekitStandIn } from "../support/livekit-standin";
-import { startPostgres } from "../support/postgres";
-import { onStopAll, stopAll, waitFor } from "../support/process";
-import { startRedis } from "../support/redis";
+import { startLivekitStandIn } from "../../harness/livekit-standin";
+import { startPostgres } from "../../harness/postgres";
+import { onStopAll, stopAll, waitFor } from "../../harness/process";
+import { startRedis } from "../../harness/redis";
 import { api, appConfig, createRoom, refusedUpgrade, sleep, TestClient, token, type Backends } from "./helpers";
 
 let backends: Backends;
@@ -67,7 +67,7 @@ describe("authentication failures answer 401 with a JSON error", () => {
     ["no token", async () => undefined, "missing_token"],
     ["a token that is not a JWT", async () => "not-a-jwt", "invalid_token"],
     ["a token signed with another secret (forged)", () => token("mallory", { secret: "another-secret-that-is-at-least-32-chars!!" }), "invalid_token"],
-    ["an expired token", () => token("alice", { expiresIn: Math.floor(Date.now() / 1000) - 60 }), "token_expired"],
+    ["an expired token", () => token("alice", { expiresInSeconds: -60 }), "token_expired"],
     ["a token with another algorithm (HS512)", () => token("alice", { alg: "HS512" }), "invalid_token"],
     [
       "a token without sub",

@@ -6,10 +6,10 @@
  */
 import { TokenVerifier } from "livekit-server-sdk";
 import { startApp, type RunningApp } from "../../app/src/app";
-import { startLivekitStandIn, type LivekitStandIn } from "../support/livekit-standin";
-import { startPostgres } from "../support/postgres";
-import { stopAll, waitFor } from "../support/process";
-import { redisCommand, startRedis, type RedisNode } from "../support/redis";
+import { startLivekitStandIn, type LivekitStandIn } from "../../harness/livekit-standin";
+import { startPostgres } from "../../harness/postgres";
+import { stopAll, waitFor } from "../../harness/process";
+import { redisCommand, startRedis, type RedisNode } from "../../harness/redis";
 import { api, appConfig, createRoom, token, type Backends } from "./helpers";
 
 let redis: RedisNode;

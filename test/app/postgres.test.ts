@@ -6,10 +6,10 @@
 import { Client } from "pg";
 import { startApp, type RunningApp } from "../../app/src/app";
 import { MIGRATIONS } from "../../app/src/db/migrations";
-import { startLivekitStandIn } from "../support/livekit-standin";
-import { startPostgresWithReplica, type PgPair } from "../support/postgres";
-import { stopAll, waitFor } from "../support/process";
-import { startRedis } from "../support/redis";
+import { startLivekitStandIn } from "../../harness/livekit-standin";
+import { startPostgresWithReplica, type PgPair } from "../../harness/postgres";
+import { stopAll, waitFor } from "../../harness/process";
+import { startRedis } from "../../harness/redis";
 import { api, appConfig, createRoom, TestClient, token, type Backends } from "./helpers";
 
 let pg: PgPair;

@@ -3,10 +3,10 @@
  * the dead-instance purge, recovery with since=, and graceful shutdown.
  */
 import { startApp, type RunningApp } from "../../app/src/app";
-import { startLivekitStandIn, type LivekitStandIn } from "../support/livekit-standin";
-import { startPostgres, type PgNode } from "../support/postgres";
-import { stopAll, type ManagedProcess } from "../support/process";
-import { startRedis } from "../support/redis";
+import { startLivekitStandIn, type LivekitStandIn } from "../../harness/livekit-standin";
+import { startPostgres, type PgNode } from "../../harness/postgres";
+import { stopAll, type ManagedProcess } from "../../harness/process";
+import { startRedis } from "../../harness/redis";
 import { api, appConfig, createRoom, OpenClients, sleep, spawnApp, TestClient, token, type Backends } from "./helpers";
 
 let backends: Backends;

@@ -5,12 +5,12 @@
  * writes (seq keeps increasing). The real-time path fails fast while Valkey is away.
  */
 import { startApp, type RunningApp } from "../../app/src/app";
-import { startLivekitStandIn, type LivekitStandIn } from "../support/livekit-standin";
-import { startPostgres, type PgNode } from "../support/postgres";
-import { stopAll, waitFor } from "../support/process";
-import { demoteTo, promote, startRedis, startRedisPair, type RedisNode } from "../support/redis";
+import { startLivekitStandIn, type LivekitStandIn } from "../../harness/livekit-standin";
+import { startPostgres, type PgNode } from "../../harness/postgres";
+import { stopAll, waitFor } from "../../harness/process";
+import { demoteTo, promote, startRedis, startRedisPair, type RedisNode } from "../../harness/redis";
 import { api, appConfig, createRoom, TestClient, token } from "./helpers";
-import { startSwitchableProxy, type SwitchableProxy } from "./tcp-proxy";
+import { startSwitchableProxy, type SwitchableProxy } from "../../harness/tcp-proxy";
 
 let postgres: PgNode;
 let livekit: LivekitStandIn;

@@ -11,7 +11,7 @@ import { drillsDocument, formatMarkdownTable, formatTable } from "../../scripts/
 import type { DrillResult } from "../../scripts/drills/types";
 import { checkClusterBinaries, MissingBinaryError } from "../../scripts/cluster/preflight";
 import { ControlError, runControlCommand } from "../../scripts/cluster/control";
-import { findBinaryIn, type BinaryName } from "../support/binaries";
+import { findBinaryIn, type BinaryName } from "../../harness/binaries";
 
 describe("outage episodes", () => {
   const ok = (at: number) => ({ at, ok: true });

@@ -13,8 +13,8 @@ import { valkeyFailover } from "../../scripts/drills/faults/valkey-failover";
 import { formatTable } from "../../scripts/drills/report";
 import { runDrill } from "../../scripts/drills/runner";
 import type { Drill, DrillScale } from "../../scripts/drills/types";
-import { isAlive, processTree, type ProcessIdentity } from "../support/proc-tree";
-import { runningProcesses, stopAll, temporaryDirectories } from "../support/process";
+import { isAlive, processTree, type ProcessIdentity } from "../../harness/proc-tree";
+import { runningProcesses, stopAll, temporaryDirectories } from "../../harness/process";
 
 /**
  * Inputs of known, reported issues, left out here so that this suite guards everything else; the

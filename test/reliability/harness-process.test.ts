@@ -4,13 +4,13 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { DEBIAN_PACKAGE, findBinary, findBinaryIn, type BinaryName } from "../support/binaries";
-import { freePort } from "../support/ports";
-import { identify, isAlive, processTree, type ProcessIdentity } from "../support/proc-tree";
-import { runningProcesses, spawnManaged, stopAll, tempDir, waitFor, waitForReady } from "../support/process";
+import { DEBIAN_PACKAGE, findBinary, findBinaryIn, type BinaryName } from "../../harness/binaries";
+import { freePort } from "../../harness/ports";
+import { identify, isAlive, processTree, type ProcessIdentity } from "../../harness/proc-tree";
+import { runningProcesses, spawnManaged, stopAll, tempDir, waitFor, waitForReady } from "../../harness/process";
 
 const TSX = path.resolve(__dirname, "../../node_modules/.bin/tsx");
-const PROCESS_MODULE = path.resolve(__dirname, "../support/process");
+const PROCESS_MODULE = path.resolve(__dirname, "../../harness/process");
 
 afterAll(stopAll);
 

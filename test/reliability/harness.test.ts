@@ -8,14 +8,14 @@ import net from "node:net";
 import { performance } from "node:perf_hooks";
 import { Client } from "pg";
 import WebSocket, { WebSocketServer } from "ws";
-import { startBackingServices } from "../support/backing-services";
-import { startRedisPrimaryProxy } from "../support/haproxy";
-import { startLivekitStandIn } from "../support/livekit-standin";
-import { nginxConfig, startNginx } from "../support/nginx";
-import { freePort, isListening } from "../support/ports";
-import { startPostgresWithReplica, streamingReplicas } from "../support/postgres";
-import { isAlive, processTree, type ProcessIdentity } from "../support/proc-tree";
-import { onStopAll, runningProcesses, stopAll, temporaryDirectories, waitFor } from "../support/process";
+import { startBackingServices } from "../../harness/backing-services";
+import { startRedisPrimaryProxy } from "../../harness/haproxy";
+import { startLivekitStandIn } from "../../harness/livekit-standin";
+import { nginxConfig, startNginx } from "../../harness/nginx";
+import { freePort, isListening } from "../../harness/ports";
+import { startPostgresWithReplica, streamingReplicas } from "../../harness/postgres";
+import { isAlive, processTree, type ProcessIdentity } from "../../harness/proc-tree";
+import { onStopAll, runningProcesses, stopAll, temporaryDirectories, waitFor } from "../../harness/process";
 import {
   demoteTo,
   promote,
@@ -24,7 +24,7 @@ import {
   redisInfo,
   startRedisPair,
   startSentinelHA,
-} from "../support/redis";
+} from "../../harness/redis";
 
 /** Every process the harness has running now, with everything they forked. */
 function harnessProcessTrees(): ProcessIdentity[] {

@@ -8,14 +8,14 @@
  */
 import WebSocket from "ws";
 import { loadConfig } from "../../../app/src/config";
-import { signUserToken } from "../../cluster/tokens";
+import { signUserToken } from "../../../harness/tokens";
 import { runBarrage, type BarrageReport, type KnownIssue } from "../bad-input/barrage";
 import { roomCount } from "../load/database";
 import { lbStreams } from "../load/load";
 import { LINGER_MS, sleep, withLoad } from "../load/with-load";
 import type { Drill, DrillContext, DrillResult } from "../types";
 import { commonChecks, seconds, Verdict } from "../verdict";
-import { waitFor } from "../../../test/support/process";
+import { waitFor } from "../../../harness/process";
 import type { Cluster } from "../../cluster/cluster";
 
 const ATTACKERS = 16;

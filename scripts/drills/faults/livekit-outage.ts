@@ -10,7 +10,7 @@ import { lbStreams } from "../load/load";
 import { LINGER_MS, sleep, withLoad } from "../load/with-load";
 import type { Drill, DrillContext, DrillResult } from "../types";
 import { commonChecks, seconds, Verdict } from "../verdict";
-import { waitFor } from "../../../test/support/process";
+import { waitFor } from "../../../harness/process";
 
 export const livekitOutage: Drill = {
   name: "livekit-outage",

@@ -5,8 +5,8 @@
  * outage before it is the drill's choice). Pass: 0 failed reads, every failed write a fast 503
  * database_unavailable, writes succeed again, /readyz degraded.
  */
-import { streamingReplicas } from "../../../test/support/postgres";
-import { waitFor } from "../../../test/support/process";
+import { streamingReplicas } from "../../../harness/postgres";
+import { waitFor } from "../../../harness/process";
 import { LINGER_MS, sleep, withLoad } from "../load/with-load";
 import type { Drill, DrillContext, DrillResult } from "../types";
 import { commonChecks, seconds, Verdict } from "../verdict";

@@ -3,8 +3,8 @@
  * for a few seconds, start it again. Reads move to the primary at once (a read that fails on the
  * replica is retried there). Pass: 0 failed reads (0 failed requests at all), /readyz degraded.
  */
-import { streamingReplicas } from "../../../test/support/postgres";
-import { waitFor } from "../../../test/support/process";
+import { streamingReplicas } from "../../../harness/postgres";
+import { waitFor } from "../../../harness/process";
 import { LINGER_MS, sleep, withLoad } from "../load/with-load";
 import type { Drill, DrillContext, DrillResult } from "../types";
 import { commonChecks, seconds, Verdict } from "../verdict";

@@ -3,7 +3,7 @@
  * endpoint to it, the instances reconnect and heal their rooms from history. Pass: writes (messages
  * accepted again) back within 5 s, no acknowledged message lost, /readyz showed the outage.
  */
-import { waitForReplicaInSync, type RedisNode } from "../../../test/support/redis";
+import { waitForReplicaInSync, type RedisNode } from "../../../harness/redis";
 import { LINGER_MS, sleep, withLoad } from "../load/with-load";
 import type { Drill, DrillContext, DrillResult } from "../types";
 import { commonChecks, seconds, Verdict } from "../verdict";

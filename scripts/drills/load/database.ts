@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { Client } from "pg";
-import { waitFor } from "../../../test/support/process";
+import { waitFor } from "../../../harness/process";
 
 async function withClient<T>(url: string, use: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });

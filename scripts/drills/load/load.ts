@@ -4,7 +4,7 @@
  * watch on every instance's /readyz. finish() stops it, lets the rooms converge, and judges what
  * the clients saw.
  */
-import { signUserToken } from "../../cluster/tokens";
+import { signUserToken } from "../../../harness/tokens";
 import type { DrillContext } from "../types";
 import { seedUnreadRooms } from "./database";
 import { deliveryReport, roomsConverged, type DeliveryReport } from "./delivery";

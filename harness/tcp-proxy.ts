@@ -6,7 +6,7 @@
  */
 import net from "node:net";
 import type { AddressInfo } from "node:net";
-import { onStopAll } from "../support/process";
+import { onStopAll } from "./process";
 
 export interface Target {
   host: string;
