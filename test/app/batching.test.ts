@@ -7,7 +7,7 @@ import { createClient } from "redis";
 import { startApp, type RunningApp } from "../../app/src/app";
 import { forEachPublishedFrame, messageFramePrefix } from "../../app/src/realtime/frames";
 import { roomKeys } from "../../app/src/redis/keys";
-import { MAX_APPEND_BATCH, SCRIPTS } from "../../app/src/redis/scripts";
+import { MAX_APPEND_BATCH, ROOM_LOG_SCRIPTS } from "../../app/src/realtime/room-log-scripts";
 import { startLivekitStandIn } from "../../harness/livekit-standin";
 import { startPostgres } from "../../harness/postgres";
 import { stopAll } from "../../harness/process";
@@ -17,7 +17,7 @@ import { appConfig, createRoom, OpenClients, TestClient, token, type Backends } 
 const LIMITS = { maxLength: 100, maxAgeMs: 60_000, seqTtlMs: 600_000 };
 
 let backends: Backends;
-let redis: ReturnType<typeof createClient<Record<string, never>, Record<string, never>, typeof SCRIPTS>>;
+let redis: ReturnType<typeof createClient<Record<string, never>, Record<string, never>, typeof ROOM_LOG_SCRIPTS>>;
 let unbatched: RunningApp;
 let batched: RunningApp;
 const clients = new OpenClients();
@@ -26,7 +26,7 @@ const connect = clients.connect;
 beforeAll(async () => {
   const [valkey, postgres, livekit] = await Promise.all([startRedis(), startPostgres(), startLivekitStandIn("lk-a")]);
   backends = { redisUrl: valkey.url, databaseUrl: postgres.url, livekit: [livekit] };
-  redis = createClient({ url: valkey.url, scripts: SCRIPTS });
+  redis = createClient({ url: valkey.url, scripts: ROOM_LOG_SCRIPTS });
   await redis.connect();
   const limit = { WS_MAX_MESSAGES_PER_SECOND: "10000" };
   unbatched = await startApp(appConfig(backends, "unbatched", { ...limit, WS_PUBLISH_BATCH_MS: "0", WS_DELIVERY_BATCH_MS: "0" }));
@@ -52,8 +52,8 @@ describe("the batch append script", () => {
     try {
       await subscriber.subscribe(keys.channel, (message) => published.push(message), true);
       const tails = [1, 2, 3].map((n) => `"from":{"id":"u","name":"u"},"data":{"n":${n},"text":"line\\nbreak"}}`);
-      expect(await redis.appendMessages(keys, prefix, tails.slice(0, 1), LIMITS)).toBe(1);
-      expect(await redis.appendMessages(keys, prefix, tails, LIMITS)).toBe(2);
+      expect(await redis.appendMessages({ keys, framePrefix: prefix, tails: tails.slice(0, 1), limits: LIMITS })).toBe(1);
+      expect(await redis.appendMessages({ keys, framePrefix: prefix, tails, limits: LIMITS })).toBe(2);
       const history = await redis.zRangeWithScores(keys.history, 0, -1);
       expect(history.map((entry) => entry.score)).toEqual([1, 2, 3, 4]);
       const frames = history.map((entry) => JSON.parse(entry.value));
@@ -80,8 +80,8 @@ describe("the batch append script", () => {
     const keys = roomKeys("refused-room");
     const prefix = messageFramePrefix("refused-room");
     const tooMany = Array.from({ length: MAX_APPEND_BATCH + 1 }, () => `"from":{},"data":1}`);
-    await expect(redis.appendMessages(keys, prefix, [], LIMITS)).rejects.toThrow(`appendMessages takes 1 to ${MAX_APPEND_BATCH} messages; got 0`);
-    await expect(redis.appendMessages(keys, prefix, tooMany, LIMITS)).rejects.toThrow(`got ${MAX_APPEND_BATCH + 1}`);
+    await expect(redis.appendMessages({ keys, framePrefix: prefix, tails: [], limits: LIMITS })).rejects.toThrow(`appendMessages takes 1 to ${MAX_APPEND_BATCH} messages; got 0`);
+    await expect(redis.appendMessages({ keys, framePrefix: prefix, tails: tooMany, limits: LIMITS })).rejects.toThrow(`got ${MAX_APPEND_BATCH + 1}`);
     expect(await redis.exists([keys.seq, keys.history])).toBe(0);
   });
 });

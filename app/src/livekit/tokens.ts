@@ -106,9 +106,9 @@ export class LivekitTokens {
     if (firstHealthy === undefined) throw new DependencyUnavailableError("livekit_unavailable", "No LiveKit deployment is healthy");
     let chosen: string;
     try {
-      const reply = await this.redis.run((c) => c.pinDatacenter(roomKeys(roomId), PIN_TTL_MS, order));
-      if (reply.datacenter === "") throw new DependencyUnavailableError("livekit_unavailable", "No LiveKit deployment is healthy");
-      chosen = reply.datacenter;
+      const reply = await this.redis.run((c) => c.pinDeployment({ keys: roomKeys(roomId), ttlMs: PIN_TTL_MS, order }));
+      if (reply.deployment === "") throw new DependencyUnavailableError("livekit_unavailable", "No LiveKit deployment is healthy");
+      chosen = reply.deployment;
       if (reply.movedFrom !== undefined) {
         this.metrics.roomRepins.inc();
         this.logger.warn({ room: roomId, from: reply.movedFrom, to: chosen }, "room re-pinned to another LiveKit deployment");

@@ -4,7 +4,7 @@
  *
  * Server frames (JSON, one per WebSocket text message):
  *   welcome  {type, room, connectionId, instance, seq, recovered}
- *   message  {type, room, seq, ts, from: {id, name}, data}      (assembled in Valkey, see scripts.ts)
+ *   message  {type, room, seq, ts, from: {id, name}, data}      (assembled in Valkey: redis/lua/append-messages.lua)
  *   presence {type, event: "join" | "leave", user: {id, name}, connectionId}
  *   error    {type, code, message}
  * Client frame: {type: "message", data}.

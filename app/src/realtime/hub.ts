@@ -16,7 +16,7 @@ import type { AppMetrics } from "../metrics";
 import { errorMessage } from "../errors";
 import { instanceConnectionsKey, roomKeys, type RoomKeys } from "../redis/keys";
 import type { RedisConnections } from "../redis/connections";
-import type { HistoryLimits } from "../redis/scripts";
+import type { HistoryLimits } from "./room-log-scripts";
 import type { Connection } from "./connection";
 import { PacedRun } from "./paced-run";
 import { MessagePublisher } from "./publisher";
@@ -122,12 +122,12 @@ export class Hub {
     const reply = await this.redis.run((c) => {
       // Set synchronously with the send: heartbeat refreshes issued from now on queue behind the join.
       connection.presenceSent = true;
-      return c.presenceJoin(
-        room.keys,
-        { connectionId: connection.id, instanceId: this.options.instanceId, userJson: connection.userJson },
-        { memberMs: this.options.presenceTtlMs, keyMs: this.options.presenceTtlMs * 2 },
-        { since: since ?? -1, batch: this.options.replayBatch },
-      );
+      return c.presenceJoin({
+        keys: room.keys,
+        member: { connectionId: connection.id, instanceId: this.options.instanceId, userJson: connection.userJson },
+        ttl: { memberMs: this.options.presenceTtlMs, keyMs: this.options.presenceTtlMs * 2 },
+        replay: { since: since ?? -1, batch: this.options.replayBatch },
+      });
     });
     room.baseSeq = Math.max(room.baseSeq, reply.seq);
     let recovered = since !== undefined && reply.recoverable;
@@ -161,7 +161,7 @@ export class Hub {
     // The join may still be running: removing presence before its script ran would leave a ghost.
     await connection.joined.catch(() => undefined);
     try {
-      await this.redis.run((c) => c.presenceLeave(roomKeys(connection.roomId), connection.id));
+      await this.redis.run((c) => c.presenceLeave({ keys: roomKeys(connection.roomId), connectionId: connection.id }));
       await this.redis.run((c) => c.hDel(this.indexKey, connection.id));
     } catch (error) {
       // The member expires on its own (PRESENCE_TTL_SECONDS) and the index entry is purged with it.
@@ -218,7 +218,7 @@ export class Hub {
     const entries = [...first];
     let cursor = entries.length > 0 ? messageSeqOfText(entries[entries.length - 1] as string, room.prefixLength) : since;
     while (cursor < seq) {
-      const page = await this.redis.run((c) => c.historyAfter(room.keys, cursor, this.options.replayBatch));
+      const page = await this.redis.run((c) => c.historyAfter({ keys: room.keys, after: cursor, limit: this.options.replayBatch }));
       // Trimming removes the oldest entries: if the oldest left is past cursor + 1, something we need is gone.
       if (page.oldest < 0 || page.oldest > cursor + 1 || page.entries.length === 0) return undefined;
       for (const entry of page.entries) {
@@ -263,7 +263,7 @@ export class Hub {
       try {
         await this.redis.commandReady(HEAL_READY_TIMEOUT_MS);
         for (;;) {
-          const page = await this.redis.run((c) => c.historyAfter(room.keys, cursor, this.options.replayBatch));
+          const page = await this.redis.run((c) => c.historyAfter({ keys: room.keys, after: cursor, limit: this.options.replayBatch }));
           let reachedEnd = page.entries.length < this.options.replayBatch;
           for (const entry of page.entries) {
             const seq = messageSeqOfText(entry, room.prefixLength);
@@ -304,7 +304,7 @@ export class Hub {
       const after = Math.max(room.lastSeq, room.baseSeq);
       if (after < 0) continue;
       try {
-        await this.redis.run((c) => c.seqFloor(room.keys, after, this.options.history.seqTtlMs));
+        await this.redis.run((c) => c.seqFloor({ keys: room.keys, floor: after, ttlMs: this.options.history.seqTtlMs }));
       } catch (error) {
         this.logger.warn({ room: room.id, err: errorMessage(error) }, "could not raise the seq floor after a resubscribe");
       }

@@ -48,7 +48,7 @@ export class PresenceService {
   /** Clears what a previous process with this instance id left behind, registers the instance, and starts the heartbeat. */
   async start(): Promise<void> {
     await this.purgeIndex(this.options.instanceId);
-    await this.redis.run((c) => c.instanceBeat(INSTANCES_KEY, this.options.instanceId));
+    await this.redis.run((c) => c.instanceBeat({ instancesKey: INSTANCES_KEY, instanceId: this.options.instanceId }));
     this.heartbeat.start();
   }
 
@@ -62,7 +62,7 @@ export class PresenceService {
   }
 
   async participants(roomId: string): Promise<Participant[]> {
-    const entries = await this.redis.run((c) => c.presenceList(roomKeys(roomId)));
+    const entries = await this.redis.run((c) => c.presenceList({ keys: roomKeys(roomId) }));
     return entries.map((entry) => ({
       connectionId: entry.connectionId,
       user: JSON.parse(entry.userJson) as { id: string; name: string },
@@ -76,7 +76,7 @@ export class PresenceService {
     this.pingSockets(byRoom);
     try {
       await this.refreshMembers(byRoom);
-      const registered = await this.redis.run((c) => c.instanceBeat(INSTANCES_KEY, this.options.instanceId));
+      const registered = await this.redis.run((c) => c.instanceBeat({ instancesKey: INSTANCES_KEY, instanceId: this.options.instanceId }));
       if (registered === 1) await this.rewriteIndex(byRoom);
       await this.purgeStaleInstances();
     } catch (error) {
@@ -104,7 +104,7 @@ export class PresenceService {
     for (const [roomId, connections] of byRoom) {
       const members = connections.filter((c) => c.presenceSent && c.state !== "closed").map((c) => ({ connectionId: c.id, userJson: c.userJson }));
       if (members.length === 0) continue;
-      refreshes.push(this.redis.run((c) => c.presenceRefresh(roomKeys(roomId), this.options.instanceId, ttl, members)));
+      refreshes.push(this.redis.run((c) => c.presenceRefresh({ keys: roomKeys(roomId), instanceId: this.options.instanceId, ttl, members })));
     }
     const readded = (await Promise.all(refreshes)).reduce((sum, n) => sum + n, 0);
     if (readded > 0) this.logger.warn({ readded }, "members purged while this instance was unreachable were added back");
@@ -118,7 +118,7 @@ export class PresenceService {
   }
 
   private async purgeStaleInstances(): Promise<void> {
-    const stale = await this.redis.run((c) => c.staleInstances(INSTANCES_KEY, this.options.presenceTtlMs));
+    const stale = await this.redis.run((c) => c.staleInstances({ instancesKey: INSTANCES_KEY, ttlMs: this.options.presenceTtlMs }));
     for (const instanceId of stale) {
       if (instanceId === this.options.instanceId) continue;
       const lock = await this.redis.run((c) =>
@@ -126,7 +126,7 @@ export class PresenceService {
       );
       if (lock === null) continue;
       const purged = await this.purgeIndex(instanceId);
-      await this.redis.run((c) => c.forgetStaleInstance(INSTANCES_KEY, instanceId, this.options.presenceTtlMs));
+      await this.redis.run((c) => c.forgetStaleInstance({ instancesKey: INSTANCES_KEY, instanceId, ttlMs: this.options.presenceTtlMs }));
       this.logger.info({ deadInstance: instanceId, purged }, "purged the members of a dead instance");
     }
   }
@@ -142,7 +142,7 @@ export class PresenceService {
       const removals = page.entries.map(async ({ field, value }) => {
         const roomId = String(value);
         if (!isValidRoomId(roomId)) return 0;
-        return this.redis.run((c) => c.presenceLeave(roomKeys(roomId), String(field)));
+        return this.redis.run((c) => c.presenceLeave({ keys: roomKeys(roomId), connectionId: String(field) }));
       });
       purged += (await Promise.all(removals)).reduce((sum, n) => sum + n, 0);
       const fields = page.entries.map(({ field }) => String(field));

@@ -12,7 +12,7 @@
  */
 import type { RedisConnections } from "../redis/connections";
 import type { RoomKeys } from "../redis/keys";
-import { MAX_APPEND_BATCH, type HistoryLimits } from "../redis/scripts";
+import { MAX_APPEND_BATCH, type HistoryLimits } from "./room-log-scripts";
 import { PacedRun } from "./paced-run";
 
 export interface PublisherOptions {
@@ -74,7 +74,7 @@ export class MessagePublisher {
 
   private send(batch: RoomBatch, messages: PendingMessage[]): void {
     const tails = messages.map((message) => message.tail);
-    this.redis.run((c) => c.appendMessages(batch.keys, batch.prefix, tails, this.options.history)).then(
+    this.redis.run((c) => c.appendMessages({ keys: batch.keys, framePrefix: batch.prefix, tails, limits: this.options.history })).then(
       (first) => messages.forEach((message, index) => message.resolve(first + index)),
       (error: unknown) => messages.forEach((message) => message.reject(error)),
     );

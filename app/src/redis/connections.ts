@@ -17,7 +17,9 @@ import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
 import { errorMessage } from "../errors";
 import { Periodic } from "../periodic";
-import { SCRIPTS } from "./scripts";
+import { PIN_SCRIPTS } from "../livekit/pin-scripts";
+import { PRESENCE_SCRIPTS } from "../realtime/presence-scripts";
+import { ROOM_LOG_SCRIPTS } from "../realtime/room-log-scripts";
 
 export interface RedisConnectionOptions {
   url: string;
@@ -26,6 +28,9 @@ export interface RedisConnectionOptions {
   /** Bound on commands queued on the command connection. */
   commandQueueMax?: number;
 }
+
+/** Every Lua script the app runs, by command name; each owner module defines its own (lua/<kebab-name>.lua). */
+const SCRIPTS = { ...ROOM_LOG_SCRIPTS, ...PRESENCE_SCRIPTS, ...PIN_SCRIPTS };
 
 function createCommandClient(options: RedisConnectionOptions, name: string) {
   return createClient({

@@ -1,0 +1,46 @@
+/**
+ * The LiveKit room pin's Valkey script (lua/pin-deployment.lua). Arguments are named: the command
+ * takes one object.
+ */
+import { defineScript, type CommandParser } from "redis";
+import type { RoomKeys } from "../redis/keys";
+import { loadLuaScript } from "../redis/lua";
+
+/** Where a room is pinned after the call. */
+export interface PinReply {
+  /** The pinned deployment's name; '' when no deployment is healthy. */
+  deployment: string;
+  /** The previous pin when this call moved the room away from an unhealthy deployment. */
+  movedFrom?: string;
+}
+
+export interface PinDeploymentArgs {
+  keys: RoomKeys;
+  /** TTL (ms) of the pin, refreshed on every call. */
+  ttlMs: number;
+  /** Every configured deployment in configuration order, with its health. */
+  order: ReadonlyArray<{ name: string; healthy: boolean }>;
+}
+
+/**
+ * Pins the room to a LiveKit deployment: keeps the current pin while it is healthy; otherwise picks
+ * the next healthy deployment after the current one in configuration order.
+ */
+const PIN_DEPLOYMENT = defineScript({
+  NUMBER_OF_KEYS: 1,
+  SCRIPT: loadLuaScript("pin-deployment"),
+  parseCommand(parser: CommandParser, { keys, ttlMs, order }: PinDeploymentArgs) {
+    parser.pushKey(keys.livekitPin);
+    parser.push(String(ttlMs), String(order.length));
+    for (const deployment of order) parser.push(deployment.name);
+    for (const deployment of order) parser.push(deployment.healthy ? "1" : "0");
+  },
+  transformReply(reply: unknown): PinReply {
+    const [deployment, previous] = (reply as unknown[]).map(String) as [string, string];
+    return deployment !== "" && previous !== "" && previous !== deployment ? { deployment, movedFrom: previous } : { deployment };
+  },
+});
+
+export const PIN_SCRIPTS = {
+  pinDeployment: PIN_DEPLOYMENT,
+};

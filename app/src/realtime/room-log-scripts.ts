@@ -1,0 +1,107 @@
+/**
+ * The room log's Valkey scripts (lua/append-messages.lua, history-after.lua, seq-floor.lua), each
+ * atomic on the keys of ONE room, so they also run on a clustered Valkey. Arguments are named: each
+ * command takes one object.
+ *
+ * Frames are assembled in Lua by concatenation from pieces serialised once in JavaScript; the
+ * published bytes are exactly what every socket receives.
+ */
+import { defineScript, type CommandParser } from "redis";
+import type { RoomKeys } from "../redis/keys";
+import { loadLuaScript } from "../redis/lua";
+
+/** Limits applied on every append. */
+export interface HistoryLimits {
+  maxLength: number;
+  maxAgeMs: number;
+  /** TTL of the sequence counter, refreshed on every append (much longer than the history's). */
+  seqTtlMs: number;
+}
+
+/** Most messages one append call carries (each is two ZADD arguments; Lua's stack allows ~8000). */
+export const MAX_APPEND_BATCH = 500;
+
+export interface AppendMessagesArgs {
+  keys: RoomKeys;
+  /** `{"type":"message","room":"<id>","seq":` */
+  framePrefix: string;
+  /** One frame tail (`"from":…,"data":…}`) per message, 1 to MAX_APPEND_BATCH. */
+  tails: readonly string[];
+  limits: HistoryLimits;
+}
+
+/**
+ * Appends a batch of messages of ONE room to its history with consecutive seqs and publishes them
+ * as one Valkey message, atomically; resolves with the first message's seq. One call per room and
+ * flush costs Valkey one script run instead of one per message, and the room's subscribers one
+ * published message.
+ */
+const APPEND_MESSAGES = defineScript({
+  NUMBER_OF_KEYS: 2,
+  SCRIPT: loadLuaScript("append-messages"),
+  parseCommand(parser: CommandParser, { keys, framePrefix, tails, limits }: AppendMessagesArgs) {
+    if (tails.length === 0 || tails.length > MAX_APPEND_BATCH) {
+      throw new RangeError(`appendMessages takes 1 to ${MAX_APPEND_BATCH} messages; got ${tails.length}`);
+    }
+    parser.pushKey(keys.seq);
+    parser.pushKey(keys.history);
+    parser.push(keys.channel, framePrefix, String(limits.maxLength), String(limits.maxAgeMs), String(limits.seqTtlMs), ...tails);
+  },
+  transformReply: (reply: unknown): number => Number(reply),
+});
+
+/** A page of history after a seq, with the oldest seq still held (-1 when empty). */
+export interface HistoryPage {
+  oldest: number;
+  entries: string[];
+}
+
+export interface HistoryAfterArgs {
+  keys: RoomKeys;
+  /** Entries with a seq greater than this. */
+  after: number;
+  /** At most this many entries. */
+  limit: number;
+}
+
+/** Reads up to `limit` frames with seq > `after`, plus the oldest seq still in history. Read-only. */
+const HISTORY_AFTER = defineScript({
+  NUMBER_OF_KEYS: 1,
+  SCRIPT: loadLuaScript("history-after"),
+  parseCommand(parser: CommandParser, { keys, after, limit }: HistoryAfterArgs) {
+    parser.pushKey(keys.history);
+    parser.push(String(after), String(limit));
+  },
+  transformReply(reply: unknown): HistoryPage {
+    const list = reply as Array<number | string>;
+    return { oldest: Number(list[0]), entries: list.slice(1).map(String) };
+  },
+});
+
+export interface SeqFloorArgs {
+  keys: RoomKeys;
+  /** The counter is raised to at least this. */
+  floor: number;
+  /** TTL (ms) set when the counter is raised. */
+  ttlMs: number;
+}
+
+/**
+ * Raises the room's seq counter to at least `floor` (after a failover the new primary may be behind
+ * what clients already saw); resolves with the counter after the call.
+ */
+const SEQ_FLOOR = defineScript({
+  NUMBER_OF_KEYS: 1,
+  SCRIPT: loadLuaScript("seq-floor"),
+  parseCommand(parser: CommandParser, { keys, floor, ttlMs }: SeqFloorArgs) {
+    parser.pushKey(keys.seq);
+    parser.push(String(floor), String(ttlMs));
+  },
+  transformReply: (reply: unknown): number => Number(reply),
+});
+
+export const ROOM_LOG_SCRIPTS = {
+  appendMessages: APPEND_MESSAGES,
+  historyAfter: HISTORY_AFTER,
+  seqFloor: SEQ_FLOOR,
+};
