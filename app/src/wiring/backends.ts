@@ -1,0 +1,44 @@
+/**
+ * The instance's connections to what it depends on — Valkey, PostgreSQL, the LiveKit deployments'
+ * health checks — built from the configuration. Built here, started by the app's start sequence.
+ */
+import type { AppConfig } from "../config";
+import { Database } from "../db/database";
+import { LivekitHealth } from "../livekit/health";
+import type { Logger } from "../logger";
+import type { AppMetrics } from "../metrics";
+import { RedisConnections } from "../redis/connections";
+
+export interface Backends {
+  redis: RedisConnections;
+  db: Database;
+  livekitHealth: LivekitHealth;
+}
+
+export function createBackends(config: AppConfig, logger: Logger, metrics: AppMetrics): Backends {
+  const redis = new RedisConnections(
+    { url: config.redisUrl, connectTimeoutMs: config.redisConnectTimeoutMs, roleCheckIntervalMs: config.redisRoleCheckIntervalMs },
+    config.instanceId,
+    logger,
+    metrics,
+  );
+  const db = new Database(
+    {
+      primaryUrl: config.databaseUrl,
+      replicaUrls: config.databaseReplicaUrls,
+      connectTimeoutMs: config.dbConnectTimeoutMs,
+      queryTimeoutMs: config.dbQueryTimeoutMs,
+      poolMax: config.dbPoolMax,
+      healthIntervalMs: config.dbHealthIntervalMs,
+    },
+    logger,
+    metrics,
+  );
+  const livekitHealth = new LivekitHealth(
+    config.livekitDatacenters,
+    { intervalMs: config.livekitHealthIntervalMs, timeoutMs: config.livekitHealthTimeoutMs },
+    logger,
+    metrics,
+  );
+  return { redis, db, livekitHealth };
+}

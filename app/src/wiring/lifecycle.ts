@@ -1,0 +1,64 @@
+/**
+ * Starting the parts in dependency order (undoing what started when a later part fails), and the
+ * graceful shutdown sequence.
+ */
+import type http from "node:http";
+import type { Logger } from "../logger";
+import { CLOSE_CODES } from "../realtime/connection";
+import type { Hub } from "../realtime/hub";
+import type { PresenceService } from "../realtime/presence";
+import type { Backends } from "./backends";
+import type { DrainState } from "./readiness";
+
+export interface StartStep {
+  start(): Promise<unknown>;
+  /** Undoes `start` when a later step fails; steps without one leave nothing running. */
+  stop?(): Promise<void>;
+}
+
+/** Runs the steps one after the other; when one throws, stops the started ones in reverse order and rethrows. */
+export async function startInOrder(steps: readonly StartStep[]): Promise<void> {
+  const started: StartStep[] = [];
+  try {
+    for (const step of steps) {
+      await step.start();
+      started.push(step);
+    }
+  } catch (error) {
+    for (const step of started.reverse()) await step.stop?.();
+    throw error;
+  }
+}
+
+/** How long closing clients get to answer the close frame before their sockets are dropped. */
+const CLOSE_GRACE_MS = 1000;
+
+export interface ShutdownParts {
+  server: http.Server;
+  hub: Hub;
+  presence: PresenceService;
+  backends: Backends;
+  drain: DrainState;
+  logger: Logger;
+}
+
+/**
+ * Graceful shutdown: /readyz answers 503 for `drainSeconds` (the load balancer takes the instance
+ * out), then the server stops accepting, every socket is closed with 1012 (clients reconnect
+ * elsewhere) and its presence removed, the instance leaves the registry, and the pools close.
+ */
+export async function shutDown(parts: ShutdownParts, drainSeconds: number): Promise<void> {
+  const { server, hub, presence, backends, drain, logger } = parts;
+  drain.start();
+  logger.info({ drainSeconds }, "draining: /readyz answers 503");
+  await new Promise((resolve) => setTimeout(resolve, drainSeconds * 1000));
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  await hub.closeAll(CLOSE_CODES.serviceRestart, "service restart", CLOSE_GRACE_MS);
+  await presence.stop();
+  await presence.deregister().catch((error: unknown) => logger.warn({ err: String(error) }, "could not deregister the instance"));
+  await backends.livekitHealth.stop();
+  server.closeAllConnections();
+  await closed;
+  await Promise.allSettled([backends.db.stop(), backends.redis.stop()]);
+  logger.info("stopped");
+}

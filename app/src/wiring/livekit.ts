@@ -1,0 +1,18 @@
+/** LiveKit access tokens built from the configuration: the deployments, their health, the room pins and the token cache. */
+import type { AppConfig } from "../config";
+import { LivekitTokens } from "../livekit/tokens";
+import type { Logger } from "../logger";
+import type { AppMetrics } from "../metrics";
+import type { Backends } from "./backends";
+
+export function createLivekitTokens(config: AppConfig, backends: Backends, logger: Logger, metrics: AppMetrics): LivekitTokens {
+  return new LivekitTokens(
+    config.livekitDatacenters,
+    backends.livekitHealth,
+    backends.redis,
+    // An instance trusts its copy of a room's pin for one health interval: a pin to a deployment that turns unhealthy is dropped then.
+    { tokenTtlSeconds: config.livekitTokenTtlSeconds, pinCacheMs: config.livekitHealthIntervalMs },
+    logger,
+    metrics,
+  );
+}
