@@ -10,6 +10,7 @@ import { databasePolicies } from "./rules/databases";
 import { disruptionPolicies } from "./rules/disruption";
 import { kubernetesClusterPolicies } from "./rules/kubernetes-cluster";
 import { loadBalancerPolicies } from "./rules/load-balancer";
+import { providerConformancePolicies } from "./rules/provider-conformance";
 import { secretPolicies } from "./rules/secrets";
 import { singlePointOfFailurePolicies } from "./rules/single-point-of-failure";
 import { workloadPolicies } from "./rules/workloads";
@@ -31,4 +32,5 @@ export const policies: Policies = [
   ...alertingPolicies,
   ...secretPolicies,
   ...singlePointOfFailurePolicies,
+  ...providerConformancePolicies,
 ];

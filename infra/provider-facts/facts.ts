@@ -1,0 +1,77 @@
+/**
+ * The shape of `digitalocean.json`: what DigitalOcean's own published sources say this stack's resources
+ * accept, distilled by `scripts/provider-facts/generate.ts` from checkouts of pulumi-digitalocean (schema),
+ * terraform-provider-digitalocean (validation, ForceNew), the DigitalOcean CCM (Service annotations) and
+ * DigitalOcean's openapi (monitoring and uptime enums, load balancer ranges). Every fact names its source as
+ * `<repository>@<commit>:<path>`.
+ */
+import facts from "./digitalocean.json";
+
+/** A checkout a fact was read from. */
+export interface FactSource {
+  repository: string;
+  commit: string;
+}
+
+/** What a value must look like. */
+export interface ValueRule {
+  /** Accepted values (strings compared exactly unless `ignoreCase`). */
+  enum?: (string | number)[];
+  ignoreCase?: boolean;
+  /** Inclusive numeric range. */
+  min?: number;
+  max?: number;
+  /** Inclusive string length range. */
+  minLength?: number;
+  maxLength?: number;
+  /** `cidr`: an IPv4/IPv6 CIDR; `nonEmpty`: not "", 0 or unset when given; `ports`: comma-separated ports; `bool`: "true"/"false". */
+  format?: "cidr" | "nonEmpty" | "ports" | "bool" | "any" | "string" | "uuid";
+  /** A private IPv4 range (RFC 1918) with a prefix length between these bounds (VPC ip_range). */
+  privateCidrPrefix?: { min: number; max: number };
+  /** `<repository>@<commit>:<path>` */
+  source: string;
+}
+
+/** One input property (path in Pulumi's camelCase, `[]` for list elements, e.g. `maintenanceWindows[].day`). */
+export interface PropertyFact {
+  /** Replaced, not updated, when it changes (terraform ForceNew = Pulumi `willReplaceOnChanges`). */
+  forceNew?: boolean;
+  /** Replaced when the new value is lower than the old (terraform `customdiff.ForceNewIfChange`). */
+  forceNewWhenDecreased?: boolean;
+  rules?: ValueRule[];
+  /** Where the ForceNew / validation fact comes from. */
+  source: string;
+}
+
+/** One resource type. */
+export interface ResourceFacts {
+  /** Inputs the schema declares (top level); any other input is unknown to the provider. */
+  inputs: string[];
+  requiredInputs: string[];
+  properties: Record<string, PropertyFact>;
+  /** Where the inputs come from (schema) and where the terraform resource lives. */
+  schemaSource: string;
+  terraformSource: string;
+}
+
+/** One Service annotation the CCM reads (or writes). */
+export interface AnnotationFact {
+  rule: ValueRule;
+  /** Written by the CCM itself, not set by users. */
+  writtenByCcm?: boolean;
+  /** The documentation's sentence about its value. */
+  summary: string;
+}
+
+/** The whole facts file. */
+export interface ProviderFacts {
+  generatedBy: string;
+  sources: Record<"pulumi" | "terraform" | "ccm" | "openapi", FactSource>;
+  resources: Record<string, ResourceFacts>;
+  annotations: { prefixes: string[]; known: Record<string, AnnotationFact>; /** The CCM annotations doc. */ source: string };
+  /** Facts that are not a property rule: notification e-mails must be verified, alert type meanings. */
+  notes: Record<string, { text: string; source: string }>;
+}
+
+/** The committed facts. */
+export const PROVIDER_FACTS: ProviderFacts = facts as ProviderFacts;
