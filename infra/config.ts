@@ -6,6 +6,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import { z } from "zod";
+import { isPrivateCidr, parseCidr } from "./provider-facts/cidr";
+import { PROVIDER_FACTS } from "./provider-facts/facts";
 
 export const CONFIG_NAMESPACE = "gomeet";
 
@@ -18,6 +20,23 @@ const slug = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "a DigitalOcean size slug 
 const cpu = z.string().regex(/^(\d+m|\d+(\.\d+)?)$/, "a Kubernetes CPU quantity such as 250m or 1");
 const memory = z.string().regex(/^\d+(Ki|Mi|Gi)$/, "a Kubernetes memory quantity such as 256Mi or 1Gi");
 const count = (min: number, max: number) => z.int().min(min).max(max);
+
+/**
+ * The VPC range: DigitalOcean takes an RFC 1918 range from /16 to /28 that overlaps no other VPC of the account
+ * (digitalocean/openapi specification/resources/vpcs/models/vpc.yml, ip_range; the bounds are read from the
+ * provider facts), so every stack of one account needs its own range.
+ */
+const VPC_PREFIX = PROVIDER_FACTS.resources["digitalocean:index/vpc:Vpc"]!.properties.ipRange!.rules!.find((r) => r.privateCidrPrefix)!.privateCidrPrefix!;
+const networkSchema = z
+  .object({
+    ipRange: z
+      .string()
+      .refine((r) => {
+        const c = parseCidr(r);
+        return !!c && isPrivateCidr(r) && c.prefix >= VPC_PREFIX.min && c.prefix <= VPC_PREFIX.max;
+      }, `a private (RFC 1918) IPv4 range from /${VPC_PREFIX.min} to /${VPC_PREFIX.max} such as 10.20.0.0/16, distinct for each stack of the account`),
+  })
+  .strict();
 
 const kubernetesSchema = z
   .object({
@@ -119,6 +138,7 @@ const livekitSchema = z
   .min(1)
   .refine((l) => new Set(l.map((d) => d.name)).size === l.length, { message: "deployment names must be unique" });
 
+export type NetworkConfig = z.infer<typeof networkSchema>;
 export type KubernetesConfig = z.infer<typeof kubernetesSchema>;
 export type PostgresConfig = z.infer<typeof postgresSchema>;
 export type ValkeyConfig = z.infer<typeof valkeySchema>;
@@ -139,6 +159,7 @@ export interface StackConfig {
   /** Stack name, used as a suffix in resource names. */
   stack: string;
   region: string;
+  network: NetworkConfig;
   kubernetes: KubernetesConfig;
   postgres: PostgresConfig;
   valkey: ValkeyConfig;
@@ -202,6 +223,7 @@ function readRaw(name: string): unknown {
 export function loadConfig(): StackConfig {
   const key = (name: string) => `${CONFIG_NAMESPACE}:${name}`;
   const region = validateKey(key("region"), z.enum(REGIONS), readRaw("region"));
+  const network = validateKey(key("network"), networkSchema, readRaw("network"));
   const kubernetes = validateKey(key("kubernetes"), kubernetesSchema, readRaw("kubernetes"));
   const postgres = validateKey(key("postgres"), postgresSchema, readRaw("postgres"));
   const valkey = validateKey(key("valkey"), valkeySchema, readRaw("valkey"));
@@ -213,6 +235,7 @@ export function loadConfig(): StackConfig {
   return {
     stack: pulumi.getStack(),
     region,
+    network,
     kubernetes,
     postgres,
     valkey,

@@ -21,7 +21,7 @@ const config = loadConfig();
 const prefix = `gomeet-${config.stack}`;
 const region = config.region;
 
-const network = new Network("network", { prefix, region, ipRange: "10.20.0.0/16" });
+const network = new Network("network", { prefix, region, ipRange: config.network.ipRange });
 const kubernetes = new Kubernetes("kubernetes", { prefix, region, vpcId: network.vpcId, config: config.kubernetes });
 const databaseAccess = { prefix, region, vpcId: network.vpcId, kubernetesClusterId: kubernetes.clusterId };
 const postgres = new Postgres("postgres", { ...databaseAccess, config: config.postgres });

@@ -8,6 +8,7 @@
  * Mocks and our own runner accept anything; this is what the real `pulumi up` would meet.
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
+import { isPrivateCidr, parseCidr } from "../../infra/provider-facts/cidr";
 import { PROVIDER_FACTS, type ProviderFacts, type ValueRule } from "../../infra/provider-facts/facts";
 import { describe, kindOf, readOrUnknown, record, UNKNOWN } from "./props";
 
@@ -24,44 +25,6 @@ export interface ConformanceFinding {
 /** A plain message for a finding: resource, property, value, rule, source. */
 export function conformanceMessage(type: string, name: string, f: ConformanceFinding): string {
   return `${kindOf(type)} "${name}": ${f.property} is ${describe(f.value)}; required ${f.required} (source: ${f.source}).`;
-}
-
-const RFC1918: [number, number][] = [
-  [ipv4("10.0.0.0")!, 8],
-  [ipv4("172.16.0.0")!, 12],
-  [ipv4("192.168.0.0")!, 16],
-];
-
-function ipv4(text: string): number | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) return undefined;
-  return parts.reduce((n, p) => n * 256 + Number(p), 0);
-}
-
-/** An IPv4 CIDR as base address and prefix length; `undefined` when malformed (or host bits set). */
-export function parseCidr(text: string): { base: number; prefix: number } | undefined {
-  const m = /^([\d.]+)\/(\d{1,2})$/.exec(text);
-  if (!m) return undefined;
-  const base = ipv4(m[1]!);
-  const prefix = Number(m[2]);
-  if (base === undefined || prefix > 32) return undefined;
-  const size = 2 ** (32 - prefix);
-  return base % size === 0 ? { base, prefix } : undefined;
-}
-
-/** Whether two IPv4 CIDRs share an address. */
-export function cidrsOverlap(a: string, b: string): boolean {
-  const x = parseCidr(a);
-  const y = parseCidr(b);
-  if (!x || !y) return false;
-  const end = (c: { base: number; prefix: number }) => c.base + 2 ** (32 - c.prefix) - 1;
-  return x.base <= end(y) && y.base <= end(x);
-}
-
-/** Whether an IPv4 CIDR lies inside RFC 1918 private space. */
-export function isPrivateCidr(text: string): boolean {
-  const c = parseCidr(text);
-  return !!c && RFC1918.some(([base, prefix]) => c.prefix >= prefix && Math.floor(c.base / 2 ** (32 - prefix)) === base / 2 ** (32 - prefix));
 }
 
 const show = (values: (string | number)[]) => values.map((v) => JSON.stringify(v)).join(", ");

@@ -7,7 +7,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "../../infra/config";
-import { PreviewInputError, readStackFile, SECRET_PLACEHOLDER } from "../../scripts/preview/stack-file";
+import { cidrsOverlap } from "../../infra/provider-facts/cidr";
+import { listStacks, PreviewInputError, readStackFile, SECRET_PLACEHOLDER } from "../../scripts/preview/stack-file";
 import { ROOT } from "./plan-helpers";
 
 const prod = readStackFile(ROOT, "prod");
@@ -55,6 +56,11 @@ describe("loadConfig", () => {
     ["a host outside its zone", "domain", () => ({ host: "meet.other.example", zone: "gomeet.example" }), /^gomeet:domain\.host: .*inside it/],
     ["duplicate LiveKit names", "livekit", (l: any) => [l[0], l[0]], /^gomeet:livekit: .*names must be unique/],
     ["no LiveKit deployment", "livekit", () => [], /^gomeet:livekit: .*expected .*>=1/],
+    ["no VPC range", "network", () => undefined, /^gomeet:network: missing; expected/],
+    ["a public VPC range", "network", () => ({ ipRange: "8.8.0.0/16" }), /^gomeet:network\.ipRange: got "8\.8\.0\.0\/16"; expected a private \(RFC 1918\) IPv4 range from \/16 to \/28/],
+    ["a VPC range larger than /16", "network", () => ({ ipRange: "10.0.0.0/8" }), /^gomeet:network\.ipRange: got "10\.0\.0\.0\/8"; expected a private/],
+    ["a VPC range with host bits set", "network", () => ({ ipRange: "10.20.1.0/16" }), /^gomeet:network\.ipRange: got "10\.20\.1\.0\/16"/],
+    ["a VPC range straddling private space", "network", () => ({ ipRange: "172.31.255.0/16" }), /^gomeet:network\.ipRange: /],
   ])("%s is rejected with a message naming the key", (_name, key, edit, message) => {
     expect(loadWith(key, edit)).toThrow(expect.objectContaining({ name: "ConfigError", message: expect.stringMatching(message) }));
   });
@@ -67,6 +73,18 @@ describe("loadConfig", () => {
   test("the domain is optional: without it the config carries none", () => {
     const config = loadWith("domain", () => undefined)() as ReturnType<typeof loadConfig>;
     expect(config.domain).toBeUndefined();
+  });
+});
+
+describe("VPC ranges", () => {
+  test("every stack of the repository has its own range: VPC ranges may not overlap within one account", () => {
+    const stacks = listStacks(ROOT).filter((s) => !s.startsWith("test-"));
+    const ranges = stacks.map((s) => [s, JSON.parse(readStackFile(ROOT, s).config["gomeet:network"]!).ipRange as string] as const);
+    expect(ranges.length).toBeGreaterThanOrEqual(2);
+    for (const [i, [a, ra]] of ranges.entries()) {
+      for (const [b, rb] of ranges.slice(i + 1)) expect({ a, b, overlap: cidrsOverlap(ra, rb) }).toEqual({ a, b, overlap: false });
+    }
+    expect(cidrsOverlap("10.20.0.0/16", "10.20.128.0/20")).toBe(true);
   });
 });
 

@@ -38,6 +38,7 @@ describe("network and Kubernetes", () => {
   test("everything lives in one VPC", () => {
     const vpc = one(plan, T.vpc);
     expect(parentName(plan, vpc)).toBe("network");
+    expect(vpc.props.ipRange).toBe("10.20.0.0/16"); // gomeet:network.ipRange (staging has its own)
     expect(props(T.doks).vpcUuid).toBe("gomeet-prod-vpc-id");
     for (const db of all(plan, T.db)) expect(db.props.privateNetworkUuid).toBe("gomeet-prod-vpc-id");
   });
