@@ -12,7 +12,7 @@
 import fs from "node:fs";
 import { redisInfo } from "../harness/redis";
 import { createClient } from "redis";
-import { INSTANCES_KEY } from "../app/src/redis/keys";
+import { INSTANCES_KEY } from "../app/src/realtime/presence";
 import { rssBytes, sampleCpu, cpuBetween } from "./proc-stats";
 import { log, sleep } from "./progress";
 import { createRooms } from "./rooms";

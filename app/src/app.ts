@@ -37,7 +37,7 @@ export async function startApp(config: AppConfig, options: { logger?: Logger } =
   const backends = createBackends(config, logger, metrics);
   const { redis, db, livekitHealth } = backends;
   const rooms = new RoomRepository(db);
-  const { hub, presence, gateway } = createRealtime(config, { redis, rooms, authenticate, logger, metrics, isDraining: () => drain.draining });
+  const { hub, presence, heartbeat, gateway } = createRealtime(config, { redis, rooms, authenticate, logger, metrics, isDraining: () => drain.draining });
   const tokens = createLivekitTokens(config, backends, logger, metrics);
   const readiness = readinessReporter(config.instanceId, backends, drain);
   const server = createHttpServer(
@@ -51,7 +51,8 @@ export async function startApp(config: AppConfig, options: { logger?: Logger } =
     { start: () => db.start(), stop: () => db.stop() },
     { start: () => migrate(db.primary.pool, logger) },
     { start: () => livekitHealth.start(), stop: () => livekitHealth.stop() },
-    { start: () => presence.start(), stop: () => presence.stop() },
+    { start: () => presence.start() },
+    { start: async () => heartbeat.start(), stop: () => heartbeat.stop() },
     { start: () => listen(server, config.port, config.host) },
   ]);
   const { url, port } = serverUrl(server, config.host);
@@ -64,6 +65,6 @@ export async function startApp(config: AppConfig, options: { logger?: Logger } =
     instanceId: config.instanceId,
     metrics,
     readiness,
-    stop: () => (stopping ??= shutDown({ server, hub, presence, backends, drain, logger }, config.shutdownDrainSeconds)),
+    stop: () => (stopping ??= shutDown({ server, hub, presence, heartbeat, backends, drain, logger }, config.shutdownDrainSeconds)),
   };
 }

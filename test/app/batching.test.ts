@@ -6,7 +6,7 @@
 import { createClient } from "redis";
 import { startApp, type RunningApp } from "../../app/src/app";
 import { forEachPublishedFrame, messageFramePrefix } from "../../app/src/realtime/frames";
-import { roomKeys } from "../../app/src/redis/keys";
+import { roomLogKeys } from "../../app/src/realtime/room-log";
 import { MAX_APPEND_BATCH, ROOM_LOG_SCRIPTS } from "../../app/src/realtime/room-log-scripts";
 import { startLivekitStandIn } from "../../harness/livekit-standin";
 import { startPostgres } from "../../harness/postgres";
@@ -44,7 +44,7 @@ afterAll(async () => {
 
 describe("the batch append script", () => {
   test("gives a batch consecutive seqs, one history entry each, and publishes it as one message of newline-joined frames", async () => {
-    const keys = roomKeys("script-room");
+    const keys = roomLogKeys("script-room");
     const prefix = messageFramePrefix("script-room");
     const published: Buffer[] = [];
     const subscriber = redis.duplicate();
@@ -77,7 +77,7 @@ describe("the batch append script", () => {
   });
 
   test("refuses an empty batch and one over MAX_APPEND_BATCH without touching the room", async () => {
-    const keys = roomKeys("refused-room");
+    const keys = roomLogKeys("refused-room");
     const prefix = messageFramePrefix("refused-room");
     const tooMany = Array.from({ length: MAX_APPEND_BATCH + 1 }, () => `"from":{},"data":1}`);
     await expect(redis.appendMessages({ keys, framePrefix: prefix, tails: [], limits: LIMITS })).rejects.toThrow(`appendMessages takes 1 to ${MAX_APPEND_BATCH} messages; got 0`);

@@ -3,7 +3,6 @@
  * takes one object.
  */
 import { defineScript, type CommandParser } from "redis";
-import type { RoomKeys } from "../redis/keys";
 import { loadLuaScript } from "../redis/lua";
 
 /** Where a room is pinned after the call. */
@@ -15,7 +14,8 @@ export interface PinReply {
 }
 
 export interface PinDeploymentArgs {
-  keys: RoomKeys;
+  /** The room's pin key (livekit/room-pins.ts). */
+  pinKey: string;
   /** TTL (ms) of the pin, refreshed on every call. */
   ttlMs: number;
   /** Every configured deployment in configuration order, with its health. */
@@ -29,8 +29,8 @@ export interface PinDeploymentArgs {
 const PIN_DEPLOYMENT = defineScript({
   NUMBER_OF_KEYS: 1,
   SCRIPT: loadLuaScript("pin-deployment"),
-  parseCommand(parser: CommandParser, { keys, ttlMs, order }: PinDeploymentArgs) {
-    parser.pushKey(keys.livekitPin);
+  parseCommand(parser: CommandParser, { pinKey, ttlMs, order }: PinDeploymentArgs) {
+    parser.pushKey(pinKey);
     parser.push(String(ttlMs), String(order.length));
     for (const deployment of order) parser.push(deployment.name);
     for (const deployment of order) parser.push(deployment.healthy ? "1" : "0");

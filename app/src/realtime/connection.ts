@@ -32,37 +32,34 @@ export interface SyncResult {
   seq: number;
   recovered: boolean;
   replay: Buffer[];
+  /** The connection's own presence join frame: presence frames held before it are not its business. */
+  joinFrame: Buffer;
 }
 
 export class Connection {
-  state: ConnectionState = "syncing";
+  private currentState: ConnectionState = "syncing";
   /** Room frames received while syncing, in order. */
-  pending: Buffer[] = [];
+  private held: Buffer[] = [];
   /** Set when syncing is done; applied by the room at its next flush. */
-  syncResult: SyncResult | undefined;
+  private synced: SyncResult | undefined;
   /**
    * Seq its replay ran through: messages up to it may still arrive on the subscription after the join
    * script answered, and must not be delivered again. -1 once live delivery has passed it.
    */
-  replayedThrough = -1;
-  /**
-   * Set when the presence join is sent; the heartbeat refreshes only such members (refreshing one
-   * whose join is not sent yet would announce it twice).
-   */
-  presenceSent = false;
+  private replayThrough = -1;
   /** Cleared by each heartbeat, set by each pong. */
-  alive = true;
+  private alive = true;
+  /** Resolves when the join (presence + replay) has finished, successfully or not. */
+  private joining: Promise<void> = Promise.resolve();
   readonly userJson: string;
   readonly limiter: TokenBucket;
-  /** Resolves when the join (presence + replay) has finished, successfully or not. */
-  joined: Promise<void> = Promise.resolve();
   private lastRateLimitNotice = 0;
 
   constructor(
     readonly id: string,
     readonly roomId: string,
     readonly user: User,
-    readonly ws: WebSocket,
+    private readonly ws: WebSocket,
     /** The TCP socket under `ws` (from the upgrade request); pre-framed batches are written to it directly. */
     private readonly socket: Socket,
     maxMessagesPerSecond: number,
@@ -71,6 +68,88 @@ export class Connection {
   ) {
     this.userJson = userJson(user);
     this.limiter = new TokenBucket(maxMessagesPerSecond);
+  }
+
+  /** syncing (joining, replaying) → live (receives the room's frames) → closed. */
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  /** Marks the connection closed; false if it already was. */
+  markClosed(): boolean {
+    if (this.currentState === "closed") return false;
+    this.currentState = "closed";
+    return true;
+  }
+
+  /** Records the join in progress (already handling its own failure); `joined` resolves when it has finished. */
+  trackJoin(join: Promise<void>): void {
+    this.joining = join;
+  }
+
+  get joined(): Promise<void> {
+    return this.joining;
+  }
+
+  /** Keeps a room frame that arrives while the connection syncs, for delivery when it goes live. */
+  hold(frame: Buffer): void {
+    if (this.currentState === "syncing") this.held.push(frame);
+  }
+
+  /** The frames held while syncing, in arrival order. */
+  get heldFrames(): readonly Buffer[] {
+    return this.held;
+  }
+
+  /** Records the outcome of syncing; the room applies it (goLive) at its next flush. */
+  finishSync(result: SyncResult): void {
+    this.synced = result;
+  }
+
+  get syncResult(): SyncResult | undefined {
+    return this.synced;
+  }
+
+  /** Seq its replay ran through; -1 when live delivery has passed it (nothing left to skip). */
+  get replayedThrough(): number {
+    return this.replayThrough;
+  }
+
+  /** Live delivery reached `seq`: once it is at or past the replay, nothing needs skipping any more. */
+  deliveredThrough(seq: number): void {
+    if (this.replayThrough >= 0 && seq >= this.replayThrough) this.replayThrough = -1;
+  }
+
+  /** A pong arrived. */
+  markAlive(): void {
+    this.alive = true;
+  }
+
+  /**
+   * Heartbeat: terminates the socket when the previous ping got no pong (returns false), else pings
+   * and returns true.
+   */
+  ping(): boolean {
+    if (!this.alive) {
+      this.ws.terminate();
+      return false;
+    }
+    this.alive = false;
+    this.ws.ping();
+    return true;
+  }
+
+  /** Resolves once the socket is closed (at once if it is). */
+  whenSocketClosed(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (this.ws.readyState === WebSocket.CLOSED) resolve();
+      else this.ws.once("close", () => resolve());
+    });
+  }
+
+  /** Drops the socket without a close handshake. */
+  terminate(): void {
+    this.ws.terminate();
   }
 
   /**
@@ -90,11 +169,11 @@ export class Connection {
 
   /** Sends welcome, replay and the frames held while syncing, then goes live. */
   goLive(welcome: string, frames: Buffer[], replayedThrough: number): void {
-    if (this.state !== "syncing") return;
-    this.state = "live";
-    this.replayedThrough = replayedThrough;
-    this.pending = [];
-    this.syncResult = undefined;
+    if (this.currentState !== "syncing") return;
+    this.currentState = "live";
+    this.replayThrough = replayedThrough;
+    this.held = [];
+    this.synced = undefined;
     if (this.ws.readyState !== WebSocket.OPEN) return;
     this.ws.send(welcome);
     if (frames.length > 0) this.writeFramed(frameTextMessages(frames));

@@ -5,7 +5,7 @@
  * Server frames (JSON, one per WebSocket text message):
  *   welcome  {type, room, connectionId, instance, seq, recovered}
  *   message  {type, room, seq, ts, from: {id, name}, data}      (assembled in Valkey: redis/lua/append-messages.lua)
- *   presence {type, event: "join" | "leave", user: {id, name}, connectionId}
+ *   presence {type, event: "join" | "leave", user: {id, name}, connectionId}   (built in Valkey: redis/lua/lib/presence.lua)
  *   error    {type, code, message}
  * Client frame: {type: "message", data}.
  */
@@ -35,11 +35,6 @@ export function messageFramePrefix(roomId: string): string {
 /** `"from":{…},"data":…}` — serialised once per message, on the instance that accepted it. */
 export function messageFrameTail(fromJson: string, data: unknown): string {
   return `"from":${fromJson},"data":${JSON.stringify(data)}}`;
-}
-
-/** The presence join frame exactly as the scripts build it (used to find a connection's own join). */
-export function presenceJoinFrame(userJson: string, connectionId: string): string {
-  return `{"type":"presence","event":"join","user":${userJson},"connectionId":"${connectionId}"}`;
 }
 
 export function userJson(user: { id: string; name: string }): string {

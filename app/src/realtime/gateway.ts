@@ -117,9 +117,7 @@ export class Gateway {
     const connection = new Connection(newConnectionId(), request.roomId, request.user, ws, socket, this.options.maxMessagesPerSecond, this.options.maxBufferedBytes, () =>
       metrics.slowConsumers.inc(),
     );
-    ws.on("pong", () => {
-      connection.alive = true;
-    });
+    ws.on("pong", () => connection.markAlive());
     ws.on("error", (error: Error) => {
       // ws closes the socket itself (1009 for an oversized frame, 1002 for a protocol error).
       logger.debug({ connection: connection.id, err: error.message }, "WebSocket error");
@@ -129,11 +127,13 @@ export class Gateway {
       void hub.leave(connection);
     });
     ws.on("message", (data: Buffer, isBinary: boolean) => this.onClientFrame(connection, data, isBinary));
-    connection.joined = hub.join(connection, request.since).catch((error: unknown) => {
-      logger.warn({ connection: connection.id, room: request.roomId, err: errorMessage(error) }, "join failed");
-      connection.sendError("unavailable", "Could not join the room (Valkey unavailable); reconnect");
-      connection.close(CLOSE_CODES.tryAgainLater, "unavailable");
-    });
+    connection.trackJoin(
+      hub.join(connection, request.since).catch((error: unknown) => {
+        logger.warn({ connection: connection.id, room: request.roomId, err: errorMessage(error) }, "join failed");
+        connection.sendError("unavailable", "Could not join the room (Valkey unavailable); reconnect");
+        connection.close(CLOSE_CODES.tryAgainLater, "unavailable");
+      }),
+    );
   }
 
   private onClientFrame(connection: Connection, data: Buffer, isBinary: boolean): void {

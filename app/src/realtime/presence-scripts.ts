@@ -6,7 +6,8 @@
  * Arguments are named: each command takes one object.
  */
 import { defineScript, type CommandParser } from "redis";
-import type { RoomKeys } from "../redis/keys";
+import type { PresenceKeys } from "./presence";
+import type { RoomLogKeys } from "./room-log";
 import { loadLuaScript } from "../redis/lua";
 
 const numberReply = (reply: unknown): number => Number(reply);
@@ -23,12 +24,16 @@ export interface JoinReply {
   seq: number;
   /** Whether every message after `since` is (still) in history. False when no `since` was given. */
   recoverable: boolean;
+  /** The presence join frame the script published (built in Lua only: redis/lua/lib/presence.lua). */
+  joinFrame: string;
   /** The first batch of frames after `since` (when recoverable), oldest first. */
   entries: string[];
 }
 
 export interface PresenceJoinArgs {
-  keys: RoomKeys;
+  keys: PresenceKeys;
+  /** The room log's seq and history are read in the same script, atomically with the join event. */
+  log: RoomLogKeys;
   member: { connectionId: string; instanceId: string; userJson: string };
   ttl: PresenceTtl;
   /** `since`: the last seq the client saw (-1: none); `batch`: most frames returned. */
@@ -42,11 +47,11 @@ export interface PresenceJoinArgs {
 const PRESENCE_JOIN = defineScript({
   NUMBER_OF_KEYS: 4,
   SCRIPT: loadLuaScript("presence-join"),
-  parseCommand(parser: CommandParser, { keys, member, ttl, replay }: PresenceJoinArgs) {
+  parseCommand(parser: CommandParser, { keys, log, member, ttl, replay }: PresenceJoinArgs) {
     parser.pushKey(keys.presence);
     parser.pushKey(keys.members);
-    parser.pushKey(keys.seq);
-    parser.pushKey(keys.history);
+    parser.pushKey(log.seq);
+    parser.pushKey(log.history);
     parser.push(
       keys.channel,
       member.connectionId,
@@ -60,12 +65,12 @@ const PRESENCE_JOIN = defineScript({
   },
   transformReply(reply: unknown): JoinReply {
     const list = reply as Array<number | string>;
-    return { seq: Number(list[0]), recoverable: Number(list[1]) === 1, entries: list.slice(2).map(String) };
+    return { seq: Number(list[0]), recoverable: Number(list[1]) === 1, joinFrame: String(list[2]), entries: list.slice(3).map(String) };
   },
 });
 
 export interface PresenceLeaveArgs {
-  keys: RoomKeys;
+  keys: PresenceKeys;
   connectionId: string;
 }
 
@@ -82,7 +87,7 @@ const PRESENCE_LEAVE = defineScript({
 });
 
 export interface PresenceRefreshArgs {
-  keys: RoomKeys;
+  keys: PresenceKeys;
   instanceId: string;
   ttl: PresenceTtl;
   /** This instance's members of the room. */
@@ -118,7 +123,7 @@ export interface PresenceEntry {
 const PRESENCE_LIST = defineScript({
   NUMBER_OF_KEYS: 2,
   SCRIPT: loadLuaScript("presence-list"),
-  parseCommand(parser: CommandParser, { keys }: { keys: RoomKeys }) {
+  parseCommand(parser: CommandParser, { keys }: { keys: PresenceKeys }) {
     parser.pushKey(keys.presence);
     parser.pushKey(keys.members);
     parser.push(keys.channel);

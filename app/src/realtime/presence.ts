@@ -1,9 +1,12 @@
 /**
- * Presence bookkeeping beyond a single join/leave:
- * - the heartbeat: pings every socket (terminating those that did not answer the previous ping),
- *   extends this instance's members' expiry, and records the instance's own heartbeat;
- * - the purge: surviving instances find instances whose heartbeat is older than the presence TTL
- *   and remove their members through the per-instance connection index (announcing each leave);
+ * Presence: who is in each room, across instances — the one module that reads and writes the room's
+ * presence keys (room:{id}:presence, room:{id}:members), the instance registry (gomeet:instances)
+ * and each instance's connection index (instance:{id}:connections).
+ *
+ * - join / leave: one atomic script each, announcing the member on the room's channel;
+ * - the heartbeat (beat): extends this instance's members' expiry, records the instance's own
+ *   heartbeat, and purges the members of instances whose heartbeat is older than the presence TTL
+ *   through their connection index (announcing each leave);
  * - the participant list, pruned atomically on read.
  * Nothing here enumerates keys: the registry is one sorted set, the index one hash per instance.
  */
@@ -11,15 +14,40 @@ import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
 import { errorMessage } from "../errors";
 import { isValidRoomId } from "../ids";
-import { Periodic } from "../periodic";
-import { INSTANCES_KEY, instanceConnectionsKey, instancePurgeLockKey, roomKeys } from "../redis/keys";
+import { instanceKey, roomKey } from "../redis/keys";
 import type { RedisConnections } from "../redis/connections";
-import type { Connection } from "./connection";
-import type { Hub } from "./hub";
+import type { JoinReply, PresenceTtl } from "./presence-scripts";
+import { roomLogKeys } from "./room-log";
+
+/** A room's presence keys. */
+export interface PresenceKeys {
+  /** Sorted set: member = connection id, score = expiry (ms, Valkey clock). */
+  presence: string;
+  /** Hash: connection id → "<instance>|<joinedAtMs>|<user JSON>". */
+  members: string;
+  /** The room's channel (owned by the room log), where join and leave frames are published. */
+  channel: string;
+}
+
+export function presenceKeys(roomId: string): PresenceKeys {
+  return { presence: roomKey(roomId, "presence"), members: roomKey(roomId, "members"), channel: roomLogKeys(roomId).channel };
+}
+
+/** Sorted set of live instances: member = instance id, score = last heartbeat (ms, Valkey clock). */
+export const INSTANCES_KEY = "gomeet:instances";
+
+/** Hash: connection id → room id, for every connection the instance holds (used to purge a dead instance). */
+export function instanceConnectionsKey(instanceId: string): string {
+  return instanceKey(instanceId, "connections");
+}
+
+/** Short lock so that only one survivor purges a dead instance at a time. */
+export function instancePurgeLockKey(instanceId: string): string {
+  return instanceKey(instanceId, "purge-lock");
+}
 
 export interface PresenceOptions {
   instanceId: string;
-  heartbeatIntervalMs: number;
   presenceTtlMs: number;
 }
 
@@ -30,30 +58,84 @@ export interface Participant {
   joinedAt: string;
 }
 
+/** A member joining or joined through this instance. */
+export interface LocalMember {
+  roomId: string;
+  connectionId: string;
+  userJson: string;
+}
+
+interface LocalEntry extends LocalMember {
+  /**
+   * Set when its join script is sent; the heartbeat refreshes only such members (refreshing one
+   * whose join is not sent yet would announce it twice).
+   */
+  announced: boolean;
+}
+
 const PURGE_BATCH = 200;
 
 export class PresenceService {
-  private readonly heartbeat: Periodic;
+  /** This instance's members by connection id, from the start of their join until their leave. */
+  private readonly local = new Map<string, LocalEntry>();
+  private readonly indexKey: string;
+  private readonly ttl: PresenceTtl;
 
   constructor(
     private readonly redis: RedisConnections,
-    private readonly hub: Hub,
     private readonly options: PresenceOptions,
     private readonly logger: Logger,
     private readonly metrics: AppMetrics,
   ) {
-    this.heartbeat = new Periodic(options.heartbeatIntervalMs, () => this.beat());
+    this.indexKey = instanceConnectionsKey(options.instanceId);
+    this.ttl = { memberMs: options.presenceTtlMs, keyMs: options.presenceTtlMs * 2 };
   }
 
-  /** Clears what a previous process with this instance id left behind, registers the instance, and starts the heartbeat. */
+  /** Clears what a previous process with this instance id left behind, and registers the instance. */
   async start(): Promise<void> {
     await this.purgeIndex(this.options.instanceId);
     await this.redis.run((c) => c.instanceBeat({ instancesKey: INSTANCES_KEY, instanceId: this.options.instanceId }));
-    this.heartbeat.start();
   }
 
-  async stop(): Promise<void> {
-    await this.heartbeat.stop();
+  /**
+   * Indexes the member for the dead-instance purge, then adds it to the room's presence, publishes
+   * its join and reads the room's seq plus the first replay batch after `replay.since`, atomically.
+   * Resolves undefined when the member left meanwhile (nothing is announced then). Throws when
+   * Valkey is unavailable.
+   */
+  async join(member: LocalMember, replay: { since: number; batch: number }): Promise<JoinReply | undefined> {
+    const entry: LocalEntry = { ...member, announced: false };
+    this.local.set(member.connectionId, entry);
+    await this.redis.run((c) => c.hSet(this.indexKey, member.connectionId, member.roomId));
+    if (this.local.get(member.connectionId) !== entry) return undefined;
+    return this.redis.run((c) => {
+      // Set synchronously with the send: heartbeat refreshes issued from now on queue behind the join.
+      entry.announced = true;
+      return c.presenceJoin({
+        keys: presenceKeys(member.roomId),
+        log: roomLogKeys(member.roomId),
+        member: { connectionId: member.connectionId, instanceId: this.options.instanceId, userJson: member.userJson },
+        ttl: this.ttl,
+        replay,
+      });
+    });
+  }
+
+  /**
+   * Removes the member: at once from this instance's heartbeat, then — once its join has settled
+   * (removing presence before the join script ran would leave a ghost) — from the room's presence
+   * (announcing its leave) and from the index. If Valkey is unavailable the member expires on its
+   * own (PRESENCE_TTL_SECONDS) and its index entry is purged with it.
+   */
+  async leave(member: LocalMember, joinSettled: Promise<unknown>): Promise<void> {
+    this.local.delete(member.connectionId);
+    await joinSettled.catch(() => undefined);
+    try {
+      await this.redis.run((c) => c.presenceLeave({ keys: presenceKeys(member.roomId), connectionId: member.connectionId }));
+      await this.redis.run((c) => c.hDel(this.indexKey, member.connectionId));
+    } catch (error) {
+      this.logger.warn({ connection: member.connectionId, err: errorMessage(error) }, "presence leave failed; member will expire");
+    }
   }
 
   /** Removes this instance from the registry (after its connections have left). */
@@ -62,7 +144,7 @@ export class PresenceService {
   }
 
   async participants(roomId: string): Promise<Participant[]> {
-    const entries = await this.redis.run((c) => c.presenceList({ keys: roomKeys(roomId) }));
+    const entries = await this.redis.run((c) => c.presenceList({ keys: presenceKeys(roomId) }));
     return entries.map((entry) => ({
       connectionId: entry.connectionId,
       user: JSON.parse(entry.userJson) as { id: string; name: string },
@@ -71,9 +153,13 @@ export class PresenceService {
     }));
   }
 
-  private async beat(): Promise<void> {
-    const byRoom = this.hub.connectionsByRoom();
-    this.pingSockets(byRoom);
+  /**
+   * One heartbeat: refreshes this instance's members, records the instance's heartbeat (writing the
+   * index again if the registry had forgotten it), and purges dead instances. Never throws: a
+   * failure is logged and the next beat tries again.
+   */
+  async beat(): Promise<void> {
+    const byRoom = this.localByRoom();
     try {
       await this.refreshMembers(byRoom);
       const registered = await this.redis.run((c) => c.instanceBeat({ instancesKey: INSTANCES_KEY, instanceId: this.options.instanceId }));
@@ -84,37 +170,34 @@ export class PresenceService {
     }
   }
 
-  private pingSockets(byRoom: Map<string, Connection[]>): void {
-    for (const connections of byRoom.values()) {
-      for (const connection of connections) {
-        if (!connection.alive) {
-          this.metrics.heartbeatTimeouts.inc();
-          connection.ws.terminate();
-          continue;
-        }
-        connection.alive = false;
-        connection.ws.ping();
-      }
+  private localByRoom(): Map<string, LocalEntry[]> {
+    const byRoom = new Map<string, LocalEntry[]>();
+    for (const entry of this.local.values()) {
+      const room = byRoom.get(entry.roomId);
+      if (room === undefined) byRoom.set(entry.roomId, [entry]);
+      else room.push(entry);
     }
+    return byRoom;
   }
 
-  private async refreshMembers(byRoom: Map<string, Connection[]>): Promise<void> {
-    const ttl = { memberMs: this.options.presenceTtlMs, keyMs: this.options.presenceTtlMs * 2 };
+  private async refreshMembers(byRoom: Map<string, LocalEntry[]>): Promise<void> {
     const refreshes: Promise<number>[] = [];
-    for (const [roomId, connections] of byRoom) {
-      const members = connections.filter((c) => c.presenceSent && c.state !== "closed").map((c) => ({ connectionId: c.id, userJson: c.userJson }));
+    for (const [roomId, entries] of byRoom) {
+      const members = entries.filter((entry) => entry.announced).map((entry) => ({ connectionId: entry.connectionId, userJson: entry.userJson }));
       if (members.length === 0) continue;
-      refreshes.push(this.redis.run((c) => c.presenceRefresh({ keys: roomKeys(roomId), instanceId: this.options.instanceId, ttl, members })));
+      refreshes.push(
+        this.redis.run((c) => c.presenceRefresh({ keys: presenceKeys(roomId), instanceId: this.options.instanceId, ttl: this.ttl, members })),
+      );
     }
     const readded = (await Promise.all(refreshes)).reduce((sum, n) => sum + n, 0);
     if (readded > 0) this.logger.warn({ readded }, "members purged while this instance was unreachable were added back");
   }
 
   /** The registry had forgotten us (we were purged as dead): write the connection index again. */
-  private async rewriteIndex(byRoom: Map<string, Connection[]>): Promise<void> {
+  private async rewriteIndex(byRoom: Map<string, LocalEntry[]>): Promise<void> {
     const fields: Record<string, string> = {};
-    for (const [roomId, connections] of byRoom) for (const connection of connections) fields[connection.id] = roomId;
-    if (Object.keys(fields).length > 0) await this.redis.run((c) => c.hSet(instanceConnectionsKey(this.options.instanceId), fields));
+    for (const [roomId, entries] of byRoom) for (const entry of entries) fields[entry.connectionId] = roomId;
+    if (Object.keys(fields).length > 0) await this.redis.run((c) => c.hSet(this.indexKey, fields));
   }
 
   private async purgeStaleInstances(): Promise<void> {
@@ -122,7 +205,10 @@ export class PresenceService {
     for (const instanceId of stale) {
       if (instanceId === this.options.instanceId) continue;
       const lock = await this.redis.run((c) =>
-        c.set(instancePurgeLockKey(instanceId), this.options.instanceId, { condition: "NX", expiration: { type: "PX", value: this.options.presenceTtlMs * 2 } }),
+        c.set(instancePurgeLockKey(instanceId), this.options.instanceId, {
+          condition: "NX",
+          expiration: { type: "PX", value: this.options.presenceTtlMs * 2 },
+        }),
       );
       if (lock === null) continue;
       const purged = await this.purgeIndex(instanceId);
@@ -142,7 +228,7 @@ export class PresenceService {
       const removals = page.entries.map(async ({ field, value }) => {
         const roomId = String(value);
         if (!isValidRoomId(roomId)) return 0;
-        return this.redis.run((c) => c.presenceLeave({ keys: roomKeys(roomId), connectionId: String(field) }));
+        return this.redis.run((c) => c.presenceLeave({ keys: presenceKeys(roomId), connectionId: String(field) }));
       });
       purged += (await Promise.all(removals)).reduce((sum, n) => sum + n, 0);
       const fields = page.entries.map(({ field }) => String(field));

@@ -7,7 +7,7 @@
  * published bytes are exactly what every socket receives.
  */
 import { defineScript, type CommandParser } from "redis";
-import type { RoomKeys } from "../redis/keys";
+import type { RoomLogKeys } from "./room-log";
 import { loadLuaScript } from "../redis/lua";
 
 /** Limits applied on every append. */
@@ -22,7 +22,7 @@ export interface HistoryLimits {
 export const MAX_APPEND_BATCH = 500;
 
 export interface AppendMessagesArgs {
-  keys: RoomKeys;
+  keys: RoomLogKeys;
   /** `{"type":"message","room":"<id>","seq":` */
   framePrefix: string;
   /** One frame tail (`"from":…,"data":…}`) per message, 1 to MAX_APPEND_BATCH. */
@@ -57,7 +57,7 @@ export interface HistoryPage {
 }
 
 export interface HistoryAfterArgs {
-  keys: RoomKeys;
+  keys: RoomLogKeys;
   /** Entries with a seq greater than this. */
   after: number;
   /** At most this many entries. */
@@ -79,7 +79,7 @@ const HISTORY_AFTER = defineScript({
 });
 
 export interface SeqFloorArgs {
-  keys: RoomKeys;
+  keys: RoomLogKeys;
   /** The counter is raised to at least this. */
   floor: number;
   /** TTL (ms) set when the counter is raised. */

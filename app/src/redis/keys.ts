@@ -1,49 +1,24 @@
 /**
- * The Valkey key layout. Every room key carries the room id as a hash tag (`room:{<id>}:…`), so a
- * script that touches one room's keys stays in one slot on a clustered Valkey too. Room ids are
- * validated (ids.ts) before they reach these functions; instance ids by the configuration.
+ * The Valkey key convention. Every room key carries the room id as a hash tag (`room:{<id>}:…`) and
+ * every per-instance key the instance id (`instance:{<id>}:…`), so a script that touches one room's
+ * (or one instance's) keys stays in one slot on a clustered Valkey too. Room ids are validated
+ * (ids.ts) before they reach these functions; instance ids by the configuration.
+ *
+ * Each key belongs to the one module that reads and writes it:
+ *   room:{id}:seq, room:{id}:history, room:{id}:events    realtime/room-log.ts   (the room log and its channel)
+ *   room:{id}:presence, room:{id}:members                 realtime/presence.ts   (who is in the room)
+ *   gomeet:instances, instance:{id}:connections,
+ *   instance:{id}:purge-lock                              realtime/presence.ts   (live instances, their connections)
+ *   room:{id}:livekit                                     livekit/room-pins.ts   (the room's LiveKit deployment)
+ *   room:{id}:lktoken:<deployment>:<digest>               livekit/token-cache.ts (cached LiveKit tokens)
  */
-export interface RoomKeys {
-  /** INCR counter: the room's last message sequence number. */
-  seq: string;
-  /** Sorted set: score = seq, member = the serialised message frame. Bounded by length and age. */
-  history: string;
-  /** Sorted set: member = connection id, score = expiry (ms, Valkey clock). */
-  presence: string;
-  /** Hash: connection id → "<instance>|<joinedAtMs>|<user JSON>". */
-  members: string;
-  /** String: name of the LiveKit deployment the room is pinned to. */
-  livekitPin: string;
-  /** Pub/Sub channel carrying the room's message and presence frames. */
-  channel: string;
+
+/** `room:{<roomId>}:<name>` */
+export function roomKey(roomId: string, name: string): string {
+  return `room:{${roomId}}:${name}`;
 }
 
-export function roomKeys(roomId: string): RoomKeys {
-  const base = `room:{${roomId}}:`;
-  return {
-    seq: `${base}seq`,
-    history: `${base}history`,
-    presence: `${base}presence`,
-    members: `${base}members`,
-    livekitPin: `${base}livekit`,
-    channel: `${base}events`,
-  };
-}
-
-/** Cached LiveKit token for one deployment + room + identity/grants digest. */
-export function tokenCacheKey(roomId: string, datacenter: string, digest: string): string {
-  return `room:{${roomId}}:lktoken:${datacenter}:${digest}`;
-}
-
-/** Sorted set of live instances: member = instance id, score = last heartbeat (ms, Valkey clock). */
-export const INSTANCES_KEY = "gomeet:instances";
-
-/** Hash: connection id → room id, for every connection the instance holds (used to purge a dead instance). */
-export function instanceConnectionsKey(instanceId: string): string {
-  return `instance:{${instanceId}}:connections`;
-}
-
-/** Short lock so that only one survivor purges a dead instance at a time. */
-export function instancePurgeLockKey(instanceId: string): string {
-  return `instance:{${instanceId}}:purge-lock`;
+/** `instance:{<instanceId>}:<name>` */
+export function instanceKey(instanceId: string, name: string): string {
+  return `instance:{${instanceId}}:${name}`;
 }

@@ -5,6 +5,7 @@
 import type http from "node:http";
 import type { Logger } from "../logger";
 import { CLOSE_CODES } from "../realtime/connection";
+import type { Heartbeat } from "../realtime/heartbeat";
 import type { Hub } from "../realtime/hub";
 import type { PresenceService } from "../realtime/presence";
 import type { Backends } from "./backends";
@@ -37,6 +38,7 @@ export interface ShutdownParts {
   server: http.Server;
   hub: Hub;
   presence: PresenceService;
+  heartbeat: Heartbeat;
   backends: Backends;
   drain: DrainState;
   logger: Logger;
@@ -48,13 +50,13 @@ export interface ShutdownParts {
  * elsewhere) and its presence removed, the instance leaves the registry, and the pools close.
  */
 export async function shutDown(parts: ShutdownParts, drainSeconds: number): Promise<void> {
-  const { server, hub, presence, backends, drain, logger } = parts;
+  const { server, hub, presence, heartbeat, backends, drain, logger } = parts;
   drain.start();
   logger.info({ drainSeconds }, "draining: /readyz answers 503");
   await new Promise((resolve) => setTimeout(resolve, drainSeconds * 1000));
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   await hub.closeAll(CLOSE_CODES.serviceRestart, "service restart", CLOSE_GRACE_MS);
-  await presence.stop();
+  await heartbeat.stop();
   await presence.deregister().catch((error: unknown) => logger.warn({ err: String(error) }, "could not deregister the instance"));
   await backends.livekitHealth.stop();
   server.closeAllConnections();

@@ -1,6 +1,6 @@
 /**
- * The realtime side built from the configuration: the hub (rooms and fan-out), presence (heartbeat,
- * participant list, dead-instance purge) and the WebSocket gateway in front of them.
+ * The realtime side built from the configuration: the room log and presence (the Valkey state of
+ * rooms), the hub between them and the sockets, the heartbeat, and the WebSocket gateway in front.
  */
 import type { Authenticator } from "../auth";
 import type { AppConfig } from "../config";
@@ -9,13 +9,16 @@ import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
 import type { RedisConnections } from "../redis/connections";
 import { Gateway } from "../realtime/gateway";
+import { Heartbeat } from "../realtime/heartbeat";
 import { Hub } from "../realtime/hub";
 import { PresenceService } from "../realtime/presence";
+import { RoomLog } from "../realtime/room-log";
 import type { HistoryLimits } from "../realtime/room-log-scripts";
 
 export interface Realtime {
   hub: Hub;
   presence: PresenceService;
+  heartbeat: Heartbeat;
   gateway: Gateway;
 }
 
@@ -39,30 +42,19 @@ export function historyLimits(config: Pick<AppConfig, "historyMaxLength" | "hist
 
 export function createRealtime(config: AppConfig, deps: RealtimeDependencies): Realtime {
   const { redis, logger, metrics } = deps;
-  const presenceTtlMs = config.presenceTtlSeconds * 1000;
+  const log = new RoomLog(redis, { history: historyLimits(config), publishBatchMs: config.wsPublishBatchMs });
+  const presence = new PresenceService(redis, { instanceId: config.instanceId, presenceTtlMs: config.presenceTtlSeconds * 1000 }, logger, metrics);
   const hub = new Hub(
-    redis,
-    {
-      instanceId: config.instanceId,
-      history: historyLimits(config),
-      replayBatch: config.historyReplayBatch,
-      presenceTtlMs,
-      publishBatchMs: config.wsPublishBatchMs,
-      deliveryBatchMs: config.wsDeliveryBatchMs,
-    },
+    log,
+    presence,
+    { instanceId: config.instanceId, replayBatch: config.historyReplayBatch, deliveryBatchMs: config.wsDeliveryBatchMs },
     logger,
     metrics,
   );
-  const presence = new PresenceService(
-    redis,
-    hub,
-    { instanceId: config.instanceId, heartbeatIntervalMs: config.heartbeatIntervalMs, presenceTtlMs },
-    logger,
-    metrics,
-  );
+  const heartbeat = new Heartbeat(config.heartbeatIntervalMs, hub, presence);
   const gateway = new Gateway(
     { maxFrameBytes: config.wsMaxFrameBytes, maxMessagesPerSecond: config.wsMaxMessagesPerSecond, maxBufferedBytes: config.wsMaxBufferedBytes },
     { authenticate: deps.authenticate, rooms: deps.rooms, hub, redis, metrics, logger, isDraining: deps.isDraining },
   );
-  return { hub, presence, gateway };
+  return { hub, presence, heartbeat, gateway };
 }

@@ -1,6 +1,7 @@
 -- lib/presence: included by the presence scripts (no KEYS, no ARGV of its own).
 -- A member is stored in the members hash as "<instance>|<joinedAtMs>|<user JSON>".
--- join_frame(user, id) / leave_frame(info, id): the presence frames every socket of the room receives.
+-- join_frame(user, id) / leave_frame(info, id): the presence frames every socket of the room receives
+-- (built only here; presence-join returns the join frame it published).
 -- prune(presence, members, channel, now): removes members whose expiry has passed (at most 1000 per
 -- call), announces each one's leave on the channel, and returns how many it removed.
 local function join_frame(user, id)

@@ -1,0 +1,179 @@
+/**
+ * The room log: each room's message sequence, its history, and its channel (room:{id}:seq,
+ * room:{id}:history, room:{id}:events) — the one module that reads and writes them.
+ *
+ * Appending: client messages on their way to Valkey are coalesced. This instance sends its queued
+ * messages at most once every WS_PUBLISH_BATCH_MS, one append script per room, all in one pipeline.
+ * Each script gives its messages consecutive seqs and their own history entries, and publishes the
+ * room's batch as one Valkey message. After a quiet spell (no send within the window) a message goes
+ * out at the end of the event-loop turn; under load, messages wait for the rest of the window and go
+ * together: fewer script runs, fewer published messages, fewer wake-ups and more frames per socket
+ * write on every instance, for at most the window of added latency. A batch succeeds or fails as a
+ * whole: a failure rejects every message in it, so each sender is told its message was not accepted.
+ * A room's batches are sent in order on one connection.
+ *
+ * Reading: the channel delivers each published frame in the order the room's scripts ran (a batch is
+ * split back into its frames); history is read in pages by seq.
+ */
+import type { RedisConnections } from "../redis/connections";
+import { roomKey } from "../redis/keys";
+import { forEachPublishedFrame, messageFramePrefix, messageSeqOfText } from "./frames";
+import { PacedRun } from "./paced-run";
+import { MAX_APPEND_BATCH, type HistoryLimits } from "./room-log-scripts";
+
+/** A room's log keys. */
+export interface RoomLogKeys {
+  /** INCR counter: the room's last message sequence number. */
+  seq: string;
+  /** Sorted set: score = seq, member = the serialised message frame. Bounded by length and age. */
+  history: string;
+  /** Pub/Sub channel carrying the room's message frames, and presence frames (realtime/presence.ts publishes there). */
+  channel: string;
+}
+
+export function roomLogKeys(roomId: string): RoomLogKeys {
+  return { seq: roomKey(roomId, "seq"), history: roomKey(roomId, "history"), channel: roomKey(roomId, "events") };
+}
+
+export interface RoomLogOptions {
+  history: HistoryLimits;
+  /** WS_PUBLISH_BATCH_MS: least time between two sends of accepted messages (0: once per event-loop turn). */
+  publishBatchMs: number;
+}
+
+/** One history entry: a message frame and its seq. */
+export interface LogEntry {
+  seq: number;
+  frame: string;
+}
+
+interface PendingMessage {
+  tail: string;
+  resolve(seq: number): void;
+  reject(error: unknown): void;
+}
+
+interface RoomBatch {
+  keys: RoomLogKeys;
+  prefix: string;
+  messages: PendingMessage[];
+}
+
+/** Length of a room's message frame prefix (room ids are ASCII, so characters are bytes). */
+function prefixLength(roomId: string): number {
+  return messageFramePrefix(roomId).length;
+}
+
+export class RoomLog {
+  private batches = new Map<string, RoomBatch>();
+  private readonly sends: PacedRun;
+
+  constructor(
+    private readonly redis: RedisConnections,
+    private readonly options: RoomLogOptions,
+  ) {
+    this.sends = new PacedRun(options.publishBatchMs, () => this.sendAll());
+  }
+
+  /** Queues one message (its frame tail, see frames.ts) for the room; resolves with its seq once it is in history and published. */
+  append(roomId: string, tail: string): Promise<number> {
+    let batch = this.batches.get(roomId);
+    if (batch === undefined) {
+      batch = { keys: roomLogKeys(roomId), prefix: messageFramePrefix(roomId), messages: [] };
+      this.batches.set(roomId, batch);
+    }
+    const queued = batch.messages;
+    const seq = new Promise<number>((resolve, reject) => queued.push({ tail, resolve, reject }));
+    this.sends.request();
+    return seq;
+  }
+
+  /** Sends every queued message now (shutdown, so nothing accepted is left behind). */
+  flush(): void {
+    this.sends.runNow();
+  }
+
+  /** Receives every frame published on the room's channel, one at a time, in order. */
+  subscribe(roomId: string, onFrame: (frame: Buffer) => void): Promise<void> {
+    return this.redis.subscribe(roomLogKeys(roomId).channel, (payload) => forEachPublishedFrame(payload, onFrame));
+  }
+
+  unsubscribe(roomId: string): Promise<void> {
+    return this.redis.unsubscribe(roomLogKeys(roomId).channel);
+  }
+
+  /** After the subscriptions came back (reconnect or recycle): frames published meanwhile may be missing. */
+  onResubscribed(listener: () => void): void {
+    this.redis.on("resubscribed", listener);
+  }
+
+  /** Resolves true once the log can be read and written (at once if it can), false after `timeoutMs`. */
+  ready(timeoutMs: number): Promise<boolean> {
+    return this.redis.commandReady(timeoutMs);
+  }
+
+  /**
+   * Every entry with seq in (since, through], starting from `first` (the entries a join already read,
+   * oldest first) and reading the rest in pages of `pageSize`; undefined if history was trimmed past
+   * what is needed meanwhile.
+   */
+  async replay(roomId: string, since: number, through: number, first: readonly string[], pageSize: number): Promise<string[] | undefined> {
+    const keys = roomLogKeys(roomId);
+    const length = prefixLength(roomId);
+    const entries = [...first];
+    let cursor = entries.length > 0 ? messageSeqOfText(entries[entries.length - 1] as string, length) : since;
+    while (cursor < through) {
+      const page = await this.redis.run((c) => c.historyAfter({ keys, after: cursor, limit: pageSize }));
+      // Trimming removes the oldest entries: if the oldest left is past cursor + 1, something we need is gone.
+      if (page.oldest < 0 || page.oldest > cursor + 1 || page.entries.length === 0) return undefined;
+      for (const entry of page.entries) {
+        const entrySeq = messageSeqOfText(entry, length);
+        if (entrySeq > through) return entries;
+        entries.push(entry);
+        cursor = entrySeq;
+      }
+    }
+    return entries;
+  }
+
+  /** The entries after `after` still in history, oldest first, read in pages of `pageSize` as the caller iterates. */
+  async *entriesAfter(roomId: string, after: number, pageSize: number): AsyncGenerator<LogEntry> {
+    const keys = roomLogKeys(roomId);
+    const length = prefixLength(roomId);
+    let cursor = after;
+    for (;;) {
+      const page = await this.redis.run((c) => c.historyAfter({ keys, after: cursor, limit: pageSize }));
+      for (const frame of page.entries) {
+        cursor = messageSeqOfText(frame, length);
+        yield { seq: cursor, frame };
+      }
+      if (page.entries.length < pageSize) return;
+    }
+  }
+
+  /**
+   * Raises the room's seq counter to at least `floor`: after a Valkey failover with asynchronous
+   * replication the new primary may be behind what clients already saw. Resolves with the counter.
+   */
+  raiseSeqFloor(roomId: string, floor: number): Promise<number> {
+    return this.redis.run((c) => c.seqFloor({ keys: roomLogKeys(roomId), floor, ttlMs: this.options.history.seqTtlMs }));
+  }
+
+  private sendAll(): void {
+    const batches = this.batches;
+    this.batches = new Map();
+    for (const batch of batches.values()) {
+      for (let start = 0; start < batch.messages.length; start += MAX_APPEND_BATCH) {
+        this.send(batch, batch.messages.slice(start, start + MAX_APPEND_BATCH));
+      }
+    }
+  }
+
+  private send(batch: RoomBatch, messages: PendingMessage[]): void {
+    const tails = messages.map((message) => message.tail);
+    this.redis.run((c) => c.appendMessages({ keys: batch.keys, framePrefix: batch.prefix, tails, limits: this.options.history })).then(
+      (first) => messages.forEach((message, index) => message.resolve(first + index)),
+      (error: unknown) => messages.forEach((message) => message.reject(error)),
+    );
+  }
+}
