@@ -16,6 +16,10 @@ const MOCK_KUBECONFIG = [
   "users: [{name: offline-preview, user: {token: offline-preview}}]",
 ].join("\n");
 
+/** Base64 of an obviously fake CA certificate, and the token the mock data source hands out. */
+export const MOCK_CA_CERTIFICATE = Buffer.from("-----BEGIN CERTIFICATE-----\noffline-preview\n-----END CERTIFICATE-----\n").toString("base64");
+export const MOCK_CLUSTER_TOKEN = "offline-preview-token";
+
 function databaseEndpoint(name: string, engine: unknown) {
   const valkey = engine === "valkey";
   const port = valkey ? 25061 : 25060;
@@ -75,6 +79,13 @@ export function mockCall(token: string, inputs: Record<string, unknown>): Record
     case "digitalocean:index/getKubernetesVersions:getKubernetesVersions": {
       const prefix = String(inputs.versionPrefix ?? "1.33.");
       return { versionPrefix: prefix, latestVersion: `${prefix}1-do.0`, validVersions: [`${prefix}1-do.0`] };
+    }
+    case "digitalocean:index/getKubernetesCluster:getKubernetesCluster": {
+      // The live cluster's fresh credentials (the cluster resource is named after its `name`).
+      const name = String(inputs.name);
+      const host = `https://${name}-id.k8s.offline-preview.invalid`;
+      const kubeConfig = { host, clusterCaCertificate: MOCK_CA_CERTIFICATE, token: MOCK_CLUSTER_TOKEN, expiresAt: "2000-01-01T00:00:00Z", rawConfig: MOCK_KUBECONFIG };
+      return { id: `${name}-id`, name, endpoint: host, kubeconfigExpireSeconds: inputs.kubeconfigExpireSeconds, kubeConfigs: [kubeConfig] };
     }
     case "digitalocean:index/getLoadBalancer:getLoadBalancer": {
       const name = String(inputs.name);

@@ -5,11 +5,20 @@
  *
  * The Pulumi runtime is process-global: render one stack per process (or per jest test file).
  */
+import * as os from "node:os";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { deserializeProperties, specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
+import { TOKEN_DIR_ENV } from "../../infra/kubeconfig";
 import type { PlannedResource } from "../../policies/plan";
 import { mockCall, mockResourceState } from "./mocks";
 import type { StackConfigFile } from "./stack-file";
+
+/**
+ * Where the program writes the mock cluster's token under the offline preview: its own directory, never the
+ * one a real `pulumi up` on this machine uses (the fake token must not overwrite a real one).
+ */
+const OFFLINE_TOKEN_DIR = path.join(os.tmpdir(), "gomeet-kube-offline-preview");
 
 /** What the program would create, and its stack outputs. */
 export interface RenderedPlan {
@@ -123,6 +132,7 @@ export async function renderStack(stackFile: StackConfigFile, programPath: strin
     await pulumi.runtime.setMocks(mocks, project, stackFile.stack, true);
     const recorded = recordRegistrations(pulumi.runtime.getMonitor() as unknown as RegisteringMonitor);
     pulumi.runtime.setAllConfig(stackFile.config, stackFile.secretKeys);
+    process.env[TOKEN_DIR_ENV] = OFFLINE_TOKEN_DIR;
 
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const exports = require(programPath) as Record<string, unknown>;
