@@ -2,6 +2,7 @@
  * The app's Kubernetes objects as plain functions of typed settings, so the HA properties (replicas,
  * rolling update, spread, probes, drain, PDB, HPA, load balancer annotations) read in one place.
  */
+import { createHash } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import type * as k8s from "@pulumi/kubernetes";
 import type { AppConfig } from "./config";
@@ -18,6 +19,25 @@ export const SECRET_KEYS = ["DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL"
 /** Pod annotation that names the LiveKit deployments (not secret), read by the HA scorecard. */
 export const LIVEKIT_ANNOTATION = "gomeet.dev/livekit-datacenters";
 
+/**
+ * Pod annotation holding the sha256 of the app Secret's content. Env vars come from `secretKeyRef`, which
+ * Kubernetes resolves only when a pod starts: without this a changed Secret would leave the running pods on the
+ * old values. With it, a changed value changes the pod template, and the Deployment rolls its pods (the
+ * `checksum/...` annotation Helm charts use for the same reason).
+ */
+export const SECRET_CHECKSUM_ANNOTATION = "checksum/secret";
+
+/**
+ * sha256 (hex) of a Secret's data, independent of key order. Not secret: the content includes a generated
+ * 64-character key, so the hash reveals nothing that could be guessed back.
+ */
+export function secretChecksum(data: Record<string, string>): string {
+  const entries = Object.keys(data)
+    .sort()
+    .map((key) => [key, data[key]]);
+  return createHash("sha256").update(JSON.stringify(entries)).digest("hex");
+}
+
 /** Labels that select the app's pods. */
 export function appLabels(): Record<string, string> {
   return { "app.kubernetes.io/name": "gomeet", "app.kubernetes.io/component": "realtime" };
@@ -27,6 +47,8 @@ export function appLabels(): Record<string, string> {
 export interface DeploymentSettings {
   app: AppConfig;
   secretName: pulumi.Input<string>;
+  /** {@link secretChecksum} of the Secret's content (a plain, non-secret Output). */
+  secretChecksum: pulumi.Input<string>;
   livekitNames: string[];
 }
 
@@ -46,7 +68,10 @@ export function deploymentSpec(s: DeploymentSettings): DeploymentSpec {
     strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
     selector: { matchLabels: labels },
     template: {
-      metadata: { labels, annotations: { [LIVEKIT_ANNOTATION]: s.livekitNames.join(",") } },
+      metadata: {
+        labels,
+        annotations: { [LIVEKIT_ANNOTATION]: s.livekitNames.join(","), [SECRET_CHECKSUM_ANNOTATION]: s.secretChecksum },
+      },
       spec: {
         automountServiceAccountToken: false,
         terminationGracePeriodSeconds: terminationGraceSeconds(s.app),

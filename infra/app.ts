@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import type { AppConfig, LivekitDeployment } from "./config";
-import { appLabels, deploymentSpec, serviceMetadata, servicePorts, SECRET_KEYS } from "./app-manifests";
+import { appLabels, deploymentSpec, secretChecksum, serviceMetadata, servicePorts, SECRET_KEYS } from "./app-manifests";
 
 /** Arguments of {@link App}. */
 export interface AppArgs {
@@ -52,6 +52,8 @@ export class App extends pulumi.ComponentResource {
       AUTH_JWT_SECRET: authSecret.result,
     };
     const stringData = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, pulumi.secret(v)]));
+    // Computed inside the apply, so the values never leave it; only the hash is unsecreted.
+    const checksum = pulumi.unsecret(pulumi.all(values).apply(secretChecksum));
     const secret = new k8s.core.v1.Secret(
       `${args.prefix}-secrets`,
       { metadata: { name: "gomeet-secrets", namespace: ns }, type: "Opaque", stringData },
@@ -62,7 +64,12 @@ export class App extends pulumi.ComponentResource {
       `${args.prefix}-app`,
       {
         metadata: { name: "gomeet", namespace: ns, labels: appLabels() },
-        spec: deploymentSpec({ app: args.config, secretName: secret.metadata.name, livekitNames: args.livekitNames }),
+        spec: deploymentSpec({
+          app: args.config,
+          secretName: secret.metadata.name,
+          secretChecksum: checksum,
+          livekitNames: args.livekitNames,
+        }),
       },
       child,
     );

@@ -45,6 +45,23 @@ test("identical revisions: no changes, exit 0, worktree removed", () => {
   expect(git("worktree", "list").trim().split("\n")).toHaveLength(1);
 });
 
+test("a changed Secret value rolls the pods: the Deployment's pod template changes (its checksum), nothing is replaced", () => {
+  edit("Pulumi.prod.yaml", "url: wss://livekit-nyc.gomeet.example", "url: wss://livekit-nyc2.gomeet.example");
+  const r = diff("--diff", "HEAD", "--json");
+  expect(r.status).toBe(0);
+  expect(r.doc.changes).toEqual([
+    {
+      op: "update",
+      type: "kubernetes:apps/v1:Deployment",
+      name: "gomeet-prod-app",
+      diffs: [{ path: 'spec.template.metadata.annotations["checksum/secret"]', old: expect.stringMatching(/^[0-9a-f]{64}$/), new: expect.stringMatching(/^[0-9a-f]{64}$/) }],
+      dataLossRisk: false,
+    },
+  ]);
+  expect(r.doc.changes[0].diffs[0].old).not.toBe(r.doc.changes[0].diffs[0].new);
+  expect(r.stdout).not.toContain("livekit-nyc2"); // the new value itself stays secret
+});
+
 test("scaling the node pool is an in-place update of one property", () => {
   edit("Pulumi.prod.yaml", "minNodes: 3", "minNodes: 4");
   const r = diff("--diff", "HEAD", "--json");

@@ -6,6 +6,7 @@ import { Deployment } from "kubernetes-models/apps/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { Namespace, Secret, Service } from "kubernetes-models/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
+import { secretChecksum, SECRET_CHECKSUM_ANNOTATION } from "../../infra/app-manifests";
 import type { RenderedPlan } from "../../scripts/preview/render";
 import { all, dependsOn, one, parentName, renderRepoStack } from "./plan-helpers";
 
@@ -104,6 +105,16 @@ describe("app", () => {
     expect(data.REDIS_URL).toMatch(/^rediss:\/\/default:.*@private-gomeet-prod-valkey\./);
     expect(JSON.parse(data.LIVEKIT_DATACENTERS!).map((d: { name: string }) => d.name)).toEqual(["nyc", "ams"]);
     expect(data.AUTH_JWT_SECRET).toBe("offline-random-password"); // from @pulumi/random, never from config
+  });
+
+  test("the pod template carries the Secret's checksum in plain text, so a changed Secret rolls the pods", () => {
+    const deployment = one(plan, T.deployment);
+    const annotations = props(T.deployment).spec.template.metadata.annotations as Record<string, string>;
+    const secretData = one(plan, T.secret).props.stringData as Record<string, string>;
+    expect(annotations[SECRET_CHECKSUM_ANNOTATION]).toBe(secretChecksum(secretData));
+    expect(annotations[SECRET_CHECKSUM_ANNOTATION]).toMatch(/^[0-9a-f]{64}$/);
+    expect(deployment.secretPaths.filter((p) => p.startsWith("spec"))).toEqual([]);
+    for (const value of Object.values(secretData)) expect(JSON.stringify(deployment.props)).not.toContain(value);
   });
 
   test("Deployment: 3 replicas, zero-unavailable rolling update, spread across nodes", () => {
