@@ -20,6 +20,8 @@ export interface AppArgs {
   /** LiveKit deployments (secret) and their names (not secret). */
   livekit: pulumi.Input<LivekitDeployment[]>;
   livekitNames: string[];
+  /** What serves the resource metrics API the autoscaler reads (metrics-server); the autoscaler is created after it. */
+  metricsApi?: pulumi.Resource;
   /** DigitalOcean certificate name when a domain is configured. */
   certificateName?: pulumi.Input<string>;
 }
@@ -94,7 +96,7 @@ export class App extends pulumi.ComponentResource {
           metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } }],
         },
       },
-      child,
+      { ...child, dependsOn: args.metricsApi ? [args.metricsApi] : [] },
     );
 
     this.loadBalancerName = `${args.prefix}-lb`;

@@ -14,6 +14,7 @@ import { Postgres } from "./postgres";
 import { Valkey } from "./valkey";
 import { Certificate, DnsRecord } from "./domain";
 import { App } from "./app";
+import { MetricsServer } from "./metrics-server";
 import { Alerting } from "./alerting";
 import { Project, projectEnvironment } from "./project";
 
@@ -28,6 +29,9 @@ const postgres = new Postgres("postgres", { ...databaseAccess, config: config.po
 const valkey = new Valkey("valkey", { ...databaseAccess, config: config.valkey });
 const certificate = config.domain && new Certificate("certificate", { prefix, domain: config.domain });
 
+// The autoscaler's CPU metrics: DOKS does not install metrics-server.
+const metricsServer = new MetricsServer("metrics-server", { prefix, provider: kubernetes.provider });
+
 const app = new App("app", {
   prefix,
   provider: kubernetes.provider,
@@ -37,6 +41,7 @@ const app = new App("app", {
   redisUrl: valkey.url,
   livekit: config.livekit,
   livekitNames: config.livekitNames,
+  metricsApi: metricsServer.release,
   certificateName: certificate?.certificateName,
 });
 const dns = config.domain && new DnsRecord("dns", { prefix, domain: config.domain, ip: app.loadBalancerIp });

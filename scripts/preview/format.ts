@@ -116,6 +116,7 @@ const HIGHLIGHTS: Record<string, string[]> = {
   "digitalocean:index/uptimeAlert:UptimeAlert": ["type", "threshold", "period"],
   "kubernetes:core/v1:Secret": ["stringData"],
   "digitalocean:index/project:Project": ["environment"],
+  "kubernetes:helm.sh/v3:Release": ["chart", "version", "namespace", "values.replicas"],
 };
 
 /** Reads a highlight path; annotation keys contain dots, so they are matched as one segment. */

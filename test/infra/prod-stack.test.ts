@@ -188,6 +188,38 @@ describe("app", () => {
   });
 });
 
+describe("metrics-server (the autoscaler's metrics)", () => {
+  const release = () => one(plan, "kubernetes:helm.sh/v3:Release", "gomeet-prod-metrics-server");
+
+  test("installed from the official chart at a pinned version, into kube-system, rolled back if it fails", () => {
+    expect(parentName(plan, release())).toBe("metrics-server");
+    expect(release().props).toMatchObject({
+      name: "metrics-server",
+      chart: "metrics-server",
+      version: "3.13.1",
+      repositoryOpts: { repo: "https://kubernetes-sigs.github.io/metrics-server/" },
+      namespace: "kube-system",
+      atomic: true,
+    });
+  });
+
+  test("two replicas on different nodes with a disruption budget, kubelets scraped on their VPC address", () => {
+    const values = release().props.values as Record<string, any>;
+    expect(values.replicas).toBe(2);
+    expect(values.podDisruptionBudget).toEqual({ enabled: true, minAvailable: 1 });
+    expect(values.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0]).toEqual({
+      labelSelector: { matchLabels: { "app.kubernetes.io/name": "metrics-server", "app.kubernetes.io/instance": "metrics-server" } },
+      topologyKey: "kubernetes.io/hostname",
+    });
+    expect(values.defaultArgs).toContain("--kubelet-preferred-address-types=InternalIP");
+    expect(values.defaultArgs).not.toContain("--kubelet-insecure-tls");
+  });
+
+  test("the autoscaler is created after metrics-server", () => {
+    expect(dependsOn(one(plan, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"), release())).toBe(true);
+  });
+});
+
 describe("alerting", () => {
   const alerts = () => all(plan, T.monitor).map((r) => r.props as Record<string, any>);
 
