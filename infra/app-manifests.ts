@@ -17,7 +17,7 @@ export const PRE_STOP_SECONDS = 10;
 /** Keys of the app Secret; each becomes an env var of the same name. */
 export const SECRET_KEYS = ["DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL", "LIVEKIT_DATACENTERS", "AUTH_JWT_SECRET"] as const;
 /** Pod annotation that names the LiveKit deployments (not secret), read by the HA scorecard. */
-export const LIVEKIT_ANNOTATION = "gomeet.dev/livekit-datacenters";
+export const LIVEKIT_ANNOTATION = "gomeet.dev/livekit-deployments";
 
 /**
  * Pod annotation holding the sha256 of the app Secret's content. Env vars come from `secretKeyRef`, which

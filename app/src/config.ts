@@ -8,8 +8,11 @@
 import os from "node:os";
 import { z } from "zod";
 
-/** One LiveKit deployment (a "datacenter") tokens can be issued for. */
-export interface LivekitDatacenter {
+/**
+ * One LiveKit deployment tokens can be issued for. (The variable that lists them keeps its historical name,
+ * LIVEKIT_DATACENTERS: renaming it would break running stacks.)
+ */
+export interface LivekitDeployment {
   name: string;
   /** ws:// or wss:// URL handed to clients. */
   url: string;
@@ -38,7 +41,7 @@ export interface AppConfig {
   dbQueryTimeoutMs: number;
   dbPoolMax: number;
   dbHealthIntervalMs: number;
-  livekitDatacenters: LivekitDatacenter[];
+  livekitDeployments: LivekitDeployment[];
   livekitHealthIntervalMs: number;
   livekitHealthTimeoutMs: number;
   livekitTokenTtlSeconds: number;
@@ -90,14 +93,14 @@ const redisUrl = urlWith(["redis:", "rediss:"], "a redis:// or rediss:// URL wit
 const postgresUrl = urlWith(["postgres:", "postgresql:"], "a postgres:// or postgresql:// URL with a host");
 const websocketUrl = urlWith(["ws:", "wss:"], "a ws:// or wss:// URL");
 
-const datacenter = z.strictObject({
+const deployment = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "1-64 characters of A-Z a-z 0-9 _ . -"),
   url: websocketUrl,
   apiKey: z.string().min(1, "a non-empty string"),
   apiSecret: z.string().min(1, "a non-empty string"),
 });
 
-const datacenters = z
+const deployments = z
   .string()
   .transform((text, ctx) => {
     try {
@@ -109,9 +112,9 @@ const datacenters = z
   })
   .pipe(
     z
-      .array(datacenter, "a JSON array of {name, url, apiKey, apiSecret}")
+      .array(deployment, "a JSON array of {name, url, apiKey, apiSecret}")
       .min(1, "at least one {name, url, apiKey, apiSecret}")
-      .refine((list) => new Set(list.map((dc) => dc.name)).size === list.length, "unique datacenter names"),
+      .refine((list) => new Set(list.map((d) => d.name)).size === list.length, "unique deployment names"),
   );
 
 const envSchema = z.object({
@@ -140,7 +143,7 @@ const envSchema = z.object({
   DB_QUERY_TIMEOUT_MS: int(100, 600_000, 5000),
   DB_POOL_MAX: int(1, 1000, 10),
   DB_HEALTH_INTERVAL_MS: int(50, 600_000, 2000),
-  LIVEKIT_DATACENTERS: datacenters,
+  LIVEKIT_DATACENTERS: deployments,
   LIVEKIT_HEALTH_INTERVAL_MS: int(50, 600_000, 2000),
   LIVEKIT_HEALTH_TIMEOUT_MS: int(50, 60_000, 1000),
   LIVEKIT_TOKEN_TTL_SECONDS: int(60, 86_400, 3600),
@@ -203,7 +206,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     dbQueryTimeoutMs: e.DB_QUERY_TIMEOUT_MS,
     dbPoolMax: e.DB_POOL_MAX,
     dbHealthIntervalMs: e.DB_HEALTH_INTERVAL_MS,
-    livekitDatacenters: e.LIVEKIT_DATACENTERS,
+    livekitDeployments: e.LIVEKIT_DATACENTERS,
     livekitHealthIntervalMs: e.LIVEKIT_HEALTH_INTERVAL_MS,
     livekitHealthTimeoutMs: e.LIVEKIT_HEALTH_TIMEOUT_MS,
     livekitTokenTtlSeconds: e.LIVEKIT_TOKEN_TTL_SECONDS,

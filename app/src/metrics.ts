@@ -57,7 +57,7 @@ export class AppMetrics {
     labelNames: ["result"] as const,
     registers: [this.registry],
   });
-  readonly tokensSigned = new Counter({ name: "gomeet_livekit_tokens_signed_total", help: "LiveKit tokens signed", labelNames: ["datacenter"] as const, registers: [this.registry] });
+  readonly tokensSigned = new Counter({ name: "gomeet_livekit_tokens_signed_total", help: "LiveKit tokens signed, by deployment", labelNames: ["deployment"] as const, registers: [this.registry] });
   readonly roomRepins = new Counter({
     name: "gomeet_livekit_room_repins_total",
     help: "Rooms moved to another LiveKit deployment because theirs was unhealthy",

@@ -5,7 +5,7 @@
 import { field, list, num, readOrUnknown, record, stringMap, text, UNKNOWN, type Props } from "./props";
 
 /** Pod annotation naming the LiveKit deployments the app fails over between (comma-separated). */
-export const LIVEKIT_ANNOTATION = "gomeet.dev/livekit-datacenters";
+export const LIVEKIT_ANNOTATION = "gomeet.dev/livekit-deployments";
 /** Node label every node carries a distinct value of. */
 export const HOSTNAME_TOPOLOGY_KEY = "kubernetes.io/hostname";
 

@@ -41,7 +41,7 @@ test("defaults", () => {
     shutdownDrainSeconds: 5,
   });
   expect(config.instanceId).toMatch(/^[A-Za-z0-9_.-]+$/);
-  expect(config.livekitDatacenters).toEqual([{ name: "ams3", url: "wss://lk-ams3.example.com", apiKey: "key", apiSecret: "secret" }]);
+  expect(config.livekitDeployments).toEqual([{ name: "ams3", url: "wss://lk-ams3.example.com", apiKey: "key", apiSecret: "secret" }]);
 });
 
 test("replica URLs are comma-separated and may be empty", () => {
@@ -65,7 +65,7 @@ test.each([
   [{ LIVEKIT_DATACENTERS: '[{"name":"a","url":"wss://lk","apiKey":"k"}]' }, "LIVEKIT_DATACENTERS (at 0.apiSecret) must be"],
   [
     { LIVEKIT_DATACENTERS: '[{"name":"a","url":"wss://x","apiKey":"k","apiSecret":"s"},{"name":"a","url":"wss://y","apiKey":"k","apiSecret":"s"}]' },
-    "LIVEKIT_DATACENTERS must be unique datacenter names",
+    "LIVEKIT_DATACENTERS must be unique deployment names",
   ],
   [{ AUTH_JWT_SECRET: "short" }, "AUTH_JWT_SECRET must be at least 32 characters (HS256 key)"],
   [{ AUTH_JWKS_URL: "https://id.example.com/jwks.json" }, "AUTH_JWT_SECRET / AUTH_JWKS_URL: set exactly one of them"],

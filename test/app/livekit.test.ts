@@ -35,7 +35,7 @@ async function counter(target: RunningApp, metric: "tokenCache" | "tokensSigned"
 async function setHealthy(standIn: LivekitStandIn, healthy: boolean): Promise<void> {
   standIn.setHealthy(healthy);
   for (const target of [one, two]) {
-    await waitFor(async () => target.readiness().dependencies.livekit.find((dc) => dc.name === standIn.name)?.healthy === healthy, {
+    await waitFor(async () => target.readiness().dependencies.livekit.find((d) => d.name === standIn.name)?.healthy === healthy, {
       timeoutMs: 5000,
       what: `${target.instanceId} to see ${standIn.name} ${healthy ? "healthy" : "unhealthy"}`,
     });
@@ -65,7 +65,8 @@ test("a token verifies with the SDK's TokenVerifier and carries identity, name, 
   const room = await createRoom(one.url, alice);
   const response = await issue(one, room, alice, { canPublish: false });
   expect(response.status).toBe(200);
-  expect(response.body).toEqual({ token: expect.any(String), url: lkA.url, datacenter: "lk-a", expiresAt: expect.any(String) });
+  // `datacenter` is the historical name of `deployment`, kept for older clients: both carry the same value.
+  expect(response.body).toEqual({ token: expect.any(String), url: lkA.url, deployment: "lk-a", datacenter: "lk-a", expiresAt: expect.any(String) });
   const claims = await new TokenVerifier(lkA.apiKey, lkA.apiSecret).verify(response.body.token);
   expect(claims.sub).toBe("alice");
   expect(claims.name).toBe("Alice");
@@ -80,13 +81,13 @@ test("a token verifies with the SDK's TokenVerifier and carries identity, name, 
 test("all participants of a room get the same deployment, whichever instance they ask", async () => {
   const room = await createRoom(one.url, alice);
   const answers = await Promise.all([issue(one, room, alice), issue(two, room, bob), issue(two, room, alice), issue(one, room, bob)]);
-  expect(new Set(answers.map((a) => a.body.datacenter))).toEqual(new Set(["lk-a"]));
+  expect(new Set(answers.map((a) => a.body.deployment))).toEqual(new Set(["lk-a"]));
   expect(await redisCommand(redis, ["GET", `room:{${room}}:livekit`])).toBe("lk-a");
 });
 
 test("when the pinned deployment turns unhealthy the room is re-pinned to the next healthy one, and stays there", async () => {
   const room = await createRoom(one.url, alice);
-  expect((await issue(one, room, alice)).body.datacenter).toBe("lk-a");
+  expect((await issue(one, room, alice)).body.deployment).toBe("lk-a");
   const repinsBefore = (await counter(one, "roomRepins")) + (await counter(two, "roomRepins"));
 
   await setHealthy(lkA, false);
@@ -94,7 +95,7 @@ test("when the pinned deployment turns unhealthy the room is re-pinned to the ne
   expect(readiness.status).toBe(200);
   expect(readiness.body.status).toBe("degraded");
   const after = await Promise.all([issue(one, room, alice), issue(two, room, bob)]);
-  expect(after.map((a) => a.body.datacenter)).toEqual(["lk-b", "lk-b"]);
+  expect(after.map((a) => a.body.deployment)).toEqual(["lk-b", "lk-b"]);
   expect(after[0]?.body.url).toBe(lkB.url);
   await new TokenVerifier(lkB.apiKey, lkB.apiSecret).verify(after[0]?.body.token);
   expect(await redisCommand(redis, ["GET", `room:{${room}}:livekit`])).toBe("lk-b");
@@ -102,7 +103,7 @@ test("when the pinned deployment turns unhealthy the room is re-pinned to the ne
   expect((await counter(one, "roomRepins")) + (await counter(two, "roomRepins"))).toBe(repinsBefore + 1);
 
   await setHealthy(lkA, true);
-  expect((await issue(two, room, alice)).body.datacenter).toBe("lk-b");
+  expect((await issue(two, room, alice)).body.deployment).toBe("lk-b");
 });
 
 test("an unreachable deployment counts as unhealthy", async () => {
@@ -110,7 +111,7 @@ test("an unreachable deployment counts as unhealthy", async () => {
   try {
     await waitFor(async () => one.readiness().dependencies.livekit[0]?.healthy === false, { timeoutMs: 5000, what: "lk-a to be seen unreachable" });
     const room = await createRoom(one.url, alice);
-    expect((await issue(one, room, alice)).body.datacenter).toBe("lk-b");
+    expect((await issue(one, room, alice)).body.deployment).toBe("lk-b");
   } finally {
     await lkA.start();
   }
@@ -135,13 +136,27 @@ test("the token cache: in-process hit, Valkey hit on another instance, separate 
   expect(otherUser.body.token).not.toBe(first.body.token);
 });
 
+test("a token cached in Valkey by an instance from before the deployment field is answered with both fields", async () => {
+  const room = await createRoom(one.url, alice);
+  const first = await issue(one, room, alice);
+  const keys = (await redisCommand(redis, ["KEYS", `room:{${room}}:lktoken:*`])) as unknown as string[];
+  expect(keys).toHaveLength(1);
+  const key = keys[0] as string;
+  const stored = JSON.parse((await redisCommand(redis, ["GET", key])) as string);
+  delete stored.issued.deployment;
+  await redisCommand(redis, ["SET", key, JSON.stringify(stored), "KEEPTTL"]);
+  const elsewhere = await issue(two, room, alice);
+  expect(elsewhere.body).toEqual(first.body);
+  expect(elsewhere.body).toMatchObject({ deployment: "lk-a", datacenter: "lk-a" });
+});
+
 test("a cached token of a deployment that turned unhealthy is never served", async () => {
   const room = await createRoom(one.url, alice);
   const cached = await issue(one, room, alice);
-  expect(cached.body.datacenter).toBe("lk-a");
+  expect(cached.body.deployment).toBe("lk-a");
   await setHealthy(lkA, false);
   const fresh = await issue(one, room, alice);
-  expect(fresh.body.datacenter).toBe("lk-b");
+  expect(fresh.body.deployment).toBe("lk-b");
   expect(fresh.body.token).not.toBe(cached.body.token);
   await new TokenVerifier(lkB.apiKey, lkB.apiSecret).verify(fresh.body.token);
 });

@@ -20,7 +20,7 @@ test.each([
   ["valkey nodeCount 1", (c: any) => (c["gomeet:valkey"].nodeCount = 1), "valkey-high-availability", "Valkey", /nodeCount is 1; required at least 2/],
   ["app replicas 1", (c: any) => (c["gomeet:app"].replicas = 1), "deployment-replicas", "app", /spec\.replicas is 1; required at least 3/],
   ["kubernetes minNodes 1", (c: any) => (c["gomeet:kubernetes"].minNodes = 1), "doks-high-availability", "Kubernetes nodes", /nodePool\.minNodes is 1; required at least 3/],
-  ["a single LiveKit deployment", (c: any) => c["gomeet:livekit"].splice(1), "no-single-point-of-failure", "LiveKit", /livekit-datacenters/],
+  ["a single LiveKit deployment", (c: any) => c["gomeet:livekit"].splice(1), "no-single-point-of-failure", "LiveKit", /livekit-deployments/],
 ])("%s exits 1 with the rule's message", (_what, edit, policy, tier, message) => {
   const variant = temporaryStack("prod", edit);
   cleanups.push(variant.remove);

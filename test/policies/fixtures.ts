@@ -19,7 +19,7 @@ export interface StackKnobs {
   appReplicas: number;
   pdbMinAvailable: number | string;
   hpaMinReplicas: number;
-  livekitDatacenters: string[];
+  livekitDeployments: string[];
   image: string;
   idleTimeoutSeconds: string;
 }
@@ -37,7 +37,7 @@ export const PROD: Readonly<StackKnobs> = Object.freeze({
   appReplicas: 3,
   pdbMinAvailable: 2,
   hpaMinReplicas: 3,
-  livekitDatacenters: ["nyc", "ams"],
+  livekitDeployments: ["nyc", "ams"],
   image: "registry.digitalocean.com/gomeet/app:0.1.0",
   idleTimeoutSeconds: "600",
 });
@@ -53,7 +53,7 @@ export const STAGING: Readonly<StackKnobs> = Object.freeze({
   appReplicas: 2,
   pdbMinAvailable: 1,
   hpaMinReplicas: 2,
-  livekitDatacenters: ["staging"],
+  livekitDeployments: ["staging"],
 });
 
 export const TYPES = {
@@ -155,7 +155,7 @@ function deploymentProps(k: StackKnobs): Record<string, unknown> {
       strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       selector: { matchLabels: labels },
       template: {
-        metadata: { labels, annotations: { "gomeet.dev/livekit-datacenters": k.livekitDatacenters.join(",") } },
+        metadata: { labels, annotations: { "gomeet.dev/livekit-deployments": k.livekitDeployments.join(",") } },
         spec: {
           terminationGracePeriodSeconds: 55,
           securityContext: { runAsNonRoot: true, runAsUser: 1000 },

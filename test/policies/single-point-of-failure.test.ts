@@ -24,7 +24,7 @@ describe("HA scorecard", () => {
     ["Kubernetes nodes", { minNodes: 1 }, n.doks, "nodePool.minNodes is 1; required at least 2"],
     ["PostgreSQL", { postgresNodeCount: 1 }, n.postgres, "nodeCount is 1; required at least 2 (primary + standby)"],
     ["Valkey", { valkeyNodeCount: 1 }, n.valkey, "nodeCount is 1; required at least 2 (primary + standby)"],
-    ["LiveKit", { livekitDatacenters: ["nyc"] }, n.deployment, 'is "nyc"; required at least 2 LiveKit deployments'],
+    ["LiveKit", { livekitDeployments: ["nyc"] }, n.deployment, 'is "nyc"; required at least 2 LiveKit deployments'],
   ];
 
   it.each(degraded)("flags the %s tier alone when it is degraded", (tier, knobs, resource, reason) => {

@@ -3,13 +3,13 @@
  * answers 200 "OK" when healthy. Anything else, or no answer within the timeout, is unhealthy.
  */
 import { EventEmitter } from "node:events";
-import type { LivekitDatacenter } from "../config";
+import type { LivekitDeployment } from "../config";
 import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
 import { errorMessage } from "../errors";
 import { Periodic } from "../periodic";
 
-export interface DatacenterHealth {
+export interface DeploymentHealth {
   name: string;
   url: string;
   healthy: boolean;
@@ -17,6 +17,9 @@ export interface DatacenterHealth {
   latencyMs?: number;
   error?: string;
 }
+
+/** @deprecated the old name of DeploymentHealth, kept until app/src/http/readiness.ts imports the new one. */
+export type DatacenterHealth = DeploymentHealth;
 
 /** ws://host → http://host/, wss://host → https://host/ (livekit-server serves its health check on the same port). */
 export function healthUrl(url: string): string {
@@ -33,17 +36,17 @@ export declare interface LivekitHealth {
 }
 
 export class LivekitHealth extends EventEmitter {
-  private readonly state = new Map<string, DatacenterHealth>();
+  private readonly state = new Map<string, DeploymentHealth>();
   private readonly checks: Periodic;
 
   constructor(
-    private readonly datacenters: readonly LivekitDatacenter[],
+    private readonly deployments: readonly LivekitDeployment[],
     private readonly options: { intervalMs: number; timeoutMs: number },
     private readonly logger: Logger,
     private readonly metrics: AppMetrics,
   ) {
     super();
-    for (const dc of datacenters) this.state.set(dc.name, { name: dc.name, url: dc.url, healthy: false });
+    for (const d of deployments) this.state.set(d.name, { name: d.name, url: d.url, healthy: false });
     this.checks = new Periodic(options.intervalMs, () => this.checkAll());
   }
 
@@ -61,39 +64,39 @@ export class LivekitHealth extends EventEmitter {
   }
 
   /** Every deployment in configuration order, with its current health. */
-  snapshot(): DatacenterHealth[] {
-    return this.datacenters.map((dc) => ({ ...(this.state.get(dc.name) as DatacenterHealth) }));
+  snapshot(): DeploymentHealth[] {
+    return this.deployments.map((d) => ({ ...(this.state.get(d.name) as DeploymentHealth) }));
   }
 
   private async checkAll(): Promise<void> {
-    await Promise.all(this.datacenters.map((dc) => this.check(dc)));
+    await Promise.all(this.deployments.map((d) => this.check(d)));
   }
 
-  private async check(dc: LivekitDatacenter): Promise<void> {
+  private async check(deployment: LivekitDeployment): Promise<void> {
     const started = performance.now();
     let healthy = false;
     let error: string | undefined;
     try {
-      const response = await fetch(healthUrl(dc.url), { signal: AbortSignal.timeout(this.options.timeoutMs) });
+      const response = await fetch(healthUrl(deployment.url), { signal: AbortSignal.timeout(this.options.timeoutMs) });
       const body = (await response.text()).trim();
       healthy = response.status === 200 && body === "OK";
       if (!healthy) error = `GET / answered ${response.status} ${JSON.stringify(body.slice(0, 80))}`;
     } catch (failure) {
       error = errorMessage(failure);
     }
-    const previous = this.state.get(dc.name);
-    this.state.set(dc.name, {
-      name: dc.name,
-      url: dc.url,
+    const previous = this.state.get(deployment.name);
+    this.state.set(deployment.name, {
+      name: deployment.name,
+      url: deployment.url,
       healthy,
       checkedAt: new Date().toISOString(),
       latencyMs: Math.round((performance.now() - started) * 100) / 100,
       error,
     });
-    this.metrics.dependencyUp.set({ dependency: "livekit", name: dc.name }, healthy ? 1 : 0);
+    this.metrics.dependencyUp.set({ dependency: "livekit", name: deployment.name }, healthy ? 1 : 0);
     if (previous?.healthy !== healthy) {
-      if (previous?.checkedAt !== undefined || !healthy) this.logger[healthy ? "info" : "warn"]({ datacenter: dc.name, error }, `LiveKit deployment ${healthy ? "healthy" : "unhealthy"}`);
-      this.emit("change", dc.name, healthy);
+      if (previous?.checkedAt !== undefined || !healthy) this.logger[healthy ? "info" : "warn"]({ deployment: deployment.name, error }, `LiveKit deployment ${healthy ? "healthy" : "unhealthy"}`);
+      this.emit("change", deployment.name, healthy);
     }
   }
 }

@@ -7,7 +7,7 @@
 import { decodeJwt } from "jose";
 import { AccessToken } from "livekit-server-sdk";
 import type { User } from "../auth";
-import type { LivekitDatacenter } from "../config";
+import type { LivekitDeployment } from "../config";
 import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
 import type { RedisConnections } from "../redis/connections";
@@ -24,6 +24,9 @@ export interface TokenGrants {
 export interface IssuedToken {
   token: string;
   url: string;
+  /** The deployment the token is for (the room's pinned deployment). */
+  deployment: string;
+  /** The same value as `deployment`, kept for clients written before it was added. */
   datacenter: string;
   expiresAt: string;
 }
@@ -35,23 +38,23 @@ export interface LivekitTokenOptions {
 }
 
 export class LivekitTokens {
-  private readonly byName: Map<string, LivekitDatacenter>;
+  private readonly byName: Map<string, LivekitDeployment>;
   private readonly pins: RoomPins;
   private readonly cache: TokenCache<IssuedToken>;
   private readonly inflight = new Map<string, Promise<IssuedToken>>();
   private readonly cacheMs: number;
 
   constructor(
-    datacenters: readonly LivekitDatacenter[],
+    deployments: readonly LivekitDeployment[],
     health: LivekitHealth,
     redis: RedisConnections,
     private readonly options: LivekitTokenOptions,
     logger: Logger,
     private readonly metrics: AppMetrics,
   ) {
-    this.byName = new Map(datacenters.map((dc) => [dc.name, dc]));
+    this.byName = new Map(deployments.map((d) => [d.name, d]));
     this.pins = new RoomPins(
-      datacenters.map((dc) => dc.name),
+      deployments.map((d) => d.name),
       health,
       redis,
       { pinCacheMs: options.pinCacheMs },
@@ -68,7 +71,7 @@ export class LivekitTokens {
   }
 
   async issue(roomId: string, user: User, grants: TokenGrants): Promise<IssuedToken> {
-    const deployment = this.byName.get(await this.pins.deploymentFor(roomId)) as LivekitDatacenter;
+    const deployment = this.byName.get(await this.pins.deploymentFor(roomId)) as LivekitDeployment;
     const lookup: TokenLookup = {
       deployment: deployment.name,
       roomId,
@@ -92,11 +95,12 @@ export class LivekitTokens {
     return flight;
   }
 
-  private async fill(key: string, lookup: TokenLookup, deployment: LivekitDatacenter, user: User, grants: TokenGrants): Promise<IssuedToken> {
+  private async fill(key: string, lookup: TokenLookup, deployment: LivekitDeployment, user: User, grants: TokenGrants): Promise<IssuedToken> {
     const stored = await this.cache.fromValkey(key, lookup);
     if (stored !== undefined) {
       this.metrics.tokenCache.inc({ result: "hit_redis" });
-      return stored;
+      // Entries cached by an instance from before the `deployment` field carry only `datacenter`.
+      return stored.deployment === undefined ? { ...stored, deployment: stored.datacenter } : stored;
     }
     this.metrics.tokenCache.inc({ result: "miss" });
     const entry = await this.sign(deployment, lookup.roomId, user, grants);
@@ -104,16 +108,16 @@ export class LivekitTokens {
     return entry.issued;
   }
 
-  private async sign(deployment: LivekitDatacenter, roomId: string, user: User, grants: TokenGrants): Promise<CachedEntry<IssuedToken>> {
+  private async sign(deployment: LivekitDeployment, roomId: string, user: User, grants: TokenGrants): Promise<CachedEntry<IssuedToken>> {
     const signedAt = Date.now();
     const accessToken = new AccessToken(deployment.apiKey, deployment.apiSecret, { identity: user.id, name: user.name, ttl: this.options.tokenTtlSeconds });
     accessToken.addGrant({ room: roomId, roomJoin: true, ...grants });
     const token = await accessToken.toJwt();
-    this.metrics.tokensSigned.inc({ datacenter: deployment.name });
+    this.metrics.tokensSigned.inc({ deployment: deployment.name });
     const exp = decodeJwt(token).exp;
     const expiresAt = exp !== undefined ? exp * 1000 : signedAt + this.options.tokenTtlSeconds * 1000;
     return {
-      issued: { token, url: deployment.url, datacenter: deployment.name, expiresAt: new Date(expiresAt).toISOString() },
+      issued: { token, url: deployment.url, deployment: deployment.name, datacenter: deployment.name, expiresAt: new Date(expiresAt).toISOString() },
       cachedUntil: signedAt + this.cacheMs,
     };
   }

@@ -35,7 +35,7 @@ export function createBackends(config: AppConfig, logger: Logger, metrics: AppMe
     metrics,
   );
   const livekitHealth = new LivekitHealth(
-    config.livekitDatacenters,
+    config.livekitDeployments,
     { intervalMs: config.livekitHealthIntervalMs, timeoutMs: config.livekitHealthTimeoutMs },
     logger,
     metrics,

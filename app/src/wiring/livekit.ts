@@ -7,7 +7,7 @@ import type { Backends } from "./backends";
 
 export function createLivekitTokens(config: AppConfig, backends: Backends, logger: Logger, metrics: AppMetrics): LivekitTokens {
   return new LivekitTokens(
-    config.livekitDatacenters,
+    config.livekitDeployments,
     backends.livekitHealth,
     backends.redis,
     // An instance trusts its copy of a room's pin for one health interval: a pin to a deployment that turns unhealthy is dropped then.

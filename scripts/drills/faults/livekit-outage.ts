@@ -26,7 +26,7 @@ export const livekitOutage: Drill = {
     ];
     try {
       const { value, obs, load } = await withLoad(ctx, { name: "livekit-outage", streams }, async (load) => {
-        const pinned = [...load.http.samples].reverse().find((s) => s.kind === "token" && s.ok)?.datacenter;
+        const pinned = [...load.http.samples].reverse().find((s) => s.kind === "token" && s.ok)?.deployment;
         const dead = deployments.find((d) => d.name === pinned);
         if (dead === undefined) throw new Error(`no token was issued during the warm-up (pinned deployment: ${String(pinned)})`);
         ctx.progress(`livekit-outage: stopping ${dead.name} (${dead.url}), the deployment the rooms are pinned to`);
@@ -38,7 +38,7 @@ export const livekitOutage: Drill = {
           async () => {
             for (const instance of cluster.instances) {
               if (detections.has(instance.id)) continue;
-              const at = load.readiness.firstTime(instance.id, faultAt, (s) => s.dependencies?.livekit?.some((dc) => dc.name === dead.name && !dc.healthy) === true);
+              const at = load.readiness.firstTime(instance.id, faultAt, (s) => s.dependencies?.livekit?.some((d) => d.name === dead.name && !d.healthy) === true);
               if (at !== undefined) detections.set(instance.id, at);
             }
             return detections.size === cluster.instances.length;
@@ -53,7 +53,7 @@ export const livekitOutage: Drill = {
       commonChecks(verdict, obs, value.faultAt);
       const degradedSeen = load.readiness.degradedSeen(value.faultAt);
       const tokens = obs.samples.filter((s) => s.kind === "token" && s.ok);
-      const forDead = tokens.filter((s) => s.datacenter === value.dead && s.start >= value.faultAt);
+      const forDead = tokens.filter((s) => s.deployment === value.dead && s.start >= value.faultAt);
       const violations = forDead.filter((s) => {
         const instance = s.stream.startsWith("token@") ? s.stream.slice("token@".length) : undefined;
         const detectedAt = instance === undefined ? value.allDetected : value.detections.get(instance);
@@ -64,7 +64,7 @@ export const livekitOutage: Drill = {
       const afterDetection = tokens.filter((s) => s.start > value.allDetected);
       const detectedIn = [...value.detections].map(([id, at]) => `${id} ${seconds(at - value.faultAt)}`).join(", ");
       verdict.detail(`detected by ${detectedIn}; ${forDead.length} token(s) for ${value.dead} handed out after the outage began (last ${seconds(recoveryMs)} after it), ${violations.length} after detection`);
-      verdict.detail(`${afterDetection.length} tokens after every instance detected it, for ${[...new Set(afterDetection.map((s) => s.datacenter))].join(", ") || "nothing"}`);
+      verdict.detail(`${afterDetection.length} tokens after every instance detected it, for ${[...new Set(afterDetection.map((s) => s.deployment))].join(", ") || "nothing"}`);
       verdict.require(violations.length === 0, `${violations.length} token(s) for the dead deployment ${value.dead} issued after the outage was detected`);
       verdict.require(afterDetection.length > 0, "no token was issued after the outage was detected");
       verdict.require(obs.failedRequests.length === 0, `${obs.failedRequests.length} request(s) failed`);

@@ -22,7 +22,7 @@ export interface RequestSample {
   /** The error body's code, or the network error. */
   error?: string;
   /** Token requests: the LiveKit deployment the token is for. */
-  datacenter?: string;
+  deployment?: string;
 }
 
 export interface HttpStream {
@@ -104,7 +104,7 @@ export class HttpLoad {
     try {
       const response = await fetch(`${stream.baseUrl}${path}`, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
       const text = await response.text();
-      let parsed: { error?: { code?: string }; datacenter?: string } = {};
+      let parsed: { error?: { code?: string }; deployment?: string } = {};
       try {
         parsed = JSON.parse(text) as typeof parsed;
       } catch {
@@ -119,7 +119,7 @@ export class HttpLoad {
         status: response.status,
         ok,
         error: ok ? undefined : (parsed.error?.code ?? `HTTP ${response.status}`),
-        datacenter: parsed.datacenter,
+        deployment: parsed.deployment,
       };
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code;
