@@ -7,7 +7,7 @@ import type { AppConfig } from "./config";
 import { migrate } from "./db/migrations";
 import { RoomRepository } from "./db/rooms";
 import { createRequestHandler } from "./http/routes";
-import type { Readiness } from "./http/readiness";
+import { readinessHttpStatus, type Readiness } from "./http/readiness";
 import { createLogger, type Logger } from "./logger";
 import { AppMetrics } from "./metrics";
 import { createBackends } from "./wiring/backends";
@@ -40,6 +40,10 @@ export async function startApp(config: AppConfig, options: { logger?: Logger } =
   const { hub, presence, heartbeat, gateway } = createRealtime(config, { redis, rooms, authenticate, logger, metrics, isDraining: () => drain.draining });
   const tokens = createLivekitTokens(config, backends, logger, metrics);
   const readiness = readinessReporter(config.instanceId, backends, drain);
+  metrics.readinessFrom(() => {
+    const current = readiness();
+    return { status: current.status, ready: readinessHttpStatus(current) === 200 };
+  });
   const server = createHttpServer(
     createRequestHandler({ instanceId: config.instanceId, maxBodyBytes: config.httpMaxBodyBytes, authenticate, rooms, presence, tokens, metrics, logger, readiness }),
     gateway,

@@ -3,6 +3,10 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
+/** The readiness statuses gomeet_readiness_status carries (those of http/readiness.ts). */
+export const READINESS_LABELS = ["healthy", "degraded", "unhealthy"] as const;
+export type ReadinessLabel = (typeof READINESS_LABELS)[number];
+
 export class AppMetrics {
   readonly registry = new Registry();
 
@@ -93,8 +97,36 @@ export class AppMetrics {
     registers: [this.registry],
   });
 
+  /** What /readyz would answer right now; set once the app is wired (see {@link readinessFrom}). */
+  private readinessSource?: () => { status: ReadinessLabel; ready: boolean };
+  readonly ready = new Gauge({
+    name: "gomeet_ready",
+    help: "1 when /readyz answers 200 (the load balancer sends traffic here), 0 when it answers 503 (unhealthy or draining)",
+    registers: [this.registry],
+    collect: () => {
+      const source = this.readinessSource?.();
+      if (source !== undefined) this.ready.set(source.ready ? 1 : 0);
+    },
+  });
+  readonly readinessStatus = new Gauge({
+    name: "gomeet_readiness_status",
+    help: "1 for the readiness status /readyz reports (healthy, degraded, unhealthy), 0 for the others",
+    labelNames: ["status"] as const,
+    registers: [this.registry],
+    collect: () => {
+      const source = this.readinessSource?.();
+      if (source === undefined) return;
+      for (const status of READINESS_LABELS) this.readinessStatus.set({ status }, status === source.status ? 1 : 0);
+    },
+  });
+
   constructor(instanceId: string) {
     this.registry.setDefaultLabels({ instance: instanceId });
     collectDefaultMetrics({ register: this.registry, prefix: "gomeet_" });
+  }
+
+  /** Makes gomeet_ready and gomeet_readiness_status report `source()` at every scrape. */
+  readinessFrom(source: () => { status: ReadinessLabel; ready: boolean }): void {
+    this.readinessSource = source;
   }
 }
