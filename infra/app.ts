@@ -38,12 +38,16 @@ export class App extends pulumi.ComponentResource {
   readonly loadBalancerIp: pulumi.Output<string>;
   /** The Service (the load balancer exists once it is ready). */
   readonly service: k8s.core.v1.Service;
+  /** The app's namespace, and the Deployment (monitoring objects go next to it). */
+  readonly namespace: pulumi.Output<string>;
+  readonly deployment: k8s.apps.v1.Deployment;
 
   constructor(name: string, args: AppArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gomeet:index:App", name, {}, opts);
     const child = { parent: this, provider: args.provider };
     const namespace = new k8s.core.v1.Namespace(`${args.prefix}-ns`, { metadata: { name: "gomeet" } }, child);
     const ns = namespace.metadata.name;
+    this.namespace = ns;
 
     const authSecret = new random.RandomPassword(`${args.prefix}-auth-jwt-secret`, { length: 64, special: false }, { parent: this });
     const values: Record<(typeof SECRET_KEYS)[number], pulumi.Input<string>> = {
@@ -75,6 +79,8 @@ export class App extends pulumi.ComponentResource {
       },
       child,
     );
+
+    this.deployment = deployment;
 
     new k8s.policy.v1.PodDisruptionBudget(
       `${args.prefix}-pdb`,

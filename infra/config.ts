@@ -104,14 +104,37 @@ const appSchema = z
   .strict()
   .refine((a) => a.maxReplicas >= a.replicas, { message: "maxReplicas must be ≥ replicas", path: ["maxReplicas"] });
 
+const smtpSchema = z
+  .object({
+    smarthost: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "host:port of an SMTP relay, e.g. smtp.example.com:587"),
+    from: z.email(),
+    username: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((s) => (s.username === undefined) === (s.password === undefined), { message: "username and password go together", path: ["password"] });
+
 const alertsSchema = z
   .object({
     emails: z.array(z.email()).min(1),
+    /** Alertmanager's email relay (DigitalOcean's monitor alerts send their own mail; Alertmanager needs one). */
+    smtp: smtpSchema,
     slack: z.object({ channel: z.string().min(1), webhookUrl: z.url() }).strict().optional(),
     responseTimeMs: count(10, 60000).default(100),
     uptimeTargetPercent: z.number().min(90).max(99.999).default(99.9),
   })
   .strict();
+
+const byteSize = z.string().regex(/^\d+(\.\d+)?(K|M|G|T)iB$/, "a size such as 8GiB");
+const monitoringSchema = z
+  .object({
+    retention: z.string().regex(/^\d+(h|d|w)$/, "a Prometheus duration such as 15d").default("15d"),
+    retentionSize: byteSize.default("8GiB"),
+    storageSize: memory.default("10Gi"),
+    runbookBaseUrl: z.url().optional(),
+  })
+  .strict()
+  .default({ retention: "15d", retentionSize: "8GiB", storageSize: "10Gi" });
 
 const domainSchema = z
   .object({
@@ -144,11 +167,21 @@ export type PostgresConfig = z.infer<typeof postgresSchema>;
 export type ValkeyConfig = z.infer<typeof valkeySchema>;
 export type AppConfig = z.infer<typeof appSchema>;
 export type DomainConfig = z.infer<typeof domainSchema>;
+export type MonitoringConfig = z.infer<typeof monitoringSchema>;
 export type LivekitDeployment = z.infer<typeof livekitSchema>[number];
+
+/** Alertmanager's SMTP relay; the password is a secret. */
+export interface SmtpConfig {
+  smarthost: string;
+  from: string;
+  username?: string;
+  password?: pulumi.Output<string>;
+}
 
 /** Alerting config; the Slack webhook is a secret. */
 export interface AlertsConfig {
   emails: string[];
+  smtp: SmtpConfig;
   slack?: { channel: string; webhookUrl: pulumi.Output<string> };
   responseTimeMs: number;
   uptimeTargetPercent: number;
@@ -165,6 +198,8 @@ export interface StackConfig {
   valkey: ValkeyConfig;
   app: AppConfig;
   alerts: AlertsConfig;
+  /** kube-prometheus-stack: retention, storage, runbook links. */
+  monitoring: MonitoringConfig;
   domain?: DomainConfig;
   /** LiveKit deployments, whole as a secret (it carries API secrets). */
   livekit: pulumi.Output<LivekitDeployment[]>;
@@ -229,6 +264,7 @@ export function loadConfig(): StackConfig {
   const valkey = validateKey(key("valkey"), valkeySchema, readRaw("valkey"));
   const app = validateKey(key("app"), appSchema, readRaw("app"));
   const alerts = validateKey(key("alerts"), alertsSchema, readRaw("alerts"));
+  const monitoring = validateKey(key("monitoring"), monitoringSchema, readRaw("monitoring"));
   const rawDomain = readRaw("domain");
   const domain = rawDomain === undefined ? undefined : validateKey(key("domain"), domainSchema, rawDomain);
   const livekit = validateKey(key("livekit"), livekitSchema, readRaw("livekit"), true);
@@ -242,8 +278,10 @@ export function loadConfig(): StackConfig {
     app,
     alerts: {
       ...alerts,
+      smtp: { ...alerts.smtp, password: alerts.smtp.password === undefined ? undefined : pulumi.secret(alerts.smtp.password) },
       slack: alerts.slack && { channel: alerts.slack.channel, webhookUrl: pulumi.secret(alerts.slack.webhookUrl) },
     },
+    monitoring,
     domain,
     livekit: pulumi.secret(livekit),
     livekitNames: livekit.map((d) => d.name),

@@ -16,6 +16,8 @@ import { Certificate, DnsRecord } from "./domain";
 import { App } from "./app";
 import { MetricsServer } from "./metrics-server";
 import { Alerting } from "./alerting";
+import { APP_PORT } from "./app-manifests";
+import { Monitoring } from "./monitoring";
 import { Project, projectEnvironment } from "./project";
 
 const config = loadConfig();
@@ -57,6 +59,18 @@ new Alerting("alerting", {
   ],
   endpointUrl: config.domain ? `https://${config.domain.host}/readyz` : app.loadBalancerIp.apply((ip) => `http://${ip}/readyz`),
   tls: config.domain !== undefined,
+});
+
+new Monitoring("monitoring", {
+  prefix,
+  provider: kubernetes.provider,
+  config: config.monitoring,
+  alerts: config.alerts,
+  appNamespace: app.namespace,
+  appPort: APP_PORT,
+  haFloor: config.app.replicas,
+  fanoutP99Seconds: config.alerts.responseTimeMs / 1000,
+  appResources: [app.deployment],
 });
 
 new Project("project", {

@@ -1,7 +1,9 @@
 /**
  * Rule 8 (stack check): someone hears about a failing tier. Monitor alerts watch the nodes, every load
  * balancer and every database cluster; every uptime check has a `down_global` alert; every alert
- * notifies someone (email or Slack).
+ * notifies someone (email or Slack). The service's own signals count too: every Deployment is scraped (a
+ * ServiceMonitor selects a Service in front of its pods, by one of that Service's port names) and has
+ * alerting rules (a PrometheusRule with at least one `alert` in its namespace).
  *
  * Alerts are related to what they watch through the dependency graph: in a preview of a new stack the
  * entity IDs they name are unknown.
@@ -10,7 +12,8 @@ import * as digitalocean from "@pulumi/digitalocean";
 import * as k8s from "@pulumi/kubernetes";
 import type { PolicyResource, ReportViolation, StackValidationPolicy } from "@pulumi/policy";
 import { isLoadBalancerService } from "./load-balancer";
-import { describe, list, message, record, subject, text } from "./props";
+import { namespaceOf, podLabelsOf, sameNamespace, selectorMatches } from "./kubernetes-objects";
+import { UNKNOWN, describe, field, list, message, readOrUnknown, record, stringMap, subject, text } from "./props";
 import { dependentsOf } from "./relations";
 import { configSchemaOf, readSettings, stringListSetting } from "./settings";
 
@@ -165,9 +168,83 @@ function checkNotificationTargets(resources: readonly PolicyResource[], report: 
   }
 }
 
+/** Prometheus Operator resource types (kube-prometheus-stack installs their CRDs). */
+export const SERVICE_MONITOR_TYPE = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor";
+export const PROMETHEUS_RULE_TYPE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule";
+
+/** Whether a Service's selector picks pods with these labels (an empty selector picks none we can tell). */
+function serviceFronts(service: PolicyResource, podLabels: Record<string, string>): boolean {
+  const selector = stringMap(field(service.props, "spec", "selector"));
+  return Object.keys(selector).length > 0 && Object.entries(selector).every(([key, value]) => podLabels[key] === value);
+}
+
+/** Whether a ServiceMonitor looks in the Service's namespace (its `namespaceSelector`, else its own namespace). */
+function monitorsNamespaceOf(monitor: PolicyResource, service: PolicyResource): boolean {
+  const selector = record(field(monitor.props, "spec", "namespaceSelector"));
+  if (selector?.any === true) return true;
+  const target = namespaceOf(service.props);
+  const names = readOrUnknown(() => list(selector?.matchNames));
+  if (names === UNKNOWN || target === UNKNOWN) return true;
+  if (names.length > 0) return names.some((name) => name === target || readOrUnknown(() => text(name)) === UNKNOWN);
+  return sameNamespace(monitor.props, service.props);
+}
+
+/** Whether the ServiceMonitor scrapes the Service: selects its labels and names one of its ports. */
+function scrapes(monitor: PolicyResource, service: PolicyResource): boolean {
+  if (!monitorsNamespaceOf(monitor, service)) return false;
+  if (!selectorMatches(field(monitor.props, "spec", "selector"), stringMap(field(service.props, "metadata", "labels")))) return false;
+  const ports = list(field(service.props, "spec", "ports")).map((port) => text(record(port)?.name));
+  const endpoints = list(field(monitor.props, "spec", "endpoints")).map((endpoint) => text(record(endpoint)?.port));
+  return endpoints.some((port) => port !== undefined && ports.includes(port));
+}
+
+/** Alerting rules (`alert:`) of a PrometheusRule. */
+function alertingRules(rule: PolicyResource): number {
+  return list(field(rule.props, "spec", "groups")).reduce<number>(
+    (count, group) => count + list(record(group)?.rules).filter((r) => text(record(r)?.alert) !== undefined).length,
+    0,
+  );
+}
+
+function checkServiceSignals(resources: readonly PolicyResource[], report: ReportViolation): void {
+  const services = resources.filter((r) => r.isType(k8s.core.v1.Service));
+  const monitors = resources.filter((r) => r.type === SERVICE_MONITOR_TYPE);
+  const rules = resources.filter((r) => r.type === PROMETHEUS_RULE_TYPE);
+  for (const deployment of resources.filter((r) => r.isType(k8s.apps.v1.Deployment))) {
+    const labels = podLabelsOf(deployment.props);
+    const fronting = services.filter((s) => sameNamespace(s.props, deployment.props) && serviceFronts(s, labels));
+    if (!monitors.some((monitor) => fronting.some((service) => scrapes(monitor, service)))) {
+      report(
+        message({
+          resource: subject(deployment.type, deployment.name),
+          property: "ServiceMonitor scraping its pods",
+          found: monitors.length === 0 ? "none in the plan" : `none of ${monitors.map((m) => subject(m.type, m.name)).join(", ")} selects a Service in front of them`,
+          required: "a ServiceMonitor that selects a Service in front of its pods and names one of that Service's ports",
+          reason: "Unscraped, the service's own signals (readiness, fan-out latency, dependencies) never reach Prometheus and its alerts cannot fire.",
+        }),
+        deployment.urn,
+      );
+    }
+    const alerting = rules.filter((rule) => sameNamespace(rule.props, deployment.props));
+    if (alerting.some((rule) => alertingRules(rule) > 0)) continue;
+    report(
+      message({
+        resource: subject(deployment.type, deployment.name),
+        property: "PrometheusRule alerting rules in its namespace",
+        found: alerting.length === 0 ? "none" : `${alerting.map((r) => subject(r.type, r.name)).join(", ")} without an alerting rule`,
+        required: "a PrometheusRule with at least one alert",
+        reason: "Scraped metrics that no rule watches page nobody.",
+      }),
+      deployment.urn,
+    );
+  }
+}
+
 export const alertingCoverage: StackValidationPolicy = {
   name: "alerting-coverage",
-  description: "Monitor alerts watch the nodes, every load balancer and every database; uptime checks alert on down_global; every alert notifies someone.",
+  description:
+    "Monitor alerts watch the nodes, every load balancer and every database; uptime checks alert on down_global; every alert notifies someone; " +
+    "every Deployment is scraped by a ServiceMonitor and watched by a PrometheusRule.",
   configSchema: configSchemaOf(alertingSettings),
   validateStack: (args, reportViolation) => {
     const { nodeAlertTypes, databaseAlertTypes } = readSettings(args, alertingSettings);
@@ -177,6 +254,7 @@ export const alertingCoverage: StackValidationPolicy = {
     checkDatabases(args.resources, enabledAlerts, databaseAlertTypes, reportViolation);
     checkUptime(args.resources, reportViolation);
     checkNotificationTargets(args.resources, reportViolation);
+    checkServiceSignals(args.resources, reportViolation);
   },
 };
 

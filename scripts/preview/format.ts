@@ -116,7 +116,16 @@ const HIGHLIGHTS: Record<string, string[]> = {
   "digitalocean:index/uptimeAlert:UptimeAlert": ["type", "threshold", "period"],
   "kubernetes:core/v1:Secret": ["stringData"],
   "digitalocean:index/project:Project": ["environment"],
-  "kubernetes:helm.sh/v3:Release": ["chart", "version", "namespace", "values.replicas"],
+  "kubernetes:helm.sh/v3:Release": [
+    "chart",
+    "version",
+    "namespace",
+    "values.replicas",
+    "values.prometheus.prometheusSpec.retention",
+    "values.prometheus.prometheusSpec.retentionSize",
+  ],
+  "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": ["spec.endpoints[0].port", "spec.endpoints[0].interval"],
+  "kubernetes:monitoring.coreos.com/v1:PrometheusRule": ["spec.groups[0].rules.length"],
 };
 
 /** Reads a highlight path; annotation keys contain dots, so they are matched as one segment. */

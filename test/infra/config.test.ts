@@ -53,6 +53,10 @@ describe("loadConfig", () => {
     ["an image without a tag", "app", (a: any) => ({ ...a, image: "registry.digitalocean.com/gomeet/app" }), /^gomeet:app\.image: .*tag or digest/],
     ["a batching window over 100 ms", "app", (a: any) => ({ ...a, deliveryBatchMs: 250 }), /^gomeet:app\.deliveryBatchMs: got 250; expected .*<=100/],
     ["a bad email", "alerts", (a: any) => ({ ...a, emails: ["not-an-email"] }), /^gomeet:alerts\.emails\.0: got "not-an-email"/],
+    ["no SMTP relay for Alertmanager's emails", "alerts", (a: any) => ({ ...a, smtp: undefined }), /^gomeet:alerts\.smtp: missing; expected/],
+    ["an SMTP user without a password", "alerts", (a: any) => ({ ...a, smtp: { ...a.smtp, password: undefined } }), /^gomeet:alerts\.smtp\.password: .*go together/],
+    ["a retention that is not a duration", "monitoring", (m: any) => ({ ...m, retention: "15 days" }), /^gomeet:monitoring\.retention: got "15 days"; expected a Prometheus duration/],
+    ["a retention size without a unit", "monitoring", (m: any) => ({ ...m, retentionSize: "8" }), /^gomeet:monitoring\.retentionSize: got "8"; expected a size such as 8GiB/],
     ["a host outside its zone", "domain", () => ({ host: "meet.other.example", zone: "gomeet.example" }), /^gomeet:domain\.host: .*inside it/],
     ["duplicate LiveKit names", "livekit", (l: any) => [l[0], l[0]], /^gomeet:livekit: .*names must be unique/],
     ["no LiveKit deployment", "livekit", () => [], /^gomeet:livekit: .*expected .*>=1/],
@@ -68,6 +72,18 @@ describe("loadConfig", () => {
   test("a bad secret value is reported without printing it", () => {
     const run = loadWith("livekit", (l: any) => [{ ...l[0], url: "https://not-a-websocket-url" }]);
     expect(run).toThrow(/^gomeet:livekit\.0\.url: got a secret value; expected a ws:\/\/ or wss:\/\/ URL$/);
+  });
+
+  test("monitoring is optional: without it retention and storage take bounded defaults", () => {
+    const config = loadWith("monitoring", () => undefined)() as ReturnType<typeof loadConfig>;
+    expect(config.monitoring).toEqual({ retention: "15d", retentionSize: "8GiB", storageSize: "10Gi" });
+  });
+
+  test("the SMTP password is a secret", async () => {
+    pulumi.runtime.setAllConfig(prod.config, prod.secretKeys);
+    const password = loadConfig().alerts.smtp.password;
+    expect(password).toBeDefined();
+    expect(await pulumi.isSecret(password!)).toBe(true);
   });
 
   test("the domain is optional: without it the config carries none", () => {

@@ -25,6 +25,9 @@ const T = {
   secret: "kubernetes:core/v1:Secret",
 };
 
+/** The app's load-balanced Service (the monitoring component adds a ClusterIP metrics Service). */
+const APP_SERVICE = "gomeet-prod-service";
+
 let plan: RenderedPlan;
 beforeAll(async () => {
   plan = await renderRepoStack("prod");
@@ -33,7 +36,7 @@ beforeAll(async () => {
 const props = (type: string, name?: string) => one(plan, type, name).props as Record<string, any>;
 const pod = () => props(T.deployment).spec.template.spec;
 const container = () => pod().containers[0];
-const annotations = () => props(T.service).metadata.annotations as Record<string, string>;
+const annotations = () => props(T.service, APP_SERVICE).metadata.annotations as Record<string, string>;
 
 describe("network and Kubernetes", () => {
   test("everything lives in one VPC", () => {
@@ -96,7 +99,7 @@ describe("Valkey", () => {
 
 describe("app", () => {
   test("the Secret carries private, TLS URLs and generated auth, all as Pulumi secrets", () => {
-    const secret = one(plan, T.secret);
+    const secret = one(plan, T.secret, "gomeet-prod-secrets");
     expect(secret.secretPaths).toContain("stringData");
     const data = secret.props.stringData as Record<string, string>;
     expect(Object.keys(data).sort()).toEqual(["AUTH_JWT_SECRET", "DATABASE_REPLICA_URLS", "DATABASE_URL", "LIVEKIT_DATACENTERS", "REDIS_URL"]);
@@ -157,7 +160,7 @@ describe("app", () => {
 
   test("the load balancer is REGIONAL, health-checks /readyz, keeps WebSockets open, terminates TLS", () => {
     const lb = "service.beta.kubernetes.io/do-loadbalancer";
-    expect(props(T.service).spec.type).toBe("LoadBalancer");
+    expect(props(T.service, APP_SERVICE).spec.type).toBe("LoadBalancer");
     expect(annotations()).toMatchObject({
       [`${lb}-type`]: "REGIONAL",
       [`${lb}-name`]: "gomeet-prod-lb",
@@ -176,15 +179,15 @@ describe("app", () => {
   });
 
   test("rendered Kubernetes objects are valid against the Kubernetes schemas", () => {
-    const models: [string, new (data: any) => { validate(): void }][] = [
-      ["kubernetes:core/v1:Namespace", Namespace],
-      [T.secret, Secret],
-      [T.deployment, Deployment],
-      [T.service, Service],
-      ["kubernetes:policy/v1:PodDisruptionBudget", PodDisruptionBudget],
-      ["kubernetes:autoscaling/v2:HorizontalPodAutoscaler", HorizontalPodAutoscaler],
+    const models: [string, string | undefined, new (data: any) => { validate(): void }][] = [
+      ["kubernetes:core/v1:Namespace", "gomeet-prod-ns", Namespace],
+      [T.secret, "gomeet-prod-secrets", Secret],
+      [T.deployment, undefined, Deployment],
+      [T.service, APP_SERVICE, Service],
+      ["kubernetes:policy/v1:PodDisruptionBudget", undefined, PodDisruptionBudget],
+      ["kubernetes:autoscaling/v2:HorizontalPodAutoscaler", undefined, HorizontalPodAutoscaler],
     ];
-    for (const [type, Model] of models) expect(() => new Model(props(type)).validate()).not.toThrow();
+    for (const [type, name, Model] of models) expect(() => new Model(props(type, name)).validate()).not.toThrow();
   });
 });
 
@@ -236,7 +239,7 @@ describe("alerting", () => {
       "v1/insights/lbaas/increase_in_http_error_rate_percentage_5xx",
     ]);
     expect(lb.find((a) => a.type.endsWith("99p"))!.value).toBe(100);
-    const service = one(plan, T.service);
+    const service = one(plan, T.service, APP_SERVICE);
     for (const a of all(plan, T.monitor).filter((r) => (r.props.entities as string[] | undefined)?.includes("gomeet-prod-lb-id"))) {
       expect(dependsOn(a, service)).toBe(true);
     }

@@ -25,7 +25,7 @@ test("without a domain: no certificate, no DNS record, plain HTTP uptime check o
   expect(one(plan, "digitalocean:index/uptimeCheck:UptimeCheck").props).toMatchObject({ type: "http", target: "http://203.0.113.10/readyz" });
   const uptimeAlerts = all(plan, "digitalocean:index/uptimeAlert:UptimeAlert").map((a) => a.props.type);
   expect(uptimeAlerts.sort()).toEqual(["down_global", "latency"]);
-  const annotations = one(plan, "kubernetes:core/v1:Service").props.metadata as { annotations: Record<string, string> };
+  const annotations = one(plan, "kubernetes:core/v1:Service", "gomeet-staging-service").props.metadata as { annotations: Record<string, string> };
   expect(Object.keys(annotations.annotations).filter((k) => /certificate|tls-ports|redirect/.test(k))).toEqual([]);
   expect(plan.outputs.endpoint).toEqual({ value: "http://203.0.113.10", secret: false });
 });

@@ -58,4 +58,42 @@ describe("rule 8: alerting coverage", () => {
     const plan = editProps(buildStack(), n.nodeCpuAlert, (props) => (props.alerts = { emails: [], slacks: [{ channel: "#ops", url: "https://hooks.example/x" }] }));
     expect(await violationsOf(plan, POLICY)).toEqual([]);
   });
+
+  describe("the service's own signals", () => {
+    it("requires a ServiceMonitor scraping the app's pods", async () => {
+      const violations = await violationsOf(without(buildStack(), named(n.serviceMonitor)), POLICY);
+      expect(violations).toEqual([expect.objectContaining({ resource: n.deployment, level: "mandatory" })]);
+      expect(violations[0].message).toContain(`Deployment "${n.deployment}": ServiceMonitor scraping its pods is none in the plan`);
+    });
+
+    it("does not count a ServiceMonitor that names no port of the Service", async () => {
+      const plan = editProps(buildStack(), n.serviceMonitor, (props) => (props.spec.endpoints = [{ port: "http-metrics", path: "/metrics" }]));
+      const violations = await violationsOf(plan, POLICY);
+      expect(violations).toEqual([expect.objectContaining({ resource: n.deployment })]);
+      expect(violations[0].message).toContain(`none of ServiceMonitor "${n.serviceMonitor}" selects a Service in front of them`);
+    });
+
+    it("does not count a ServiceMonitor selecting a Service of other pods, or looking in another namespace", async () => {
+      let plan = editProps(buildStack(), n.metricsService, (props) => (props.spec.selector = { "app.kubernetes.io/name": "other" }));
+      expect(messagesOf(await violationsOf(plan, POLICY))).toEqual([expect.stringContaining("ServiceMonitor scraping its pods")]);
+      plan = editProps(buildStack(), n.serviceMonitor, (props) => (props.spec.namespaceSelector = { matchNames: ["monitoring"] }));
+      expect(messagesOf(await violationsOf(plan, POLICY))).toEqual([expect.stringContaining("ServiceMonitor scraping its pods")]);
+    });
+
+    it("accepts a ServiceMonitor that looks in every namespace", async () => {
+      const plan = editProps(buildStack(), n.serviceMonitor, (props) => (props.spec.namespaceSelector = { any: true }));
+      expect(await violationsOf(plan, POLICY)).toEqual([]);
+    });
+
+    it("requires a PrometheusRule with an alerting rule in the app's namespace", async () => {
+      const violations = await violationsOf(without(buildStack(), named(n.prometheusRule)), POLICY);
+      expect(violations).toEqual([expect.objectContaining({ resource: n.deployment })]);
+      expect(violations[0].message).toContain("PrometheusRule alerting rules in its namespace is none; required a PrometheusRule with at least one alert");
+    });
+
+    it("does not count recording rules only", async () => {
+      const plan = editProps(buildStack(), n.prometheusRule, (props) => (props.spec.groups = [{ name: "r", rules: [{ record: "x", expr: "up" }] }]));
+      expect(messagesOf(await violationsOf(plan, POLICY))).toEqual([expect.stringContaining(`PrometheusRule "${n.prometheusRule}" without an alerting rule`)]);
+    });
+  });
 });

@@ -77,6 +77,9 @@ export const TYPES = {
   hpa: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
   password: "random:index/randomPassword:RandomPassword",
   k8sProvider: "pulumi:providers:kubernetes",
+  helmRelease: "kubernetes:helm.sh/v3:Release",
+  serviceMonitor: "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
+  prometheusRule: "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
 } as const;
 
 /** Logical names of the resources tests refer to. */
@@ -98,6 +101,9 @@ export function namesOf(stack: string) {
     uptimeCheck: `${p}-uptime`,
     uptimeDown: `${p}-down`,
     nodeCpuAlert: `${p}-node-cpu`,
+    metricsService: `${p}-metrics-service`,
+    serviceMonitor: `${p}-service-monitor`,
+    prometheusRule: `${p}-prometheus-rule`,
   };
 }
 
@@ -330,6 +336,49 @@ export function buildStack(overrides: Partial<StackKnobs> = {}): PlannedResource
     `gomeet-${k.stack}-latency`,
     { checkId: "check-id", name: "latency", type: "latency", comparison: "greater_than", threshold: 100, period: "5m", notifications },
     { parent: alerting, dependsOn: [check] },
+  );
+
+  const monitoring = plan.component("monitoring", "Monitoring");
+  const release = plan.add(
+    TYPES.helmRelease,
+    `gomeet-${k.stack}-monitoring`,
+    { name: "monitoring", chart: "kube-prometheus-stack", version: "88.5.3", namespace: "monitoring", values: {} },
+    { parent: monitoring, dependsOn: [provider] },
+  );
+  const metricsLabel = { "gomeet.dev/metrics": "true" };
+  plan.add(
+    TYPES.service,
+    n.metricsService,
+    {
+      metadata: { name: "gomeet-metrics", namespace: "gomeet", labels: { ...APP_LABELS, ...metricsLabel } },
+      spec: { type: "ClusterIP", selector: { ...APP_LABELS }, ports: [{ name: "metrics", port: 8080, targetPort: "http" }] },
+    },
+    { parent: monitoring, dependsOn: [provider, deployment] },
+  );
+  const operatorObject = (kind: string, spec: Record<string, unknown>) => ({
+    apiVersion: "monitoring.coreos.com/v1",
+    kind,
+    metadata: { name: "gomeet", namespace: "gomeet", labels: { release: "monitoring" } },
+    spec,
+  });
+  plan.add(
+    TYPES.serviceMonitor,
+    n.serviceMonitor,
+    operatorObject("ServiceMonitor", {
+      jobLabel: "app.kubernetes.io/name",
+      selector: { matchLabels: metricsLabel },
+      namespaceSelector: { matchNames: ["gomeet"] },
+      endpoints: [{ port: "metrics", path: "/metrics", interval: "15s" }],
+    }),
+    { parent: monitoring, dependsOn: [provider, release, deployment] },
+  );
+  plan.add(
+    TYPES.prometheusRule,
+    n.prometheusRule,
+    operatorObject("PrometheusRule", {
+      groups: [{ name: "gomeet.service", rules: [{ alert: "GoMeetInstanceDown", expr: 'up{job="gomeet"} == 0', for: "1m", labels: { severity: "critical" } }] }],
+    }),
+    { parent: monitoring, dependsOn: [provider, release, deployment] },
   );
 
   const project = plan.component("project", "Project");

@@ -1,0 +1,198 @@
+/**
+ * Monitoring in the prod plan (Pulumi mocks): the pinned kube-prometheus-stack release with bounded retention and
+ * resources, Alertmanager's config as a secret routing to the stack's emails and Slack, the app's metrics Service,
+ * ServiceMonitor and PrometheusRule (valid Prometheus Operator objects that select each other), and the dashboard.
+ */
+import { PrometheusRule, ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+import { ConfigMap, Namespace, Secret, Service } from "kubernetes-models/v1";
+import { parse } from "yaml";
+import { prometheusRuleSpec } from "../../infra/alert-rules";
+import { AppMetrics } from "../../app/src/metrics";
+import type { RenderedPlan } from "../../scripts/preview/render";
+import { dependsOn, one, parentName, renderRepoStack } from "./plan-helpers";
+
+const T = {
+  release: "kubernetes:helm.sh/v3:Release",
+  serviceMonitor: "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
+  prometheusRule: "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
+  service: "kubernetes:core/v1:Service",
+  secret: "kubernetes:core/v1:Secret",
+  configMap: "kubernetes:core/v1:ConfigMap",
+  namespace: "kubernetes:core/v1:Namespace",
+  deployment: "kubernetes:apps/v1:Deployment",
+};
+
+let plan: RenderedPlan;
+beforeAll(async () => {
+  plan = await renderRepoStack("prod");
+});
+
+const props = (type: string, name?: string) => one(plan, type, name).props as Record<string, any>;
+/** Whether `path` is secret: it or an enclosing object is among the secret paths. */
+const isSecret = (secretPaths: string[], path: string) => secretPaths.some((p) => path === p || path.startsWith(`${p}.`));
+const values = () => props(T.release).values as Record<string, any>;
+
+describe("kube-prometheus-stack release", () => {
+  test("pinned chart from the prometheus-community repository, in its own namespace, in the Monitoring component", () => {
+    const release = one(plan, T.release);
+    expect(release.props).toMatchObject({
+      name: "monitoring",
+      chart: "kube-prometheus-stack",
+      version: "88.5.3",
+      repositoryOpts: { repo: "https://prometheus-community.github.io/helm-charts" },
+      namespace: "monitoring",
+    });
+    expect(release.props.version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(parentName(plan, release)).toBe("monitoring");
+  });
+
+  test("bounded retention (time and size) on persistent block storage", () => {
+    const spec = values().prometheus.prometheusSpec;
+    expect(spec).toMatchObject({ retention: "15d", retentionSize: "8GiB" });
+    expect(spec.storageSpec.volumeClaimTemplate.spec).toMatchObject({ storageClassName: "do-block-storage", resources: { requests: { storage: "10Gi" } } });
+    expect(values().alertmanager.alertmanagerSpec.retention).toBe("120h");
+  });
+
+  test("every component has resource requests and limits", () => {
+    const v = values();
+    const all = {
+      prometheus: v.prometheus.prometheusSpec.resources,
+      alertmanager: v.alertmanager.alertmanagerSpec.resources,
+      operator: v.prometheusOperator.resources,
+      grafana: v.grafana.resources,
+      kubeStateMetrics: v["kube-state-metrics"].resources,
+      nodeExporter: v["prometheus-node-exporter"].resources,
+    };
+    for (const [component, r] of Object.entries(all)) {
+      expect({ component, requests: Object.keys(r.requests).sort(), limits: Object.keys(r.limits).sort() }).toEqual({
+        component,
+        requests: ["cpu", "memory"],
+        limits: ["cpu", "memory"],
+      });
+    }
+  });
+
+  test("selects every ServiceMonitor and PrometheusRule, not only the release's own", () => {
+    expect(values().prometheus.prometheusSpec).toMatchObject({ serviceMonitorSelectorNilUsesHelmValues: false, ruleSelectorNilUsesHelmValues: false });
+  });
+
+  test("no credential in the release values: Alertmanager and Grafana read Secrets", () => {
+    const release = one(plan, T.release);
+    expect(release.secretPaths).toEqual([]);
+    const alertmanager = parse(props(T.secret, "gomeet-prod-alertmanager-config").stringData["alertmanager.yaml"]) as Record<string, any>;
+    const credentials = [alertmanager.global.smtp_auth_password, alertmanager.receivers[1].slack_configs[0].api_url, "offline-random-password"];
+    for (const credential of credentials) expect(JSON.stringify(release.props.values)).not.toContain(credential);
+    expect(values().alertmanager.alertmanagerSpec).toMatchObject({ useExistingSecret: true, configSecret: "alertmanager-gomeet" });
+    expect(values().grafana.admin).toEqual({ existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" });
+    const grafana = one(plan, T.secret, "gomeet-prod-grafana-admin");
+    expect(isSecret(grafana.secretPaths, "stringData.admin-password")).toBe(true);
+    expect(Object.keys(grafana.props.stringData as object).sort()).toEqual(["admin-password", "admin-user"]);
+  });
+
+  test("the release waits for its Secrets", () => {
+    const release = one(plan, T.release);
+    expect(dependsOn(release, one(plan, T.secret, "gomeet-prod-alertmanager-config"))).toBe(true);
+    expect(dependsOn(release, one(plan, T.secret, "gomeet-prod-grafana-admin"))).toBe(true);
+  });
+});
+
+describe("Alertmanager", () => {
+  const secret = () => one(plan, T.secret, "gomeet-prod-alertmanager-config");
+  const config = () => parse((secret().props.stringData as Record<string, string>)["alertmanager.yaml"]!) as Record<string, any>;
+
+  test("its config is a secret, in the release's namespace, under the name the release reads", () => {
+    expect(isSecret(secret().secretPaths, "stringData.alertmanager.yaml")).toBe(true);
+    expect(secret().props.metadata).toMatchObject({ name: "alertmanager-gomeet", namespace: "monitoring" });
+    expect(() => new Secret(secret().props as any).validate()).not.toThrow();
+  });
+
+  test("every alert goes to the stack's emails (through its SMTP relay) and Slack channel", () => {
+    const c = config();
+    expect(c.route.receiver).toBe("oncall");
+    const oncall = c.receivers.find((r: { name: string }) => r.name === "oncall");
+    expect(oncall.email_configs).toEqual([{ to: "oncall@gomeet.example", send_resolved: true }]);
+    expect(oncall.slack_configs).toEqual([expect.objectContaining({ channel: "#gomeet-alerts", send_resolved: true, api_url: expect.any(String) })]);
+    expect(oncall.slack_configs[0].text).toContain("{{ .Annotations.runbook_url }}");
+    expect(c.global).toMatchObject({ smtp_smarthost: "smtp.gomeet.example:587", smtp_from: "alertmanager@gomeet.example", smtp_require_tls: true });
+    expect(c.global.smtp_auth_password).toEqual(expect.any(String));
+  });
+
+  test("the chart's Watchdog goes nowhere; a critical alert silences the warning of the same name", () => {
+    const c = config();
+    expect(c.route.routes).toEqual([{ receiver: "null", matchers: ['alertname =~ "Watchdog|InfoInhibitor"'] }]);
+    expect(c.inhibit_rules[0]).toMatchObject({ source_matchers: ["severity = critical"], equal: ["namespace", "alertname"] });
+  });
+});
+
+describe("the app's scrape", () => {
+  const metricsService = () => props(T.service, "gomeet-prod-metrics-service");
+  const monitor = () => props(T.serviceMonitor);
+
+  test("a ClusterIP Service names the app's HTTP port `metrics`; the ServiceMonitor selects it by label and port name", () => {
+    const service = metricsService();
+    expect(service.spec).toMatchObject({ type: "ClusterIP", ports: [{ name: "metrics", port: 8080, targetPort: "http" }] });
+    const podLabels = props(T.deployment).spec.template.metadata.labels as Record<string, string>;
+    expect(podLabels).toMatchObject(service.spec.selector);
+    const containerPorts = props(T.deployment).spec.template.spec.containers[0].ports as Array<{ name: string }>;
+    expect(containerPorts.map((p) => p.name)).toContain(service.spec.targetPort ?? service.spec.ports[0].targetPort);
+
+    const spec = monitor().spec;
+    expect(service.metadata.labels).toMatchObject(spec.selector.matchLabels);
+    expect(spec.endpoints).toEqual([{ port: "metrics", path: "/metrics", interval: "15s", scrapeTimeout: "10s" }]);
+    expect(spec.namespaceSelector).toEqual({ matchNames: [service.metadata.namespace] });
+    expect(monitor().metadata.namespace).toBe("gomeet");
+  });
+
+  test("the job is `gomeet`, the name the rules select (jobLabel names the Service's label)", () => {
+    expect(metricsService().metadata.labels[monitor().spec.jobLabel]).toBe("gomeet");
+  });
+
+  test("the ServiceMonitor and PrometheusRule wait for the release (their CRDs come with it)", () => {
+    const release = one(plan, T.release);
+    expect(dependsOn(one(plan, T.serviceMonitor), release)).toBe(true);
+    expect(dependsOn(one(plan, T.prometheusRule), release)).toBe(true);
+  });
+});
+
+describe("alert rules and dashboard", () => {
+  test("the PrometheusRule holds the rules of infra/alert-rules.ts with the prod thresholds", () => {
+    expect(props(T.prometheusRule).spec).toEqual(
+      prometheusRuleSpec({ haFloor: 3, fanoutP99Seconds: 0.1, forScale: 1, runbookBaseUrl: "https://git.gomeet.example/gomeet/gomeet-ha/blob/main" }),
+    );
+    const rules = props(T.prometheusRule).spec.groups[0].rules as Array<{ alert: string; expr: string }>;
+    expect(rules.find((r) => r.alert === "GoMeetReplicasBelowFloor")?.expr).toContain("< 3");
+  });
+
+  test("the dashboard ConfigMap carries the sidecar's label and a dashboard over the app's metrics", () => {
+    const cm = props(T.configMap, "gomeet-prod-dashboard");
+    expect(cm.metadata).toMatchObject({ namespace: "monitoring", labels: { grafana_dashboard: "1" } });
+    const dashboard = JSON.parse(cm.data["gomeet-service.json"]);
+    expect(dashboard).toMatchObject({ uid: "gomeet-service", title: "GoMeet service" });
+    expect(dashboard.panels.length).toBeGreaterThanOrEqual(10);
+  });
+
+  test("every gomeet_* series the rules and the dashboard read is one the app exports", async () => {
+    const metrics = new AppMetrics("test");
+    const exported = new Set<string>();
+    for (const m of await metrics.registry.getMetricsAsJSON()) {
+      exported.add(m.name);
+      if (String(m.type) === "histogram") for (const suffix of ["_bucket", "_sum", "_count"]) exported.add(`${m.name}${suffix}`);
+    }
+    const text = JSON.stringify(props(T.prometheusRule).spec) + props(T.configMap, "gomeet-prod-dashboard").data["gomeet-service.json"];
+    const used = new Set(text.match(/gomeet_[a-z_]+/g));
+    expect([...used].filter((name) => !exported.has(name))).toEqual([]);
+    expect(used.size).toBeGreaterThanOrEqual(10);
+  });
+
+  test("rendered objects are valid against the Kubernetes and Prometheus Operator schemas", () => {
+    const checks: Array<[string, string | undefined, new (data: any) => { validate(): void }]> = [
+      [T.serviceMonitor, undefined, ServiceMonitor],
+      [T.prometheusRule, undefined, PrometheusRule],
+      [T.service, "gomeet-prod-metrics-service", Service],
+      [T.configMap, "gomeet-prod-dashboard", ConfigMap],
+      [T.namespace, "gomeet-prod-monitoring-ns", Namespace],
+      [T.secret, "gomeet-prod-grafana-admin", Secret],
+    ];
+    for (const [type, name, Model] of checks) expect(() => new Model(props(type, name)).validate()).not.toThrow();
+  });
+});
