@@ -22,6 +22,9 @@ const T = {
   deployment: "kubernetes:apps/v1:Deployment",
 };
 
+/** The monitoring release (the stack has other releases, e.g. metrics-server). */
+const RELEASE = "gomeet-prod-monitoring";
+
 let plan: RenderedPlan;
 beforeAll(async () => {
   plan = await renderRepoStack("prod");
@@ -30,11 +33,11 @@ beforeAll(async () => {
 const props = (type: string, name?: string) => one(plan, type, name).props as Record<string, any>;
 /** Whether `path` is secret: it or an enclosing object is among the secret paths. */
 const isSecret = (secretPaths: string[], path: string) => secretPaths.some((p) => path === p || path.startsWith(`${p}.`));
-const values = () => props(T.release).values as Record<string, any>;
+const values = () => props(T.release, RELEASE).values as Record<string, any>;
 
 describe("kube-prometheus-stack release", () => {
   test("pinned chart from the prometheus-community repository, in its own namespace, in the Monitoring component", () => {
-    const release = one(plan, T.release);
+    const release = one(plan, T.release, RELEASE);
     expect(release.props).toMatchObject({
       name: "monitoring",
       chart: "kube-prometheus-stack",
@@ -77,7 +80,7 @@ describe("kube-prometheus-stack release", () => {
   });
 
   test("no credential in the release values: Alertmanager and Grafana read Secrets", () => {
-    const release = one(plan, T.release);
+    const release = one(plan, T.release, RELEASE);
     expect(release.secretPaths).toEqual([]);
     const alertmanager = parse(props(T.secret, "gomeet-prod-alertmanager-config").stringData["alertmanager.yaml"]) as Record<string, any>;
     const credentials = [alertmanager.global.smtp_auth_password, alertmanager.receivers[1].slack_configs[0].api_url, "offline-random-password"];
@@ -90,7 +93,7 @@ describe("kube-prometheus-stack release", () => {
   });
 
   test("the release waits for its Secrets", () => {
-    const release = one(plan, T.release);
+    const release = one(plan, T.release, RELEASE);
     expect(dependsOn(release, one(plan, T.secret, "gomeet-prod-alertmanager-config"))).toBe(true);
     expect(dependsOn(release, one(plan, T.secret, "gomeet-prod-grafana-admin"))).toBe(true);
   });
@@ -148,7 +151,7 @@ describe("the app's scrape", () => {
   });
 
   test("the ServiceMonitor and PrometheusRule wait for the release (their CRDs come with it)", () => {
-    const release = one(plan, T.release);
+    const release = one(plan, T.release, RELEASE);
     expect(dependsOn(one(plan, T.serviceMonitor), release)).toBe(true);
     expect(dependsOn(one(plan, T.prometheusRule), release)).toBe(true);
   });

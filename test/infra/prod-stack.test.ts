@@ -113,7 +113,7 @@ describe("app", () => {
   test("the pod template carries the Secret's checksum in plain text, so a changed Secret rolls the pods", () => {
     const deployment = one(plan, T.deployment);
     const annotations = props(T.deployment).spec.template.metadata.annotations as Record<string, string>;
-    const secretData = one(plan, T.secret).props.stringData as Record<string, string>;
+    const secretData = one(plan, T.secret, "gomeet-prod-secrets").props.stringData as Record<string, string>;
     expect(annotations[SECRET_CHECKSUM_ANNOTATION]).toBe(secretChecksum(secretData));
     expect(annotations[SECRET_CHECKSUM_ANNOTATION]).toMatch(/^[0-9a-f]{64}$/);
     expect(deployment.secretPaths.filter((p) => p.startsWith("spec"))).toEqual([]);
