@@ -19,7 +19,10 @@ export class Certificate extends pulumi.ComponentResource {
     const cert = new digitalocean.Certificate(
       `${args.prefix}-cert`,
       { name: `${args.prefix}-cert`, type: "lets_encrypt", domains: [args.domain.host] },
-      { parent: this },
+      // name, type and domains are ForceNew (terraform-provider-digitalocean@401992a1e493a0e3cfc833197820867991fc011f:
+      // digitalocean/certificate/resource_certificate.go) and a certificate's name is unique in the account (CCM
+      // docs/controllers/services/annotations.md, do-loadbalancer-certificate-name): a new host must delete the old one first.
+      { parent: this, deleteBeforeReplace: true },
     );
     this.certificateName = cert.name;
     this.registerOutputs({ certificateName: this.certificateName });
@@ -48,7 +51,9 @@ export class DnsRecord extends pulumi.ComponentResource {
     const record = new digitalocean.DnsRecord(
       `${args.prefix}-dns`,
       { domain: args.domain.zone, type: "A", name: recordName(args.domain), value: args.ip, ttl: 300 },
-      { parent: this },
+      // domain and type are ForceNew (terraform-provider-digitalocean@401992a1e493a0e3cfc833197820867991fc011f:
+      // digitalocean/domain/resource_record.go): replaced created-first, two A records for one name would both answer.
+      { parent: this, deleteBeforeReplace: true },
     );
     this.fqdn = record.fqdn;
     this.registerOutputs({ fqdn: this.fqdn });

@@ -49,7 +49,10 @@ export class Postgres extends pulumi.ComponentResource {
     const pool = new digitalocean.DatabaseConnectionPool(
       `${clusterName}-pool`,
       { clusterId: cluster.id, name: `${cfg.database}-pool`, mode: "transaction", size: cfg.poolSize, dbName: db.name, user: user.name },
-      { parent: this },
+      // Every pool field is ForceNew (terraform-provider-digitalocean@401992a1e493a0e3cfc833197820867991fc011f:
+      // digitalocean/database/resource_database_connection_pool.go) and the name is fixed: created first, the new pool
+      // would collide with the old one. The app's connections drop while the pool is recreated (seconds).
+      { parent: this, deleteBeforeReplace: true },
     );
     const replicas = Array.from({ length: cfg.readReplicas }, (_, i) =>
       new digitalocean.DatabaseReplica(

@@ -30,6 +30,12 @@ export interface PlannedResource {
   dependencies: string[];
   /** Whether it is a custom (provider) resource rather than a component. */
   custom: boolean;
+  /** Per input property, the URNs of the resources whose outputs flow into it (the engine's propertyDependencies). */
+  propertyDependencies?: Record<string, string[]>;
+  /** URN of the provider resource that manages it (absent for the default provider). */
+  provider?: string;
+  /** `deleteBeforeReplace` resource option. */
+  deleteBeforeReplace?: boolean;
 }
 
 export type EnforcementLevel = "mandatory" | "advisory" | "disabled";

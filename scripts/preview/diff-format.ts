@@ -27,9 +27,17 @@ export function formatDiff(base: Side, head: Side, diff: PlanDiff): string {
   const lines = [`GoMeet offline preview diff, ${title}`, ""];
   if (!diff.changes.length) lines.push("No changes.");
   for (const c of diff.changes) {
-    const flags = [c.op === "replace" ? "[replace]" : "", c.dataLossRisk ? "[DATA LOSS RISK]" : "", c.protected ? "[protected: Pulumi will refuse until protect is lifted]" : ""];
+    const flags = [
+      c.op === "replace" ? "[replace]" : "",
+      c.deleteBeforeReplace ? "[delete before replace]" : "",
+      c.dataLossRisk ? "[DATA LOSS RISK]" : "",
+      c.protected ? "[protected: Pulumi will refuse until protect is lifted]" : "",
+    ];
     lines.push(`  ${SYMBOL[c.op].padEnd(2)} ${c.type}  ${c.name}  ${flags.filter(Boolean).join(" ")}`.trimEnd());
-    for (const d of c.diffs) lines.push(`        ${d.path}: ${show(d.old)} → ${show(d.new)}${d.replaces ? "  (forces replacement)" : ""}`);
+    for (const d of c.diffs) {
+      const next = d.unknown !== undefined ? `(known after apply: ${d.unknown})` : show(d.new);
+      lines.push(`        ${d.path}: ${show(d.old)} → ${next}${d.replaces ? "  (forces replacement)" : ""}`);
+    }
   }
   const count = (op: Change["op"]) => diff.changes.filter((c) => c.op === op).length;
   lines.push(

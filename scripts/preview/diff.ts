@@ -1,10 +1,13 @@
 /**
  * Pulumi-style diff of two offline plans: resources matched by type and name, each changed property as
  * old → new at its nested path, and the changes that make DigitalOcean or Kubernetes replace a resource
- * instead of updating it (flagged as a data-loss risk for the stateful database clusters).
+ * instead of updating it (`replacement-rules.ts`: the provider facts for DigitalOcean), propagated to dependents
+ * (`propagation.ts`), flagged as a data-loss risk for the stateful database clusters.
  */
 import type { Violation } from "../../policies/plan";
-import type { PreviewDocument, PreviewResource } from "./format";
+import { resourceRef, type PreviewDocument, type PreviewResource } from "./format";
+import { propagate } from "./propagation";
+import { forcesReplacement } from "./replacement-rules";
 
 export type ChangeOp = "create" | "update" | "replace" | "delete";
 
@@ -15,6 +18,8 @@ export interface PropertyDiff {
   new?: unknown;
   /** This property change forces a replacement. */
   replaces?: boolean;
+  /** The new value is unknown until apply, and why (a resource it refers to is replaced). */
+  unknown?: string;
 }
 
 /** One resource change. */
@@ -27,6 +32,8 @@ export interface Change {
   dataLossRisk: boolean;
   /** The resource is protected: Pulumi refuses to delete or replace it until `protect` is lifted. */
   protected?: boolean;
+  /** Replaced by deleting the old one first (its fixed name would collide with the new one). */
+  deleteBeforeReplace?: boolean;
 }
 
 /** The diff between two plans. */
@@ -60,43 +67,38 @@ export function diffProperties(oldValue: unknown, newValue: unknown, path = ""):
 
 const DATABASE_CLUSTER = "digitalocean:index/databaseCluster:DatabaseCluster";
 
-const under = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}.`) || path.startsWith(`${prefix}[`);
-const major = (v: unknown) => Number(String(v).split(".")[0]);
-
-/**
- * Property changes the providers cannot apply in place (ForceNew in the DigitalOcean provider, immutable
- * fields in Kubernetes). Keyed by type token; Kubernetes objects also replace on a new name or namespace.
- */
-const REPLACED_ON: Record<string, (d: PropertyDiff) => boolean> = {
-  [DATABASE_CLUSTER]: (d) =>
-    ["engine", "region", "name"].includes(d.path) || (d.path === "version" && major(d.new) < major(d.old)),
-  "digitalocean:index/databaseReplica:DatabaseReplica": (d) => ["clusterId", "region", "name"].includes(d.path),
-  "digitalocean:index/databaseFirewall:DatabaseFirewall": (d) => d.path === "clusterId",
-  "digitalocean:index/databaseDb:DatabaseDb": (d) => ["clusterId", "name"].includes(d.path),
-  "digitalocean:index/databaseUser:DatabaseUser": (d) => ["clusterId", "name"].includes(d.path),
-  "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool": (d) => ["clusterId", "name"].includes(d.path),
-  "digitalocean:index/kubernetesCluster:KubernetesCluster": (d) =>
-    ["region", "name", "vpcUuid", "nodePool.size", "nodePool.name"].includes(d.path),
-  "digitalocean:index/vpc:Vpc": (d) => ["ipRange", "region"].includes(d.path),
-  "digitalocean:index/certificate:Certificate": (d) => ["name", "type"].includes(d.path) || under(d.path, "domains"),
-  "kubernetes:apps/v1:Deployment": (d) => under(d.path, "spec.selector"),
-};
-
-function forcesReplacement(type: string, d: PropertyDiff): boolean {
-  if (type.startsWith("kubernetes:") && (d.path === "metadata.name" || d.path === "metadata.namespace")) return true;
-  return REPLACED_ON[type]?.(d) ?? false;
-}
-
 const key = (r: { type: string; name: string }) => `${r.type}\u0000${r.name}`;
 
 function isStateful(r: PreviewResource): boolean {
   return r.type === DATABASE_CLUSTER;
 }
 
-/** Resource changes from `base` to `head`: updates and replacements in head order, then deletions. */
+/** The change a property diff makes, with `replaces` set when it forces a replacement. */
+function withReplacement(type: string, d: PropertyDiff): PropertyDiff {
+  return forcesReplacement(type, d) ? { ...d, replaces: true } : d;
+}
+
+/**
+ * Resource changes from `base` to `head`: updates and replacements in head order, then deletions. A change's own
+ * property diffs decide first; then replacements propagate to dependents (see `propagation.ts`): their inputs that
+ * refer to a replaced resource become unknown, replacing them when such an input forces replacement.
+ */
 export function diffResources(base: PreviewResource[], head: PreviewResource[]): Change[] {
   const before = new Map(base.map((r) => [key(r), r]));
   const after = new Set(head.map(key));
+  const own = new Map<string, PropertyDiff[]>();
+  const matched = new Map<string, PreviewResource>();
+  for (const r of head) {
+    const old = before.get(key(r));
+    if (!old) continue;
+    matched.set(resourceRef(r), old);
+    const diffs = diffProperties(old.props, r.props).map((d) => withReplacement(r.type, d));
+    if (old.protect !== r.protect) diffs.push({ path: "(option) protect", old: old.protect, new: r.protect });
+    own.set(resourceRef(r), diffs);
+  }
+  const replacedByOwnChange = new Set([...own].filter(([, diffs]) => diffs.some((d) => d.replaces)).map(([ref]) => ref));
+  const unknown = propagate(head, matched, replacedByOwnChange);
+
   const changes: Change[] = [];
   for (const r of head) {
     const old = before.get(key(r));
@@ -104,8 +106,11 @@ export function diffResources(base: PreviewResource[], head: PreviewResource[]):
       changes.push({ op: "create", type: r.type, name: r.name, diffs: [], dataLossRisk: false });
       continue;
     }
-    const diffs = diffProperties(old.props, r.props).map((d) => (forcesReplacement(r.type, d) ? { ...d, replaces: true } : d));
-    if (old.protect !== r.protect) diffs.push({ path: "(option) protect", old: old.protect, new: r.protect });
+    const ownDiffs = own.get(resourceRef(r)) ?? [];
+    const unknownDiffs: PropertyDiff[] = (unknown.get(resourceRef(r)) ?? [])
+      .filter((u) => !ownDiffs.some((d) => d.path === u.path))
+      .map((u) => ({ path: u.path, ...(u.old !== undefined ? { old: u.old } : {}), unknown: u.because, ...(u.replaces ? { replaces: true } : {}) }));
+    const diffs = [...ownDiffs, ...unknownDiffs];
     if (!diffs.length) continue;
     const replace = diffs.some((d) => d.replaces);
     changes.push({
@@ -115,6 +120,7 @@ export function diffResources(base: PreviewResource[], head: PreviewResource[]):
       diffs,
       dataLossRisk: replace && isStateful(r),
       ...(replace && old.protect ? { protected: true } : {}),
+      ...(replace && r.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
     });
   }
   for (const r of base) {

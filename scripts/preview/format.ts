@@ -15,6 +15,17 @@ export interface PreviewResource {
   parent?: string;
   protect: boolean;
   props: Record<string, unknown>;
+  /** Per input property, the resources (`<type>::<name>`) whose outputs flow into it. */
+  inputDependencies?: Record<string, string[]>;
+  /** The provider resource (`<type>::<name>`) that manages it, when not the default one. */
+  provider?: string;
+  /** Replaced by deleting first (the `deleteBeforeReplace` option). */
+  deleteBeforeReplace?: boolean;
+}
+
+/** How a preview document refers to a resource: `<type>::<name>`. */
+export function resourceRef(r: { type: string; name: string }): string {
+  return `${r.type}::${r.name}`;
 }
 
 /** The `--json` document. */
@@ -66,6 +77,8 @@ export function previewDocument(plan: RenderedPlan, report: PreviewDocument["pol
   // Components register synchronously in the program's order; their children resolve asynchronously.
   // Listing children in their component's order makes the output read like infra/index.ts.
   const order = [...components.keys()];
+  const refs = new Map(plan.resources.map((r) => [r.urn, resourceRef(r)]));
+  const refsOf = (urns: string[]) => urns.flatMap((u) => (refs.has(u) ? [refs.get(u)!] : []));
   const rank = (r: PlannedResource) => (r.parent && components.has(r.parent) ? order.indexOf(r.parent) : order.length);
   const resources = plan.resources
     .filter((r) => r.custom)
@@ -78,6 +91,11 @@ export function previewDocument(plan: RenderedPlan, report: PreviewDocument["pol
       ...(r.parent && components.has(r.parent) ? { parent: components.get(r.parent) } : {}),
       protect: r.protect,
       props: redact(r.props, r.secretPaths),
+      ...(r.propertyDependencies && Object.keys(r.propertyDependencies).length
+        ? { inputDependencies: Object.fromEntries(Object.entries(r.propertyDependencies).map(([k, urns]) => [k, refsOf(urns)])) }
+        : {}),
+      ...(r.provider && refs.has(r.provider) ? { provider: refs.get(r.provider) } : {}),
+      ...(r.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
     }));
   const outputs = Object.fromEntries(Object.entries(plan.outputs).map(([k, o]) => [k, o.secret ? SECRET_TEXT : o.value]));
   return { stack: plan.stack, resources, outputs, policies: report };

@@ -38,6 +38,10 @@ interface RegisterRequest {
   getDependenciesList(): string[];
   getAdditionalsecretoutputsList(): string[];
   getObject(): unknown;
+  getPropertydependenciesMap(): { forEach(fn: (deps: { getUrnsList(): string[] }, key: string) => void): void };
+  /** `<provider URN>::<provider id>`, or "" for the default provider. */
+  getProvider(): string;
+  getDeletebeforereplace(): boolean;
 }
 
 interface Recorded {
@@ -87,6 +91,16 @@ export function unwrapSecrets(value: unknown, path: string, secretPaths: string[
   return value;
 }
 
+/** Which resources' outputs flow into each input: what the engine knows to mark unknown when one is replaced. */
+function propertyDependenciesOf(req: RegisterRequest): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  req.getPropertydependenciesMap().forEach((deps, key) => {
+    const urns = deps.getUrnsList();
+    if (urns.length) out[key] = [...urns].sort();
+  });
+  return out;
+}
+
 function toPlanned(entry: Recorded): PlannedResource {
   const req = entry.request;
   const secretPaths: string[] = [];
@@ -102,6 +116,9 @@ function toPlanned(entry: Recorded): PlannedResource {
     parent: req.getParent() || undefined,
     dependencies: req.getDependenciesList(),
     custom: req.getCustom(),
+    propertyDependencies: propertyDependenciesOf(req),
+    ...(req.getProvider() ? { provider: req.getProvider().split("::").slice(0, -1).join("::") } : {}),
+    ...(req.getDeletebeforereplace() ? { deleteBeforeReplace: true } : {}),
   };
 }
 

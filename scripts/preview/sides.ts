@@ -122,7 +122,13 @@ export function withoutStackName(doc: PreviewDocument, project: string, stack: s
   };
   return {
     ...doc,
-    resources: doc.resources.map((r) => ({ ...r, name: strip(r.name) as string, props: strip(r.props) as Record<string, unknown> })),
+    resources: doc.resources.map((r) => ({
+      ...r,
+      name: strip(r.name) as string,
+      props: strip(r.props) as Record<string, unknown>,
+      ...(r.inputDependencies ? { inputDependencies: strip(r.inputDependencies) as Record<string, string[]> } : {}),
+      ...(r.provider ? { provider: strip(r.provider) as string } : {}),
+    })),
     policies: { ...doc.policies, violations: doc.policies.violations.map((v) => strip(v) as typeof v) },
   };
 }

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ROOT, runPreview } from "./plan-helpers";
+import { ROOT, runPreview, temporaryStack } from "./plan-helpers";
 
 let repo: string;
 const git = (...args: string[]) => execFileSync("git", ["-C", repo, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -81,15 +81,19 @@ test("changing the region replaces the VPC, the cluster and both databases, flag
   const r = diff("--diff", "HEAD", "--json");
   const byName = Object.fromEntries(r.doc.changes.map((c: { name: string }) => [c.name, c]));
   for (const name of ["gomeet-prod-pg", "gomeet-prod-valkey"]) {
+    // A database cluster's region is not ForceNew (DigitalOcean migrates it), but its VPC is replaced.
     expect(byName[name]).toMatchObject({ op: "replace", dataLossRisk: true, protected: true });
-    expect(byName[name].diffs).toContainEqual({ path: "region", old: "nyc3", new: "ams3", replaces: true });
+    expect(byName[name].diffs).toContainEqual({ path: "region", old: "nyc3", new: "ams3" });
+    expect(byName[name].diffs).toContainEqual({ path: "privateNetworkUuid", old: "gomeet-prod-vpc-id", unknown: "gomeet-prod-vpc is replaced", replaces: true });
   }
   for (const name of ["gomeet-prod-vpc", "gomeet-prod-doks", "gomeet-prod-pg-replica-1"]) {
     expect(byName[name]).toMatchObject({ op: "replace", dataLossRisk: false });
+    expect(byName[name].diffs).toContainEqual({ path: "region", old: "nyc3", new: "ams3", replaces: true });
   }
   const text = runPreview(["--root", repo, "--stack", "prod", "--diff", "HEAD"]).stdout;
   expect(text).toMatch(/^  \+- digitalocean:index\/databaseCluster:DatabaseCluster  gomeet-prod-pg  \[replace\] \[DATA LOSS RISK\] \[protected/m);
   expect(text).toContain('        region: "nyc3" → "ams3"  (forces replacement)');
+  expect(text).toContain('        privateNetworkUuid: "gomeet-prod-vpc-id" → (known after apply: gomeet-prod-vpc is replaced)  (forces replacement)');
   expect(text).toMatch(/WARNING: 2 change\(s\) would destroy a database cluster and its data: gomeet-prod-pg \(replace\), gomeet-prod-valkey \(replace\)\./);
 });
 
@@ -126,7 +130,9 @@ test("--against-stack compares two stacks of the same revision", () => {
   // Names carry the stack (gomeet-prod-pg, gomeet-staging-pg): they are matched as gomeet-{stack}-pg.
   const byName = Object.fromEntries(r.doc.changes.map((c: any) => [c.name, c]));
   expect(byName["gomeet-{stack}-pg-replica-1"].op).toBe("create"); // staging has no read replica
-  expect(byName["gomeet-{stack}-pg"]).toMatchObject({ op: "update", dataLossRisk: false });
+  // The stacks' VPC ranges differ (one account), so "turning staging into prod" would replace the VPC and the clusters in it.
+  expect(byName["gomeet-{stack}-vpc"]).toMatchObject({ op: "replace", diffs: [{ path: "ipRange", old: "10.30.0.0/16", new: "10.20.0.0/16", replaces: true }] });
+  expect(byName["gomeet-{stack}-pg"]).toMatchObject({ op: "replace", dataLossRisk: true });
   expect(byName["gomeet-{stack}-pg"].diffs).toContainEqual({ path: "nodeCount", old: 1, new: 2 });
   expect(r.doc.changes.filter((c: any) => c.op === "delete")).toEqual([]);
   expect(r.doc.policies.fixed.length).toBeGreaterThan(0); // staging's advisory single points of failure
@@ -147,4 +153,45 @@ test("errors exit 2 with a clear message: unknown revision, no stack file there,
   const broken = diff("--diff", "HEAD~1");
   expect(broken.status).toBe(2);
   expect(broken.stderr).toMatch(/preview: the program fails at revision HEAD~1 \([0-9a-f]{12}\): .*broken on purpose/);
+});
+
+describe("--against-stack with a stack file that differs in one value", () => {
+  const cleanups: (() => void)[] = [];
+  afterAll(() => cleanups.forEach((c) => c()));
+  const against = (edit: (c: Record<string, any>) => void) => {
+    const variant = temporaryStack("prod", edit);
+    cleanups.push(variant.remove);
+    const r = runPreview(["--stack", variant.stack, "--against-stack", "prod", "--json"]);
+    expect(r.status).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    return { doc, byName: Object.fromEntries(doc.changes.map((c: { name: string }) => [c.name, c])) as Record<string, any> };
+  };
+
+  test("poolSize: the pool is replaced (every pool field is ForceNew), deleted first because its name is fixed", () => {
+    const { doc, byName } = against((c) => (c["gomeet:postgres"].poolSize = 30));
+    expect(byName["gomeet-{stack}-pg-pool"]).toEqual({
+      op: "replace",
+      type: "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool",
+      name: "gomeet-{stack}-pg-pool",
+      diffs: [{ path: "size", old: 22, new: 30, replaces: true }],
+      dataLossRisk: false,
+      deleteBeforeReplace: true,
+    });
+    // The app's Secret holds the pool's URL: updated (rolling the pods), not replaced.
+    expect(byName["gomeet-{stack}-secrets"]).toMatchObject({ op: "update" });
+    expect(doc.changes.filter((c: { op: string }) => c.op === "replace").map((c: { name: string }) => c.name)).toEqual(["gomeet-{stack}-pg-pool"]);
+  });
+
+  test("network.ipRange: the VPC, both database clusters (data loss) and the Kubernetes cluster are replaced, and with it every Kubernetes object", () => {
+    const { doc, byName } = against((c) => (c["gomeet:network"].ipRange = "10.40.0.0/16"));
+    expect(byName["gomeet-{stack}-vpc"]).toMatchObject({ op: "replace", diffs: [{ path: "ipRange", old: "10.20.0.0/16", new: "10.40.0.0/16", replaces: true }] });
+    expect(byName["gomeet-{stack}-doks"]).toMatchObject({ op: "replace", dataLossRisk: false });
+    for (const name of ["gomeet-{stack}-pg", "gomeet-{stack}-valkey"]) expect(byName[name]).toMatchObject({ op: "replace", dataLossRisk: true, protected: true });
+    expect(byName["gomeet-{stack}-k8s"]).toMatchObject({ op: "replace", type: "pulumi:providers:kubernetes" });
+    const kubernetes = doc.changes.filter((c: { type: string }) => c.type.startsWith("kubernetes:"));
+    expect(kubernetes.length).toBeGreaterThanOrEqual(6);
+    for (const c of kubernetes) expect({ name: c.name, op: c.op }).toEqual({ name: c.name, op: "replace" });
+    const text = runPreview(["--stack", doc.head.stack, "--against-stack", "prod"]).stdout;
+    expect(text).toMatch(/WARNING: 2 change\(s\) would destroy a database cluster and its data: gomeet-\{stack\}-pg \(replace\), gomeet-\{stack\}-valkey \(replace\)\./);
+  });
 });

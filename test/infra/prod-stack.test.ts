@@ -81,6 +81,12 @@ describe("PostgreSQL", () => {
     expect(props(T.pool)).toMatchObject({ mode: "transaction", size: 22, dbName: "gomeet", user: "gomeet" });
   });
 
+  test("fixed names that a replacement would collide with are deleted before they are replaced: pool, certificate, DNS record", () => {
+    for (const type of [T.pool, "digitalocean:index/certificate:Certificate", "digitalocean:index/dnsRecord:DnsRecord"]) {
+      expect({ type, deleteBeforeReplace: one(plan, type).deleteBeforeReplace }).toEqual({ type, deleteBeforeReplace: true });
+    }
+  });
+
   test("the firewall's only rule admits the Kubernetes cluster", () => {
     const fw = one(plan, T.firewall, "gomeet-prod-pg-firewall");
     expect(fw.props.rules).toEqual([{ type: "k8s", value: "gomeet-prod-doks-id" }]);
