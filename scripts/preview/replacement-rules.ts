@@ -56,7 +56,7 @@ const KUBERNETES_REPLACED_ON: Record<string, (path: string) => boolean> = {
   "kubernetes:apps/v1:StatefulSet": (p) => under(p, "spec.selector") || under(p, "spec.serviceName"),
   "kubernetes:apps/v1:DaemonSet": (p) => under(p, "spec.selector"),
   "kubernetes:core/v1:Secret": (p) => p === "type",
-  "pulumi:providers:kubernetes": (p) => ["kubeconfig", "cluster", "context"].includes(p),
+  "pulumi:providers:kubernetes": (p) => ["kubeconfig", "clusterIdentifier", "cluster", "context"].includes(p),
 };
 
 /** Whether changing `d` replaces a resource of `type`. */
