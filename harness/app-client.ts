@@ -130,11 +130,16 @@ export class TestClient {
 }
 
 /** The HTTP status and JSON body of a refused WebSocket upgrade. */
-export function refusedUpgrade(baseUrl: string, query: Record<string, string>, pathName = "/ws"): Promise<{ status: number; body: any }> {
+export function refusedUpgrade(
+  baseUrl: string,
+  query: Record<string, string>,
+  pathName = "/ws",
+  options: WebSocket.ClientOptions = {},
+): Promise<{ status: number; body: any }> {
   const url = new URL(pathName, baseUrl.replace(/^http/, "ws"));
   for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, options);
     ws.once("open", () => {
       ws.close();
       reject(new Error(`upgrade to ${url.pathname}${url.search} was accepted`));

@@ -1,5 +1,6 @@
 /**
- * `npm run cluster [-- --json]`: the production topology on 127.0.0.1 (see scripts/cluster/cluster.ts).
+ * `npm run cluster [-- --json] [--allowed-origins <origin,...>]`: the production topology on 127.0.0.1
+ * (see scripts/cluster/cluster.ts); `--allowed-origins` sets every instance's CORS_ALLOWED_ORIGINS.
  *
  * Once everything is ready it prints one JSON line on stdout (--json) or a readable summary, then
  * runs until SIGINT/SIGTERM, when it stops every process it started and removes its temporary
@@ -9,21 +10,37 @@
  */
 import readline from "node:readline";
 import { parseArgs } from "node:util";
+import { parseOrigin } from "../app/src/config";
 import { stopAll } from "../harness/process";
 import { startCluster, type Cluster } from "./cluster/cluster";
 import { clusterPieces, ControlError, runControlCommand } from "./cluster/control";
 import { clusterSummary, formatSummary } from "./cluster/summary";
 
-const USAGE = "usage: npm run cluster [-- --json]   (stop with Ctrl-C / SIGTERM)";
+const USAGE = "usage: npm run cluster [-- --json] [--allowed-origins <origin,...>]   (stop with Ctrl-C / SIGTERM)";
 
-function parseOptions(argv: string[]): { json: boolean } {
+function parseOptions(argv: string[]): { json: boolean; allowedOrigins: string[] } {
   try {
-    const { values } = parseArgs({ args: argv, options: { json: { type: "boolean", default: false }, help: { type: "boolean", default: false } } });
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+        "allowed-origins": { type: "string", default: "" },
+      },
+    });
     if (values.help) {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
     }
-    return { json: values.json };
+    const items = values["allowed-origins"].split(",").map((item) => item.trim()).filter((item) => item !== "");
+    const allowedOrigins = items.map((item) => {
+      try {
+        return parseOrigin(item);
+      } catch (error) {
+        throw new Error(`--allowed-origins: ${(error as Error).message}`);
+      }
+    });
+    return { json: values.json, allowedOrigins: [...new Set(allowedOrigins)] };
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
     process.exit(2);
@@ -33,7 +50,7 @@ function parseOptions(argv: string[]): { json: boolean } {
 const log = (line: string): void => void process.stderr.write(`[cluster] ${line}\n`);
 
 async function main(): Promise<void> {
-  const { json } = parseOptions(process.argv.slice(2));
+  const { json, allowedOrigins } = parseOptions(process.argv.slice(2));
   let cluster: Cluster | undefined;
   let shuttingDown: Promise<void> | undefined;
 
@@ -62,7 +79,7 @@ async function main(): Promise<void> {
   }
 
   try {
-    cluster = await startCluster({ progress: log });
+    cluster = await startCluster({ progress: log, allowedOrigins });
   } catch (error) {
     if (shuttingDown !== undefined) return; // stopped by a signal while starting
     log(`could not start: ${error instanceof Error ? error.message : String(error)}`);

@@ -6,6 +6,8 @@ import { createAuthenticator } from "./auth";
 import type { AppConfig } from "./config";
 import { migrate } from "./db/migrations";
 import { RoomRepository } from "./db/rooms";
+import { OriginPolicy } from "./http/cors";
+import { RateLimits } from "./http/rate-limits";
 import { createRequestHandler } from "./http/routes";
 import { readinessHttpStatus, type Readiness } from "./http/readiness";
 import { createLogger, type Logger } from "./logger";
@@ -37,7 +39,16 @@ export async function startApp(config: AppConfig, options: { logger?: Logger } =
   const backends = createBackends(config, logger, metrics);
   const { redis, db, livekitHealth } = backends;
   const rooms = new RoomRepository(db);
-  const { hub, presence, heartbeat, gateway } = createRealtime(config, { redis, rooms, authenticate, logger, metrics, isDraining: () => drain.draining });
+  const origins = new OriginPolicy(config.corsAllowedOrigins);
+  const { hub, presence, heartbeat, gateway } = createRealtime(config, {
+    redis,
+    rooms,
+    authenticate,
+    logger,
+    metrics,
+    isDraining: () => drain.draining,
+    checkOrigin: (req) => origins.checkUpgrade(req),
+  });
   const tokens = createLivekitTokens(config, backends, logger, metrics);
   const readiness = readinessReporter(config.instanceId, backends, drain);
   metrics.readinessFrom(() => {
@@ -45,7 +56,19 @@ export async function startApp(config: AppConfig, options: { logger?: Logger } =
     return { status: current.status, ready: readinessHttpStatus(current) === 200 };
   });
   const server = createHttpServer(
-    createRequestHandler({ instanceId: config.instanceId, maxBodyBytes: config.httpMaxBodyBytes, authenticate, rooms, presence, tokens, metrics, logger, readiness }),
+    createRequestHandler({
+      instanceId: config.instanceId,
+      maxBodyBytes: config.httpMaxBodyBytes,
+      authenticate,
+      rooms,
+      presence,
+      tokens,
+      rateLimits: new RateLimits(config.rateLimits, redis, metrics, logger),
+      origins,
+      metrics,
+      logger,
+      readiness,
+    }),
     gateway,
     logger,
   );

@@ -5,6 +5,7 @@
  * ConfigError whose message names each offending variable and what it accepts; main.ts prints it
  * and exits 1.
  */
+import fs from "node:fs";
 import os from "node:os";
 import { z } from "zod";
 
@@ -57,6 +58,14 @@ export interface AppConfig {
   presenceTtlSeconds: number;
   heartbeatIntervalMs: number;
   shutdownDrainSeconds: number;
+  /** Exact browser origins (`scheme://host[:port]`) answered with CORS headers and allowed to open /ws. Empty: none. */
+  corsAllowedOrigins: string[];
+  /** PEM of the CA that signs PostgreSQL's server certificate: set, every PostgreSQL connection is verify-full. */
+  databaseCaCert?: string;
+  /** PEM of the CA that signs Valkey's server certificate: set, the rediss:// connections verify certificate and host. */
+  redisCaCert?: string;
+  /** Per-user limits (per window) of POST /rooms and POST /rooms/:id/token, counted in Valkey across instances. */
+  rateLimits: { windowSeconds: number; roomCreates: number; tokenIssues: number };
 }
 
 export class ConfigError extends Error {
@@ -117,6 +126,53 @@ const deployments = z
       .refine((list) => new Set(list.map((d) => d.name)).size === list.length, "unique deployment names"),
   );
 
+/**
+ * One browser origin, exactly as browsers send it: `http(s)://host[:port]`, nothing after the authority.
+ * Returned in the serialisation browsers use (lower-case host, default port dropped).
+ */
+export function parseOrigin(item: string): string {
+  const problem = `"${item}" is not an origin: expected scheme://host[:port] (http or https) with no path, query, fragment or credentials`;
+  if (!/^https?:\/\/[^/?#@\s]+$/i.test(item)) throw new Error(problem);
+  let url: URL;
+  try {
+    url = new URL(item);
+  } catch {
+    throw new Error(problem);
+  }
+  if (url.hostname === "") throw new Error(problem);
+  return url.origin;
+}
+
+const origins = z.string().transform((text, ctx) => {
+  const items = text.split(",").map((part) => part.trim()).filter((part) => part !== "");
+  const parsed: string[] = [];
+  for (const item of items) {
+    try {
+      parsed.push(parseOrigin(item));
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: `a comma-separated list of exact origins; ${(error as Error).message}` });
+      return z.NEVER;
+    }
+  }
+  return [...new Set(parsed)];
+});
+
+/** A readable PEM file holding at least one certificate; the value is the PEM text. */
+const caFile = z.string().transform((file, ctx) => {
+  let pem: string;
+  try {
+    pem = fs.readFileSync(file, "utf8");
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: `a readable PEM file of CA certificates (${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)})` });
+    return z.NEVER;
+  }
+  if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+    ctx.addIssue({ code: "custom", message: `a PEM file of CA certificates (${file} holds no "-----BEGIN CERTIFICATE-----")` });
+    return z.NEVER;
+  }
+  return pem;
+});
+
 const envSchema = z.object({
   PORT: int(0, 65535, 8080),
   HOST: z.string().trim().min(1, "a host or address to listen on").default("0.0.0.0"),
@@ -159,6 +215,12 @@ const envSchema = z.object({
   PRESENCE_TTL_SECONDS: int(1, 3600, 30),
   HEARTBEAT_INTERVAL_MS: int(50, 600_000, 10_000),
   SHUTDOWN_DRAIN_SECONDS: int(0, 600, 5),
+  CORS_ALLOWED_ORIGINS: origins.default([]),
+  DATABASE_CA_FILE: caFile.optional(),
+  REDIS_CA_FILE: caFile.optional(),
+  RATE_LIMIT_WINDOW_SECONDS: int(1, 3600, 60),
+  RATE_LIMIT_ROOM_CREATES: int(1, 1_000_000, 20),
+  RATE_LIMIT_TOKEN_ISSUES: int(1, 1_000_000, 120),
 });
 
 /** Parses and validates `env`; throws ConfigError naming every bad variable. */
@@ -184,6 +246,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
+  const tlsProblems = [
+    ...(e.DATABASE_CA_FILE === undefined
+      ? []
+      : [e.DATABASE_URL, ...e.DATABASE_REPLICA_URLS]
+          .filter((url) => new URL(url).searchParams.get("sslmode") === "disable")
+          .map(() => "DATABASE_URL / DATABASE_REPLICA_URLS: sslmode=disable contradicts DATABASE_CA_FILE (which makes every connection verify-full)")),
+    ...(e.REDIS_CA_FILE !== undefined && new URL(e.REDIS_URL).protocol !== "rediss:"
+      ? ["REDIS_URL must be a rediss:// URL when REDIS_CA_FILE is set (the CA verifies a TLS connection)"]
+      : []),
+  ];
+  if (tlsProblems.length > 0) throw new ConfigError([...new Set(tlsProblems)]);
   if (e.PRESENCE_TTL_SECONDS * 1000 <= e.HEARTBEAT_INTERVAL_MS) {
     throw new ConfigError([
       `PRESENCE_TTL_SECONDS must be longer than HEARTBEAT_INTERVAL_MS (${e.PRESENCE_TTL_SECONDS} s vs ${e.HEARTBEAT_INTERVAL_MS} ms): members would expire between heartbeats`,
@@ -222,6 +295,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     presenceTtlSeconds: e.PRESENCE_TTL_SECONDS,
     heartbeatIntervalMs: e.HEARTBEAT_INTERVAL_MS,
     shutdownDrainSeconds: e.SHUTDOWN_DRAIN_SECONDS,
+    corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS,
+    databaseCaCert: e.DATABASE_CA_FILE,
+    redisCaCert: e.REDIS_CA_FILE,
+    rateLimits: {
+      windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
+      roomCreates: e.RATE_LIMIT_ROOM_CREATES,
+      tokenIssues: e.RATE_LIMIT_TOKEN_ISSUES,
+    },
   };
 }
 

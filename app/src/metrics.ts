@@ -83,6 +83,12 @@ export class AppMetrics {
     help: "Presence members removed because their instance died or their heartbeat expired",
     registers: [this.registry],
   });
+  readonly rateLimitChecks = new Counter({
+    name: "gomeet_rate_limit_checks_total",
+    help: "Per-user REST rate limit checks by action (room_create, token_issue) and result (allowed, limited, unavailable)",
+    labelNames: ["action", "result"] as const,
+    registers: [this.registry],
+  });
   readonly httpRequests = new Counter({
     name: "gomeet_http_requests_total",
     help: "HTTP requests by route and status",

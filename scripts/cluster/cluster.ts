@@ -22,6 +22,12 @@ import { newAuthSecret } from "../../harness/tokens";
  */
 const LOCAL_DRAIN_SECONDS = 2;
 
+/**
+ * The drills' HTTP load is one user making hundreds of REST calls a minute, more than the per-user limits
+ * allow: lifted here so drills measure recovery, not the limiter (test/app/browser-clients.test.ts covers it).
+ */
+const LOCAL_RATE_LIMITS = { RATE_LIMIT_ROOM_CREATES: "1000000", RATE_LIMIT_TOKEN_ISSUES: "1000000" };
+
 export interface ClusterOptions {
   /** Number of app instances (default 3). */
   instances?: number;
@@ -29,6 +35,8 @@ export interface ClusterOptions {
   livekitDeployments?: string[];
   /** Environment overrides for every app instance. */
   appEnv?: Readonly<Record<string, string>>;
+  /** Browser origins the instances answer CORS for and accept WebSockets from (CORS_ALLOWED_ORIGINS); default none. */
+  allowedOrigins?: readonly string[];
   /** Progress lines while starting (e.g. to stderr). */
   progress?: (line: string) => void;
 }
@@ -51,6 +59,8 @@ export interface Cluster {
   livekit: LivekitProcess[];
   /** AUTH_JWT_SECRET of every instance (HS256). */
   authSecret: string;
+  /** CORS_ALLOWED_ORIGINS of every instance. */
+  allowedOrigins: string[];
   startupMs: ClusterStartup;
   /** Stops every process of the cluster (app instances gracefully, in parallel). Temporary directories go with the harness's stopAll(). */
   stop(): Promise<void>;
@@ -107,6 +117,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const backingReady = Date.now() - began;
   progress(`backing services ready in ${(backingReady / 1000).toFixed(1)} s (app built or found in ${buildMs} ms); starting ${count} app instances`);
 
+  const allowedOrigins = [...(options.allowedOrigins ?? [])];
   const backends = {
     redisUrl: backing.redis.endpoint.url,
     databaseUrl: backing.postgres.primary.url,
@@ -116,7 +127,17 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   };
   const instances = ports.map((port, index) => {
     const id = `app-${index + 1}`;
-    return new AppInstance(id, port, appEnvironment(backends, { id, port }, { SHUTDOWN_DRAIN_SECONDS: String(LOCAL_DRAIN_SECONDS), ...options.appEnv }), entry);
+    const env = appEnvironment(
+      backends,
+      { id, port },
+      {
+        SHUTDOWN_DRAIN_SECONDS: String(LOCAL_DRAIN_SECONDS),
+        CORS_ALLOWED_ORIGINS: allowedOrigins.join(","),
+        ...LOCAL_RATE_LIMITS,
+        ...options.appEnv,
+      },
+    );
+    return new AppInstance(id, port, env, entry);
   });
   const appsBegan = Date.now();
   const started = await Promise.allSettled(instances.map((instance) => instance.start()));
@@ -148,6 +169,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     backing,
     livekit,
     authSecret,
+    allowedOrigins,
     startupMs: { backingServices: backingReady, appInstances: appsReady, total },
     stop,
   };

@@ -15,6 +15,8 @@ export interface ClusterSummary {
   url: string;
   instances: Array<{ id: string; url: string; pid: number }>;
   authSecret: string;
+  /** CORS_ALLOWED_ORIGINS of every instance (`--allowed-origins`). */
+  allowedOrigins: string[];
   livekit: Array<{ name: string; url: string; apiKey: string; apiSecret: string; pid: number }>;
   redis: {
     /** The HAProxy endpoint every instance uses: always the current primary. */
@@ -40,6 +42,7 @@ export async function clusterSummary(cluster: Cluster): Promise<ClusterSummary> 
     url: cluster.url,
     instances: cluster.instances.map((i) => ({ id: i.id, url: i.url, pid: i.pid })),
     authSecret: cluster.authSecret,
+    allowedOrigins: cluster.allowedOrigins,
     livekit: livekit.map((lk) => ({ name: lk.name, url: lk.url, apiKey: lk.apiKey, apiSecret: lk.apiSecret, pid: lk.process.pid })),
     redis: {
       url: redis.endpoint.url,
@@ -88,6 +91,7 @@ export function formatSummary(s: ClusterSummary): string {
     `                 replica ${s.postgres.replica.url} (pid ${s.postgres.replica.pid})`,
     ...s.livekit.map((lk) => `  ${lk.name.padEnd(13)}  ${lk.url}  (pid ${lk.pid})  key ${lk.apiKey}  secret ${lk.apiSecret}`),
     `  auth secret    ${s.authSecret}  (HS256, AUTH_JWT_SECRET of every instance)`,
+    `  CORS origins   ${s.allowedOrigins.length > 0 ? s.allowedOrigins.join(", ") : "none (--allowed-origins)"}`,
     `  demo token     ${s.demoToken}`,
     "",
     "Try it:",

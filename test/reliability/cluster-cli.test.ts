@@ -40,9 +40,15 @@ test("bad arguments: usage on stderr, exit 2", async () => {
   expect(cli.logs()).toMatch(/usage: npm run cluster/);
 }, 30_000);
 
+test("a bad --allowed-origins item: the item named on stderr, exit 2", async () => {
+  const { cli } = await runCli(["--json", "--allowed-origins", "http://127.0.0.1:5173,https://app.example/path"]);
+  expect(await cli.exited).toBe(2);
+  expect(cli.logs()).toMatch(/--allowed-origins: "https:\/\/app\.example\/path" is not an origin/);
+}, 30_000);
+
 test("--json: one line with the whole cluster once ready; SIGINT stops everything and removes its directories", async () => {
   const began = Date.now();
-  const { cli, tmp } = await runCli(["--json"]);
+  const { cli, tmp } = await runCli(["--json", "--allowed-origins", "http://127.0.0.1:5173, https://App.Gomeet.example"]);
   let summary: ClusterSummary | undefined;
   await waitFor(
     async () => {
@@ -67,6 +73,12 @@ test("--json: one line with the whole cluster once ready; SIGINT stops everythin
     body: JSON.stringify({ name: "through the load balancer" }),
   });
   expect(created.status).toBe(201);
+  expect(s.allowedOrigins).toEqual(["http://127.0.0.1:5173", "https://app.gomeet.example"]);
+  const preflight = await fetch(`${s.url}/rooms`, {
+    method: "OPTIONS",
+    headers: { origin: "https://app.gomeet.example", "access-control-request-method": "POST" },
+  });
+  expect([preflight.status, preflight.headers.get("access-control-allow-origin")]).toEqual([204, "https://app.gomeet.example"]);
 
   const pids = [
     ...s.instances.map((i) => i.pid),

@@ -13,6 +13,7 @@ import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
 import { DependencyUnavailableError, errorMessage } from "../errors";
 import { Periodic } from "../periodic";
+import { certificateProblem, postgresConnection } from "../tls";
 
 export interface DatabaseOptions {
   primaryUrl: string;
@@ -21,6 +22,8 @@ export interface DatabaseOptions {
   queryTimeoutMs: number;
   poolMax: number;
   healthIntervalMs: number;
+  /** PEM of the CA the servers' certificates must chain to (DATABASE_CA_FILE): set, every connection is verify-full. */
+  ca?: string;
 }
 
 export interface NodeHealth {
@@ -83,6 +86,12 @@ export class Database {
   /** Checks every node once, then keeps checking in the background. */
   async start(): Promise<void> {
     await this.checkAll();
+    // A certificate that does not verify is a misconfiguration, not a blip: fail the start with what is wrong.
+    const primaryError = this.primary.health.error;
+    if (primaryError?.startsWith("TLS:")) {
+      await this.stop();
+      throw new Error(primaryError);
+    }
     this.healthChecks.start();
   }
 
@@ -139,7 +148,7 @@ export class Database {
 
   private node(role: "primary" | "replica", url: string): DatabaseNode {
     const config: PoolConfig = {
-      connectionString: url,
+      ...postgresConnection(url, this.options.ca),
       max: this.options.poolMax,
       connectionTimeoutMillis: this.options.connectTimeoutMs,
       query_timeout: this.options.queryTimeoutMs,
@@ -154,8 +163,9 @@ export class Database {
   }
 
   private markUnhealthy(node: DatabaseNode, error: unknown): void {
-    if (node.health.healthy) this.logger.warn({ node: node.name, role: node.role, err: errorMessage(error) }, "database node unhealthy");
-    node.health = { ...node.health, healthy: false, error: errorMessage(error), checkedAt: new Date().toISOString() };
+    const problem = certificateProblem(error, `PostgreSQL ${node.name}`, "DATABASE_CA_FILE") ?? errorMessage(error);
+    if (node.health.healthy || problem !== node.health.error) this.logger.warn({ node: node.name, role: node.role, err: problem }, "database node unhealthy");
+    node.health = { ...node.health, healthy: false, error: problem, checkedAt: new Date().toISOString() };
     this.metrics.dependencyUp.set({ dependency: `postgres_${node.role}`, name: node.name }, 0);
   }
 

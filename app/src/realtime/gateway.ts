@@ -3,7 +3,8 @@
  * is an HTTP error with the JSON error body, before any WebSocket exists), then runs the
  * connection: join, client frames, leave.
  *
- * Refusals: 400 invalid_room_id / invalid_since, 401 missing_token / invalid_token /
+ * Refusals: 400 invalid_room_id / invalid_since, 403 origin_not_allowed (a browser Origin not in
+ * CORS_ALLOWED_ORIGINS; no Origin is accepted), 401 missing_token / invalid_token /
  * token_expired, 404 room_not_found / not_found, 503 draining / redis_unavailable / database_unavailable.
  * On an open socket, bad input gets an error frame and changes nothing: invalid_frame (binary,
  * not JSON, wrong shape), rate_limited (over WS_MAX_MESSAGES_PER_SECOND; dropped); a frame over
@@ -38,6 +39,8 @@ export interface GatewayDependencies {
   metrics: AppMetrics;
   logger: Logger;
   isDraining(): boolean;
+  /** Throws 403 `origin_not_allowed` for an upgrade from a browser origin that is not allowed. */
+  checkOrigin(req: IncomingMessage): void;
 }
 
 /** Metric label per close code. */
@@ -97,6 +100,7 @@ export class Gateway {
   private async checkRequest(req: IncomingMessage): Promise<UpgradeRequest> {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname !== "/ws") throw new HttpError(404, "not_found", `No WebSocket endpoint at ${url.pathname}`);
+    this.deps.checkOrigin(req);
     if (this.deps.isDraining()) throw new HttpError(503, "draining", "This instance is shutting down; connect again");
     const roomId = url.searchParams.get("room") ?? "";
     if (!isValidRoomId(roomId)) throw new HttpError(400, "invalid_room_id", "room must be 1-64 characters of A-Z a-z 0-9 _ -");

@@ -20,6 +20,7 @@ import { Periodic } from "../periodic";
 import { PIN_SCRIPTS } from "../livekit/pin-scripts";
 import { PRESENCE_SCRIPTS } from "../realtime/presence-scripts";
 import { ROOM_LOG_SCRIPTS } from "../realtime/room-log-scripts";
+import { certificateProblem, redisTlsSocket } from "../tls";
 
 export interface RedisConnectionOptions {
   url: string;
@@ -27,6 +28,8 @@ export interface RedisConnectionOptions {
   roleCheckIntervalMs: number;
   /** Bound on commands queued on the command connection. */
   commandQueueMax?: number;
+  /** PEM of the CA Valkey's certificate must chain to (REDIS_CA_FILE); unset: the URL's TLS settings as they are. */
+  ca?: string;
 }
 
 /** Every Lua script the app runs, by command name; each owner module defines its own (lua/<kebab-name>.lua). */
@@ -43,7 +46,7 @@ function createCommandClient(options: RedisConnectionOptions, name: string) {
     // (measurable on the hot path), and it only covers the wait before the command is written.
     // 0 turns it off; the ROLE watchdog covers silent connections.
     commandOptions: { timeout: 0 },
-    socket: { connectTimeout: options.connectTimeoutMs, reconnectStrategy: reconnectDelay },
+    socket: { connectTimeout: options.connectTimeoutMs, reconnectStrategy: reconnectDelay(options.url), ...redisTlsSocket(options.ca) },
   });
 }
 
@@ -52,7 +55,7 @@ function createSubscribeClient(options: RedisConnectionOptions, name: string) {
     url: options.url,
     name,
     disableOfflineQueue: true,
-    socket: { connectTimeout: options.connectTimeoutMs, reconnectStrategy: reconnectDelay },
+    socket: { connectTimeout: options.connectTimeoutMs, reconnectStrategy: reconnectDelay(options.url), ...redisTlsSocket(options.ca) },
   });
 }
 
@@ -61,8 +64,16 @@ type SubscribeClient = ReturnType<typeof createSubscribeClient>;
 /** Receives each message of a channel as the published bytes. */
 export type ChannelListener = (message: Buffer) => void;
 
-function reconnectDelay(retries: number): number {
-  return Math.min(50 * 2 ** retries, 1000);
+/**
+ * Backoff between reconnects; a server certificate that does not verify is not retried by the client
+ * (connect() rejects with a message naming the check that failed; recycles retry on their own schedule).
+ */
+function reconnectDelay(url: string): (retries: number, cause: Error) => number | Error {
+  const server = `Valkey ${new URL(url).host}`;
+  return (retries, cause) => {
+    const problem = certificateProblem(cause, server, "REDIS_CA_FILE");
+    return problem !== undefined ? new Error(problem) : Math.min(50 * 2 ** retries, 1000);
+  };
 }
 
 export function isReadOnlyError(error: unknown): boolean {

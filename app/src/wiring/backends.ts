@@ -17,7 +17,12 @@ export interface Backends {
 
 export function createBackends(config: AppConfig, logger: Logger, metrics: AppMetrics): Backends {
   const redis = new RedisConnections(
-    { url: config.redisUrl, connectTimeoutMs: config.redisConnectTimeoutMs, roleCheckIntervalMs: config.redisRoleCheckIntervalMs },
+    {
+      url: config.redisUrl,
+      connectTimeoutMs: config.redisConnectTimeoutMs,
+      roleCheckIntervalMs: config.redisRoleCheckIntervalMs,
+      ca: config.redisCaCert,
+    },
     config.instanceId,
     logger,
     metrics,
@@ -30,6 +35,7 @@ export function createBackends(config: AppConfig, logger: Logger, metrics: AppMe
       queryTimeoutMs: config.dbQueryTimeoutMs,
       poolMax: config.dbPoolMax,
       healthIntervalMs: config.dbHealthIntervalMs,
+      ca: config.databaseCaCert,
     },
     logger,
     metrics,

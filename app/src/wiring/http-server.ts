@@ -1,6 +1,6 @@
 /**
  * The one port of the instance: HTTP requests go to the request handler, WebSocket upgrades to the
- * gateway, and a malformed request gets a bare 400.
+ * gateway, and a malformed request gets a bare 400 (431 for oversized headers).
  */
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -10,9 +10,11 @@ import type { Gateway } from "../realtime/gateway";
 export function createHttpServer(handler: http.RequestListener, gateway: Gateway, logger: Logger): http.Server {
   const server = http.createServer(handler);
   server.on("upgrade", (req, socket, head) => gateway.handleUpgrade(req, socket as Socket, head));
-  server.on("clientError", (error, socket) => {
+  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
     logger.debug({ err: error.message }, "HTTP client error");
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    // Request headers over Node's limit (16 KiB): 431, so a client sees why (e.g. an oversized token).
+    const status = error.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
   });
   return server;
 }

@@ -2,6 +2,7 @@
  * The realtime side built from the configuration: the room log and presence (the Valkey state of
  * rooms), the hub between them and the sockets, the heartbeat, and the WebSocket gateway in front.
  */
+import type { IncomingMessage } from "node:http";
 import type { Authenticator } from "../auth";
 import type { AppConfig } from "../config";
 import type { RoomRepository } from "../db/rooms";
@@ -29,6 +30,8 @@ export interface RealtimeDependencies {
   logger: Logger;
   metrics: AppMetrics;
   isDraining(): boolean;
+  /** The Origin check of WebSocket upgrades (see http/cors.ts). */
+  checkOrigin(req: IncomingMessage): void;
 }
 
 /** The sequence counter outlives its history by far, so a resuming client never sees seqs restart. */
@@ -54,7 +57,7 @@ export function createRealtime(config: AppConfig, deps: RealtimeDependencies): R
   const heartbeat = new Heartbeat(config.heartbeatIntervalMs, hub, presence);
   const gateway = new Gateway(
     { maxFrameBytes: config.wsMaxFrameBytes, maxMessagesPerSecond: config.wsMaxMessagesPerSecond, maxBufferedBytes: config.wsMaxBufferedBytes },
-    { authenticate: deps.authenticate, rooms: deps.rooms, hub, redis, metrics, logger, isDraining: deps.isDraining },
+    { authenticate: deps.authenticate, rooms: deps.rooms, hub, redis, metrics, logger, isDraining: deps.isDraining, checkOrigin: deps.checkOrigin },
   );
   return { hub, presence, heartbeat, gateway };
 }

@@ -1,0 +1,64 @@
+/**
+ * Per-user limits of the expensive REST calls (POST /rooms, POST /rooms/:id/token), counted in Valkey so
+ * they hold across every instance: a fixed window per user and action (`SET NX PX` starts the window,
+ * `INCR` counts, `PTTL` says when it ends; one MULTI, so atomic). Over the limit: 429 `rate_limited`
+ * with `Retry-After` (seconds until the window ends).
+ *
+ * If Valkey cannot answer, the call is let through (a Valkey blip must not stop room creation, which
+ * needs only PostgreSQL), logged and counted in `gomeet_rate_limit_checks_total{result="unavailable"}`.
+ */
+import type { ServerResponse } from "node:http";
+import { HttpError, errorMessage } from "../errors";
+import type { Logger } from "../logger";
+import type { AppMetrics } from "../metrics";
+import type { RedisConnections } from "../redis/connections";
+
+export type LimitedAction = "room_create" | "token_issue";
+
+export interface RateLimitSettings {
+  windowSeconds: number;
+  roomCreates: number;
+  tokenIssues: number;
+}
+
+/** The counter key of one user and action. The user id is encoded: it may contain braces (hash tags) or colons. */
+export function rateLimitKey(userId: string, action: LimitedAction): string {
+  return `ratelimit:{${Buffer.from(userId, "utf8").toString("base64url")}}:${action}`;
+}
+
+export class RateLimits {
+  constructor(
+    private readonly settings: RateLimitSettings,
+    private readonly redis: RedisConnections,
+    private readonly metrics: AppMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Counts one call of `action` by `userId`; throws 429 (with Retry-After set on `res`) over the limit. */
+  async take(userId: string, action: LimitedAction, res: ServerResponse): Promise<void> {
+    const limit = action === "room_create" ? this.settings.roomCreates : this.settings.tokenIssues;
+    const key = rateLimitKey(userId, action);
+    const windowMs = this.settings.windowSeconds * 1000;
+    let count: number;
+    let remainingMs: number;
+    try {
+      const replies = await this.redis.run((client) =>
+        client.multi().set(key, "0", { condition: "NX", expiration: { type: "PX", value: windowMs } }).incr(key).pTTL(key).exec(),
+      );
+      count = Number(replies[1]);
+      remainingMs = Number(replies[2]);
+    } catch (error) {
+      this.metrics.rateLimitChecks.inc({ action, result: "unavailable" });
+      this.logger.warn({ action, err: errorMessage(error) }, "rate limit not checked (Valkey unavailable): call let through");
+      return;
+    }
+    if (count <= limit) {
+      this.metrics.rateLimitChecks.inc({ action, result: "allowed" });
+      return;
+    }
+    this.metrics.rateLimitChecks.inc({ action, result: "limited" });
+    const retryAfter = Math.max(1, Math.ceil((remainingMs > 0 ? remainingMs : windowMs) / 1000));
+    res.setHeader("retry-after", String(retryAfter));
+    throw new HttpError(429, "rate_limited", `Too many ${action === "room_create" ? "rooms created" : "tokens requested"}: at most ${limit} per ${this.settings.windowSeconds} s per user; retry in ${retryAfter} s`);
+  }
+}
