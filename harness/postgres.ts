@@ -10,6 +10,7 @@ import { Client } from "pg";
 import { findBinary } from "./binaries";
 import { freePort } from "./ports";
 import { spawnManaged, tempDir, waitForReady, type ManagedProcess } from "./process";
+import type { ServerTls } from "./tls";
 
 export interface PgNode {
   port: number;
@@ -129,8 +130,26 @@ async function nodeDirs(port: number): Promise<{ socketDir: string; dataDir: str
   return { socketDir, dataDir: path.join(socketDir, "data") };
 }
 
-/** A fresh primary with database `gomeet` and trust auth on 127.0.0.1; resolves once it accepts connections. */
-export async function startPostgres(): Promise<PgNode> {
+/**
+ * TLS on a server: its certificate and key copied into the server's own directory (PostgreSQL wants the
+ * key owned by its user, mode 0600). Clients may still connect without TLS (the harness's own checks do).
+ */
+async function tlsSettings(tls: ServerTls, dir: string): Promise<string> {
+  const certFile = path.join(dir, "server.crt");
+  const keyFile = path.join(dir, "server.key");
+  await fs.copyFile(tls.certFile, certFile);
+  await fs.copyFile(tls.keyFile, keyFile);
+  const { uid, gid } = await fs.stat(dir);
+  await Promise.all([fs.chown(certFile, uid, gid), fs.chown(keyFile, uid, gid)]);
+  await fs.chmod(keyFile, 0o600);
+  return ["ssl = on", `ssl_cert_file = '${certFile}'`, `ssl_key_file = '${keyFile}'`, ""].join("\n");
+}
+
+/**
+ * A fresh primary with database `gomeet` and trust auth on 127.0.0.1; resolves once it accepts connections.
+ * With `tls`, it also serves TLS with that certificate.
+ */
+export async function startPostgres(opts: { tls?: ServerTls } = {}): Promise<PgNode> {
   const port = await freePort();
   const { socketDir, dataDir } = await nodeDirs(port);
   await run(`initdb-${port}`, findBinary("initdb"), [
@@ -143,6 +162,7 @@ export async function startPostgres(): Promise<PgNode> {
     "--no-instructions",
   ]);
   await fs.appendFile(path.join(dataDir, "postgresql.conf"), serverSettings(port, socketDir));
+  if (opts.tls !== undefined) await fs.appendFile(path.join(dataDir, "postgresql.conf"), await tlsSettings(opts.tls, socketDir));
   const node = new PostgresServer(`postgres-${port}`, port, dataDir, "postgres");
   await node.start();
   await node.createDatabase();

@@ -5,6 +5,7 @@ import { findBinary } from "./binaries";
 import { freePort } from "./ports";
 import { spawnManaged, tempDir, waitFor, waitForReady, type ManagedProcess } from "./process";
 import { redisCommand, redisInfo, redisPing, type RedisAddress } from "./redis-client";
+import type { ServerTls } from "./tls";
 
 export type { RedisAddress } from "./redis-client";
 
@@ -89,6 +90,27 @@ function dataNodeArgs(port: number, dir: string): RedisArgs {
     "--repl-diskless-sync-delay", "0",
     ...(replicaOf === undefined ? [] : ["--replicaof", replicaOf.host, String(replicaOf.port)]),
   ];
+}
+
+/** A redis-server that also serves TLS, on its own port. */
+export interface TlsRedisServer extends RedisServer {
+  tlsPort: number;
+  /** rediss://127.0.0.1:<tlsPort> */
+  tlsUrl: string;
+}
+
+/**
+ * A redis-server on a free loopback port that also serves TLS with `tls` on a second port (clients are
+ * not asked for certificates). The plain port stays for the harness's own checks.
+ */
+export async function startTlsRedis(tls: ServerTls): Promise<TlsRedisServer> {
+  const [port, tlsPort] = [await freePort(), await freePort()];
+  const dir = await tempDir(`redis-${port}`);
+  const tlsArgs = ["--tls-port", String(tlsPort), "--tls-cert-file", tls.certFile, "--tls-key-file", tls.keyFile];
+  const caArgs = ["--tls-ca-cert-file", tls.caFile, "--tls-auth-clients", "no"];
+  const node = new RedisServer(`redis-${port}`, port, (replicaOf) => [...dataNodeArgs(port, dir)(replicaOf), ...tlsArgs, ...caArgs]);
+  await node.start();
+  return Object.assign(node, { tlsPort, tlsUrl: `rediss://${LOOPBACK}:${tlsPort}` });
 }
 
 /** A redis-server on a free loopback port, no persistence; resolves once it answers PING. */

@@ -26,26 +26,28 @@ export function redisTlsSocket(ca: string | undefined): { tls: true; ca: string;
   return ca === undefined ? {} : { tls: true, ca, rejectUnauthorized: true };
 }
 
-/** Node's codes for a server certificate that did not verify. */
-const CERTIFICATE_ERRORS: Record<string, string> = {
-  SELF_SIGNED_CERT_IN_CHAIN: "is signed by a CA that is not the configured one",
-  DEPTH_ZERO_SELF_SIGNED_CERT: "is self-signed and not the configured CA",
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "is not signed by the configured CA",
-  UNABLE_TO_GET_ISSUER_CERT: "is not signed by the configured CA",
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "is not signed by the configured CA",
-  CERT_SIGNATURE_FAILURE: "has a signature that does not verify",
-  CERT_HAS_EXPIRED: "has expired",
-  CERT_NOT_YET_VALID: "is not valid yet",
-  ERR_TLS_CERT_ALTNAME_INVALID: "does not name the host connected to",
+/** Node's codes for a TLS connection that did not verify, and what each means for the server. */
+const TLS_FAILURES: Record<string, string> = {
+  SELF_SIGNED_CERT_IN_CHAIN: "presents a certificate not signed by the configured CA",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "presents a self-signed certificate that is not the configured CA",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "presents a certificate not signed by the configured CA",
+  UNABLE_TO_GET_ISSUER_CERT: "presents a certificate not signed by the configured CA",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "presents a certificate not signed by the configured CA",
+  CERT_SIGNATURE_FAILURE: "presents a certificate whose signature does not verify",
+  CERT_HAS_EXPIRED: "presents an expired certificate",
+  CERT_NOT_YET_VALID: "presents a certificate that is not valid yet",
+  ERR_TLS_CERT_ALTNAME_INVALID: "presents a certificate that does not name the host connected to",
+  ERR_SSL_WRONG_VERSION_NUMBER: "does not answer with TLS",
+  ERR_SSL_PACKET_LENGTH_TOO_LONG: "does not answer with TLS",
 };
 
 /**
- * A message that says which certificate check failed, for logs and /readyz, e.g.
- * `TLS: the server certificate of PostgreSQL db:25060 is not signed by the configured CA (DATABASE_CA_FILE):
- * UNABLE_TO_VERIFY_LEAF_SIGNATURE unable to verify the first certificate`. Undefined if `error` is not one.
+ * A message that says which TLS check failed, for logs and /readyz, e.g. `TLS: PostgreSQL db:25060/gomeet
+ * presents a certificate not signed by the configured CA (DATABASE_CA_FILE): UNABLE_TO_VERIFY_LEAF_SIGNATURE
+ * unable to verify the first certificate`. Undefined if `error` is not a TLS verification failure.
  */
 export function certificateProblem(error: unknown, server: string, caVariable: string): string | undefined {
   const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
-  if (typeof code !== "string" || !(code in CERTIFICATE_ERRORS)) return undefined;
-  return `TLS: the server certificate of ${server} ${CERTIFICATE_ERRORS[code]} (${caVariable}): ${code} ${errorMessage(error)}`;
+  if (typeof code !== "string" || !(code in TLS_FAILURES)) return undefined;
+  return `TLS: ${server} ${TLS_FAILURES[code]} (${caVariable}): ${code} ${errorMessage(error)}`;
 }
