@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import type * as k8s from "@pulumi/kubernetes";
+import { doLoadBalancerAnnotation, LIVEKIT_DEPLOYMENTS_ANNOTATION } from "./annotations";
 import type { AppConfig } from "./config";
 
 type DeploymentSpec = k8s.types.input.apps.v1.DeploymentSpec;
@@ -16,8 +17,6 @@ export const APP_PORT = 8080;
 export const PRE_STOP_SECONDS = 10;
 /** Keys of the app Secret; each becomes an env var of the same name. */
 export const SECRET_KEYS = ["DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL", "LIVEKIT_DATACENTERS", "AUTH_JWT_SECRET"] as const;
-/** Pod annotation that names the LiveKit deployments (not secret), read by the HA scorecard. */
-export const LIVEKIT_ANNOTATION = "gomeet.dev/livekit-deployments";
 
 /**
  * Pod annotation holding the sha256 of the app Secret's content. Env vars come from `secretKeyRef`, which
@@ -70,7 +69,7 @@ export function deploymentSpec(s: DeploymentSettings): DeploymentSpec {
     template: {
       metadata: {
         labels,
-        annotations: { [LIVEKIT_ANNOTATION]: s.livekitNames.join(","), [SECRET_CHECKSUM_ANNOTATION]: s.secretChecksum },
+        annotations: { [LIVEKIT_DEPLOYMENTS_ANNOTATION]: s.livekitNames.join(","), [SECRET_CHECKSUM_ANNOTATION]: s.secretChecksum },
       },
       spec: {
         automountServiceAccountToken: false,
@@ -121,8 +120,6 @@ export function deploymentSpec(s: DeploymentSettings): DeploymentSpec {
   };
 }
 
-const LB = "service.beta.kubernetes.io/do-loadbalancer";
-
 /** Settings of the public load balancer. */
 export interface LoadBalancerSettings {
   /** The load balancer's name at DigitalOcean. */
@@ -139,24 +136,24 @@ export interface LoadBalancerSettings {
  */
 export function loadBalancerAnnotations(s: LoadBalancerSettings): Record<string, pulumi.Input<string>> {
   const annotations: Record<string, pulumi.Input<string>> = {
-    [`${LB}-type`]: "REGIONAL",
-    [`${LB}-name`]: s.name,
-    [`${LB}-protocol`]: "http",
-    [`${LB}-size-unit`]: String(s.app.loadBalancerSizeUnit),
-    [`${LB}-override-health-check`]: "true",
-    [`${LB}-healthcheck-path`]: "/readyz",
-    [`${LB}-healthcheck-protocol`]: "http",
-    [`${LB}-healthcheck-port`]: "80",
-    [`${LB}-healthcheck-check-interval-seconds`]: "5",
-    [`${LB}-healthcheck-response-timeout-seconds`]: "3",
-    [`${LB}-healthcheck-unhealthy-threshold`]: "3",
-    [`${LB}-healthcheck-healthy-threshold`]: "2",
-    [`${LB}-http-idle-timeout-seconds`]: String(s.app.websocketIdleTimeoutSeconds),
+    [doLoadBalancerAnnotation("type")]: "REGIONAL",
+    [doLoadBalancerAnnotation("name")]: s.name,
+    [doLoadBalancerAnnotation("protocol")]: "http",
+    [doLoadBalancerAnnotation("size-unit")]: String(s.app.loadBalancerSizeUnit),
+    [doLoadBalancerAnnotation("override-health-check")]: "true",
+    [doLoadBalancerAnnotation("healthcheck-path")]: "/readyz",
+    [doLoadBalancerAnnotation("healthcheck-protocol")]: "http",
+    [doLoadBalancerAnnotation("healthcheck-port")]: "80",
+    [doLoadBalancerAnnotation("healthcheck-check-interval-seconds")]: "5",
+    [doLoadBalancerAnnotation("healthcheck-response-timeout-seconds")]: "3",
+    [doLoadBalancerAnnotation("healthcheck-unhealthy-threshold")]: "3",
+    [doLoadBalancerAnnotation("healthcheck-healthy-threshold")]: "2",
+    [doLoadBalancerAnnotation("http-idle-timeout-seconds")]: String(s.app.websocketIdleTimeoutSeconds),
   };
   if (s.certificateName !== undefined) {
-    annotations[`${LB}-certificate-name`] = s.certificateName;
-    annotations[`${LB}-tls-ports`] = "443";
-    annotations[`${LB}-redirect-http-to-https`] = "true";
+    annotations[doLoadBalancerAnnotation("certificate-name")] = s.certificateName;
+    annotations[doLoadBalancerAnnotation("tls-ports")] = "443";
+    annotations[doLoadBalancerAnnotation("redirect-http-to-https")] = "true";
   }
   return annotations;
 }

@@ -6,13 +6,13 @@
  * A plain function of PlannedResource-like data (type, name, URN, props, dependency URNs), so the
  * policy (over the engine's resources) and the preview (over its plan) compute the same rows.
  */
-import { DatabaseCluster, DatabaseReplica, KubernetesCluster } from "@pulumi/digitalocean";
-import * as k8s from "@pulumi/kubernetes";
+import { doLoadBalancerAnnotation, LIVEKIT_DEPLOYMENTS_ANNOTATION } from "../infra/annotations";
+import { TYPE } from "../infra/type-tokens";
 import { CACHE_ENGINES, POSTGRES_ENGINE } from "./rules/databases";
 import { nodeFloorOf } from "./rules/kubernetes-cluster";
-import { LIVEKIT_ANNOTATION, livekitDeploymentsOf, replicasOf, spreadsAcrossNodes } from "./rules/kubernetes-objects";
-import { DO_LB_ANNOTATION, isLoadBalancerService } from "./rules/load-balancer";
-import { describe, field, message, num, record, stringMap, subject, text, typeToken } from "./rules/props";
+import { livekitDeploymentsOf, replicasOf, spreadsAcrossNodes } from "./rules/kubernetes-objects";
+import { isLoadBalancerService } from "./rules/load-balancer";
+import { describe, field, message, num, record, stringMap, subject, text } from "./rules/props";
 
 /** What the scorecard reads of a resource. */
 export interface ScorecardInput {
@@ -58,11 +58,11 @@ export const DEFAULT_SCORECARD_THRESHOLDS: Readonly<ScorecardThresholds> = Objec
 });
 
 const TYPES = {
-  cluster: typeToken(DatabaseCluster),
-  replica: typeToken(DatabaseReplica),
-  doks: typeToken(KubernetesCluster),
-  deployment: typeToken(k8s.apps.v1.Deployment),
-  service: typeToken(k8s.core.v1.Service),
+  cluster: TYPE.databaseCluster,
+  replica: TYPE.databaseReplica,
+  doks: TYPE.kubernetesCluster,
+  deployment: TYPE.deployment,
+  service: TYPE.service,
 } as const;
 
 function plural(count: number, one: string, many = `${one}s`): string {
@@ -97,8 +97,8 @@ function loadBalancerTier(services: ScorecardInput[]): ScorecardTier[] {
     "load balancer",
     services.map((service) => {
       const annotations = stringMap(field(service.props, "metadata", "annotations"));
-      const type = annotations[`${DO_LB_ANNOTATION}-type`] ?? "default-type";
-      const units = annotations[`${DO_LB_ANNOTATION}-size-unit`] ?? "1";
+      const type = annotations[doLoadBalancerAnnotation("type")] ?? "default-type";
+      const units = annotations[doLoadBalancerAnnotation("size-unit")] ?? "1";
       return rowFor(service, `managed ${type} load balancer, ${plural(Number(units) || 1, "size unit")} (redundant at DigitalOcean)`);
     }),
   );
@@ -193,7 +193,7 @@ function databaseTier(
 function livekitTier(deployments: ScorecardInput[], minDeployments: number): ScorecardTier[] {
   const announcing = deployments.filter((d) => livekitDeploymentsOf(d.props).length > 0);
   if (announcing.length === 0) {
-    return [missingTier("LiveKit", `Deployment annotating its pods with ${LIVEKIT_ANNOTATION}`, `at least ${minDeployments} LiveKit deployments`)];
+    return [missingTier("LiveKit", `Deployment annotating its pods with ${LIVEKIT_DEPLOYMENTS_ANNOTATION}`, `at least ${minDeployments} LiveKit deployments`)];
   }
   return labelled(
     "LiveKit",
@@ -204,7 +204,7 @@ function livekitTier(deployments: ScorecardInput[], minDeployments: number): Sco
         `${plural(names.length, "deployment")} (${names.join(", ")})${names.length > 1 ? " with token failover" : ""}`,
         names.length < minDeployments
           ? {
-              property: `spec.template.metadata.annotations["${LIVEKIT_ANNOTATION}"]`,
+              property: `spec.template.metadata.annotations["${LIVEKIT_DEPLOYMENTS_ANNOTATION}"]`,
               found: describe(names.join(",")),
               required: `at least ${minDeployments} LiveKit deployments`,
             }

@@ -7,8 +7,9 @@
  *   drops keys without a TTL (room state and presence).
  */
 import * as digitalocean from "@pulumi/digitalocean";
+import { TYPE } from "../../infra/type-tokens";
 import { validateResourceOfType, type ResourceValidationPolicy, type StackValidationPolicy } from "@pulumi/policy";
-import { describe, message, num, subject, text, typeToken } from "./props";
+import { describe, message, num, subject, text } from "./props";
 import { dependentsOf } from "./relations";
 import { configSchemaOf, integerSetting, readSettings } from "./settings";
 
@@ -17,7 +18,7 @@ export const POSTGRES_ENGINE = "pg";
 /** Engine slugs of the Redis-protocol cache (`redis` only to reject it). */
 export const CACHE_ENGINES: readonly string[] = ["valkey", "redis"];
 
-const CLUSTER = typeToken(digitalocean.DatabaseCluster);
+const CLUSTER = TYPE.databaseCluster;
 
 /** What distinguishes the node-floor policies of the two engines. */
 interface NodeFloorSpec {

@@ -2,10 +2,9 @@
  * Reading Kubernetes objects in their native shape (as the kubernetes provider takes them): pod
  * templates, containers, label selectors, namespaces and the app's own annotations.
  */
+import { LIVEKIT_DEPLOYMENTS_ANNOTATION } from "../../infra/annotations";
 import { field, list, num, readOrUnknown, record, stringMap, text, UNKNOWN, type Props } from "./props";
 
-/** Pod annotation naming the LiveKit deployments the app fails over between (comma-separated). */
-export const LIVEKIT_ANNOTATION = "gomeet.dev/livekit-deployments";
 /** Node label every node carries a distinct value of. */
 export const HOSTNAME_TOPOLOGY_KEY = "kubernetes.io/hostname";
 
@@ -120,6 +119,6 @@ export function replicasOf(workload: Props): { value: number | undefined; effect
 
 /** The LiveKit deployment names the app's pod template announces (unique, in order). */
 export function livekitDeploymentsOf(workload: Props): string[] {
-  const raw = podAnnotationsOf(workload)[LIVEKIT_ANNOTATION] ?? "";
+  const raw = podAnnotationsOf(workload)[LIVEKIT_DEPLOYMENTS_ANNOTATION] ?? "";
   return [...new Set(raw.split(",").map((name) => name.trim()).filter((name) => name.length > 0))];
 }

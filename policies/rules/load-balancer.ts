@@ -4,11 +4,10 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import { validateResourceOfType, type ResourceValidationPolicy } from "@pulumi/policy";
+import { doLoadBalancerAnnotation } from "../../infra/annotations";
 import { describe, field, message, stringMap, subject } from "./props";
 import { configSchemaOf, integerSetting, readSettings, stringSetting } from "./settings";
 
-/** Prefix of the DigitalOcean cloud-controller-manager's Service annotations. */
-export const DO_LB_ANNOTATION = "service.beta.kubernetes.io/do-loadbalancer";
 /** DigitalOcean accepts HTTP idle timeouts from 30 to 600 seconds. */
 export const IDLE_TIMEOUT_RANGE = { min: 30, max: 600 } as const;
 
@@ -34,7 +33,7 @@ export const loadBalancerConfiguration: ResourceValidationPolicy = {
     const rawAnnotations = field(args.props, "metadata", "annotations");
     const resource = subject(args.type, args.name);
     const check = (suffix: string, ok: (value: string | undefined) => boolean, required: string, reason: string) => {
-      const key = `${DO_LB_ANNOTATION}-${suffix}`;
+      const key = doLoadBalancerAnnotation(suffix);
       if (ok(annotations[key])) return;
       reportViolation(
         message({ resource, property: `metadata.annotations["${key}"]`, found: describe(field(rawAnnotations, key)), required, reason }),

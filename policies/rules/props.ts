@@ -99,13 +99,3 @@ export function message(finding: Finding): string {
   const base = `${finding.resource}: ${finding.property} is ${finding.found}; required ${finding.required}.`;
   return finding.reason ? `${base} ${finding.reason}` : base;
 }
-
-/**
- * The Pulumi type token of a provider resource class, e.g. `digitalocean:index/databaseCluster:DatabaseCluster`
- * (the generated classes carry it as a static `__pulumiType`, which their typings leave out).
- */
-export function typeToken(resourceClass: abstract new (...args: never[]) => unknown): string {
-  const token = (resourceClass as unknown as { __pulumiType?: unknown }).__pulumiType;
-  if (typeof token !== "string" || token.length === 0) throw new Error(`${resourceClass.name} has no Pulumi type token`);
-  return token;
-}

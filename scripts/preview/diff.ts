@@ -4,6 +4,7 @@
  * instead of updating it (`replacement-rules.ts`: the provider facts for DigitalOcean), propagated to dependents
  * (`propagation.ts`), flagged as a data-loss risk for the stateful database clusters.
  */
+import { TYPE } from "../../infra/type-tokens";
 import type { Violation } from "../../policies/plan";
 import { resourceRef, type PreviewDocument, type PreviewResource } from "./format";
 import { propagate } from "./propagation";
@@ -65,12 +66,10 @@ export function diffProperties(oldValue: unknown, newValue: unknown, path = ""):
   return [{ path, ...(oldValue !== undefined ? { old: oldValue } : {}), ...(newValue !== undefined ? { new: newValue } : {}) }];
 }
 
-const DATABASE_CLUSTER = "digitalocean:index/databaseCluster:DatabaseCluster";
-
 const key = (r: { type: string; name: string }) => `${r.type}\u0000${r.name}`;
 
 function isStateful(r: PreviewResource): boolean {
-  return r.type === DATABASE_CLUSTER;
+  return r.type === TYPE.databaseCluster;
 }
 
 /** The change a property diff makes, with `replaces` set when it forces a replacement. */

@@ -2,6 +2,8 @@
  * Presentation of a rendered plan: secrets redacted, the JSON document of `--json`, and the readable tree
  * grouped by component with the properties that matter for HA.
  */
+import { DO_LOAD_BALANCER_ANNOTATION_PREFIX } from "../../infra/annotations";
+import { TYPE } from "../../infra/type-tokens";
 import type { PlannedResource, Violation } from "../../policies/plan";
 import type { ScorecardTier } from "../../policies/scorecard";
 import type { RenderedPlan } from "./render";
@@ -101,12 +103,12 @@ export function previewDocument(plan: RenderedPlan, report: PreviewDocument["pol
   return { stack: plan.stack, resources, outputs, policies: report };
 }
 
-const LB = "metadata.annotations.service.beta.kubernetes.io/do-loadbalancer";
+const LB = `metadata.annotations.${DO_LOAD_BALANCER_ANNOTATION_PREFIX}`;
 
 /** The properties worth a glance in the tree, per resource type (paths into the props). */
 const HIGHLIGHTS: Record<string, string[]> = {
-  "digitalocean:index/vpc:Vpc": ["region", "ipRange"],
-  "digitalocean:index/kubernetesCluster:KubernetesCluster": [
+  [TYPE.vpc]: ["region", "ipRange"],
+  [TYPE.kubernetesCluster]: [
     "version",
     "ha",
     "nodePool.size",
@@ -116,25 +118,25 @@ const HIGHLIGHTS: Record<string, string[]> = {
     "surgeUpgrade",
     "maintenancePolicy.day",
   ],
-  "digitalocean:index/databaseCluster:DatabaseCluster": ["engine", "version", "size", "nodeCount", "evictionPolicy", "privateNetworkUuid"],
-  "digitalocean:index/databaseReplica:DatabaseReplica": ["size", "region"],
-  "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool": ["mode", "size"],
-  "digitalocean:index/databaseFirewall:DatabaseFirewall": ["rules[0].type", "rules.length"],
-  "kubernetes:apps/v1:Deployment": [
+  [TYPE.databaseCluster]: ["engine", "version", "size", "nodeCount", "evictionPolicy", "privateNetworkUuid"],
+  [TYPE.databaseReplica]: ["size", "region"],
+  [TYPE.databaseConnectionPool]: ["mode", "size"],
+  [TYPE.databaseFirewall]: ["rules[0].type", "rules.length"],
+  [TYPE.deployment]: [
     "spec.replicas",
     "spec.strategy.rollingUpdate.maxUnavailable",
     "spec.strategy.rollingUpdate.maxSurge",
     "spec.template.spec.containers[0].image",
   ],
-  "kubernetes:core/v1:Service": ["spec.type", `${LB}-type`, `${LB}-healthcheck-path`, `${LB}-http-idle-timeout-seconds`],
-  "kubernetes:policy/v1:PodDisruptionBudget": ["spec.minAvailable"],
-  "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": ["spec.minReplicas", "spec.maxReplicas"],
-  "digitalocean:index/monitorAlert:MonitorAlert": ["type", "compare", "value", "window"],
-  "digitalocean:index/uptimeCheck:UptimeCheck": ["target", "regions"],
-  "digitalocean:index/uptimeAlert:UptimeAlert": ["type", "threshold", "period"],
-  "kubernetes:core/v1:Secret": ["stringData"],
-  "digitalocean:index/project:Project": ["environment"],
-  "kubernetes:helm.sh/v3:Release": [
+  [TYPE.service]: ["spec.type", `${LB}type`, `${LB}healthcheck-path`, `${LB}http-idle-timeout-seconds`],
+  [TYPE.podDisruptionBudget]: ["spec.minAvailable"],
+  [TYPE.horizontalPodAutoscaler]: ["spec.minReplicas", "spec.maxReplicas"],
+  [TYPE.monitorAlert]: ["type", "compare", "value", "window"],
+  [TYPE.uptimeCheck]: ["target", "regions"],
+  [TYPE.uptimeAlert]: ["type", "threshold", "period"],
+  [TYPE.secret]: ["stringData"],
+  [TYPE.project]: ["environment"],
+  [TYPE.helmRelease]: [
     "chart",
     "version",
     "namespace",
@@ -142,8 +144,8 @@ const HIGHLIGHTS: Record<string, string[]> = {
     "values.prometheus.prometheusSpec.retention",
     "values.prometheus.prometheusSpec.retentionSize",
   ],
-  "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": ["spec.endpoints[0].port", "spec.endpoints[0].interval"],
-  "kubernetes:monitoring.coreos.com/v1:PrometheusRule": ["spec.groups[0].rules.length"],
+  [TYPE.serviceMonitor]: ["spec.endpoints[0].port", "spec.endpoints[0].interval"],
+  [TYPE.prometheusRule]: ["spec.groups[0].rules.length"],
 };
 
 /** Reads a highlight path; annotation keys contain dots, so they are matched as one segment. */
@@ -161,7 +163,7 @@ function show(value: unknown): string {
 }
 
 function shortKey(path: string): string {
-  return path.startsWith(LB) ? `lb${path.slice(LB.length)}` : path.replace(/^spec\.(template\.spec\.)?/, "");
+  return path.startsWith(LB) ? `lb-${path.slice(LB.length)}` : path.replace(/^spec\.(template\.spec\.)?/, "");
 }
 
 /** The readable tree, grouped by component. */

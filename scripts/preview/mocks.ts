@@ -3,6 +3,11 @@
  * (hosts, ports, URIs, kubeconfig, load balancer IP) and the data-source lookups the program makes.
  * Values are obviously fake (documentation IP range, `.invalid` hosts) so they are never mistaken for real ones.
  */
+import * as random from "@pulumi/random";
+import { INVOKE, TYPE, typeToken } from "../../infra/type-tokens";
+
+/** The policy pack does not depend on @pulumi/random, so its token is not in TYPE. */
+const RANDOM_PASSWORD = typeToken(random.RandomPassword);
 
 /** Public IP the mock load balancer gets (RFC 5737 documentation range). */
 export const MOCK_LB_IP = "203.0.113.10";
@@ -44,29 +49,29 @@ function databaseEndpoint(name: string, engine: unknown) {
 export function mockResourceState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   const id = `${name}-id`;
   switch (type) {
-    case "digitalocean:index/vpc:Vpc":
+    case TYPE.vpc:
       return { urn: `do:vpc:${id}` };
-    case "digitalocean:index/kubernetesCluster:KubernetesCluster":
+    case TYPE.kubernetesCluster:
       return {
         clusterUrn: `do:kubernetes:${id}`,
         endpoint: `https://${id}.k8s.offline-preview.invalid`,
         kubeConfigs: [{ rawConfig: MOCK_KUBECONFIG }],
       };
-    case "digitalocean:index/databaseCluster:DatabaseCluster":
+    case TYPE.databaseCluster:
       return { clusterUrn: `do:dbaas:${id}`, ...databaseEndpoint(name, inputs.engine) };
-    case "digitalocean:index/databaseReplica:DatabaseReplica":
+    case TYPE.databaseReplica:
       return { uuid: id, ...databaseEndpoint(name, "pg") };
-    case "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool":
+    case TYPE.databaseConnectionPool:
       return { ...databaseEndpoint(name, "pg"), port: 25061 };
-    case "digitalocean:index/databaseUser:DatabaseUser":
+    case TYPE.databaseUser:
       return { password: "offline-password" };
-    case "digitalocean:index/certificate:Certificate":
+    case TYPE.certificate:
       return { uuid: id, state: "verified" };
-    case "digitalocean:index/dnsRecord:DnsRecord":
+    case TYPE.dnsRecord:
       return { fqdn: inputs.name === "@" ? inputs.domain : `${String(inputs.name)}.${String(inputs.domain)}` };
-    case "kubernetes:core/v1:Service":
+    case TYPE.service:
       return { status: { loadBalancer: { ingress: [{ ip: MOCK_LB_IP }] } } };
-    case "random:index/randomPassword:RandomPassword":
+    case RANDOM_PASSWORD:
       return { result: "offline-random-password" };
     default:
       return {};
@@ -76,18 +81,18 @@ export function mockResourceState(type: string, name: string, inputs: Record<str
 /** Answers of the data sources (invokes) the program calls. */
 export function mockCall(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (token) {
-    case "digitalocean:index/getKubernetesVersions:getKubernetesVersions": {
+    case INVOKE.kubernetesVersions: {
       const prefix = String(inputs.versionPrefix ?? "1.33.");
       return { versionPrefix: prefix, latestVersion: `${prefix}1-do.0`, validVersions: [`${prefix}1-do.0`] };
     }
-    case "digitalocean:index/getKubernetesCluster:getKubernetesCluster": {
+    case INVOKE.kubernetesCluster: {
       // The live cluster's fresh credentials (the cluster resource is named after its `name`).
       const name = String(inputs.name);
       const host = `https://${name}-id.k8s.offline-preview.invalid`;
       const kubeConfig = { host, clusterCaCertificate: MOCK_CA_CERTIFICATE, token: MOCK_CLUSTER_TOKEN, expiresAt: "2000-01-01T00:00:00Z", rawConfig: MOCK_KUBECONFIG };
       return { id: `${name}-id`, name, endpoint: host, kubeconfigExpireSeconds: inputs.kubeconfigExpireSeconds, kubeConfigs: [kubeConfig] };
     }
-    case "digitalocean:index/getLoadBalancer:getLoadBalancer": {
+    case INVOKE.loadBalancer: {
       const name = String(inputs.name);
       return { id: `${name}-id`, name, ip: MOCK_LB_IP, loadBalancerUrn: `do:loadbalancer:${name}-id` };
     }

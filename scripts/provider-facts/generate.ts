@@ -13,6 +13,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
+import { doLoadBalancerAnnotation, DO_LOAD_BALANCER_ANNOTATION_PREFIX } from "../../infra/annotations";
 import type { AnnotationFact, FactSource, PropertyFact, ProviderFacts, ResourceFacts, ValueRule } from "../../infra/provider-facts/facts";
 import { closingIndex, forceNewIfChangeFields, goStrings, resourceSchema, type TfField } from "./go-schema";
 
@@ -61,8 +62,8 @@ const OPENAPI_PROPERTIES: { type: string; property: string; file: string; pointe
 
 /** Service annotations whose numeric range the load balancer API defines (openapi), not the CCM doc. */
 const OPENAPI_ANNOTATION_RANGES: { annotation: string; field: string }[] = [
-  { annotation: "service.beta.kubernetes.io/do-loadbalancer-http-idle-timeout-seconds", field: "http_idle_timeout_seconds" },
-  { annotation: "service.beta.kubernetes.io/do-loadbalancer-size-unit", field: "size_unit" },
+  { annotation: doLoadBalancerAnnotation("http-idle-timeout-seconds"), field: "http_idle_timeout_seconds" },
+  { annotation: doLoadBalancerAnnotation("size-unit"), field: "size_unit" },
 ];
 const LB_BASE = "specification/resources/load_balancers/models/load_balancer_base.yml";
 const VPC_MODEL = "specification/resources/vpcs/models/vpc.yml";
@@ -285,7 +286,7 @@ function annotationFacts(ccm: Checkout, openapi: Checkout): ProviderFacts["annot
   const id = /annDOLoadBalancerID\s*=\s*"([^"]+)"/.exec(go)?.[1];
   if (!id) throw new Error(`${CCM_ANNOTATIONS_GO}: annDOLoadBalancerID not found`);
   known[id] = { rule: { format: "uuid", source: goSource }, writtenByCcm: true, summary: "The load balancer's UUID, written by the CCM on the Service." };
-  const prefixes = ["service.beta.kubernetes.io/do-loadbalancer-", "service.kubernetes.io/do-loadbalancer-", "kubernetes.digitalocean.com/"];
+  const prefixes = [DO_LOAD_BALANCER_ANNOTATION_PREFIX, "service.kubernetes.io/do-loadbalancer-", "kubernetes.digitalocean.com/"];
   return { prefixes, source, known: Object.fromEntries(Object.entries(known).sort(([a], [b]) => a.localeCompare(b))) };
 }
 

@@ -1,0 +1,18 @@
+/**
+ * Annotation keys the stack writes and the policy pack and the offline preview read: one definition each.
+ */
+
+/**
+ * Prefix of the DigitalOcean cloud controller manager's load balancer annotations on a Service
+ * (`annDOLoadBalancerBase` in digitalocean/digitalocean-cloud-controller-manager@70d527e38456469eadcf69624228eeaa4c0fec37:
+ * cloud-controller-manager/do/lb_annotations.go, line 24).
+ */
+export const DO_LOAD_BALANCER_ANNOTATION_PREFIX = "service.beta.kubernetes.io/do-loadbalancer-";
+
+/** The CCM's annotation `service.beta.kubernetes.io/do-loadbalancer-<name>`, e.g. doLoadBalancerAnnotation("size-unit"). */
+export function doLoadBalancerAnnotation(name: string): string {
+  return `${DO_LOAD_BALANCER_ANNOTATION_PREFIX}${name}`;
+}
+
+/** Pod template annotation of the app listing its LiveKit deployments by name (comma-separated, configuration order). */
+export const LIVEKIT_DEPLOYMENTS_ANNOTATION = "gomeet.dev/livekit-deployments";
