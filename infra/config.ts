@@ -8,6 +8,7 @@ import * as digitalocean from "@pulumi/digitalocean";
 import { z } from "zod";
 import { isPrivateCidr, parseCidr } from "./provider-facts/cidr";
 import { PROVIDER_FACTS } from "./provider-facts/facts";
+import { TYPE } from "./type-tokens";
 
 export const CONFIG_NAMESPACE = "gomeet";
 
@@ -26,7 +27,7 @@ const count = (min: number, max: number) => z.int().min(min).max(max);
  * (digitalocean/openapi specification/resources/vpcs/models/vpc.yml, ip_range; the bounds are read from the
  * provider facts), so every stack of one account needs its own range.
  */
-const VPC_PREFIX = PROVIDER_FACTS.resources["digitalocean:index/vpc:Vpc"]!.properties.ipRange!.rules!.find((r) => r.privateCidrPrefix)!.privateCidrPrefix!;
+const VPC_PREFIX = PROVIDER_FACTS.resources[TYPE.vpc]!.properties.ipRange!.rules!.find((r) => r.privateCidrPrefix)!.privateCidrPrefix!;
 const networkSchema = z
   .object({
     ipRange: z

@@ -11,6 +11,7 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as k8s from "@pulumi/kubernetes";
 import type { PolicyResource, ReportViolation, StackValidationPolicy } from "@pulumi/policy";
+import { TYPE } from "../../infra/type-tokens";
 import { isLoadBalancerService } from "./load-balancer";
 import { namespaceOf, podLabelsOf, sameNamespace, selectorMatches } from "./kubernetes-objects";
 import { UNKNOWN, describe, field, list, message, readOrUnknown, record, stringMap, subject, text } from "./props";
@@ -169,8 +170,8 @@ function checkNotificationTargets(resources: readonly PolicyResource[], report: 
 }
 
 /** Prometheus Operator resource types (kube-prometheus-stack installs their CRDs). */
-export const SERVICE_MONITOR_TYPE = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor";
-export const PROMETHEUS_RULE_TYPE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule";
+export const SERVICE_MONITOR_TYPE = TYPE.serviceMonitor;
+export const PROMETHEUS_RULE_TYPE = TYPE.prometheusRule;
 
 /** Whether a Service's selector picks pods with these labels (an empty selector picks none we can tell). */
 function serviceFronts(service: PolicyResource, podLabels: Record<string, string>): boolean {
