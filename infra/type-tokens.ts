@@ -41,6 +41,9 @@ export const TYPE = {
   uptimeAlert: typeToken(digitalocean.UptimeAlert),
   project: typeToken(digitalocean.Project),
   deployment: typeToken(k8s.apps.v1.Deployment),
+  statefulSet: typeToken(k8s.apps.v1.StatefulSet),
+  daemonSet: typeToken(k8s.apps.v1.DaemonSet),
+  namespace: typeToken(k8s.core.v1.Namespace),
   service: typeToken(k8s.core.v1.Service),
   secret: typeToken(k8s.core.v1.Secret),
   podDisruptionBudget: typeToken(k8s.policy.v1.PodDisruptionBudget),
@@ -48,6 +51,8 @@ export const TYPE = {
   helmRelease: typeToken(k8s.helm.v3.Release),
   serviceMonitor: customResourceTypeToken("monitoring.coreos.com/v1", "ServiceMonitor"),
   prometheusRule: customResourceTypeToken("monitoring.coreos.com/v1", "PrometheusRule"),
+  /** The kubernetes provider resource itself (`pulumi:providers:kubernetes`). */
+  kubernetesProvider: `pulumi:providers:${typeToken(k8s.Provider)}`,
 } as const;
 
 /** Data source tokens (`digitalocean.get…` functions); the SDK exposes no class or constant for them. */

@@ -5,6 +5,7 @@
  * replaced. Which input refers to which resource is the engine's own record, `propertyDependencies`, kept by the
  * offline renderer for each registration (`inputDependencies` in the preview document).
  */
+import { TYPE } from "../../infra/type-tokens";
 import { resourceRef, type PreviewResource } from "./format";
 import { forcesReplacement } from "./replacement-rules";
 
@@ -39,7 +40,7 @@ export function pathsFrom(value: unknown, property: string, dependency: PreviewR
     (n): n is string => typeof n === "string" && n.length > 0,
   );
   // A Namespace's name ("gomeet") is also a label value: only a `namespace` field refers to the Namespace.
-  const namespace = dependency.type === "kubernetes:core/v1:Namespace";
+  const namespace = dependency.type === TYPE.namespace;
   return leaves(value, property)
     .filter(([p, v]) => typeof v === "string" && (v.includes(dependency.name) || (names.includes(v) && (!namespace || /\.namespace$/.test(p)))))
     .map(([p]) => p);

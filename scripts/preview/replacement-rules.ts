@@ -6,6 +6,7 @@
  * `version` replaced when lowered). Kubernetes objects and the Kubernetes provider: hand-kept, below.
  */
 import { PROVIDER_FACTS, type ProviderFacts } from "../../infra/provider-facts/facts";
+import { TYPE } from "../../infra/type-tokens";
 
 /** A property change, as the diff sees it (`new` absent when unknown until apply). */
 export interface ChangedProperty {
@@ -52,11 +53,11 @@ export function replacedByFacts(type: string, d: ChangedProperty, facts: Provide
  * the provider and with it every object it manages.
  */
 const KUBERNETES_REPLACED_ON: Record<string, (path: string) => boolean> = {
-  "kubernetes:apps/v1:Deployment": (p) => under(p, "spec.selector"),
-  "kubernetes:apps/v1:StatefulSet": (p) => under(p, "spec.selector") || under(p, "spec.serviceName"),
-  "kubernetes:apps/v1:DaemonSet": (p) => under(p, "spec.selector"),
-  "kubernetes:core/v1:Secret": (p) => p === "type",
-  "pulumi:providers:kubernetes": (p) => ["kubeconfig", "clusterIdentifier", "cluster", "context"].includes(p),
+  [TYPE.deployment]: (p) => under(p, "spec.selector"),
+  [TYPE.statefulSet]: (p) => under(p, "spec.selector") || under(p, "spec.serviceName"),
+  [TYPE.daemonSet]: (p) => under(p, "spec.selector"),
+  [TYPE.secret]: (p) => p === "type",
+  [TYPE.kubernetesProvider]: (p) => ["kubeconfig", "clusterIdentifier", "cluster", "context"].includes(p),
 };
 
 /** Whether changing `d` replaces a resource of `type`. */
