@@ -8,6 +8,8 @@ import { parse } from "yaml";
 
 interface Step {
   name?: string;
+  id?: string;
+  if?: string;
   uses?: string;
   run?: string;
   with?: Record<string, unknown>;
@@ -47,7 +49,7 @@ const uses = (action: string) => (s: Step) => typeof s.uses === "string" && s.us
 const majorOf = (s: Step) => Number(/@v(\d+)$/.exec(s.uses ?? "")?.[1]);
 const PROD_STACK = /^\$\{\{ vars\.[A-Z_]+ \}\}\/gomeet\/prod$/;
 
-describe.each(["pull-request.yml", "deploy.yml"])("%s", (file) => {
+describe.each(["pull-request.yml", "deploy.yml", "drift.yml"])("%s", (file) => {
   it("pins every action to a released major version", () => {
     for (const step of stepsOf(load(file)).filter((s) => s.uses)) {
       expect([step.uses, /@v\d+$/.test(step.uses!)]).toEqual([step.uses, true]);
@@ -65,8 +67,27 @@ describe.each(["pull-request.yml", "deploy.yml"])("%s", (file) => {
   it("runs the offline policy verdicts for prod before touching the cloud", () => {
     const steps = stepsOf(load(file));
     const offline = findStep(steps, runs(/^npm run preview -- --stack prod$/), "running the offline preview");
-    const cloud = findStep(steps, (s) => uses("pulumi/actions")(s) && s.with?.command !== undefined, "running pulumi");
+    const cloud = findStep(steps, (s) => (uses("pulumi/actions")(s) && s.with?.command !== undefined) || runs(/^pulumi /m)(s), "running pulumi");
     expect(offline.index).toBeLessThan(cloud.index);
+  });
+
+  it("points prod's gomeet:app.image at the image `npm run app-image` names for this commit, before pulumi runs", () => {
+    const steps = stepsOf(load(file));
+    const image = findStep(steps, runs(/^echo "ref=\$\(npm run --silent app-image\)" >> "\$GITHUB_OUTPUT"$/), "naming the image");
+    expect(image.id).toBe("image");
+    expect(image.index).toBeGreaterThan(findStep(steps, runs(/^npm ci$/), "npm ci").index);
+    const install = findStep(steps, (s) => uses("pulumi/actions")(s) && s.with?.command === undefined, "installing the Pulumi CLI");
+    const setImage = findStep(steps, runs(/^pulumi config set --path 'gomeet:app\.image' "\$IMAGE" --stack "\$PULUMI_STACK"$/), "setting the image");
+    expect(setImage.envSeen.IMAGE).toBe("${{ steps.image.outputs.ref }}");
+    expect(setImage.envSeen.PULUMI_STACK).toMatch(PROD_STACK);
+    expect(setImage.envSeen.PULUMI_ACCESS_TOKEN).toBe("${{ secrets.PULUMI_ACCESS_TOKEN }}");
+    expect(image.index).toBeLessThan(setImage.index);
+    expect(install.index).toBeLessThan(setImage.index);
+    const pulumi = findStep(steps, (s) => (uses("pulumi/actions")(s) && s.with?.command !== undefined) || runs(/^\s*pulumi preview/m)(s), "pulumi");
+    expect(setImage.index).toBeLessThan(pulumi.index);
+    // Skipped together or run together: a preview never runs with the stack file's own tag.
+    expect(setImage.if).toBe(pulumi.if);
+    expect(image.if).toBe(pulumi.if);
   });
 });
 
@@ -105,32 +126,32 @@ describe("pull-request.yml", () => {
 describe("deploy.yml", () => {
   const workflow = load("deploy.yml");
   const steps = stepsOf(workflow);
-  const image = "registry.digitalocean.com/gomeet/app:${{ github.sha }}";
+  const image = "${{ steps.image.outputs.ref }}";
 
   it("runs on pushes to main, one deploy at a time, never cancelling one under way", () => {
     expect(workflow.on).toEqual({ push: { branches: ["main"] } });
     expect(workflow.concurrency).toEqual({ group: expect.any(String), "cancel-in-progress": false });
   });
 
-  it("builds and pushes the app image tagged with the commit to the DigitalOcean registry", () => {
+  it("builds and pushes the image `npm run app-image` names to the DigitalOcean registry, only when it is not there", () => {
     const doctl = findStep(steps, uses("digitalocean/action-doctl"), "installing doctl");
     expect(doctl.with).toEqual({ token: "${{ secrets.DIGITALOCEAN_TOKEN }}" });
     const login = findStep(steps, runs(/^doctl registry login\b/), "logging in to the registry");
+    const exists = findStep(steps, (s) => s.id === "registry", "looking the image up in the registry");
+    expect(exists.run).toContain('docker buildx imagetools inspect "$IMAGE"');
+    expect(exists.envSeen.IMAGE).toBe(image);
     const build = findStep(steps, uses("docker/build-push-action"), "building the image");
+    expect(build.if).toBe("steps.registry.outputs.exists != 'true'");
     expect(build.with).toEqual(expect.objectContaining({ context: ".", file: "app/Dockerfile", push: true }));
     expect(resolveEnv(build.with!.tags, build.envSeen)).toBe(image);
     expect(doctl.index).toBeLessThan(login.index);
-    expect(login.index).toBeLessThan(build.index);
+    expect(login.index).toBeLessThan(exists.index);
+    expect(exists.index).toBeLessThan(build.index);
   });
 
-  it("points prod's gomeet:app.image at that image with the Pulumi CLI installed", () => {
+  it("sets the image only after it is built and pushed", () => {
     const build = findStep(steps, uses("docker/build-push-action"), "building the image");
-    const setImage = findStep(steps, runs(/^pulumi config set --path 'gomeet:app\.image' "\$IMAGE" --stack "\$PULUMI_STACK"$/), "setting the image");
-    expect(setImage.envSeen.IMAGE).toBe(image);
-    expect(setImage.envSeen.PULUMI_STACK).toMatch(PROD_STACK);
-    expect(setImage.envSeen.PULUMI_ACCESS_TOKEN).toBe("${{ secrets.PULUMI_ACCESS_TOKEN }}");
-    const install = findStep(steps, (s) => uses("pulumi/actions")(s) && s.with?.command === undefined, "installing the Pulumi CLI");
-    expect(install.index).toBeLessThan(setImage.index);
+    const setImage = findStep(steps, runs(/^pulumi config set --path 'gomeet:app\.image'/), "setting the image");
     expect(build.index).toBeLessThan(setImage.index);
   });
 
