@@ -12,7 +12,9 @@ export type BinaryName =
   | "pg_basebackup"
   | "psql"
   | "nginx"
-  | "haproxy";
+  | "haproxy"
+  | "pg_autoctl"
+  | "pgbouncer";
 
 /** The Debian package that provides each binary. */
 export const DEBIAN_PACKAGE: Readonly<Record<BinaryName, string>> = {
@@ -24,6 +26,8 @@ export const DEBIAN_PACKAGE: Readonly<Record<BinaryName, string>> = {
   psql: "postgresql",
   nginx: "nginx-light",
   haproxy: "haproxy",
+  pg_autoctl: "postgresql-15-auto-failover",
+  pgbouncer: "pgbouncer",
 };
 
 const POSTGRES_VERSIONS_DIR = "/usr/lib/postgresql";

@@ -74,7 +74,7 @@ export function haproxyConfig(port: number, servers: readonly RedisAddress[], st
 }
 
 /** Sends one command to HAProxy's admin socket and returns the whole answer. */
-function adminCommand(socketPath: string, command: string): Promise<string> {
+export function adminCommand(socketPath: string, command: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(socketPath);
     let answer = "";
@@ -86,8 +86,8 @@ function adminCommand(socketPath: string, command: string): Promise<string> {
   });
 }
 
-/** Server states from `show stat` CSV. */
-export function parseServerStatus(csv: string): Record<string, ServerStatus> {
+/** Server states of `backend` (the Valkey endpoint's by default) from `show stat` CSV. */
+export function parseServerStatus(csv: string, backend: string = BACKEND): Record<string, ServerStatus> {
   const [header, ...rows] = csv.split("\n").filter((line) => line !== "");
   const columns = (header ?? "").replace(/^# /, "").split(",");
   const column = (name: string): number => {
@@ -100,7 +100,7 @@ export function parseServerStatus(csv: string): Record<string, ServerStatus> {
   for (const row of rows) {
     const cells = row.split(",");
     const name = cells[sv] ?? "";
-    if (cells[px] === BACKEND && name !== "BACKEND" && name !== "FRONTEND") {
+    if (cells[px] === backend && name !== "BACKEND" && name !== "FRONTEND") {
       result[name] = { status: cells[status] ?? "", check: (cells[check] ?? "").replace(/^\* /, "") };
     }
   }

@@ -169,8 +169,8 @@ export async function startPostgres(opts: { tls?: ServerTls } = {}): Promise<PgN
   return node;
 }
 
-/** Names of the standbys streaming from `primary` (pg_stat_replication). */
-export async function streamingReplicas(primary: PgNode): Promise<string[]> {
+/** Names of the standbys streaming from `primary` (pg_stat_replication); `primary` may be an endpoint that leads to it. */
+export async function streamingReplicas(primary: Pick<PgNode, "port">): Promise<string[]> {
   const rows = await query<{ application_name: string }>(
     primary.port,
     DATABASE,
@@ -179,8 +179,12 @@ export async function streamingReplicas(primary: PgNode): Promise<string[]> {
   return rows.map((r) => r.application_name);
 }
 
-/** A streaming replica of `primary` (pg_basebackup -R); resolves once the primary sees it streaming. */
-export async function startReplica(primary: PgNode): Promise<PgNode> {
+/**
+ * A streaming replica of `primary` (pg_basebackup -R); resolves once the primary sees it streaming.
+ * `primary` may be an endpoint that always leads to the current primary: the replica then follows a
+ * promotion (its walreceiver reconnects through the endpoint and follows the new timeline).
+ */
+export async function startReplica(primary: Pick<PgNode, "port">): Promise<PgNode> {
   const port = await freePort();
   const { socketDir, dataDir } = await nodeDirs(port);
   const applicationName = `replica_${port}`;

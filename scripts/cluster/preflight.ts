@@ -6,7 +6,16 @@
 import { findBinary, type BinaryName } from "../../harness/binaries";
 
 /** The binaries the local cluster runs (redis-server also runs the Sentinels). */
-export const CLUSTER_BINARIES: readonly BinaryName[] = ["redis-server", "haproxy", "initdb", "postgres", "pg_basebackup", "nginx"];
+export const CLUSTER_BINARIES: readonly BinaryName[] = [
+  "redis-server",
+  "haproxy",
+  "initdb",
+  "postgres",
+  "pg_basebackup",
+  "pg_autoctl",
+  "pgbouncer",
+  "nginx",
+];
 
 export class MissingBinaryError extends Error {
   constructor(readonly problems: string[]) {
