@@ -1,15 +1,17 @@
 /**
  * Everything the app instances of the local cluster depend on, started in parallel: Sentinel-managed
- * Redis behind its HAProxy endpoint, PostgreSQL primary + streaming replica, and LiveKit stand-ins.
+ * Redis behind its HAProxy endpoint, PostgreSQL as DigitalOcean runs it (pg_auto_failover primary + hot
+ * standby behind an endpoint that follows the primary, PgBouncer in transaction mode in front, a
+ * read-only replica; see postgres-ha.ts), and LiveKit stand-ins.
  * (The app instances and the nginx in front of them are the cluster script's part.)
  */
 import { startLivekitStandIn, type LivekitStandIn } from "./livekit-standin";
-import { startPostgresWithReplica, type PgPair } from "./postgres";
+import { startPostgresHA, type PostgresHA } from "./postgres-ha";
 import { startSentinelHA, type SentinelHA } from "./sentinel";
 
 export interface BackingServices {
   redis: SentinelHA;
-  postgres: PgPair;
+  postgres: PostgresHA;
   livekit: LivekitStandIn[];
   /** Milliseconds each part took to become ready, and the whole ("total"). */
   startupMs: { redis: number; postgres: number; livekit: number; total: number };
@@ -33,7 +35,7 @@ export async function startBackingServices(
   const began = Date.now();
   const [redis, postgres, livekit] = await Promise.allSettled([
     timed(startSentinelHA),
-    timed(startPostgresWithReplica),
+    timed(startPostgresHA),
     timed(() => Promise.all(names.map(startLivekitStandIn))),
   ]);
   const total = Date.now() - began;

@@ -1,6 +1,7 @@
 /**
  * The local replica of the production topology, as a library: Sentinel-managed Valkey behind an
- * HAProxy endpoint, PostgreSQL primary + streaming replica, two LiveKit stand-ins (own processes), N app instances
+ * HAProxy endpoint, PostgreSQL (pg_auto_failover primary + hot standby, an endpoint that follows the
+ * primary, PgBouncer in transaction mode, a read-only replica), two LiveKit stand-ins (own processes), N app instances
  * (child processes) and nginx in front of them. `npm run cluster`, the drills and the reliability
  * tests all start it through startCluster, and break it through the handles it returns.
  */
@@ -82,7 +83,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const authSecret = newAuthSecret();
   const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
 
-  progress("starting Valkey (primary, replica, 3 Sentinels, HAProxy), PostgreSQL (primary, replica), LiveKit stand-ins and nginx");
+  progress(
+    "starting Valkey (primary, replica, 3 Sentinels, HAProxy), PostgreSQL (pg_auto_failover monitor, primary, standby, " +
+      "HAProxy, PgBouncer, read-only replica), LiveKit stand-ins and nginx",
+  );
   // The LiveKit stand-ins run in their own processes (not the harness's in-process ones): a busy
   // process driving drills must not make a deployment look unhealthy.
   const starting = Promise.allSettled([
@@ -120,7 +124,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const allowedOrigins = [...(options.allowedOrigins ?? [])];
   const backends = {
     redisUrl: backing.redis.endpoint.url,
-    databaseUrl: backing.postgres.primary.url,
+    // DATABASE_URL is the transaction-mode pool, as on DigitalOcean; reads go to the read-only replica.
+    databaseUrl: backing.postgres.pool.url,
     replicaUrls: [backing.postgres.replica.url],
     livekit,
     authSecret,

@@ -1,11 +1,12 @@
 /**
  * Breaking and repairing the running cluster by name, for `npm run cluster`'s command prompt:
- * `kill app-2`, `stop pg-replica`, `pause valkey-primary`, `start valkey-primary`, `status`.
+ * `kill app-2`, `kill pg-primary`, `stop pg-replica`, `pause valkey-primary`, `start valkey-primary`, `status`.
  * Pieces come back at their old ports, so whatever points at them (nginx, HAProxy, the app's
  * configuration) finds them again. `pause` freezes a process and everything it forked (SIGSTOP:
  * a hung node that still holds its connections); `resume` thaws it.
  */
 import { processTree, signalAll } from "../../harness/proc-tree";
+import type { FormationNode } from "../../harness/pg-formation";
 import type { ManagedProcess } from "../../harness/process";
 import { waitForReplicaInSync, type RedisNode } from "../../harness/redis";
 import type { Cluster } from "./cluster";
@@ -39,7 +40,7 @@ async function processState(proc: ManagedProcess): Promise<string> {
   return (await hasExited(proc)) ? "down" : `running (pid ${proc.pid})`;
 }
 
-/** The pieces of the cluster by name: app-N, valkey-primary / valkey-replica (current roles), pg-primary, pg-replica, LiveKit names. */
+/** The pieces of the cluster by name: app-N, valkey-primary / valkey-replica, pg-primary / pg-standby (current roles), pg-replica, LiveKit names. */
 export function clusterPieces(cluster: Cluster): Map<string, Piece> {
   const { redis, postgres } = cluster.backing;
   const pieces = new Map<string, Piece>();
@@ -91,18 +92,51 @@ export function clusterPieces(cluster: Cluster): Map<string, Piece> {
     });
   }
 
-  for (const [name, node] of [["pg-primary", postgres.primary], ["pg-replica", postgres.replica]] as const) {
-    pieces.set(name, {
-      describe: async () => `${node.url} ${await processState(node.process)}`,
-      kill: () => node.kill(),
-      stop: () => node.stop(),
-      start: async () => {
-        if (!(await hasExited(node.process))) throw new ControlError(`${name} is already running`);
-        await node.start();
+  const pgNodes = postgres.formation.nodes;
+  const pgNode = async (role: "primary" | "standby"): Promise<FormationNode> => {
+    const primary = await postgres.currentPrimary();
+    if (primary === undefined) throw new ControlError("the pg_auto_failover monitor names no primary right now (a failover is under way?)");
+    return role === "primary" ? primary : (pgNodes.find((n) => n !== primary) as FormationNode);
+  };
+  for (const role of ["primary", "standby"] as const) {
+    // The role is looked up when the command runs: after a failover the old standby is the primary.
+    let last: FormationNode | undefined;
+    pieces.set(`pg-${role}`, {
+      describe: async () => {
+        const node = await pgNode(role).catch(() => undefined);
+        return node === undefined ? "unknown (no primary per the monitor)" : `${node.name} ${node.url} ${await processState(node.process)}`;
       },
-      process: async () => node.process,
+      kill: async () => {
+        last = await pgNode(role);
+        await last.kill();
+      },
+      stop: async () => {
+        last = await pgNode(role);
+        await last.stop();
+      },
+      start: async () => {
+        // A node that is down has no role: start the one this name stopped last, else any that is down.
+        let node = last;
+        for (const candidate of pgNodes) if (node === undefined && (await hasExited(candidate.process))) node = candidate;
+        if (node === undefined) throw new ControlError(`pg-${role}: nothing to start (both nodes are running)`);
+        await node.start();
+        last = undefined;
+        return `${node.name} ${node.url} running (pid ${node.process.pid}), rejoined the formation`;
+      },
+      process: async () => (await pgNode(role)).process,
     });
   }
+  const { replica } = postgres;
+  pieces.set("pg-replica", {
+    describe: async () => `${replica.url} ${await processState(replica.process)}`,
+    kill: () => replica.kill(),
+    stop: () => replica.stop(),
+    start: async () => {
+      if (!(await hasExited(replica.process))) throw new ControlError("pg-replica is already running");
+      await replica.start();
+    },
+    process: async () => replica.process,
+  });
 
   for (const deployment of cluster.livekit) {
     let up = true;

@@ -27,7 +27,18 @@ export interface ClusterSummary {
     replica: ProcessEndpoint;
     sentinels: ProcessEndpoint[];
   };
-  postgres: { primary: ProcessEndpoint & { dataDir: string }; replica: ProcessEndpoint & { dataDir: string } };
+  postgres: {
+    /** The formation's nodes as the summary was made (pid: the node's pg_auto_failover keeper, which runs its PostgreSQL). */
+    primary: ProcessEndpoint & { name: string; dataDir: string };
+    standby: ProcessEndpoint & { name: string; dataDir: string };
+    monitor: ProcessEndpoint;
+    /** HAProxy: always the current writable primary, unpooled. */
+    endpoint: ProcessEndpoint;
+    /** PgBouncer in transaction mode in front of the endpoint: every instance's DATABASE_URL. */
+    pool: ProcessEndpoint & { mode: "transaction" };
+    /** The read-only replica (DATABASE_REPLICA_URLS), streaming through the endpoint. */
+    replica: ProcessEndpoint & { dataDir: string };
+  };
   nginx: { pid: number };
   /** An access token for user "demo", valid for a day. */
   demoToken: string;
@@ -38,6 +49,8 @@ export async function clusterSummary(cluster: Cluster): Promise<ClusterSummary> 
   const { redis, postgres } = cluster.backing;
   const { livekit } = cluster;
   const node = (n: { url: string; process: { pid: number } }): ProcessEndpoint => ({ url: n.url, pid: n.process.pid });
+  const primary = (await postgres.currentPrimary()) ?? postgres.formation.nodes[0];
+  const standby = postgres.formation.nodes.find((n) => n !== primary) ?? postgres.formation.nodes[1];
   return {
     url: cluster.url,
     instances: cluster.instances.map((i) => ({ id: i.id, url: i.url, pid: i.pid })),
@@ -53,7 +66,11 @@ export async function clusterSummary(cluster: Cluster): Promise<ClusterSummary> 
       sentinels: redis.sentinels.map(node),
     },
     postgres: {
-      primary: { ...node(postgres.primary), dataDir: postgres.primary.dataDir },
+      primary: { ...node(primary), name: primary.name, dataDir: primary.dataDir },
+      standby: { ...node(standby), name: standby.name, dataDir: standby.dataDir },
+      monitor: node(postgres.formation.monitor),
+      endpoint: node(postgres.endpoint),
+      pool: { ...node(postgres.pool), mode: postgres.pool.mode },
       replica: { ...node(postgres.replica), dataDir: postgres.replica.dataDir },
     },
     nginx: { pid: cluster.nginx.process.pid },
@@ -76,7 +93,7 @@ export function formatSummary(s: ClusterSummary): string {
     [`redis-cli -p ${primaryPort} CLIENT PAUSE 5000 WRITE`, "the Valkey primary holds every write for 5 s (DEBUG SLEEP is disabled in Redis 7)"],
     [`redis-cli -p ${sentinelPort} SENTINEL get-master-addr-by-name ${s.redis.masterName}`, "which node is the primary now"],
     [`kill -9 ${s.postgres.replica.pid}`, "the PostgreSQL replica dies: reads move to the primary"],
-    [`kill -9 ${s.postgres.primary.pid}`, "the PostgreSQL primary dies: room creation answers 503, reads continue"],
+    ["kill pg-primary (here)", "the PostgreSQL primary node dies: pg_auto_failover promotes the standby, writes answer 503 until then"],
   ];
   const width = Math.max(...breakIt.map(([command]) => command.length));
   const lines = [
@@ -87,8 +104,11 @@ export function formatSummary(s: ClusterSummary): string {
     `  Valkey         ${s.redis.url}  (HAProxy pid ${s.redis.haproxyPid}, routes to the primary only)`,
     `                 primary ${s.redis.primary.url} (pid ${s.redis.primary.pid}), replica ${s.redis.replica.url} (pid ${s.redis.replica.pid})`,
     `                 Sentinels ${s.redis.sentinels.map((x) => `${portOf(x.url)} (pid ${x.pid})`).join(", ")}, master name "${s.redis.masterName}"`,
-    `  PostgreSQL     primary ${s.postgres.primary.url} (pid ${s.postgres.primary.pid})`,
-    `                 replica ${s.postgres.replica.url} (pid ${s.postgres.replica.pid})`,
+    `  PostgreSQL     pool ${s.postgres.pool.url} (PgBouncer pid ${s.postgres.pool.pid}, ${s.postgres.pool.mode} mode: DATABASE_URL)`,
+    `                 endpoint ${s.postgres.endpoint.url} (HAProxy pid ${s.postgres.endpoint.pid}, the writable primary only)`,
+    `                 primary ${s.postgres.primary.name} ${s.postgres.primary.url}, standby ${s.postgres.standby.name} ${s.postgres.standby.url}`,
+    `                 pg_auto_failover monitor ${s.postgres.monitor.url} (pid ${s.postgres.monitor.pid})`,
+    `                 read-only replica ${s.postgres.replica.url} (pid ${s.postgres.replica.pid})`,
     ...s.livekit.map((lk) => `  ${lk.name.padEnd(13)}  ${lk.url}  (pid ${lk.pid})  key ${lk.apiKey}  secret ${lk.apiSecret}`),
     `  auth secret    ${s.authSecret}  (HS256, AUTH_JWT_SECRET of every instance)`,
     `  CORS origins   ${s.allowedOrigins.length > 0 ? s.allowedOrigins.join(", ") : "none (--allowed-origins)"}`,
@@ -106,7 +126,7 @@ export function formatSummary(s: ClusterSummary): string {
     "",
     "or here, one command per line on stdin (pieces come back at the same address):",
     "  status | kill <piece> | stop <piece> | start <piece> | pause <piece> | resume <piece>",
-    `  pieces: ${[...s.instances.map((i) => i.id), "valkey-primary", "valkey-replica", "pg-primary", "pg-replica", ...s.livekit.map((lk) => lk.name)].join(", ")}`,
+    `  pieces: ${[...s.instances.map((i) => i.id), "valkey-primary", "valkey-replica", "pg-primary", "pg-standby", "pg-replica", ...s.livekit.map((lk) => lk.name)].join(", ")}`,
     "",
     "Ctrl-C (SIGINT) or SIGTERM stops every process and removes the temporary directories.",
   ];

@@ -1,8 +1,7 @@
 /**
  * "The cluster is whole again": every instance running and healthy, the Valkey replica in sync
- * with the primary, the PostgreSQL replica streaming. Each drill starts from, and returns to, that.
+ * with the primary, the PostgreSQL formation primary + secondary and the read-only replica streaming. Each drill starts from, and returns to, that.
  */
-import { streamingReplicas } from "../../harness/postgres";
 import { redisInfo } from "../../harness/redis";
 import { waitFor } from "../../harness/process";
 import { fetchReadiness } from "../cluster/app-instance";
@@ -27,8 +26,12 @@ async function problems(cluster: Cluster): Promise<string[]> {
       found.push(`the Valkey replica is not in sync with the primary ${primary.host}:${primary.port}`);
     }
   }
-  const streaming = await streamingReplicas(postgres.primary).catch(() => []);
-  if (streaming.length === 0) found.push("the PostgreSQL replica is not streaming from the primary");
+  const states = await postgres.formation.states().catch(() => []);
+  const settled = states.length === 2 && states.every((s) => s.reported === s.assigned);
+  if (!settled || !states.some((s) => s.reported === "primary") || !states.some((s) => s.reported === "secondary")) {
+    found.push(`the PostgreSQL formation is not primary + secondary (${states.map((s) => `${s.name} ${s.reported}/${s.assigned}`).join(", ")})`);
+  }
+  if (!(await postgres.replicaStreaming().catch(() => false))) found.push("the PostgreSQL read-only replica is not streaming from the primary");
   return found;
 }
 

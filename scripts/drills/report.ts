@@ -1,13 +1,16 @@
 /** The drills' output: the `--json` document, and a table for people. */
-import type { DrillResult } from "./types";
+import type { DrillFigure, DrillResult } from "./types";
 
 export interface DrillsDocument {
-  drills: Array<Pick<DrillResult, "name" | "recoverySeconds" | "lost" | "duplicates" | "failedRequests" | "degradedSeen" | "passed">>;
+  drills: Array<
+    Pick<DrillResult, "name" | "recoverySeconds" | "lost" | "duplicates" | "failedRequests" | "degradedSeen" | "passed"> &
+      Record<string, DrillFigure>
+  >;
 }
 
 export function drillsDocument(results: readonly DrillResult[]): DrillsDocument {
   return {
-    drills: results.map(({ name, recoverySeconds, lost, duplicates, failedRequests, degradedSeen, passed }) => ({
+    drills: results.map(({ name, recoverySeconds, lost, duplicates, failedRequests, degradedSeen, passed, figures }) => ({
       name,
       recoverySeconds,
       lost,
@@ -15,6 +18,7 @@ export function drillsDocument(results: readonly DrillResult[]): DrillsDocument 
       failedRequests,
       degradedSeen,
       passed,
+      ...figures,
     })),
   };
 }

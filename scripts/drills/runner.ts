@@ -7,14 +7,26 @@ import { waitClusterHealthy } from "./cluster-health";
 import { badInput } from "./faults/bad-input";
 import { instanceKill } from "./faults/instance-kill";
 import { livekitOutage } from "./faults/livekit-outage";
+import { postgresFailover } from "./faults/postgres-failover";
 import { postgresPrimaryLoss } from "./faults/postgres-primary-loss";
 import { postgresReplicaLoss } from "./faults/postgres-replica-loss";
 import { rollingRestart } from "./faults/rolling-restart";
 import { valkeyFailover } from "./faults/valkey-failover";
+import { valkeyPrimaryHang } from "./faults/valkey-primary-hang";
 import type { Drill, DrillName, DrillResult, DrillScale } from "./types";
 
 /** Every drill, in the order. */
-export const DRILLS: readonly Drill[] = [instanceKill, rollingRestart, valkeyFailover, postgresReplicaLoss, postgresPrimaryLoss, livekitOutage, badInput];
+export const DRILLS: readonly Drill[] = [
+  instanceKill,
+  rollingRestart,
+  valkeyFailover,
+  postgresReplicaLoss,
+  postgresPrimaryLoss,
+  livekitOutage,
+  badInput,
+  postgresFailover,
+  valkeyPrimaryHang,
+];
 
 export function drillByName(name: DrillName): Drill {
   const drill = DRILLS.find((d) => d.name === name);

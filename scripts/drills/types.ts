@@ -9,6 +9,8 @@ export const DRILL_NAMES = [
   "postgres-primary-loss",
   "livekit-outage",
   "bad-input",
+  "postgres-failover",
+  "valkey-primary-hang",
 ] as const;
 
 export type DrillName = (typeof DRILL_NAMES)[number];
@@ -48,7 +50,11 @@ export interface DrillResult {
   problems: string[];
   /** The figures behind the verdict, for the readable report. */
   details: string[];
+  /** A drill's own figures, added to its `--json` object beside the fields above (e.g. postgres-failover's writeOutageSeconds). */
+  figures?: Record<string, DrillFigure>;
 }
+
+export type DrillFigure = number | boolean | string | null | { [key: string]: number | null };
 
 export interface Drill {
   name: DrillName;

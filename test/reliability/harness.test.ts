@@ -342,7 +342,7 @@ describe("the local cluster's backing services", () => {
     const totalMs = performance.now() - began;
     report(
       `backing services + nginx ready in ${Math.round(totalMs)} ms ` +
-        `(redis+sentinel+haproxy ${services.startupMs.redis} ms, postgres pair ${services.startupMs.postgres} ms, ` +
+        `(redis+sentinel+haproxy ${services.startupMs.redis} ms, postgres (formation, endpoint, pool, replica) ${services.startupMs.postgres} ms, ` +
         `livekit stand-ins ${services.startupMs.livekit} ms)`,
     );
     expect(services.startupMs.redis).toBeGreaterThan(0);
@@ -353,7 +353,10 @@ describe("the local cluster's backing services", () => {
     portsLeftOpen.push(
       lb.port,
       services.redis.endpoint.port,
-      services.postgres.primary.port,
+      services.postgres.pool.port,
+      services.postgres.endpoint.port,
+      services.postgres.formation.monitor.port,
+      ...services.postgres.formation.nodes.map((n) => n.port),
       services.postgres.replica.port,
       ...services.redis.sentinels.map((s) => s.port),
       ...services.livekit.map((l) => Number(new URL(l.httpUrl).port)),
@@ -364,7 +367,7 @@ describe("the local cluster's backing services", () => {
 describe("stopAll", () => {
   it("leaves no process, port or temp dir behind", async () => {
     remember();
-    expect(runningProcesses().length).toBeGreaterThanOrEqual(9); // 2 redis, 3 sentinels, haproxy, 2 postgres, nginx
+    expect(runningProcesses().length).toBeGreaterThanOrEqual(13); // 2 redis, 3 sentinels, 2 haproxy, 3 pg_autoctl, pgbouncer, replica, nginx
     const dirs = temporaryDirectories();
     expect(dirs.length).toBeGreaterThan(0);
     for (const port of portsLeftOpen) expect(await isListening(port)).toBe(true);

@@ -1,6 +1,7 @@
 /**
- * Schema migrations, applied once at start under a PostgreSQL advisory lock, so that instances
- * starting together apply each migration exactly once (the others wait, then find it applied).
+ * Schema migrations, applied once at start in one transaction under a transaction-scoped advisory
+ * lock, so that instances starting together apply each migration exactly once (the others wait, then
+ * find it applied), also through a transaction-mode connection pool.
  */
 import type { Pool } from "pg";
 import type { Logger } from "../logger";
@@ -24,39 +25,50 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-/** Arbitrary constant identifying GoMeet's migration lock (pg_advisory_lock takes a bigint). */
+/** Arbitrary constant identifying GoMeet's migration lock (advisory locks take a bigint). */
 const MIGRATION_LOCK_ID = 4_714_200_401;
 
-/** Applies pending migrations; returns the ids applied by this call. */
+/**
+ * Applies pending migrations; returns the ids applied by this call.
+ *
+ * Everything runs in one transaction that first takes a transaction-scoped advisory lock
+ * (pg_advisory_xact_lock), so it works through a transaction-mode pool (DigitalOcean's PgBouncer):
+ * a pool hands each transaction to some server connection, and a session lock taken by one
+ * statement (pg_advisory_lock) could be held by a server connection that the unlock never reaches
+ * (the lock leaks; the next instance waits forever). An instance that starts meanwhile waits on the
+ * lock, then finds the migrations applied. DDL is transactional in PostgreSQL: a failed migration
+ * leaves nothing behind, and none after it is tried.
+ */
 export async function migrate(pool: Pool, logger: Logger, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
   const client = await pool.connect();
   const applied: number[] = [];
   try {
-    await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_ID]);
+    await client.query("BEGIN");
     try {
+      await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK_ID]);
       await client.query(
         "CREATE TABLE IF NOT EXISTS schema_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
       );
       const done = new Set((await client.query<{ id: number }>("SELECT id FROM schema_migrations")).rows.map((row) => row.id));
       for (const migration of migrations) {
         if (done.has(migration.id)) continue;
-        await client.query("BEGIN");
-        try {
-          await client.query(migration.sql);
-          await client.query("INSERT INTO schema_migrations (id, name) VALUES ($1, $2)", [migration.id, migration.name]);
-          await client.query("COMMIT");
-        } catch (error) {
-          await client.query("ROLLBACK");
-          throw error;
-        }
+        await client.query(migration.sql);
+        await client.query("INSERT INTO schema_migrations (id, name) VALUES ($1, $2)", [migration.id, migration.name]);
         applied.push(migration.id);
-        logger.info({ migration: migration.id, name: migration.name }, "migration applied");
       }
-    } finally {
-      await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_ID]);
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch((rollbackError: unknown) =>
+        logger.error({ err: rollbackError }, "migrations: ROLLBACK failed after an error (the connection is discarded)"),
+      );
+      throw error;
     }
-  } finally {
-    client.release();
+  } catch (error) {
+    // A connection whose transaction state is unknown must not go back to the pool.
+    client.release(error instanceof Error ? error : new Error(String(error)));
+    throw error;
   }
+  client.release();
+  for (const id of applied) logger.info({ migration: id, name: migrations.find((m) => m.id === id)?.name }, "migration applied");
   return applied;
 }

@@ -1,6 +1,7 @@
 /**
  * Rooms: created on the primary, read from replicas. Because replicas lag, "not found" on a
- * replica is confirmed on the primary (read-your-writes for a room created a moment ago).
+ * replica is confirmed on the primary (read-your-writes for a room created a moment ago); while
+ * there is no primary that confirmation is impossible and the read answers 503, never a false 404.
  * Room existence is cached in-process (rooms are never deleted), so joins and token requests
  * for a known room cost no database round trip.
  */
@@ -48,8 +49,9 @@ export class RoomRepository {
     const select = "SELECT id, name, created_at FROM rooms WHERE id = $1";
     let [row] = await this.db.read<RoomRow>(select, [id]);
     if (row === undefined) {
-      // Possibly created a moment ago and not yet replicated: ask the primary (if it is up).
-      [row] = await this.db.write<RoomRow>(select, [id]).catch(() => [] as RoomRow[]);
+      // Possibly created a moment ago and not yet replicated: ask the primary. Without a primary the
+      // answer is unknown, so it is a 503 database_unavailable (from write()), not a 404.
+      [row] = await this.db.write<RoomRow>(select, [id]);
     }
     if (row === undefined) throw new HttpError(404, "room_not_found", `Room ${id} does not exist`);
     const room = toRoom(row);

@@ -75,7 +75,7 @@ async function runBadInput(ctx: DrillContext, options: { skipHttp?: readonly Kno
   const { value, obs, load } = await withLoad(ctx, { name: "bad-input", streams }, async (load) => {
     const [target, members] = [...load.rooms][0] as [string, { id: string }[]];
     const observer = await signUserToken(cluster.authSecret, "bad-input-observer");
-    const roomsBefore = await roomCount(cluster.backing.postgres.primary.url);
+    const roomsBefore = await roomCount(cluster.backing.postgres.endpoint.url);
     const faultAt = Date.now();
     const report = await runBarrage({
       baseUrl: cluster.url,
@@ -104,7 +104,7 @@ async function runBadInput(ctx: DrillContext, options: { skipHttp?: readonly Kno
       () => true,
       () => false,
     );
-    const roomsAfter = await roomCount(cluster.backing.postgres.primary.url);
+    const roomsAfter = await roomCount(cluster.backing.postgres.endpoint.url);
     const stableAt = await load.waitStable({ after: Date.now() - 1000, timeoutMs: 10_000 });
     await sleep(LINGER_MS);
     return { faultAt, report, target, observer, presenceIntact, users, expected, roomsBefore, roomsAfter, stableAt };

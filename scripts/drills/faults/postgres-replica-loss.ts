@@ -3,7 +3,6 @@
  * for a few seconds, start it again. Reads move to the primary at once (a read that fails on the
  * replica is retried there). Pass: 0 failed reads (0 failed requests at all), /readyz degraded.
  */
-import { streamingReplicas } from "../../../harness/postgres";
 import { waitFor } from "../../../harness/process";
 import { LINGER_MS, sleep, withLoad } from "../load/with-load";
 import type { Drill, DrillContext, DrillResult } from "../types";
@@ -17,7 +16,7 @@ export const postgresReplicaLoss: Drill = {
   description: "SIGKILL the PostgreSQL replica; pass: 0 failed reads",
   async run(ctx: DrillContext): Promise<DrillResult> {
     const verdict = new Verdict("postgres-replica-loss");
-    const { primary, replica } = ctx.cluster.backing.postgres;
+    const { replica } = ctx.cluster.backing.postgres;
     let down = false;
     try {
       const { value, obs, load } = await withLoad(ctx, { name: "postgres-replica-loss" }, async (load) => {
@@ -29,7 +28,7 @@ export const postgresReplicaLoss: Drill = {
         const restoredAt = Date.now();
         await replica.start();
         down = false;
-        await waitFor(async () => (await streamingReplicas(primary)).length > 0, { timeoutMs: 15_000, what: "the replica to stream again" });
+        await waitFor(() => ctx.cluster.backing.postgres.replicaStreaming(), { timeoutMs: 15_000, what: "the replica to stream again" });
         const stableAt = await load.waitStable({ after: restoredAt, timeoutMs: 15_000 });
         await sleep(LINGER_MS);
         return { faultAt, restoredAt, stableAt };

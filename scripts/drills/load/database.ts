@@ -36,3 +36,13 @@ export async function seedUnreadRooms(primaryUrl: string, replicaUrl: string, co
 export async function roomCount(primaryUrl: string): Promise<number> {
   return withClient(primaryUrl, async (client) => Number((await client.query<{ n: string }>("SELECT count(*) AS n FROM rooms")).rows[0]?.n));
 }
+
+/** Of `ids`, those with no row in `rooms` at `url`. */
+export async function missingRooms(url: string, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const found = await withClient(url, async (client) =>
+    (await client.query<{ id: string }>("SELECT id FROM rooms WHERE id = ANY($1)", [ids])).rows.map((row) => row.id),
+  );
+  const present = new Set(found);
+  return ids.filter((id) => !present.has(id));
+}

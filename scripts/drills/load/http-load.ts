@@ -23,6 +23,8 @@ export interface RequestSample {
   error?: string;
   /** Token requests: the LiveKit deployment the token is for. */
   deployment?: string;
+  /** Write requests answered 201: the id of the room created (to check afterwards that it was kept). */
+  roomId?: string;
 }
 
 export interface HttpStream {
@@ -104,7 +106,7 @@ export class HttpLoad {
     try {
       const response = await fetch(`${stream.baseUrl}${path}`, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
       const text = await response.text();
-      let parsed: { error?: { code?: string }; deployment?: string } = {};
+      let parsed: { error?: { code?: string }; deployment?: string; id?: string } = {};
       try {
         parsed = JSON.parse(text) as typeof parsed;
       } catch {
@@ -120,6 +122,7 @@ export class HttpLoad {
         ok,
         error: ok ? undefined : (parsed.error?.code ?? `HTTP ${response.status}`),
         deployment: parsed.deployment,
+        roomId: ok && stream.kind === "write" ? parsed.id : undefined,
       };
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code;

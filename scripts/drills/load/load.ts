@@ -72,7 +72,7 @@ export class DrillLoad {
   /** Creates the rooms, seeds unread rooms, connects every client, then starts sending and requesting. */
   static async start(ctx: DrillContext, options: LoadOptions): Promise<DrillLoad> {
     const { cluster, scale } = ctx;
-    const { primary, replica } = cluster.backing.postgres;
+    const { endpoint, replica } = cluster.backing.postgres;
     const httpToken = await signUserToken(cluster.authSecret, `${options.name}-http`);
     const roomIds: string[] = [];
     for (let r = 0; r < scale.rooms; r++) {
@@ -85,7 +85,7 @@ export class DrillLoad {
       if (response.status !== 201 || body.id === undefined) throw new Error(`creating a drill room: POST /rooms answered ${response.status} ${JSON.stringify(body)}`);
       roomIds.push(body.id);
     }
-    const unread = await seedUnreadRooms(primary.url, replica.url, options.unreadRooms ?? 800);
+    const unread = await seedUnreadRooms(endpoint.url, replica.url, options.unreadRooms ?? 800);
     const rooms = new Map<string, DrillClient[]>();
     const clients: DrillClient[] = [];
     for (const [r, room] of roomIds.entries()) {
