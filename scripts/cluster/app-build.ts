@@ -17,13 +17,14 @@ const CACHE_DIR = path.join(REPO_ROOT, "node_modules/.cache/gomeet-cluster");
 /** Builds older than this are removed when a new one is written (a running cluster may still use a recent one). */
 const STALE_MS = 24 * 60 * 60 * 1000;
 
-function sourceFiles(dir: string): string[] {
+/** Files under `dir` whose name ends with `suffix` (".ts" leaves out declaration files). */
+function sourceFiles(dir: string, suffix = ".ts"): string[] {
   return fs
     .readdirSync(dir, { withFileTypes: true })
     .flatMap((entry) => {
       const file = path.join(dir, entry.name);
-      if (entry.isDirectory()) return sourceFiles(file);
-      return entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts") ? [file] : [];
+      if (entry.isDirectory()) return sourceFiles(file, suffix);
+      return entry.name.endsWith(suffix) && !entry.name.endsWith(".d.ts") ? [file] : [];
     })
     .sort();
 }
@@ -51,7 +52,10 @@ function removeStaleBuilds(keep: string): void {
 /** The path of main.js built from the current app/src (built now if this version was never built). */
 export function compiledAppEntry(): string {
   const files = sourceFiles(SOURCE_DIR);
+  // The Valkey scripts (src/redis/lua/*.lua) are read at run time beside the code, as in the image.
+  const assets = sourceFiles(SOURCE_DIR, ".lua");
   const hash = createHash("sha256");
+  for (const file of assets) hash.update(path.relative(SOURCE_DIR, file)).update("\0").update(fs.readFileSync(file)).update("\0");
   const contents = files.map((file) => {
     const text = fs.readFileSync(file, "utf8");
     hash.update(path.relative(SOURCE_DIR, file)).update("\0").update(text).update("\0");
@@ -76,6 +80,11 @@ export function compiledAppEntry(): string {
       fs.mkdirSync(path.dirname(out), { recursive: true });
       fs.writeFileSync(out, output.outputText);
     });
+    for (const file of assets) {
+      const out = path.join(staging, path.relative(SOURCE_DIR, file));
+      fs.mkdirSync(path.dirname(out), { recursive: true });
+      fs.copyFileSync(file, out);
+    }
     try {
       fs.renameSync(staging, target);
     } catch (error) {
