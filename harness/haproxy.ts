@@ -18,6 +18,12 @@ export interface RedisPrimaryProxy {
   process: ManagedProcess;
   /** Health-check state of each server, keyed "host:port". */
   serverStatus(): Promise<Record<string, ServerStatus>>;
+  /** HAProxy's admin socket (`set server <backend>/<host:port> state maint|ready`). */
+  adminSocket: string;
+  /** The backend's name, for admin commands. */
+  backend: string;
+  /** Takes a server out of rotation (maint: no traffic whatever its check says) or puts it back (ready). */
+  setServerState(server: RedisAddress, state: "maint" | "ready"): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -137,6 +143,12 @@ export async function startRedisPrimaryProxy(servers: readonly RedisAddress[]): 
     url: `redis://${LOOPBACK}:${port}`,
     process: proc,
     serverStatus,
+    adminSocket: statsSocket,
+    backend: BACKEND,
+    setServerState: async (server, state) => {
+      const answer = await adminCommand(statsSocket, `set server ${BACKEND}/${serverName(server)} state ${state}`);
+      if (answer.trim() !== "") throw new Error(`haproxy: set server ${serverName(server)} state ${state}: ${answer.trim()}`);
+    },
     stop: () => proc.stop(),
   };
 }

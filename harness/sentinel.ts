@@ -35,7 +35,32 @@ const DOWN_AFTER_MS = 1000;
 const FAILOVER_TIMEOUT_MS = 2000;
 const READY_TIMEOUT_MS = 10_000;
 
-function sentinelConfig(port: number, dir: string, primary: RedisAddress): string {
+/**
+ * Fencing for a hung primary that comes back: Sentinel runs this on every failover (leader and
+ * observers alike, with <master-name> <role> <state> <from-ip> <from-port> <to-ip> <to-port>), and it
+ * puts the old primary in HAProxy maintenance and the new one back in rotation. Without it a primary
+ * thawed after SIGSTOP still answers role:master — for ~10 s, until a Sentinel turns it into a replica —
+ * and HAProxy would route new connections to it: writes it took would be thrown away by its resync.
+ */
+export function reconfigScript(adminSocket: string, backend: string): string {
+  const socket = JSON.stringify(adminSocket);
+  return [
+    "const net = require('node:net');",
+    "const [fromIp, fromPort, toIp, toPort] = process.argv.slice(5);",
+    `const old = \`${backend}/\${fromIp}:\${fromPort}\`;`,
+    `const next = \`${backend}/\${toIp}:\${toPort}\`;`,
+    "const commands = `set server ${old} state maint; shutdown sessions server ${old}; set server ${next} state ready\\n`;",
+    `const admin = net.connect(${socket});`,
+    "admin.setTimeout(5000, () => process.exit(2));",
+    "admin.on('connect', () => admin.end(commands));",
+    "admin.on('data', (chunk) => process.stderr.write(chunk));",
+    "admin.on('error', (error) => { process.stderr.write(String(error) + '\\n'); process.exit(1); });",
+    "admin.on('close', () => process.exit(0));",
+    "",
+  ].join("\n");
+}
+
+function sentinelConfig(port: number, dir: string, primary: RedisAddress, reconfig?: string): string {
   return [
     `port ${port}`,
     "bind 127.0.0.1",
@@ -47,16 +72,24 @@ function sentinelConfig(port: number, dir: string, primary: RedisAddress): strin
     `sentinel down-after-milliseconds ${MASTER_NAME} ${DOWN_AFTER_MS}`,
     `sentinel failover-timeout ${MASTER_NAME} ${FAILOVER_TIMEOUT_MS}`,
     `sentinel parallel-syncs ${MASTER_NAME} 1`,
+    ...(reconfig === undefined ? [] : [`sentinel client-reconfig-script ${MASTER_NAME} ${reconfig}`]),
     "",
   ].join("\n");
 }
 
 /** A Sentinel watching `primary`; its config file (which Sentinel rewrites) survives restarts. */
-async function startSentinel(primary: RedisAddress): Promise<RedisServer> {
+async function startSentinel(primary: RedisAddress, proxy?: RedisPrimaryProxy): Promise<RedisServer> {
   const port = await freePort();
   const dir = await tempDir(`sentinel-${port}`);
   const configFile = path.join(dir, "sentinel.conf");
-  await fs.writeFile(configFile, sentinelConfig(port, dir, primary));
+  let reconfig: string | undefined;
+  if (proxy !== undefined) {
+    const scriptFile = path.join(dir, "reconfig.js");
+    reconfig = path.join(dir, "reconfig.sh");
+    await fs.writeFile(scriptFile, reconfigScript(proxy.adminSocket, proxy.backend));
+    await fs.writeFile(reconfig, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(scriptFile)} "$@"\n`, { mode: 0o755 });
+  }
+  await fs.writeFile(configFile, sentinelConfig(port, dir, primary, reconfig));
   const sentinel = new RedisServer(`sentinel-${port}`, port, () => [configFile, "--sentinel"]);
   await sentinel.start();
   return sentinel;
@@ -103,10 +136,10 @@ export async function askSentinels(sentinels: readonly RedisAddress[]): Promise<
  */
 export async function startSentinelHA(): Promise<SentinelHA> {
   const pair = await startRedisPair();
-  const [sentinels, proxy] = await Promise.all([
-    Promise.all(Array.from({ length: SENTINEL_COUNT }, () => startSentinel(pair.primary))),
-    startRedisPrimaryProxy([pair.primary, pair.replica]),
-  ]);
+  const proxy = await startRedisPrimaryProxy([pair.primary, pair.replica]);
+  // Only the node the Sentinels elect gets traffic; each failover moves that (see reconfigScript).
+  await proxy.setServerState(pair.replica, "maint");
+  const sentinels = await Promise.all(Array.from({ length: SENTINEL_COUNT }, () => startSentinel(pair.primary, proxy)));
   const currentPrimary = (): Promise<{ host: string; port: number }> => askSentinels(sentinels);
   // A data node that restarts comes back as a replica of the current primary, like a managed
   // standby, instead of as a second primary that HAProxy would route writes to until Sentinel demotes it.

@@ -108,7 +108,7 @@ export const postgresFailover: Drill = {
       verdict.detail(`primary ${victim.name} → ${value.promoted} (monitor) after ${seconds(value.promotedAt - faultAt)}; old node rejoined as standby in ${seconds(value.rejoinedMs)}`);
       verdict.detail(`writes: ${writes.length}, ${failedWrites.length} failed (slowest ${seconds(slowest)}); outage ${seconds(writeOutageMs)}; ${lostWrites.length} of ${acknowledged.length} acknowledged lost`);
       verdict.detail(`reads: ${reads.length} (${readsDuringOutage} during the write outage), ${failedReads.length} failed; replica stale until ${value.replicaCaughtUpAt === undefined ? "never" : seconds(value.replicaCaughtUpAt - faultAt)} after the fault`);
-      verdict.detail(`INSERT latency p50/p99: ${latency.asyncP50Ms}/${latency.asyncP99Ms} ms asynchronous (synchronous_commit = local), ${latency.syncP50Ms}/${latency.syncP99Ms} ms synchronous (on), ${latency.samples} each`);
+      verdict.detail(`INSERT latency p50/p99: ${latency.asyncP50Ms}/${latency.asyncP99Ms} ms asynchronous (synchronous_commit = local), ${latency.syncP50Ms}/${latency.syncP99Ms} ms synchronous (on, standby sync_state ${latency.standbySyncStates.join(", ")}), ${latency.samples} each`);
       verdict.require(Number.isFinite(writeOutageMs), "no write succeeded after the fault");
       verdict.require(writeOutageMs <= MAX_WRITE_OUTAGE_MS, `writes were back only after ${seconds(writeOutageMs)} (target ${seconds(MAX_WRITE_OUTAGE_MS)})`);
       verdict.require(failedWrites.length > 0, "no write failed: the drill tested nothing");
