@@ -38,6 +38,11 @@ export interface PgPrimaryEndpoint {
   process: ManagedProcess;
   /** Health-check state of each server, keyed "host:port". */
   serverStatus(): Promise<Record<string, ServerStatus>>;
+  /**
+   * Takes a server out of rotation and cuts its sessions (maint), or puts it back (ready): the server
+   * unreachable from the apps while it and the failure detector see nothing wrong (a network cut).
+   */
+  setServerState(server: PgServer, state: "maint" | "ready"): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -122,6 +127,12 @@ export async function startPgPrimaryEndpoint(servers: readonly PgServer[], datab
     url: `postgres://postgres@${LOOPBACK}:${port}/${database}`,
     process: proc,
     serverStatus,
+    setServerState: async (server, state) => {
+      const name = `${BACKEND}/${serverName(server)}`;
+      const command = state === "maint" ? `set server ${name} state maint; shutdown sessions server ${name}` : `set server ${name} state ready`;
+      const answer = await adminCommand(statsSocket, command);
+      if (answer.trim() !== "") throw new Error(`haproxy: ${command}: ${answer.trim()}`);
+    },
     stop: () => proc.stop(),
   };
 }
