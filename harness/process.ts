@@ -195,7 +195,7 @@ function cleanupSync(): void {
   running.clear();
   for (const dir of temporaryDirs) {
     try {
-      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     } catch (error) {
       process.stderr.write(`harness: could not remove ${dir}: ${String(error)}\n`);
     }
@@ -275,7 +275,10 @@ export async function stopAll(): Promise<void> {
   const results = await Promise.allSettled(steps);
   const dirs = [...temporaryDirs];
   temporaryDirs.clear();
-  results.push(...(await Promise.allSettled(dirs.map((dir) => fsp.rm(dir, { recursive: true, force: true })))));
+  // Retried: a server interrupted while creating files (initdb, pg_basebackup under pg_autoctl) may still
+  // be writing its last ones for a moment after its process tree is gone (ENOTEMPTY).
+  const remove = (dir: string): Promise<void> => fsp.rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  results.push(...(await Promise.allSettled(dirs.map(remove))));
   const errors = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
   if (errors.length > 0) {
     throw new AggregateError(errors, `stopAll: ${errors.length} step(s) failed: ${errors.map(String).join("; ")}`);

@@ -102,7 +102,7 @@ test("--json: one line with the whole cluster once ready; SIGINT stops everythin
 
 test("SIGINT during start-up stops what had started and removes its directories", async () => {
   const { cli, tmp } = await runCli(["--json"]);
-  await waitFor(async () => fs.readdirSync(tmp).some((name) => name.startsWith("gomeet-postgres-")), {
+  await waitFor(async () => fs.readdirSync(tmp).some((name) => name.startsWith("gomeet-pg-monitor-")), {
     timeoutMs: 30_000,
     intervalMs: 50,
     what: "the cluster to start creating its servers",
