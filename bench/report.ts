@@ -1,5 +1,5 @@
 /**
- * The benchmark's outputs: the JSON document of issue 6 (`--json`) and readable tables with each
+ * The benchmark's outputs: its JSON document (`--json`) and readable tables with each
  * figure next to its target.
  */
 import type { ConnectionsResult } from "./connections";
@@ -59,7 +59,7 @@ function jsonStep(step: FanoutStep, fanout: FanoutResult): Record<string, unknow
   };
 }
 
-/** The document issue 6 specifies; a part that was not run is null. */
+/** The `--json` document; a part that was not run is null. */
 export function resultDocument(results: BenchResults): Record<string, unknown> {
   const { fanout, connections, tokens } = results;
   return {

@@ -1,6 +1,6 @@
 /**
  * nginx as the load balancer in front of the app instances — the local stand-in for the DigitalOcean
- * load balancer, and the analysis's nginx intent done right: least_conn with passive health checks
+ * load balancer: least_conn with passive health checks
  * (max_fails / fail_timeout), retry on another instance for idempotent requests only, WebSocket
  * upgrade headers, and a read timeout long enough for idle WebSockets.
  */
@@ -47,7 +47,7 @@ export interface NginxLoadBalancer {
 }
 
 const LOOPBACK = "127.0.0.1";
-/** Idle WebSockets are kept for an hour (the analysis's 10 s cut every quiet socket). */
+/** Idle WebSockets are kept for an hour (a 10 s read timeout would cut every quiet socket). */
 const WS_TIMEOUT = "3600s";
 
 function validate(upstreams: readonly Upstream[]): void {

@@ -25,7 +25,7 @@ export type Severity = "critical" | "warning";
 export interface AlertRuleSettings {
   /** Ready instances below this raise GoMeetReplicasBelowFloor: the Deployment's replicas (the HPA floor). */
   haFloor: number;
-  /** Fan-out p99 target in seconds (the analysis's 100 ms). */
+  /** Fan-out p99 target in seconds (the service's 100 ms response-time target). */
   fanoutP99Seconds: number;
   /** Multiplies every `for:` duration: 1 in the stack; the local cluster uses a small factor (short drills). */
   forScale: number;

@@ -74,8 +74,6 @@ export function downtimeBudgetMinutes(uptimeTargetPercent: number): number {
  * Every alert goes to the configured emails and, when set, Slack.
  */
 export class Alerting extends pulumi.ComponentResource {
-  readonly uptimeCheckId: pulumi.Output<string>;
-
   constructor(name: string, args: AlertingArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gomeet:index:Alerting", name, {}, opts);
     const cfg = args.config;
@@ -129,7 +127,6 @@ export class Alerting extends pulumi.ComponentResource {
     uptimeAlert("latency", { type: "latency", comparison: "greater_than", threshold: cfg.responseTimeMs, period: "5m" });
     if (args.tls) uptimeAlert("ssl-expiry", { type: "ssl_expiry", threshold: 14 });
 
-    this.uptimeCheckId = check.id;
-    this.registerOutputs({ uptimeCheckId: this.uptimeCheckId, downtimeBudgetMinutes: downtimeBudgetMinutes(cfg.uptimeTargetPercent) });
+    this.registerOutputs({ uptimeCheckId: check.id, downtimeBudgetMinutes: downtimeBudgetMinutes(cfg.uptimeTargetPercent) });
   }
 }

@@ -130,8 +130,8 @@ export interface LoadBalancerSettings {
 }
 
 /**
- * DigitalOcean load balancer annotations: a REGIONAL (HTTP-capable) LB, health checks on /readyz with
- * the analysis's 3 failures, an idle timeout that keeps WebSockets open, TLS and redirect with a domain.
+ * DigitalOcean load balancer annotations: a REGIONAL (HTTP-capable) LB, health checks on /readyz that take
+ * an instance out after 3 failures, an idle timeout that keeps WebSockets open, TLS and redirect with a domain.
  * Values are strings: Kubernetes annotations are, and the CCM parses them.
  */
 export function loadBalancerAnnotations(s: LoadBalancerSettings): Record<string, pulumi.Input<string>> {

@@ -1,6 +1,6 @@
 /**
  * The GoMeet HA policy pack's contents: its name, default enforcement level and every policy, in the
- * order of the issue's rules. `index.ts` serves them to the Pulumi CLI; the offline runner evaluates
+ * order of the rule numbers in rules/*.ts. `index.ts` serves them to the Pulumi CLI; the offline runner evaluates
  * them directly. Importing this module never starts a server.
  */
 import type { EnforcementLevel, Policies } from "@pulumi/policy";

@@ -1,9 +1,7 @@
 /** Identifier formats. Validated before any Valkey key or SQL parameter is built from them. */
 import { randomBytes } from "node:crypto";
-import { z } from "zod";
 
 export const ROOM_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-export const roomIdSchema = z.string().regex(ROOM_ID_PATTERN, "1-64 characters of A-Z a-z 0-9 _ -");
 
 export function isValidRoomId(value: unknown): value is string {
   return typeof value === "string" && ROOM_ID_PATTERN.test(value);

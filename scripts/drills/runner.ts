@@ -15,7 +15,7 @@ import { valkeyFailover } from "./faults/valkey-failover";
 import { valkeyPrimaryHang } from "./faults/valkey-primary-hang";
 import type { Drill, DrillName, DrillResult, DrillScale } from "./types";
 
-/** Every drill, in the issue's order. */
+/** Every drill, in the order `npm run drills` runs them. */
 export const DRILLS: readonly Drill[] = [
   instanceKill,
   rollingRestart,

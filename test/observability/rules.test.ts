@@ -73,7 +73,7 @@ describe("the rules file", () => {
     }
   });
 
-  test("the issue's signals each have an alert with a severity, a summary and a runbook link", () => {
+  test("the service's signals each have an alert with a severity, a summary and a runbook link", () => {
     const exprs = definitions.map((d) => d.expr).join("\n");
     for (const metric of [
       "up{",

@@ -155,7 +155,7 @@ describe("reports", () => {
     details: ["400 messages accepted"],
   };
 
-  it("--json has exactly the issue's fields", () => {
+  it("--json has exactly the fields of the drills document", () => {
     expect(drillsDocument([result, { ...result, name: "bad-input", recoverySeconds: null, passed: false, problems: ["x"] }])).toEqual({
       drills: [
         { name: "instance-kill", recoverySeconds: 0.42, lost: 0, duplicates: 0, failedRequests: 1, degradedSeen: false, passed: true },

@@ -6,8 +6,7 @@
  */
 import { startCluster, type Cluster } from "../../scripts/cluster/cluster";
 import { clusterPieces, runControlCommand } from "../../scripts/cluster/control";
-import type { KnownIssue } from "../../scripts/drills/bad-input/barrage";
-import { badInputDrill } from "../../scripts/drills/faults/bad-input";
+import { badInput } from "../../scripts/drills/faults/bad-input";
 import { instanceKill } from "../../scripts/drills/faults/instance-kill";
 import { postgresFailover } from "../../scripts/drills/faults/postgres-failover";
 import { postgresReplicaLoss } from "../../scripts/drills/faults/postgres-replica-loss";
@@ -17,14 +16,6 @@ import { runDrill } from "../../scripts/drills/runner";
 import type { Drill, DrillResult, DrillScale } from "../../scripts/drills/types";
 import { isAlive, processTree, type ProcessIdentity } from "../../harness/proc-tree";
 import { runningProcesses, stopAll, temporaryDirectories } from "../../harness/process";
-
-/**
- * Inputs of known, reported issues, left out here so that this suite guards everything else; the
- * full `npm run drills` leaves nothing out and fails on them. Delete each entry once it is fixed.
- */
-// Inputs left out of the barrage because of a known bug, each with its reason. Empty: the NUL-in-name 500 and
-// the oversized-body 502 were fixed in the app (control characters refused; a refused body is read away).
-const KNOWN_ISSUES: KnownIssue[] = [];
 
 const SCALE: DrillScale = { rooms: 3, clientsPerRoom: 3, sendIntervalMs: 100, badInputs: 2000, warmupMs: 1000 };
 
@@ -98,7 +89,7 @@ test("postgres-failover: SIGKILL the PostgreSQL primary node; the standby is pro
   process.stdout.write(`[drills] postgres-failover: ${JSON.stringify(result.figures)}\n`);
 }, 120_000);
 
-test("bad-input: 2,000 malformed inputs; every one refused, no crash, state intact", async () => void (await drill(badInputDrill({ skipHttp: KNOWN_ISSUES }))), 60_000);
+test("bad-input: 2,000 malformed inputs; every one refused, no crash, state intact", async () => void (await drill(badInput)), 60_000);
 
 test("stopping the cluster leaves no process and no temporary directory", async () => {
   await cluster.stop();

@@ -30,18 +30,7 @@ export interface BarrageOptions {
   /** The app's WS_MAX_MESSAGES_PER_SECOND: attackers stay under it, the flood goes over it. */
   maxMessagesPerSecond: number;
   concurrency: number;
-  /**
-   * HTTP inputs left out of this barrage because they hit a known, reported issue (the full drill
-   * leaves nothing out). Each skipped input is replaced by the next generated one.
-   */
-  skipHttp?: readonly KnownIssue[];
   progress?: (line: string) => void;
-}
-
-export interface KnownIssue {
-  /** What is wrong and where it is reported. */
-  reason: string;
-  matches(input: HttpInput): boolean;
 }
 
 export interface BarrageReport {
@@ -54,8 +43,6 @@ export interface BarrageReport {
   unexpectedExamples: string[];
   /** Messages the attackers' frames got published as (must be 0). */
   published: number;
-  /** Inputs left out per known issue. */
-  skipped: Map<string, number>;
   durationMs: number;
 }
 
@@ -143,14 +130,7 @@ export async function runBarrage(options: BarrageOptions): Promise<BarrageReport
   await Promise.all(attackers.map((a) => a.connect()));
   const [flooder, ...pacers] = attackers as [Attacker, ...Attacker[]];
   const frames = Array.from({ length: frameCount }, (_, i) => frameInput(frameRng, i, options.maxFrameBytes));
-  const skipped = new Map<string, number>();
-  const httpInputs: HttpInput[] = [];
-  for (let i = 0; httpInputs.length < httpCount; i++) {
-    const input = httpInput(httpRng, i, options.room, options.token, tokens);
-    const issue = options.skipHttp?.find((known) => known.matches(input));
-    if (issue === undefined) httpInputs.push(input);
-    else skipped.set(issue.reason, (skipped.get(issue.reason) ?? 0) + 1);
-  }
+  const httpInputs = Array.from({ length: httpCount }, (_, i) => httpInput(httpRng, i, options.room, options.token, tokens));
   // Each attacker stays under the per-connection rate limit (with a margin for timer jitter).
   const pauseMs = Math.ceil(1000 / (options.maxMessagesPerSecond * 0.7));
   let nextFrame = 0;
@@ -179,7 +159,6 @@ export async function runBarrage(options: BarrageOptions): Promise<BarrageReport
     unexpected: tally.unexpected,
     unexpectedExamples: tally.examples(),
     published,
-    skipped,
     durationMs: Date.now() - began,
   };
 }

@@ -9,7 +9,7 @@
 import WebSocket from "ws";
 import { loadConfig } from "../../../app/src/config";
 import { signUserToken } from "../../../harness/tokens";
-import { runBarrage, type BarrageReport, type KnownIssue } from "../bad-input/barrage";
+import { runBarrage, type BarrageReport } from "../bad-input/barrage";
 import { roomCount } from "../load/database";
 import { lbStreams } from "../load/load";
 import { LINGER_MS, sleep, withLoad } from "../load/with-load";
@@ -65,7 +65,7 @@ function describeCategories(report: BarrageReport): string[] {
     .map(([name, f]) => `  ${name}${f.kinds > 1 ? ` (${f.kinds} kinds)` : ""}: ${f.total} → ${[...f.answers].map(([answer, n]) => `${answer} ×${n}`).join(", ")}`);
 }
 
-async function runBadInput(ctx: DrillContext, options: { skipHttp?: readonly KnownIssue[] }): Promise<DrillResult> {
+async function runBadInput(ctx: DrillContext): Promise<DrillResult> {
   const verdict = new Verdict("bad-input");
   const { cluster } = ctx;
   const config = loadConfig(cluster.instances[0]?.env ?? {});
@@ -88,7 +88,6 @@ async function runBadInput(ctx: DrillContext, options: { skipHttp?: readonly Kno
       maxFrameBytes: config.wsMaxFrameBytes,
       maxMessagesPerSecond: config.wsMaxMessagesPerSecond,
       concurrency: HTTP_CONCURRENCY,
-      skipHttp: options.skipHttp,
       progress: ctx.progress,
     });
     ctx.progress(`bad-input: ${report.inputs} inputs in ${seconds(report.durationMs)}, ${report.unexpected} unexpected answers`);
@@ -114,7 +113,6 @@ async function runBadInput(ctx: DrillContext, options: { skipHttp?: readonly Kno
   verdict.detail(`${report.inputs} malformed inputs (${report.byChannel.http} HTTP, ${report.byChannel.upgrade} WebSocket upgrades, ${report.byChannel.frames} frames, ${report.byChannel.flood} in a flood) in ${seconds(report.durationMs)}`);
   for (const line of describeCategories(report)) verdict.detail(line);
   for (const example of report.unexpectedExamples) verdict.detail(`  unexpected: ${example}`);
-  for (const [reason, n] of report.skipped) verdict.detail(`  left out: ${n} input(s) of a known issue: ${reason}`);
   verdict.require(report.inputs >= ctx.scale.badInputs, `only ${report.inputs} inputs were sent`);
   verdict.require(report.unexpected === 0, `${report.unexpected} input(s) were not refused as they should be`);
   verdict.require(report.published === 0, `${report.published} malformed frame(s) were published as messages`);
@@ -139,13 +137,8 @@ async function runBadInput(ctx: DrillContext, options: { skipHttp?: readonly Kno
   return verdict.resultFromLoad(obs, { recoveryMs: outage, degradedSeen: load.readiness.degradedSeen(value.faultAt) });
 }
 
-/** The bad-input drill; `skipHttp` leaves out inputs of known, reported issues (the default drill leaves out nothing). */
-export function badInputDrill(options: { skipHttp?: readonly KnownIssue[] } = {}): Drill {
-  return {
-    name: "bad-input",
-    description: "10,000 generated malformed inputs against WebSocket and HTTP; pass: 0 crashes, state intact",
-    run: (ctx) => runBadInput(ctx, options),
-  };
-}
-
-export const badInput: Drill = badInputDrill();
+export const badInput: Drill = {
+  name: "bad-input",
+  description: "10,000 generated malformed inputs against WebSocket and HTTP; pass: 0 crashes, state intact",
+  run: (ctx) => runBadInput(ctx),
+};
