@@ -4,12 +4,16 @@
  */
 import WebSocket from "ws";
 
+/** A JSON value as the tests read it: loosely, field by field. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests assert on the fields they read
+type LooseJson = any;
+
 export async function api(
   baseUrl: string,
   method: string,
   route: string,
   opts: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
-): Promise<{ status: number; body: any }> {
+): Promise<{ status: number; body: LooseJson }> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
   let payload: string | undefined = opts.rawBody;
@@ -36,7 +40,7 @@ export async function createRoom(baseUrl: string, userToken: string, name = "roo
 
 export interface Frame {
   type: string;
-  [key: string]: any;
+  [key: string]: LooseJson;
 }
 
 /** A WebSocket client that keeps every frame it receives and can wait for one matching a predicate. */
@@ -135,7 +139,7 @@ export function refusedUpgrade(
   query: Record<string, string>,
   pathName = "/ws",
   options: WebSocket.ClientOptions = {},
-): Promise<{ status: number; body: any }> {
+): Promise<{ status: number; body: LooseJson }> {
   const url = new URL(pathName, baseUrl.replace(/^http/, "ws"));
   for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
   return new Promise((resolve, reject) => {

@@ -30,12 +30,12 @@ export function healthUrl(url: string): string {
   return parsed.toString();
 }
 
-export declare interface LivekitHealth {
+interface LivekitHealthEvents {
   /** A deployment changed state (healthy ↔ unhealthy). */
-  on(event: "change", listener: (name: string, healthy: boolean) => void): this;
+  change: [name: string, healthy: boolean];
 }
 
-export class LivekitHealth extends EventEmitter {
+export class LivekitHealth extends EventEmitter<LivekitHealthEvents> {
   private readonly state = new Map<string, DeploymentHealth>();
   private readonly checks: Periodic;
 

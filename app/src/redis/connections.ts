@@ -91,12 +91,12 @@ export interface RedisHealth {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export declare interface RedisConnections {
+interface RedisConnectionEvents {
   /** After a recycle or a subscribe-connection reconnect: every channel is subscribed again; messages in between may be missing. */
-  on(event: "resubscribed", listener: () => void): this;
+  resubscribed: [];
 }
 
-export class RedisConnections extends EventEmitter {
+export class RedisConnections extends EventEmitter<RedisConnectionEvents> {
   private commandClient: CommandClient;
   private subscribeClient: SubscribeClient;
   private readonly channels = new Map<string, ChannelListener>();
