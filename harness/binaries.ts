@@ -14,7 +14,9 @@ export type BinaryName =
   | "nginx"
   | "haproxy"
   | "pg_autoctl"
-  | "pgbouncer";
+  | "pgbouncer"
+  | "prometheus"
+  | "promtool";
 
 /** The Debian package that provides each binary. */
 export const DEBIAN_PACKAGE: Readonly<Record<BinaryName, string>> = {
@@ -28,6 +30,8 @@ export const DEBIAN_PACKAGE: Readonly<Record<BinaryName, string>> = {
   haproxy: "haproxy",
   pg_autoctl: "postgresql-15-auto-failover",
   pgbouncer: "pgbouncer",
+  prometheus: "prometheus",
+  promtool: "prometheus",
 };
 
 const POSTGRES_VERSIONS_DIR = "/usr/lib/postgresql";

@@ -2,8 +2,9 @@
  * The local replica of the production topology, as a library: Sentinel-managed Valkey behind an
  * HAProxy endpoint, PostgreSQL (pg_auto_failover primary + hot standby, an endpoint that follows the
  * primary, PgBouncer in transaction mode, a read-only replica), two LiveKit stand-ins (own processes), N app instances
- * (child processes) and nginx in front of them. `npm run cluster`, the drills and the reliability
- * tests all start it through startCluster, and break it through the handles it returns.
+ * (child processes), nginx in front of them and a Prometheus scraping them with the service's alert rules.
+ * `npm run cluster`, the drills and the reliability tests all start it through startCluster, and break it
+ * through the handles it returns.
  */
 import { startBackingServices, type BackingServices } from "../../harness/backing-services";
 import { startNginx, type NginxLoadBalancer } from "../../harness/nginx";
@@ -15,6 +16,7 @@ import { AppInstance } from "./app-instance";
 import { startLivekitProcess, type LivekitProcess } from "./livekit-deployment";
 import { checkClusterBinaries } from "./preflight";
 import { newAuthSecret } from "../../harness/tokens";
+import { startPrometheus, type LocalPrometheus } from "../../harness/prometheus";
 
 /**
  * The shutdown drain of the local instances. In Kubernetes it covers the time the load balancer needs
@@ -40,6 +42,8 @@ export interface ClusterOptions {
   allowedOrigins?: readonly string[];
   /** Progress lines while starting (e.g. to stderr). */
   progress?: (line: string) => void;
+  /** Multiplies the alert rules' `for:` in the local Prometheus (default LOCAL_ALERT_FOR_SCALE in harness/prometheus.ts). */
+  alertForScale?: number;
 }
 
 export interface ClusterStartup {
@@ -62,6 +66,8 @@ export interface Cluster {
   authSecret: string;
   /** CORS_ALLOWED_ORIGINS of every instance. */
   allowedOrigins: string[];
+  /** A real Prometheus scraping every instance with the service's alert rules (started once the instances are ready). */
+  prometheus: LocalPrometheus;
   startupMs: ClusterStartup;
   /** Stops every process of the cluster (app instances gracefully, in parallel). Temporary directories go with the harness's stopAll(). */
   stop(): Promise<void>;
@@ -165,6 +171,16 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     throw error;
   }
   const appsReady = Date.now() - appsBegan;
+  let prometheus: LocalPrometheus;
+  try {
+    prometheus = await startPrometheus({
+      targets: instances.map((i) => ({ host: "127.0.0.1", port: i.port, name: i.id })),
+      forScale: options.alertForScale,
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
   const total = Date.now() - began;
   progress(`app instances ready in ${(appsReady / 1000).toFixed(1)} s; cluster ready in ${(total / 1000).toFixed(1)} s`);
   return {
@@ -175,7 +191,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     livekit,
     authSecret,
     allowedOrigins,
+    prometheus,
     startupMs: { backingServices: backingReady, appInstances: appsReady, total },
-    stop,
+    stop: async () => {
+      await Promise.allSettled([prometheus.stop(), stop()]);
+    },
   };
 }

@@ -15,6 +15,7 @@ export const CLUSTER_BINARIES: readonly BinaryName[] = [
   "pg_autoctl",
   "pgbouncer",
   "nginx",
+  "prometheus",
 ];
 
 export class MissingBinaryError extends Error {

@@ -4,6 +4,7 @@
  */
 import type { Cluster } from "./cluster";
 import { signUserToken } from "../../harness/tokens";
+import { LOCAL_ALERT_FOR_SCALE } from "../../harness/prometheus";
 
 export interface ProcessEndpoint {
   url: string;
@@ -40,6 +41,8 @@ export interface ClusterSummary {
     replica: ProcessEndpoint & { dataDir: string };
   };
   nginx: { pid: number };
+  /** The local Prometheus with the service's alert rules (alerts: `<url>/api/v1/alerts`). */
+  prometheus: ProcessEndpoint;
   /** An access token for user "demo", valid for a day. */
   demoToken: string;
   startupMs: Cluster["startupMs"];
@@ -74,6 +77,7 @@ export async function clusterSummary(cluster: Cluster): Promise<ClusterSummary> 
       replica: { ...node(postgres.replica), dataDir: postgres.replica.dataDir },
     },
     nginx: { pid: cluster.nginx.process.pid },
+    prometheus: { url: cluster.prometheus.url, pid: cluster.prometheus.process.pid },
     demoToken: await signUserToken(cluster.authSecret, "demo", { name: "Demo" }),
     startupMs: cluster.startupMs,
   };
@@ -109,6 +113,7 @@ export function formatSummary(s: ClusterSummary): string {
     `                 primary ${s.postgres.primary.name} ${s.postgres.primary.url}, standby ${s.postgres.standby.name} ${s.postgres.standby.url}`,
     `                 pg_auto_failover monitor ${s.postgres.monitor.url} (pid ${s.postgres.monitor.pid})`,
     `                 read-only replica ${s.postgres.replica.url} (pid ${s.postgres.replica.pid})`,
+    `  Prometheus     ${s.prometheus.url}  (pid ${s.prometheus.pid}; the service's alert rules, for: x${LOCAL_ALERT_FOR_SCALE})`,
     ...s.livekit.map((lk) => `  ${lk.name.padEnd(13)}  ${lk.url}  (pid ${lk.pid})  key ${lk.apiKey}  secret ${lk.apiSecret}`),
     `  auth secret    ${s.authSecret}  (HS256, AUTH_JWT_SECRET of every instance)`,
     `  CORS origins   ${s.allowedOrigins.length > 0 ? s.allowedOrigins.join(", ") : "none (--allowed-origins)"}`,
@@ -117,6 +122,7 @@ export function formatSummary(s: ClusterSummary): string {
     "Try it:",
     `  TOKEN=${s.demoToken}`,
     `  curl -s ${s.url}/readyz`,
+    `  curl -s ${s.prometheus.url}/api/v1/alerts        # pending and firing alerts (kill an instance: GoMeetInstanceDown)`,
     `  curl -s -X POST -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"name":"demo"}' ${s.url}/rooms`,
     `  curl -s -X POST -H "authorization: Bearer $TOKEN" ${s.url}/rooms/<id>/token`,
     `  WebSocket: ${s.url.replace(/^http/, "ws")}/ws?room=<id>&access_token=$TOKEN[&since=<last seq>]`,

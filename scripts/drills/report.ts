@@ -3,14 +3,14 @@ import type { DrillFigure, DrillResult } from "./types";
 
 export interface DrillsDocument {
   drills: Array<
-    Pick<DrillResult, "name" | "recoverySeconds" | "lost" | "duplicates" | "failedRequests" | "degradedSeen" | "passed"> &
-      Record<string, DrillFigure>
+    Pick<DrillResult, "name" | "recoverySeconds" | "lost" | "duplicates" | "failedRequests" | "degradedSeen" | "passed" | "alerts"> &
+      Record<string, DrillFigure | DrillResult["alerts"]>
   >;
 }
 
 export function drillsDocument(results: readonly DrillResult[]): DrillsDocument {
   return {
-    drills: results.map(({ name, recoverySeconds, lost, duplicates, failedRequests, degradedSeen, passed, figures }) => ({
+    drills: results.map(({ name, recoverySeconds, lost, duplicates, failedRequests, degradedSeen, passed, alerts, figures }) => ({
       name,
       recoverySeconds,
       lost,
@@ -18,6 +18,7 @@ export function drillsDocument(results: readonly DrillResult[]): DrillsDocument 
       failedRequests,
       degradedSeen,
       passed,
+      alerts: alerts.map(({ name: alert, firedAfterSeconds }) => ({ name: alert, firedAfterSeconds })),
       ...figures,
     })),
   };
@@ -43,14 +44,26 @@ export function formatTable(results: readonly DrillResult[], withDetails = true)
     for (const r of results) {
       out.push("", `${r.name}:`);
       for (const problem of r.problems) out.push(`  FAIL: ${problem}`);
+      out.push(`  alerts: ${formatAlerts(r)}`);
       for (const detail of r.details) out.push(`  ${detail}`);
     }
   }
   return `${out.join("\n")}\n`;
 }
 
-/** The same table as markdown (for the README). */
+/** "GoMeetInstanceDown after 4.20 s, ..." or "none". */
+export function formatAlerts(r: Pick<DrillResult, "alerts">): string {
+  return r.alerts.map((a) => `${a.name} after ${a.firedAfterSeconds.toFixed(2)} s`).join(", ") || "none";
+}
+
+/** The same table as markdown (for the README), with the alerts that fired as a last column. */
 export function formatMarkdownTable(results: readonly DrillResult[]): string {
-  const rows = results.map((r) => `| \`${r.name}\` | ${r.recoverySeconds === null ? "never" : `${r.recoverySeconds.toFixed(2)} s`} | ${r.lost} | ${r.duplicates} | ${r.failedRequests} | ${r.degradedSeen ? "yes" : "no"} | ${r.passed ? "pass" : "**FAIL**"} |`);
-  return [`| ${HEADER.join(" | ")} |`, `|${HEADER.map((_, i) => (i === 0 || i === HEADER.length - 1 ? "---" : "---:")).join("|")}|`, ...rows].join("\n") + "\n";
+  const rows = results.map(
+    (r) =>
+      `| \`${r.name}\` | ${r.recoverySeconds === null ? "never" : `${r.recoverySeconds.toFixed(2)} s`} | ${r.lost} | ${r.duplicates} | ` +
+      `${r.failedRequests} | ${r.degradedSeen ? "yes" : "no"} | ${r.passed ? "pass" : "**FAIL**"} | ${formatAlerts(r)} |`,
+  );
+  const header = [...HEADER, "alerts (after the fault)"];
+  const align = header.map((_, i) => (i === 0 || i >= HEADER.length - 1 ? "---" : "---:"));
+  return [`| ${header.join(" | ")} |`, `|${align.join("|")}|`, ...rows].join("\n") + "\n";
 }

@@ -3,6 +3,7 @@
  * and leaves it whole again; a drill that throws counts as failed, with the error as its problem.
  */
 import type { Cluster } from "../cluster/cluster";
+import { AlertWatch, ALERT_SETTLE_MS, EXPECTED_ALERTS } from "./alerts";
 import { waitClusterHealthy } from "./cluster-health";
 import { badInput } from "./faults/bad-input";
 import { instanceKill } from "./faults/instance-kill";
@@ -35,7 +36,18 @@ export function drillByName(name: DrillName): Drill {
 }
 
 function failed(name: DrillName, problem: string): DrillResult {
-  return { name, recoverySeconds: null, lost: 0, duplicates: 0, failedRequests: 0, degradedSeen: false, passed: false, problems: [problem], details: [] };
+  return {
+    name,
+    recoverySeconds: null,
+    lost: 0,
+    duplicates: 0,
+    failedRequests: 0,
+    degradedSeen: false,
+    passed: false,
+    alerts: [],
+    problems: [problem],
+    details: [],
+  };
 }
 
 export async function runDrill(cluster: Cluster, drill: Drill, scale: DrillScale, progress: (line: string) => void): Promise<DrillResult> {
@@ -46,12 +58,21 @@ export async function runDrill(cluster: Cluster, drill: Drill, scale: DrillScale
   }
   const began = Date.now();
   progress(`${drill.name}: ${drill.description}`);
+  const alerts = await AlertWatch.start(cluster.prometheus);
   let result: DrillResult;
   try {
-    result = await drill.run({ cluster, scale, progress });
+    result = await drill.run({ cluster, scale, progress, alerts });
+    const missing = await alerts.settle(EXPECTED_ALERTS[drill.name] ?? [], ALERT_SETTLE_MS);
+    for (const name of missing) result.details.push(`expected alert ${name} did not fire within ${ALERT_SETTLE_MS / 1000} s after the drill`);
   } catch (error) {
     result = failed(drill.name, `the drill could not run: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    await alerts.stop();
   }
+  result.alerts = alerts.firedSince(result.faultAt ?? began);
+  const pollErrors = alerts.failedPolls();
+  if (pollErrors.length > 0) result.details.push(`${pollErrors.length} alert poll(s) failed, e.g. ${pollErrors[0]}`);
+  progress(`${drill.name}: alerts ${result.alerts.map((a) => `${a.name} after ${a.firedAfterSeconds.toFixed(2)} s`).join(", ") || "none"}`);
   progress(`${drill.name}: ${result.passed ? "PASS" : `FAIL (${result.problems.join("; ")})`} in ${((Date.now() - began) / 1000).toFixed(1)} s`);
   return result;
 }

@@ -1,5 +1,6 @@
 /** The drills' shared vocabulary: names, scale, context and result. */
 import type { Cluster } from "../cluster/cluster";
+import type { AlertWatch, FiredAlert } from "./alerts";
 
 export const DRILL_NAMES = [
   "instance-kill",
@@ -34,9 +35,11 @@ export interface DrillContext {
   scale: DrillScale;
   /** A progress line (stderr for the CLI). */
   progress(line: string): void;
+  /** The cluster Prometheus's alerts, watched for the drill's duration. */
+  alerts: AlertWatch;
 }
 
-/** One drill's outcome; the first seven fields are the `--json` shape. */
+/** One drill's outcome; the first eight fields are the `--json` shape. */
 export interface DrillResult {
   name: DrillName;
   /** Client-observed recovery time; null if the service never recovered during the drill. */
@@ -46,6 +49,10 @@ export interface DrillResult {
   failedRequests: number;
   degradedSeen: boolean;
   passed: boolean;
+  /** The service's alerts that fired during the drill, seconds after the fault (set by the runner). */
+  alerts: FiredAlert[];
+  /** When the fault was injected (epoch ms; set by commonChecks): alerts are timed from it. */
+  faultAt?: number;
   /** Why it failed (empty when passed). */
   problems: string[];
   /** The figures behind the verdict, for the readable report. */

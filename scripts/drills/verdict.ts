@@ -10,6 +10,8 @@ import type { DrillName, DrillResult } from "./types";
 export class Verdict {
   readonly problems: string[] = [];
   readonly details: string[] = [];
+  /** When the fault was injected (commonChecks records it). */
+  faultAt?: number;
 
   constructor(readonly name: DrillName) {}
 
@@ -36,6 +38,8 @@ export class Verdict {
       failedRequests: figures.failedRequests,
       degradedSeen: figures.degradedSeen,
       passed: this.problems.length === 0,
+      alerts: [],
+      faultAt: this.faultAt,
       problems: [...this.problems],
       details: [...this.details],
     };
@@ -77,6 +81,7 @@ function describeEpisode(episode: Episode | undefined, faultAt: number): string 
  * to the details; returns the longest outages that ended after `faultAt`.
  */
 export function commonChecks(verdict: Verdict, obs: LoadObservation, faultAt: number): Outages {
+  verdict.faultAt = faultAt;
   const d = obs.delivery;
   const ws = longestEpisode(obs.wsEpisodes, faultAt);
   const http = longestEpisode(obs.httpEpisodes, faultAt);

@@ -7,10 +7,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { stringify } from "yaml";
+import { findBinary } from "../../harness/binaries";
 import { alertDefinitions, promDuration, renderRuleGroups, rulesFileYaml, runbookUrl } from "../../infra/alert-rules";
 import { ALERT_CASES, RULE_SETTINGS, type AlertCase } from "./rule-cases";
 
-const PROMTOOL = "/usr/bin/promtool";
+const PROMTOOL = findBinary("promtool");
 const ROOT = path.resolve(__dirname, "../..");
 const definitions = alertDefinitions(RULE_SETTINGS);
 const byName = new Map(definitions.map((d) => [d.alert, d]));

@@ -62,10 +62,20 @@ test("--json: one line with the whole cluster once ready; SIGINT stops everythin
   });
   const s = summary as ClusterSummary;
   process.stdout.write(`[cluster-cli] JSON line after ${((Date.now() - began) / 1000).toFixed(1)} s; cluster start-up ${s.startupMs.total} ms\n`);
-  expect(Object.keys(s)).toEqual(expect.arrayContaining(["url", "instances", "authSecret", "livekit", "redis", "postgres"]));
+  expect(Object.keys(s)).toEqual(expect.arrayContaining(["url", "instances", "authSecret", "livekit", "redis", "postgres", "prometheus"]));
   expect(s.instances.map((i) => i.id)).toEqual(["app-1", "app-2", "app-3"]);
   expect(s.livekit.map((l) => l.name)).toEqual(["livekit-a", "livekit-b"]);
   for (const instance of s.instances) expect((await fetch(`${instance.url}/healthz`)).status).toBe(200);
+  // The local Prometheus scrapes the three instances (job gomeet) with the service's rules loaded.
+  await waitFor(
+    async () => {
+      const targets = (await (await fetch(`${s.prometheus.url}/api/v1/targets`)).json()) as { data: { activeTargets: Array<{ health: string }> } };
+      return targets.data.activeTargets.filter((t) => t.health === "up").length === 3;
+    },
+    { timeoutMs: 15_000, intervalMs: 200, what: "Prometheus to scrape the three instances" },
+  );
+  const rules = (await (await fetch(`${s.prometheus.url}/api/v1/rules`)).json()) as { data: { groups: Array<{ name: string }> } };
+  expect(rules.data.groups.map((g) => g.name)).toEqual(["gomeet.service"]);
 
   const created = await fetch(`${s.url}/rooms`, {
     method: "POST",
@@ -89,9 +99,10 @@ test("--json: one line with the whole cluster once ready; SIGINT stops everythin
     ...s.redis.sentinels.map((x) => x.pid),
     s.postgres.primary.pid,
     s.postgres.replica.pid,
+    s.prometheus.pid,
   ];
   expect(pids.every(pidAlive)).toBe(true);
-  expect(fs.readdirSync(tmp).filter((name) => name.startsWith("gomeet-")).length).toBeGreaterThanOrEqual(9);
+  expect(fs.readdirSync(tmp).filter((name) => name.startsWith("gomeet-")).length).toBeGreaterThanOrEqual(10);
 
   process.kill(cli.pid, "SIGINT");
   expect(await cli.exited).toBe(0);

@@ -151,15 +151,25 @@ describe("reports", () => {
     failedRequests: 1,
     degradedSeen: false,
     passed: true,
+    alerts: [{ name: "GoMeetInstanceDown", firedAfterSeconds: 4.2 }],
     problems: [],
     details: ["400 messages accepted"],
   };
 
   it("--json has exactly the fields of the drills document", () => {
-    expect(drillsDocument([result, { ...result, name: "bad-input", recoverySeconds: null, passed: false, problems: ["x"] }])).toEqual({
+    expect(drillsDocument([result, { ...result, name: "bad-input", recoverySeconds: null, passed: false, alerts: [], problems: ["x"] }])).toEqual({
       drills: [
-        { name: "instance-kill", recoverySeconds: 0.42, lost: 0, duplicates: 0, failedRequests: 1, degradedSeen: false, passed: true },
-        { name: "bad-input", recoverySeconds: null, lost: 0, duplicates: 0, failedRequests: 1, degradedSeen: false, passed: false },
+        {
+          name: "instance-kill",
+          recoverySeconds: 0.42,
+          lost: 0,
+          duplicates: 0,
+          failedRequests: 1,
+          degradedSeen: false,
+          passed: true,
+          alerts: [{ name: "GoMeetInstanceDown", firedAfterSeconds: 4.2 }],
+        },
+        { name: "bad-input", recoverySeconds: null, lost: 0, duplicates: 0, failedRequests: 1, degradedSeen: false, passed: false, alerts: [] },
       ],
     });
   });
@@ -169,7 +179,9 @@ describe("reports", () => {
     expect(table.split("\n")[0]).toMatch(/^drill\s+recovery\s+lost\s+duplicates\s+failed requests\s+degraded seen\s+result$/);
     expect(table).toMatch(/instance-kill\s+0\.42 s\s+0\s+0\s+1\s+no\s+PASS/);
     expect(table).toMatch(/FAIL: 2 message\(s\) lost/);
-    expect(formatMarkdownTable([result])).toMatch(/\| `instance-kill` \| 0\.42 s \| 0 \| 0 \| 1 \| no \| pass \|/);
+    expect(formatMarkdownTable([result])).toMatch(/\| `instance-kill` \| 0\.42 s \| 0 \| 0 \| 1 \| no \| pass \| GoMeetInstanceDown after 4\.20 s \|/);
+    expect(table).toMatch(/instance-kill:\n {2}alerts: GoMeetInstanceDown after 4\.20 s\n/);
+    expect(table).toMatch(/valkey-failover:\n {2}FAIL: 2 message\(s\) lost\n {2}alerts: GoMeetInstanceDown after 4\.20 s/);
   });
 });
 
