@@ -49,6 +49,12 @@ export interface LocalPrometheus {
   process: ManagedProcess;
   /** Pending and firing alerts now. */
   alerts(): Promise<ActiveAlert[]>;
+  /**
+   * Resolves once every target has been scraped up and no alert fires (what the targets' start-up raised has
+   * resolved). Prometheus hands new targets to its scrapers only every 5 s, while rules run from the start: until
+   * the first scrapes, `absent(up == 1)` holds and GoMeetNoInstanceUp fires. Rejects after timeoutMs, naming what is left.
+   */
+  settled(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -113,11 +119,23 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Local
     },
     { timeoutMs: 20_000, intervalMs: 100, what: `Prometheus on ${url} to be ready with the rules loaded` },
   );
-  return {
-    url,
-    port,
-    process,
-    alerts: async () => ((await fetchJson(`${url}/api/v1/alerts`, 2000)) as { data: { alerts: ActiveAlert[] } }).data.alerts,
-    stop: () => process.stop(),
+  const alerts = async (): Promise<ActiveAlert[]> => ((await fetchJson(`${url}/api/v1/alerts`, 2000)) as { data: { alerts: ActiveAlert[] } }).data.alerts;
+  const settled = async (timeoutMs = 30_000): Promise<void> => {
+    let left = "";
+    await waitForReady(
+      process,
+      async () => {
+        const targets = (await fetchJson(`${url}/api/v1/targets`, 2000)) as { data: { activeTargets: Array<{ scrapeUrl: string; health: string }> } };
+        const down = targets.data.activeTargets.filter((t) => t.health !== "up").map((t) => `${t.scrapeUrl} ${t.health}`);
+        const firing = (await alerts()).filter((a) => a.state === "firing").map((a) => a.labels.alertname ?? "unnamed");
+        const scraped = targets.data.activeTargets.length === options.targets.length;
+        left = [...(scraped ? [] : ["targets not discovered yet"]), ...down, ...firing.map((name) => `${name} firing`)].join(", ");
+        return left === "";
+      },
+      { timeoutMs, intervalMs: 250, what: "every target scraped up and no alert firing" },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message.split("\n")[0]} (left: ${left || "unknown"})\n${error.message.split("\n").slice(1).join("\n")}`);
+    });
   };
+  return { url, port, process, alerts, settled, stop: () => process.stop() };
 }

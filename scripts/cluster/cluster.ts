@@ -151,12 +151,20 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     return new AppInstance(id, port, env, entry);
   });
   const appsBegan = Date.now();
-  const started = await Promise.allSettled(instances.map((instance) => instance.start()));
+  // Prometheus starts with the instances: its first scrapes come up to 5 s after it starts (see settled()).
+  const prometheusStart = startPrometheus({ targets: instances.map((i) => ({ host: "127.0.0.1", port: i.port, name: i.id })), forScale: options.alertForScale });
+  const [started, prometheusResult] = await Promise.all([Promise.allSettled(instances.map((instance) => instance.start())), Promise.allSettled([prometheusStart])]);
+  const prometheusStarted = prometheusResult[0];
   const stop = async (): Promise<void> => {
     await Promise.allSettled(instances.filter((i) => i.running).map((i) => i.stop()));
-    await Promise.allSettled([nginx.stop(), backing.stop(), ...livekit.map((lk) => lk.process.stop())]);
+    await Promise.allSettled([
+      nginx.stop(),
+      backing.stop(),
+      ...livekit.map((lk) => lk.process.stop()),
+      prometheusStarted.status === "fulfilled" ? prometheusStarted.value.stop() : undefined,
+    ]);
   };
-  const failure = started.find((result) => result.status === "rejected");
+  const failure = [...started, prometheusStarted].find((result) => result.status === "rejected");
   if (failure !== undefined) {
     await stop();
     throw (failure as PromiseRejectedResult).reason as Error;
@@ -171,12 +179,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     throw error;
   }
   const appsReady = Date.now() - appsBegan;
-  let prometheus: LocalPrometheus;
+  const prometheus = (prometheusStarted as PromiseFulfilledResult<LocalPrometheus>).value;
   try {
-    prometheus = await startPrometheus({
-      targets: instances.map((i) => ({ host: "127.0.0.1", port: i.port, name: i.id })),
-      forScale: options.alertForScale,
-    });
+    await prometheus.settled();
   } catch (error) {
     await stop();
     throw error;
@@ -193,8 +198,6 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     allowedOrigins,
     prometheus,
     startupMs: { backingServices: backingReady, appInstances: appsReady, total },
-    stop: async () => {
-      await Promise.allSettled([prometheus.stop(), stop()]);
-    },
+    stop,
   };
 }
