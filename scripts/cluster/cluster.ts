@@ -66,7 +66,7 @@ export interface Cluster {
   authSecret: string;
   /** CORS_ALLOWED_ORIGINS of every instance. */
   allowedOrigins: string[];
-  /** A real Prometheus scraping every instance with the service's alert rules (started once the instances are ready). */
+  /** A real Prometheus scraping every instance with the service's alert rules (ready: every instance scraped up, nothing firing). */
   prometheus: LocalPrometheus;
   startupMs: ClusterStartup;
   /** Stops every process of the cluster (app instances gracefully, in parallel). Temporary directories go with the harness's stopAll(). */
