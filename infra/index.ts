@@ -32,7 +32,7 @@ const valkey = new Valkey("valkey", { ...databaseAccess, config: config.valkey }
 const certificate = config.domain && new Certificate("certificate", { prefix, domain: config.domain });
 
 // The autoscaler's CPU metrics: DOKS does not install metrics-server.
-const metricsServer = new MetricsServer("metrics-server", { prefix, provider: kubernetes.provider });
+const metricsServer = new MetricsServer("metrics-server", { prefix, provider: kubernetes.provider, minNodes: config.kubernetes.minNodes });
 
 const app = new App("app", {
   prefix,

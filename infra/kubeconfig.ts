@@ -32,9 +32,15 @@ export const KUBECONFIG_EXPIRE_SECONDS = 2 * 60 * 60;
 /** Environment variable that moves the token directory (the offline preview points it at its own). */
 export const TOKEN_DIR_ENV = "GOMEET_KUBE_TOKEN_DIR";
 
-/** Where the provider's token files live: `$GOMEET_KUBE_TOKEN_DIR`, else `<os tmpdir>/gomeet-kube`. */
-export function tokenDirectory(env: NodeJS.ProcessEnv = process.env): string {
-  return env[TOKEN_DIR_ENV] || path.join(os.tmpdir(), "gomeet-kube");
+/**
+ * Where the provider's token files live: `$GOMEET_KUBE_TOKEN_DIR`, else `/tmp/gomeet-kube` (on Windows
+ * `<os tmpdir>\gomeet-kube`). The path is part of the provider's kubeconfig, so it is the same on every machine
+ * by default (not `os.tmpdir()`, which follows `$TMPDIR`): a CI runner and a laptop produce the same kubeconfig,
+ * and one's run does not show the provider updated after the other's.
+ */
+export function tokenDirectory(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+  if (env[TOKEN_DIR_ENV]) return env[TOKEN_DIR_ENV];
+  return platform === "win32" ? path.join(os.tmpdir(), "gomeet-kube") : "/tmp/gomeet-kube";
 }
 
 /** The cluster's coordinates, as the `getKubernetesCluster` data source returns them. */
@@ -113,9 +119,14 @@ export function tokenFilePath(directory: string, name: string): string {
  */
 export function writeTokenFile(file: string, token: string): string {
   requireText(`token for ${path.basename(file)}`, token);
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const partial = `${file}.${process.pid}.partial`;
-  fs.writeFileSync(partial, token, { mode: 0o600 });
-  fs.renameSync(partial, file);
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(partial, token, { mode: 0o600 });
+    fs.renameSync(partial, file);
+  } catch (err) {
+    const reason = (err as Error).message;
+    throw new Error(`kubeconfig: cannot write the cluster token to ${file} (${reason}); set ${TOKEN_DIR_ENV} to a directory you own`);
+  }
   return file;
 }

@@ -25,7 +25,7 @@ export const METRICS_SERVER_RELEASE = "metrics-server";
 /**
  * Values over the chart's defaults:
  *
- * - Two replicas on different nodes with a disruption budget of one, as the project's high-availability
+ * - Two replicas on different nodes (one on a one-node pool) with a disruption budget of one, as the project's high-availability
  *   manifest does (same commit, manifests/components/high-availability/patch.yaml and pdb.yaml): a node drain
  *   during a DOKS surge upgrade never leaves the autoscaler blind. DigitalOcean's own 1-click install runs 2
  *   replicas too (digitalocean/marketplace-kubernetes@79a92bca771de6d45b1d49037d1839cca00ec109,
@@ -39,15 +39,20 @@ export const METRICS_SERVER_RELEASE = "metrics-server";
  *   b287ba3cd851e376d75f77715aa0b596c30fb931, upstream chart) set neither, so kubelet TLS stays verified here.
  * - The other default arguments are kept as the chart has them.
  */
-export function metricsServerValues(): Record<string, unknown> {
+export function metricsServerValues(minNodes: number): Record<string, unknown> {
+  if (!Number.isInteger(minNodes) || minNodes < 1) throw new Error(`metrics-server: minNodes must be a whole number ≥ 1, got ${minNodes}`);
   const selector = { "app.kubernetes.io/name": "metrics-server", "app.kubernetes.io/instance": METRICS_SERVER_RELEASE };
+  // One per node: with a single node a second replica could never be scheduled and the release would never be ready.
+  const ha = minNodes >= 2;
   return {
-    replicas: 2,
+    replicas: ha ? 2 : 1,
     updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
-    podDisruptionBudget: { enabled: true, minAvailable: 1 },
+    podDisruptionBudget: ha ? { enabled: true, minAvailable: 1 } : { enabled: false },
     affinity: {
       podAntiAffinity: {
-        requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: selector }, topologyKey: "kubernetes.io/hostname" }],
+        requiredDuringSchedulingIgnoredDuringExecution: [
+          { labelSelector: { matchLabels: selector }, topologyKey: "kubernetes.io/hostname" },
+        ],
       },
     },
     defaultArgs: [
@@ -65,6 +70,8 @@ export interface MetricsServerArgs {
   prefix: string;
   /** Provider of the cluster to install into. */
   provider: k8s.Provider;
+  /** The node pool's floor: two replicas on different nodes need at least two. */
+  minNodes: number;
 }
 
 /** metrics-server as a Helm release into `kube-system`, rolled back if it does not become ready. */
@@ -81,7 +88,7 @@ export class MetricsServer extends pulumi.ComponentResource {
         version: METRICS_SERVER_CHART.version,
         repositoryOpts: { repo: METRICS_SERVER_CHART.repo },
         namespace: METRICS_SERVER_NAMESPACE,
-        values: metricsServerValues(),
+        values: metricsServerValues(args.minNodes),
         atomic: true,
         timeout: 600,
       },

@@ -10,7 +10,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { specialSecretSig, specialSigKey, unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { parse } from "yaml";
 import { Kubernetes } from "../../infra/kubernetes";
-import { KUBECONFIG_EXPIRE_SECONDS, doctlKubeconfig, providerKubeconfig, tokenFilePath, writeTokenFile } from "../../infra/kubeconfig";
+import {
+  KUBECONFIG_EXPIRE_SECONDS,
+  doctlKubeconfig,
+  providerKubeconfig,
+  tokenDirectory,
+  tokenFilePath,
+  writeTokenFile,
+} from "../../infra/kubeconfig";
 
 const DOKS = "digitalocean:index/kubernetesCluster:KubernetesCluster";
 const GET_CLUSTER = "digitalocean:index/getKubernetesCluster:getKubernetesCluster";
@@ -166,6 +173,12 @@ describe("pulumi preview", () => {
 describe("kubeconfig functions", () => {
   const endpoint = { name: "gomeet-prod-doks", server: SERVER, caCertificate: CA };
 
+  test("the token directory is the same on every POSIX machine, whatever $TMPDIR says, unless set explicitly", () => {
+    expect(tokenDirectory({ TMPDIR: "/home/runner/work/_temp" }, "linux")).toBe("/tmp/gomeet-kube");
+    expect(tokenDirectory({}, "darwin")).toBe("/tmp/gomeet-kube");
+    expect(tokenDirectory({ GOMEET_KUBE_TOKEN_DIR: "/srv/kube" }, "linux")).toBe("/srv/kube");
+  });
+
   test("bad input gets an error naming it", () => {
     expect(() => providerKubeconfig({ ...endpoint, server: "" }, "/t/x.token")).toThrow("kubeconfig: server of gomeet-prod-doks is empty");
     expect(() => providerKubeconfig(endpoint, "relative.token")).toThrow('token file must be an absolute path, got "relative.token"');
@@ -173,5 +186,10 @@ describe("kubeconfig functions", () => {
     expect(() => tokenFilePath(tokenDir, "../etc/passwd")).toThrow('cluster name "../etc/passwd" is not a DOKS cluster name');
     expect(() => writeTokenFile(path.join(tokenDir, "empty.token"), " ")).toThrow("kubeconfig: token for empty.token is empty");
     expect(fs.existsSync(path.join(tokenDir, "empty.token"))).toBe(false);
+    const notADirectory = path.join(tokenDir, "file");
+    fs.writeFileSync(notADirectory, "");
+    expect(() => writeTokenFile(path.join(notADirectory, "x.token"), "t")).toThrow(
+      /^kubeconfig: cannot write the cluster token to .*\/file\/x\.token \(.*\); set GOMEET_KUBE_TOKEN_DIR to a directory you own$/,
+    );
   });
 });

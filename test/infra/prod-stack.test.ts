@@ -7,6 +7,7 @@ import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { Namespace, Secret, Service } from "kubernetes-models/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { secretChecksum, SECRET_CHECKSUM_ANNOTATION } from "../../infra/app-manifests";
+import { metricsServerValues } from "../../infra/metrics-server";
 import type { RenderedPlan } from "../../scripts/preview/render";
 import { all, dependsOn, one, parentName, renderRepoStack } from "./plan-helpers";
 
@@ -222,6 +223,12 @@ describe("metrics-server (the autoscaler's metrics)", () => {
     });
     expect(values.defaultArgs).toContain("--kubelet-preferred-address-types=InternalIP");
     expect(values.defaultArgs).not.toContain("--kubelet-insecure-tls");
+  });
+
+  test("one replica and no disruption budget on a one-node pool (a second could never be scheduled)", () => {
+    expect(metricsServerValues(1)).toMatchObject({ replicas: 1, podDisruptionBudget: { enabled: false } });
+    expect(metricsServerValues(3)).toMatchObject({ replicas: 2, podDisruptionBudget: { enabled: true, minAvailable: 1 } });
+    expect(() => metricsServerValues(0)).toThrow("metrics-server: minNodes must be a whole number ≥ 1, got 0");
   });
 
   test("the autoscaler is created after metrics-server", () => {
