@@ -1,23 +1,20 @@
 /**
  * A client worker process (forked by workers.ts): holds WebSocket / Socket.IO connections, sends
- * fan-out messages at a fixed rate, measures end-to-end latency, and drives HTTP load. It answers
- * the requests of worker-protocol.ts over IPC and exits when its parent goes away.
+ * fan-out messages at a fixed rate, measures end-to-end latency, and drives HTTP load (worker-http-load.ts).
+ * It answers the requests of worker-protocol.ts over IPC and exits when its parent goes away.
  */
-import http from "node:http";
 import { performance } from "node:perf_hooks";
-import { SignJWT } from "jose";
 import { io, type Socket as IoSocket } from "socket.io-client";
 import WebSocket from "ws";
 import { LatencyHistogram } from "./histogram";
+import { httpLoad } from "./worker-http-load";
+import { jwtFor } from "./worker-jwt";
 import { encodePayload, sentAtOfBytes, sentAtOfPayload } from "./payload";
 import {
-  WORKER_JWT_SECRET_ENV,
   WORKER_READY,
   type ConnectionSpec,
   type CountsReply,
   type Envelope,
-  type HttpLoadReply,
-  type HttpLoadRequest,
   type OpenReply,
   type OpenRequest,
   type ClientKind,
@@ -29,7 +26,6 @@ import {
 /** A tick of the sender may catch up at most this much time's worth of messages (after a stall). */
 const MAX_CATCH_UP_SECONDS = 0.1;
 const MAX_ERRORS_KEPT = 5;
-const HTTP_REQUEST_TIMEOUT_MS = 5000;
 /** `{"type":"` is 9 bytes: the next byte tells a GoMeet welcome ("w") from other frames. */
 const TYPE_BYTE = 9;
 const LOWERCASE_W = 0x77;
@@ -46,7 +42,6 @@ interface Client {
   closed: Promise<void>;
 }
 
-const secret = new TextEncoder().encode(process.env[WORKER_JWT_SECRET_ENV] ?? "");
 const rooms = new Map<string, RoomMembers>();
 const clients: Client[] = [];
 const latency = new LatencyHistogram();
@@ -75,10 +70,6 @@ function roomMembers(room: string): RoomMembers {
     rooms.set(room, members);
   }
   return members;
-}
-
-function jwtFor(user: string): Promise<string> {
-  return new SignJWT({ name: user }).setProtectedHeader({ alg: "HS256" }).setSubject(user).setIssuedAt().setExpirationTime("2h").sign(secret);
 }
 
 /** Resolves once `ready` fires; rejects on error, early close or timeout, and closes what it opened. */
@@ -308,108 +299,6 @@ async function closeAll(timeoutMs: number): Promise<{ closed: number; left: numb
   rooms.clear();
   closingAll = false;
   return { closed: open.length - left, left };
-}
-
-async function httpLoad(request: HttpLoadRequest): Promise<HttpLoadReply> {
-  const total = Math.ceil((request.ratePerSecond * request.durationMs) / 1000);
-  const targets = request.servers.map((server) => {
-    const url = new URL(server);
-    return { host: url.hostname, port: Number(url.port), agent: new http.Agent({ keepAlive: true, maxSockets: request.socketsPerServer }) };
-  });
-  // JWTs are signed before the clock starts: the load is the server's work, not ours.
-  const users =
-    request.mode === "cached"
-      ? Array.from({ length: request.rooms.length * request.usersPerRoom }, (_, i) => `${request.userPrefix}-${i}`)
-      : Array.from({ length: total }, (_, i) => `${request.userPrefix}-${i}`);
-  const tokens = await Promise.all(users.map(jwtFor));
-  const body = "{}";
-  const histogram = new LatencyHistogram();
-  const statuses: Record<string, number> = {};
-  const failures: string[] = [];
-  let recorded = 0;
-  let finished = 0;
-  let firstRecorded = Number.POSITIVE_INFINITY;
-  let lastRecorded = 0;
-
-  const issue = (i: number, record: boolean): Promise<void> =>
-    new Promise((resolve) => {
-      // From the moment the request is handed to the agent: waiting for a free keep-alive socket
-      // counts, the timer tick's own lateness (up to ~1 ms at 1,000 requests/s) does not.
-      const issuedAt = performance.now();
-      const target = targets[i % targets.length] as (typeof targets)[number];
-      // Cached: each (room, user) pair visits every server in turn, so every instance's memory cache is warm.
-      const pair = request.mode === "cached" ? Math.floor(i / targets.length) % users.length : i;
-      const room = request.rooms[pair % request.rooms.length] as string;
-      const done = (status: string): void => {
-        finished++;
-        statuses[status] = (statuses[status] ?? 0) + 1;
-        if (record) {
-          const end = performance.now();
-          histogram.record(end - issuedAt);
-          recorded++;
-          firstRecorded = Math.min(firstRecorded, issuedAt);
-          lastRecorded = Math.max(lastRecorded, end);
-        }
-        resolve();
-      };
-      const req = http.request(
-        {
-          host: target.host,
-          port: target.port,
-          agent: target.agent,
-          method: "POST",
-          path: `/rooms/${room}/token`,
-          headers: { authorization: `Bearer ${tokens[pair] as string}`, "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-          timeout: HTTP_REQUEST_TIMEOUT_MS,
-        },
-        (res) => {
-          res.on("data", () => undefined);
-          res.on("end", () => done(String(res.statusCode)));
-          res.on("error", (error) => {
-            if (failures.length < MAX_ERRORS_KEPT) failures.push(error.message);
-            done("error");
-          });
-        },
-      );
-      req.on("timeout", () => req.destroy(new Error(`no answer within ${HTTP_REQUEST_TIMEOUT_MS} ms`)));
-      req.on("error", (error) => {
-        if (failures.length < MAX_ERRORS_KEPT && !failures.includes(error.message)) failures.push(error.message);
-        done("error");
-      });
-      req.end(body);
-    });
-
-  const started = performance.now();
-  const inflight: Promise<void>[] = [];
-  let sent = 0;
-  await new Promise<void>((resolve) => {
-    const tick = (): void => {
-      const now = performance.now();
-      const due = Math.min(total, Math.floor(((now - started) / 1000) * request.ratePerSecond));
-      for (; sent < due; sent++) {
-        const scheduledAt = started + (sent * 1000) / request.ratePerSecond;
-        inflight.push(issue(sent, scheduledAt - started >= request.warmupMs));
-      }
-      if (sent >= total) resolve();
-      else setTimeout(tick, 1);
-    };
-    tick();
-  });
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([Promise.all(inflight), new Promise((resolve) => (timer = setTimeout(resolve, HTTP_REQUEST_TIMEOUT_MS * 2)))]);
-  clearTimeout(timer);
-  for (const target of targets) target.agent.destroy();
-  const unfinished = sent - finished;
-  if (unfinished > 0) statuses.unfinished = unfinished;
-  const spanSeconds = (lastRecorded - firstRecorded) / 1000;
-  return {
-    sent,
-    recorded,
-    latency: histogram.toSparse(),
-    statuses,
-    errors: failures,
-    ratePerSecond: spanSeconds > 0 ? recorded / spanSeconds : 0,
-  };
 }
 
 async function handle(request: WorkerRequest): Promise<unknown> {

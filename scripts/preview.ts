@@ -9,7 +9,8 @@
  */
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { loadPolicyConfig, runPolicies } from "../policies/runner";
+import { loadPolicyConfig } from "../policies/policy-config";
+import { runPolicies } from "../policies/runner";
 import { diffPlans } from "./preview/diff";
 import { diffDocument, formatDiff } from "./preview/diff-format";
 import { formatPolicies, formatTree, previewDocument } from "./preview/format";

@@ -10,7 +10,8 @@ import {
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { secretPathsOf } from "../../policies/offline-context";
 import { policies as packPolicies } from "../../policies/policies";
-import { PolicyConfigError, runPolicies } from "../../policies/runner";
+import { PolicyConfigError } from "../../policies/policy-config";
+import { runPolicies } from "../../policies/runner";
 import { TYPES, buildStack, editProps, namesOf, resourceNamed } from "./fixtures";
 
 const n = namesOf("prod");

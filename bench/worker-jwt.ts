@@ -1,0 +1,9 @@
+/** User tokens for the benchmark's clients: the harness's signer, with the secret the benchmark hands its workers (2 h). */
+import { signUserToken } from "../harness/tokens";
+import { WORKER_JWT_SECRET_ENV } from "./worker-protocol";
+
+const secret = process.env[WORKER_JWT_SECRET_ENV] ?? "";
+
+export function jwtFor(user: string): Promise<string> {
+  return signUserToken(secret, user, { name: user, expiresInSeconds: 2 * 60 * 60 });
+}
