@@ -56,7 +56,7 @@ export function formatAlerts(r: Pick<DrillResult, "alerts">): string {
   return r.alerts.map((a) => `${a.name} after ${a.firedAfterSeconds.toFixed(2)} s`).join(", ") || "none";
 }
 
-/** The same table as markdown (for the README), with the alerts that fired as a last column. */
+/** The same table as markdown (for docs/local-cluster-and-drills.md), with the alerts that fired as a last column. */
 export function formatMarkdownTable(results: readonly DrillResult[]): string {
   const rows = results.map(
     (r) =>
