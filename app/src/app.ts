@@ -3,7 +3,7 @@
  * serves HTTP and WebSocket on one port, and stops gracefully.
  */
 import { createAuthenticator } from "./auth";
-import type { AppConfig } from "./config";
+import type { ServiceConfig } from "./config";
 import { migrate } from "./db/migrations";
 import { RoomRepository } from "./db/rooms";
 import { OriginPolicy } from "./http/cors";
@@ -30,7 +30,7 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-export async function startApp(config: AppConfig, options: { logger?: Logger } = {}): Promise<RunningApp> {
+export async function startApp(config: ServiceConfig, options: { logger?: Logger } = {}): Promise<RunningApp> {
   const logger = options.logger ?? createLogger(config.logLevel, config.instanceId);
   const metrics = new AppMetrics(config.instanceId);
   const drain = new DrainState();

@@ -1,8 +1,8 @@
 /**
  * Configuration: the environment parsed and validated once, at start.
  *
- * Every variable is documented in the README's environment table. A bad value produces a
- * ConfigError whose message names each offending variable and what it accepts; main.ts prints it
+ * Every variable is documented in docs/service-contract.md's environment table. A bad value produces a
+ * ServiceConfigError whose message names each offending variable and what it accepts; main.ts prints it
  * and exits 1.
  */
 import fs from "node:fs";
@@ -23,7 +23,7 @@ export interface LivekitDeployment {
 
 export type AuthConfig = { kind: "secret"; secret: string } | { kind: "jwks"; jwksUrl: string };
 
-export interface AppConfig {
+export interface ServiceConfig {
   port: number;
   host: string;
   instanceId: string;
@@ -68,10 +68,10 @@ export interface AppConfig {
   rateLimits: { windowSeconds: number; roomCreates: number; tokenIssues: number };
 }
 
-export class ConfigError extends Error {
+export class ServiceConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n  - ${problems.join("\n  - ")}`);
-    this.name = "ConfigError";
+    this.name = "ServiceConfigError";
   }
 }
 
@@ -223,8 +223,8 @@ const envSchema = z.object({
   RATE_LIMIT_TOKEN_ISSUES: int(1, 1_000_000, 120),
 });
 
-/** Parses and validates `env`; throws ConfigError naming every bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+/** Parses and validates `env`; throws ServiceConfigError naming every bad variable. */
+export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const input: Record<string, string> = {};
   for (const key of Object.keys(envSchema.shape)) {
     const value = env[key];
@@ -244,7 +244,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if ((input.AUTH_JWT_SECRET === undefined) === (input.AUTH_JWKS_URL === undefined)) {
     problems.push("AUTH_JWT_SECRET / AUTH_JWKS_URL: set exactly one of them (an HS256 secret of at least 32 characters, or a JWKS URL)");
   }
-  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  if (!parsed.success || problems.length > 0) throw new ServiceConfigError(problems);
   const e = parsed.data;
   const tlsProblems = [
     ...(e.DATABASE_CA_FILE === undefined
@@ -256,9 +256,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       ? ["REDIS_URL must be a rediss:// URL when REDIS_CA_FILE is set (the CA verifies a TLS connection)"]
       : []),
   ];
-  if (tlsProblems.length > 0) throw new ConfigError([...new Set(tlsProblems)]);
+  if (tlsProblems.length > 0) throw new ServiceConfigError([...new Set(tlsProblems)]);
   if (e.PRESENCE_TTL_SECONDS * 1000 <= e.HEARTBEAT_INTERVAL_MS) {
-    throw new ConfigError([
+    throw new ServiceConfigError([
       `PRESENCE_TTL_SECONDS must be longer than HEARTBEAT_INTERVAL_MS (${e.PRESENCE_TTL_SECONDS} s vs ${e.HEARTBEAT_INTERVAL_MS} ms): members would expire between heartbeats`,
     ]);
   }

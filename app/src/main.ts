@@ -3,15 +3,15 @@
  * gracefully (exit 0). A bad configuration prints which variable is wrong and exits 1.
  */
 import { startApp } from "./app";
-import { ConfigError, loadConfig, type AppConfig } from "./config";
+import { ServiceConfigError, loadServiceConfig, type ServiceConfig } from "./config";
 import { createLogger } from "./logger";
 
 async function main(): Promise<void> {
-  let config: AppConfig;
+  let config: ServiceConfig;
   try {
-    config = loadConfig(process.env);
+    config = loadServiceConfig(process.env);
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof ServiceConfigError) {
       process.stderr.write(`${error.message}\n`);
       process.exit(1);
     }

@@ -3,7 +3,7 @@
  */
 import { spawnSync } from "node:child_process";
 import path from "node:path";
-import { ConfigError, loadConfig } from "../../app/src/config";
+import { ServiceConfigError, loadServiceConfig } from "../../app/src/config";
 
 const valid = {
   AUTH_JWT_SECRET: "s".repeat(32),
@@ -14,16 +14,16 @@ const valid = {
 
 function problems(env: Record<string, string | undefined>): string[] {
   try {
-    loadConfig({ ...valid, ...env });
+    loadServiceConfig({ ...valid, ...env });
   } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
+    if (error instanceof ServiceConfigError) return error.problems;
     throw error;
   }
-  throw new Error("expected a ConfigError");
+  throw new Error("expected a ServiceConfigError");
 }
 
 test("defaults", () => {
-  const config = loadConfig(valid);
+  const config = loadServiceConfig(valid);
   expect(config).toMatchObject({
     port: 8080,
     host: "0.0.0.0",
@@ -45,8 +45,8 @@ test("defaults", () => {
 });
 
 test("replica URLs are comma-separated and may be empty", () => {
-  expect(loadConfig({ ...valid, DATABASE_REPLICA_URLS: "" }).databaseReplicaUrls).toEqual([]);
-  expect(loadConfig({ ...valid, DATABASE_REPLICA_URLS: " postgres://r1/db , postgresql://r2:5432/db" }).databaseReplicaUrls).toEqual([
+  expect(loadServiceConfig({ ...valid, DATABASE_REPLICA_URLS: "" }).databaseReplicaUrls).toEqual([]);
+  expect(loadServiceConfig({ ...valid, DATABASE_REPLICA_URLS: " postgres://r1/db , postgresql://r2:5432/db" }).databaseReplicaUrls).toEqual([
     "postgres://r1/db",
     "postgresql://r2:5432/db",
   ]);
@@ -86,7 +86,7 @@ test("every bad variable is reported at once", () => {
 });
 
 test("JWKS instead of a secret", () => {
-  const config = loadConfig({ ...valid, AUTH_JWT_SECRET: "", AUTH_JWKS_URL: "https://id.example.com/.well-known/jwks.json" });
+  const config = loadServiceConfig({ ...valid, AUTH_JWT_SECRET: "", AUTH_JWKS_URL: "https://id.example.com/.well-known/jwks.json" });
   expect(config.auth).toEqual({ kind: "jwks", jwksUrl: "https://id.example.com/.well-known/jwks.json" });
 });
 

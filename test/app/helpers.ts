@@ -4,7 +4,7 @@
  * side of the contract is the harness's (re-exported here for the test files).
  */
 import path from "node:path";
-import { loadConfig, type AppConfig } from "../../app/src/config";
+import { loadServiceConfig, type ServiceConfig } from "../../app/src/config";
 import { appEnvironment, FAST_TIMINGS } from "../../harness/app-env";
 import type { LivekitStandIn } from "../../harness/livekit-standin";
 import { freePort } from "../../harness/ports";
@@ -31,8 +31,8 @@ export function appEnv(backends: Backends, instanceId: string, overrides: Record
   );
 }
 
-export function appConfig(backends: Backends, instanceId: string, overrides: Record<string, string> = {}): AppConfig {
-  return loadConfig(appEnv(backends, instanceId, overrides));
+export function appConfig(backends: Backends, instanceId: string, overrides: Record<string, string> = {}): ServiceConfig {
+  return loadServiceConfig(appEnv(backends, instanceId, overrides));
 }
 
 /** An instance as a child process (it can be SIGKILLed: no cleanup runs). Resolves once /healthz answers. */

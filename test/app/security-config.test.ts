@@ -1,11 +1,11 @@
 /**
  * The security settings of the app's configuration: CORS origins, the databases' CA files, rate limits.
- * Each bad value is a ConfigError naming the variable and the bad item.
+ * Each bad value is a ServiceConfigError naming the variable and the bad item.
  */
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ConfigError, loadConfig } from "../../app/src/config";
+import { ServiceConfigError, loadServiceConfig } from "../../app/src/config";
 
 const valid = {
   AUTH_JWT_SECRET: "s".repeat(32),
@@ -16,12 +16,12 @@ const valid = {
 
 function problems(env: Record<string, string | undefined>): string[] {
   try {
-    loadConfig({ ...valid, ...env });
+    loadServiceConfig({ ...valid, ...env });
   } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
+    if (error instanceof ServiceConfigError) return error.problems;
     throw error;
   }
-  throw new Error("expected a ConfigError");
+  throw new Error("expected a ServiceConfigError");
 }
 
 let dir: string;
@@ -33,7 +33,7 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 test("defaults: no origin allowed, no CA (the URLs' own TLS settings), 20 rooms and 120 tokens per user per minute", () => {
-  const config = loadConfig(valid);
+  const config = loadServiceConfig(valid);
   expect(config.corsAllowedOrigins).toEqual([]);
   expect(config.databaseCaCert).toBeUndefined();
   expect(config.redisCaCert).toBeUndefined();
@@ -41,9 +41,9 @@ test("defaults: no origin allowed, no CA (the URLs' own TLS settings), 20 rooms 
 });
 
 test("CORS_ALLOWED_ORIGINS: exact origins, comma-separated, in the form browsers send them", () => {
-  const config = loadConfig({ ...valid, CORS_ALLOWED_ORIGINS: " https://App.Example.com ,http://127.0.0.1:5173,https://x.example:443,, https://app.example.com" });
+  const config = loadServiceConfig({ ...valid, CORS_ALLOWED_ORIGINS: " https://App.Example.com ,http://127.0.0.1:5173,https://x.example:443,, https://app.example.com" });
   expect(config.corsAllowedOrigins).toEqual(["https://app.example.com", "http://127.0.0.1:5173", "https://x.example"]);
-  expect(loadConfig({ ...valid, CORS_ALLOWED_ORIGINS: "" }).corsAllowedOrigins).toEqual([]);
+  expect(loadServiceConfig({ ...valid, CORS_ALLOWED_ORIGINS: "" }).corsAllowedOrigins).toEqual([]);
 });
 
 test.each([
@@ -63,7 +63,7 @@ test.each([
 
 test("DATABASE_CA_FILE / REDIS_CA_FILE: the PEM is read once; a missing or non-PEM file names the variable and the file", () => {
   const ca = path.join(dir, "ca.pem");
-  const config = loadConfig({ ...valid, DATABASE_CA_FILE: ca, REDIS_CA_FILE: ca });
+  const config = loadServiceConfig({ ...valid, DATABASE_CA_FILE: ca, REDIS_CA_FILE: ca });
   expect(config.databaseCaCert).toContain("BEGIN CERTIFICATE");
   expect(config.redisCaCert).toBe(config.databaseCaCert);
   const missing = path.join(dir, "missing.pem");

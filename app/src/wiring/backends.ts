@@ -2,7 +2,7 @@
  * The instance's connections to what it depends on — Valkey, PostgreSQL, the LiveKit deployments'
  * health checks — built from the configuration. Built here, started by the app's start sequence.
  */
-import type { AppConfig } from "../config";
+import type { ServiceConfig } from "../config";
 import { Database } from "../db/database";
 import { LivekitHealth } from "../livekit/health";
 import type { Logger } from "../logger";
@@ -15,7 +15,7 @@ export interface Backends {
   livekitHealth: LivekitHealth;
 }
 
-export function createBackends(config: AppConfig, logger: Logger, metrics: AppMetrics): Backends {
+export function createBackends(config: ServiceConfig, logger: Logger, metrics: AppMetrics): Backends {
   const redis = new RedisConnections(
     {
       url: config.redisUrl,

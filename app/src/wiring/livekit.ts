@@ -1,11 +1,11 @@
 /** LiveKit access tokens built from the configuration: the deployments, their health, the room pins and the token cache. */
-import type { AppConfig } from "../config";
+import type { ServiceConfig } from "../config";
 import { LivekitTokens } from "../livekit/tokens";
 import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
 import type { Backends } from "./backends";
 
-export function createLivekitTokens(config: AppConfig, backends: Backends, logger: Logger, metrics: AppMetrics): LivekitTokens {
+export function createLivekitTokens(config: ServiceConfig, backends: Backends, logger: Logger, metrics: AppMetrics): LivekitTokens {
   return new LivekitTokens(
     config.livekitDeployments,
     backends.livekitHealth,

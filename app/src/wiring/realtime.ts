@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { Authenticator } from "../auth";
-import type { AppConfig } from "../config";
+import type { ServiceConfig } from "../config";
 import type { RoomRepository } from "../db/rooms";
 import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
@@ -38,12 +38,12 @@ export interface RealtimeDependencies {
 const SEQ_TTL_FLOOR_MS = 30 * 24 * 60 * 60 * 1000;
 
 /** A room's history bounds, and its seq counter's TTL: at least 30 days, and at least ten times the history's age. */
-export function historyLimits(config: Pick<AppConfig, "historyMaxLength" | "historyMaxAgeSeconds">): HistoryLimits {
+export function historyLimits(config: Pick<ServiceConfig, "historyMaxLength" | "historyMaxAgeSeconds">): HistoryLimits {
   const maxAgeMs = config.historyMaxAgeSeconds * 1000;
   return { maxLength: config.historyMaxLength, maxAgeMs, seqTtlMs: Math.max(SEQ_TTL_FLOOR_MS, maxAgeMs * 10) };
 }
 
-export function createRealtime(config: AppConfig, deps: RealtimeDependencies): Realtime {
+export function createRealtime(config: ServiceConfig, deps: RealtimeDependencies): Realtime {
   const { redis, logger, metrics } = deps;
   const log = new RoomLog(redis, { history: historyLimits(config), publishBatchMs: config.wsPublishBatchMs });
   const presence = new PresenceService(redis, { instanceId: config.instanceId, presenceTtlMs: config.presenceTtlSeconds * 1000 }, logger, metrics);

@@ -7,7 +7,7 @@
  * members, the room's seq where its members left it, nothing lost, no request of the real load failed.
  */
 import WebSocket from "ws";
-import { loadConfig } from "../../../app/src/config";
+import { loadServiceConfig } from "../../../app/src/config";
 import { signUserToken } from "../../../harness/tokens";
 import { runBarrage, type BarrageReport } from "../bad-input/barrage";
 import { roomCount } from "../load/database";
@@ -68,7 +68,7 @@ function describeCategories(report: BarrageReport): string[] {
 async function runBadInput(ctx: DrillContext): Promise<DrillResult> {
   const verdict = new Verdict("bad-input");
   const { cluster } = ctx;
-  const config = loadConfig(cluster.instances[0]?.env ?? {});
+  const config = loadServiceConfig(cluster.instances[0]?.env ?? {});
   const pidsBefore = new Map(cluster.instances.map((i) => [i.id, i.pid]));
   // No room creation in the real load: the room count must not move at all.
   const streams = (lb: string) => lbStreams(lb, ["read", "token", "participants"]);
