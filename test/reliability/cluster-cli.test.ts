@@ -56,7 +56,7 @@ test("--json: one line with the whole cluster once ready; SIGINT stops everythin
       if (line !== undefined) summary = JSON.parse(line) as ClusterSummary;
       return summary !== undefined;
     },
-    { timeoutMs: 60_000, intervalMs: 100, what: "the cluster's JSON line" },
+    { timeoutMs: 150_000, intervalMs: 100, what: "the cluster's JSON line" },
   ).catch((error: Error) => {
     throw new Error(`${error.message}\n--- output ---\n${cli.logs()}`);
   });
@@ -109,7 +109,7 @@ test("--json: one line with the whole cluster once ready; SIGINT stops everythin
   expect(pids.filter(pidAlive)).toEqual([]);
   expect(fs.readdirSync(tmp).filter((name) => name.startsWith("gomeet-"))).toEqual([]);
   expect(cli.logs()).toMatch(/SIGINT: stopping every process/);
-}, 120_000);
+}, 240_000);
 
 test("SIGINT during start-up stops what had started and removes its directories", async () => {
   const { cli, tmp } = await runCli(["--json"]);

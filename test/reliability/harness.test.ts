@@ -361,7 +361,7 @@ describe("the local cluster's backing services", () => {
       ...services.redis.sentinels.map((s) => s.port),
       ...services.livekit.map((l) => Number(new URL(l.httpUrl).port)),
     );
-  });
+  }, 180_000);
 });
 
 describe("stopAll", () => {
