@@ -2,7 +2,9 @@
  * The workflows cannot run here (no GitHub runner, no Pulumi Cloud): this parses them and checks the
  * steps and inputs that make pull requests run the policy pack and deploys go through it.
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 
@@ -73,7 +75,7 @@ describe.each(["pull-request.yml", "deploy.yml", "drift.yml"])("%s", (file) => {
 
   it("points prod's gomeet:app.image at the image `npm run app-image` names for this commit, before pulumi runs", () => {
     const steps = stepsOf(load(file));
-    const image = findStep(steps, runs(/^echo "ref=\$\(npm run --silent app-image\)" >> "\$GITHUB_OUTPUT"$/), "naming the image");
+    const image = findStep(steps, runs(/^ref=\$\(npm run --silent app-image\)\necho "ref=\$ref" >> "\$GITHUB_OUTPUT"\n$/), "naming the image");
     expect(image.id).toBe("image");
     expect(image.index).toBeGreaterThan(findStep(steps, runs(/^npm ci$/), "npm ci").index);
     const install = findStep(steps, (s) => uses("pulumi/actions")(s) && s.with?.command === undefined, "installing the Pulumi CLI");
@@ -88,6 +90,38 @@ describe.each(["pull-request.yml", "deploy.yml", "drift.yml"])("%s", (file) => {
     // Skipped together or run together: a preview never runs with the stack file's own tag.
     expect(setImage.if).toBe(pulumi.if);
     expect(image.if).toBe(pulumi.if);
+  });
+});
+
+describe.each(["pull-request.yml", "deploy.yml", "drift.yml"])("%s: the image step, run with a stand-in npm", (file) => {
+  const step = stepsOf(load(file)).find((s) => s.id === "image")!;
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "gomeet-image-step-"));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** Runs the step as GitHub runs `run:` on Linux, with `npm` printing `stdout` and exiting `code`. */
+  function run(stdout: string, code: number) {
+    fs.writeFileSync(path.join(dir, "npm"), `#!/bin/sh\n[ "$*" = "run --silent app-image" ] || exit 99\necho '${stdout}'\nexit ${code}\n`, { mode: 0o755 });
+    const output = path.join(dir, "github_output");
+    fs.writeFileSync(output, "");
+    const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run!], {
+      encoding: "utf8",
+      env: { PATH: `${dir}:${process.env.PATH}`, GITHUB_OUTPUT: output },
+    });
+    return { status: r.status, output: fs.readFileSync(output, "utf8") };
+  }
+
+  it("hands the image on as steps.image.outputs.ref", () => {
+    expect(run("registry.digitalocean.com/gomeet/app:src-0123456789abcdef", 0)).toEqual({
+      status: 0,
+      output: "ref=registry.digitalocean.com/gomeet/app:src-0123456789abcdef\n",
+    });
+  });
+
+  it("fails, with no ref, when app-image fails (pulumi never runs with an empty image)", () => {
+    expect(run("", 2)).toEqual({ status: 2, output: "" });
   });
 });
 
