@@ -76,6 +76,15 @@ test("--json: one line with the whole cluster once ready; SIGINT stops everythin
   );
   const rules = (await (await fetch(`${s.prometheus.url}/api/v1/rules`)).json()) as { data: { groups: Array<{ name: string }> } };
   expect(rules.data.groups.map((g) => g.name)).toEqual(["gomeet.service"]);
+  // The app's readiness gauges, as the rules read them: three instances ready and healthy.
+  const query = async (expr: string): Promise<string | undefined> => {
+    const body = (await (await fetch(`${s.prometheus.url}/api/v1/query?query=${encodeURIComponent(expr)}`)).json()) as {
+      data: { result: Array<{ value: [number, string] }> };
+    };
+    return body.data.result[0]?.value[1];
+  };
+  expect(await query('sum(gomeet_ready{job="gomeet"})')).toBe("3");
+  expect(await query('sum(gomeet_readiness_status{job="gomeet",status="healthy"})')).toBe("3");
 
   const created = await fetch(`${s.url}/rooms`, {
     method: "POST",
