@@ -140,6 +140,13 @@ describe("Redis", () => {
       what: "the restarted old primary to resync from the new one",
     });
     expect(await servedPort(ha.endpoint)).toBe(String(ha.replica.port));
+    // Fencing: the Sentinels' reconfig script took the old primary out of the endpoint's rotation, so
+    // even a moment of `role:master` from it (a node thawed after a hang) cannot draw traffic.
+    await waitFor(async () => (await ha.proxy.serverStatus())[`127.0.0.1:${ha.primary.port}`]?.status === "MAINT", {
+      timeoutMs: 5000,
+      what: "the old primary to be in maintenance on the endpoint",
+    });
+    expect((await ha.proxy.serverStatus())[`127.0.0.1:${ha.replica.port}`]?.status).toBe("UP");
     remember();
     await ha.stop();
   });
