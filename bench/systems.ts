@@ -33,7 +33,7 @@ const BENCH_SETTINGS: Record<string, string> = {
   WS_DELIVERY_BATCH_MS: "0",
   // One owner creates every bench room: far more than the per-user limit of a real user.
   RATE_LIMIT_ROOM_CREATES: "1000000",
-  RATE_LIMIT_TOKEN_ISSUES: "1000000",
+  RATE_LIMIT_LIVEKIT_GRANTS: "1000000",
 };
 export const BENCH_MESSAGES_PER_SECOND_LIMIT = "1000";
 

@@ -15,8 +15,18 @@ type ServiceMetadata = k8s.types.input.meta.v1.ObjectMeta;
 export const APP_PORT = 8080;
 /** Seconds the preStop hook waits so the load balancer stops sending new connections before drain starts. */
 export const PRE_STOP_SECONDS = 10;
-/** Keys of the app Secret; each becomes an env var of the same name. */
+/** Keys of the app Secret; each becomes an env var of the same name (AUTH_JWT_SECRET only without a JWKS URL). */
 export const SECRET_KEYS = ["DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL", "LIVEKIT_DATACENTERS", "AUTH_JWT_SECRET"] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/** The Secret's keys for this app: users' tokens are verified with the generated secret, or with the JWKS URL. */
+export function secretKeys(app: AppConfig): SecretKey[] {
+  return SECRET_KEYS.filter((key) => key !== "AUTH_JWT_SECRET" || app.jwksUrl === undefined);
+}
+
+/** Where the databases' CA certificates are mounted, and the ConfigMap keys they come from. */
+export const DATABASE_CA_DIR = "/etc/gomeet/database-ca";
+export const DATABASE_CA_KEYS = { postgres: "postgres-ca.crt", valkey: "valkey-ca.crt" } as const;
 
 /**
  * Pod annotation holding the sha256 of the app Secret's content. Env vars come from `secretKeyRef`, which
@@ -49,6 +59,25 @@ export interface DeploymentSettings {
   /** {@link secretChecksum} of the Secret's content (a plain, non-secret Output). */
   secretChecksum: pulumi.Input<string>;
   livekitNames: string[];
+  /** The app's ServiceAccount and PriorityClass (security-baseline.ts). */
+  serviceAccountName: pulumi.Input<string>;
+  priorityClassName: pulumi.Input<string>;
+  /** ConfigMap holding DigitalOcean's CA certificates of PostgreSQL and Valkey ({@link DATABASE_CA_KEYS}). */
+  databaseCaConfigMap: pulumi.Input<string>;
+}
+
+/** Environment of the browser-facing, auth and abuse settings (plain values: none is secret). */
+function securityEnv(app: AppConfig): Array<{ name: string; value: string }> {
+  return [
+    { name: "CORS_ALLOWED_ORIGINS", value: app.allowedOrigins.join(",") },
+    ...(app.jwksUrl === undefined ? [] : [{ name: "AUTH_JWKS_URL", value: app.jwksUrl }]),
+    { name: "RATE_LIMIT_WINDOW_SECONDS", value: String(app.rateLimits.windowSeconds) },
+    { name: "RATE_LIMIT_ROOM_CREATES", value: String(app.rateLimits.roomCreates) },
+    { name: "RATE_LIMIT_LIVEKIT_GRANTS", value: String(app.rateLimits.livekitGrants) },
+    // Every database connection verifies the server's certificate and name against DigitalOcean's CA.
+    { name: "DATABASE_CA_FILE", value: `${DATABASE_CA_DIR}/${DATABASE_CA_KEYS.postgres}` },
+    { name: "REDIS_CA_FILE", value: `${DATABASE_CA_DIR}/${DATABASE_CA_KEYS.valkey}` },
+  ];
 }
 
 /** Grace period: preStop wait + the app's own WebSocket drain + a margin for closing pools. */
@@ -72,7 +101,9 @@ export function deploymentSpec(s: DeploymentSettings): DeploymentSpec {
         annotations: { [LIVEKIT_DEPLOYMENTS_ANNOTATION]: s.livekitNames.join(","), [SECRET_CHECKSUM_ANNOTATION]: s.secretChecksum },
       },
       spec: {
+        serviceAccountName: s.serviceAccountName,
         automountServiceAccountToken: false,
+        priorityClassName: s.priorityClassName,
         terminationGracePeriodSeconds: terminationGraceSeconds(s.app),
         securityContext: {
           runAsNonRoot: true,
@@ -98,7 +129,8 @@ export function deploymentSpec(s: DeploymentSettings): DeploymentSpec {
               { name: "WS_PUBLISH_BATCH_MS", value: String(s.app.publishBatchMs) },
               { name: "WS_DELIVERY_BATCH_MS", value: String(s.app.deliveryBatchMs) },
               { name: "INSTANCE_ID", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
-              ...SECRET_KEYS.map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: s.secretName, key } } })),
+              ...securityEnv(s.app),
+              ...secretKeys(s.app).map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: s.secretName, key } } })),
             ],
             resources: { requests: { ...s.app.requests }, limits: { ...s.app.limits } },
             startupProbe: { httpGet: httpGet("/healthz"), periodSeconds: 2, failureThreshold: 30, timeoutSeconds: 2 },
@@ -111,10 +143,16 @@ export function deploymentSpec(s: DeploymentSettings): DeploymentSpec {
               privileged: false,
               capabilities: { drop: ["ALL"] },
             },
-            volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+            volumeMounts: [
+              { name: "tmp", mountPath: "/tmp" },
+              { name: "database-ca", mountPath: DATABASE_CA_DIR, readOnly: true },
+            ],
           },
         ],
-        volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
+        volumes: [
+          { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+          { name: "database-ca", configMap: { name: s.databaseCaConfigMap } },
+        ],
       },
     },
   };

@@ -2,7 +2,19 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import type { AppConfig, LivekitDeployment } from "./config";
-import { appLabels, deploymentSpec, secretChecksum, serviceMetadata, servicePorts, SECRET_KEYS } from "./app-manifests";
+import {
+  APP_PORT,
+  appLabels,
+  DATABASE_CA_KEYS,
+  deploymentSpec,
+  secretChecksum,
+  secretKeys,
+  serviceMetadata,
+  servicePorts,
+  type SecretKey,
+} from "./app-manifests";
+import { SecurityBaseline } from "./security-baseline";
+import { podSecurityLabels } from "./security-manifests";
 
 /** Arguments of {@link App}. */
 export interface AppArgs {
@@ -24,6 +36,16 @@ export interface AppArgs {
   metricsApi?: pulumi.Resource;
   /** DigitalOcean certificate name when a domain is configured. */
   certificateName?: pulumi.Input<string>;
+  /** DigitalOcean's CA certificates (PEM) of the PostgreSQL and Valkey clusters (`getDatabaseCa`). */
+  databaseCa: { postgres: pulumi.Input<string>; valkey: pulumi.Input<string> };
+  /** The namespace's security baseline: what its NetworkPolicies allow, and the Pod Security version pinned. */
+  security: {
+    /** e.g. `v1.33`: the `restricted` standard of that Kubernetes version (security-manifests.ts). */
+    podSecurityVersion: string;
+    vpcCidr: string;
+    monitoringNamespace: string;
+    livekitPorts: number[];
+  };
 }
 
 /**
@@ -45,18 +67,55 @@ export class App extends pulumi.ComponentResource {
   constructor(name: string, args: AppArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gomeet:index:App", name, {}, opts);
     const child = { parent: this, provider: args.provider };
-    const namespace = new k8s.core.v1.Namespace(`${args.prefix}-ns`, { metadata: { name: "gomeet" } }, child);
+    const namespace = new k8s.core.v1.Namespace(
+      `${args.prefix}-ns`,
+      { metadata: { name: "gomeet", labels: podSecurityLabels(args.security.podSecurityVersion) } },
+      child,
+    );
     const ns = namespace.metadata.name;
     this.namespace = ns;
 
-    const authSecret = new random.RandomPassword(`${args.prefix}-auth-jwt-secret`, { length: 64, special: false }, { parent: this });
-    const values: Record<(typeof SECRET_KEYS)[number], pulumi.Input<string>> = {
+    const jwksUrl = args.config.jwksUrl === undefined ? undefined : new URL(args.config.jwksUrl);
+    const baseline = new SecurityBaseline(
+      "security",
+      {
+        prefix: args.prefix,
+        provider: args.provider,
+        namespace: ns,
+        network: {
+          appLabels: appLabels(),
+          appPort: APP_PORT,
+          monitoringNamespace: args.security.monitoringNamespace,
+          vpcCidr: args.security.vpcCidr,
+          livekitPorts: args.security.livekitPorts,
+          jwksPort: jwksUrl === undefined ? undefined : Number(jwksUrl.port || 443),
+        },
+      },
+      { parent: this },
+    );
+    // Public certificates, not secrets: a ConfigMap keeps them readable in a diff.
+    const databaseCa = new k8s.core.v1.ConfigMap(
+      `${args.prefix}-database-ca`,
+      {
+        metadata: { name: "gomeet-database-ca", namespace: ns },
+        data: { [DATABASE_CA_KEYS.postgres]: args.databaseCa.postgres, [DATABASE_CA_KEYS.valkey]: args.databaseCa.valkey },
+      },
+      child,
+    );
+
+    // With a JWKS URL the app verifies users' tokens with it, and there is no shared secret to generate.
+    const authSecret =
+      args.config.jwksUrl === undefined
+        ? new random.RandomPassword(`${args.prefix}-auth-jwt-secret`, { length: 64, special: false }, { parent: this })
+        : undefined;
+    const all: Partial<Record<SecretKey, pulumi.Input<string>>> = {
       DATABASE_URL: args.databaseUrl,
       DATABASE_REPLICA_URLS: pulumi.output(args.databaseReplicaUrls).apply((urls) => urls.join(",")),
       REDIS_URL: args.redisUrl,
       LIVEKIT_DATACENTERS: pulumi.output(args.livekit).apply((l) => JSON.stringify(l)),
-      AUTH_JWT_SECRET: authSecret.result,
+      AUTH_JWT_SECRET: authSecret?.result,
     };
+    const values = Object.fromEntries(secretKeys(args.config).map((key) => [key, all[key] as pulumi.Input<string>]));
     const stringData = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, pulumi.secret(v)]));
     // Computed inside the apply, so the values never leave it; only the hash is unsecreted.
     const checksum = pulumi.unsecret(pulumi.all(values).apply(secretChecksum));
@@ -75,9 +134,12 @@ export class App extends pulumi.ComponentResource {
           secretName: secret.metadata.name,
           secretChecksum: checksum,
           livekitNames: args.livekitNames,
+          serviceAccountName: baseline.serviceAccountName,
+          priorityClassName: baseline.priorityClassName,
+          databaseCaConfigMap: databaseCa.metadata.name,
         }),
       },
-      child,
+      { ...child, dependsOn: [baseline] },
     );
 
     this.deployment = deployment;

@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import { z } from "zod";
+import { parseOrigin } from "../app/src/config";
 import { isPrivateCidr, parseCidr } from "./provider-facts/cidr";
 import { PROVIDER_FACTS } from "./provider-facts/facts";
 import { TYPE } from "./type-tokens";
@@ -84,6 +85,16 @@ const valkeySchema = z
 
 const resourcesSchema = z.object({ cpu, memory }).strict();
 
+/** One browser origin, exactly as the app accepts it (app/src/config.ts), in the form browsers send. */
+const browserOrigin = z.string().transform((item, ctx) => {
+  try {
+    return parseOrigin(item);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
 const appSchema = z
   .object({
     image: z
@@ -101,6 +112,15 @@ const appSchema = z
     publishBatchMs: count(0, 100).default(0),
     deliveryBatchMs: count(0, 100).default(0),
     loadBalancerSizeUnit: count(1, 100).default(2),
+    /** CORS_ALLOWED_ORIGINS: browser origins (scheme://host[:port]) that may call the API and open WebSockets. */
+    allowedOrigins: z.array(browserOrigin).default([]),
+    /** AUTH_JWKS_URL: verify users' tokens with this key set instead of the generated HS256 secret. */
+    jwksUrl: z.url({ protocol: /^https$/, error: "an https:// URL of a JSON Web Key Set" }).optional(),
+    /** RATE_LIMIT_*: per-user limits of room creation and LiveKit token requests, per window. */
+    rateLimits: z
+      .object({ windowSeconds: count(1, 3600).default(60), roomCreates: count(1, 1_000_000).default(20), livekitGrants: count(1, 1_000_000).default(120) })
+      .strict()
+      .default({ windowSeconds: 60, roomCreates: 20, livekitGrants: 120 }),
   })
   .strict()
   .refine((a) => a.maxReplicas >= a.replicas, { message: "maxReplicas must be ≥ replicas", path: ["maxReplicas"] });
@@ -206,6 +226,8 @@ export interface StackConfig {
   livekit: pulumi.Output<LivekitDeployment[]>;
   /** Their names, which are not secret: the scorecard and the pod annotation use them. */
   livekitNames: string[];
+  /** TCP ports of the LiveKit URLs (443 for wss:// without a port): the app's egress to LiveKit. Not secret. */
+  livekitPorts: number[];
 }
 
 /** A stack configuration error: names the key, what was found and what is accepted. */
@@ -286,5 +308,16 @@ export function loadConfig(): StackConfig {
     domain,
     livekit: pulumi.secret(livekit),
     livekitNames: livekit.map((d) => d.name),
+    livekitPorts: urlPorts(livekit.map((d) => d.url)),
   };
+}
+
+/** The distinct TCP ports of URLs (ws/http: 80, wss/https: 443 unless the URL names one), sorted. */
+export function urlPorts(urls: readonly string[]): number[] {
+  const defaults: Record<string, number> = { "ws:": 80, "http:": 80, "wss:": 443, "https:": 443 };
+  const ports = urls.map((text) => {
+    const url = new URL(text);
+    return url.port !== "" ? Number(url.port) : (defaults[url.protocol] ?? 443);
+  });
+  return [...new Set(ports)].sort((a, b) => a - b);
 }

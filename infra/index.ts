@@ -18,6 +18,8 @@ import { MetricsServer } from "./metrics-server";
 import { Alerting } from "./alerting";
 import { APP_PORT } from "./app-manifests";
 import { Monitoring } from "./monitoring";
+import { MONITORING_NAMESPACE } from "./monitoring-chart";
+import { podSecurityVersion } from "./security-manifests";
 import { Project, projectEnvironment } from "./project";
 
 const config = loadConfig();
@@ -45,6 +47,13 @@ const app = new App("app", {
   livekitNames: config.livekitNames,
   metricsApi: metricsServer.release,
   certificateName: certificate?.certificateName,
+  databaseCa: { postgres: postgres.caCertificate, valkey: valkey.caCertificate },
+  security: {
+    podSecurityVersion: podSecurityVersion(config.kubernetes.versionPrefix),
+    vpcCidr: config.network.ipRange,
+    monitoringNamespace: MONITORING_NAMESPACE,
+    livekitPorts: config.livekitPorts,
+  },
 });
 const dns = config.domain && new DnsRecord("dns", { prefix, domain: config.domain, ip: app.loadBalancerIp });
 

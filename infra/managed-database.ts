@@ -28,7 +28,7 @@ export interface ManagedDatabaseArgs extends DatabasePlacement {
 
 /**
  * A managed database cluster that is protected against deletion, private to the VPC, and firewalled
- * so that only the Kubernetes cluster can reach it.
+ * so that only the Kubernetes cluster can reach it; with the CA certificate its clients verify it against.
  */
 export function managedDatabase(args: ManagedDatabaseArgs, parent: pulumi.Resource) {
   const cluster = new digitalocean.DatabaseCluster(
@@ -52,5 +52,9 @@ export function managedDatabase(args: ManagedDatabaseArgs, parent: pulumi.Resour
     { clusterId: cluster.id, rules: [{ type: "k8s", value: args.kubernetesClusterId }] },
     { parent },
   );
-  return { cluster, firewall };
+  // The CA that signs the cluster's server certificates (PEM, "decoded to a string": pulumi/pulumi-digitalocean
+  // @ c52e0a381c523576bfd0c2fc587b7d644bd390f6, provider/cmd/pulumi-resource-digitalocean/schema.json,
+  // digitalocean:index/getDatabaseCa:getDatabaseCa); the app verifies the servers against it.
+  const caCertificate = digitalocean.getDatabaseCaOutput({ clusterId: cluster.id }, { parent }).certificate;
+  return { cluster, firewall, caCertificate };
 }

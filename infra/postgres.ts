@@ -8,10 +8,13 @@ export interface PostgresArgs extends DatabasePlacement {
   config: PostgresConfig;
 }
 
-/** A `postgresql://` URL for the app user on a host of the cluster (TLS required). */
+/**
+ * A `postgresql://` URL for the app user on a host of the cluster: TLS, verifying the server's certificate and
+ * name (the app verifies against DigitalOcean's CA from DATABASE_CA_FILE; other libpq clients need sslrootcert).
+ */
 export function postgresUrl(parts: { user: string; password: string; host: string; port: number; database: string }): string {
   const auth = `${encodeURIComponent(parts.user)}:${encodeURIComponent(parts.password)}`;
-  return `postgresql://${auth}@${parts.host}:${parts.port}/${encodeURIComponent(parts.database)}?sslmode=require`;
+  return `postgresql://${auth}@${parts.host}:${parts.port}/${encodeURIComponent(parts.database)}?sslmode=verify-full`;
 }
 
 /**
@@ -23,7 +26,9 @@ export class Postgres extends pulumi.ComponentResource {
   readonly clusterUrn: pulumi.Output<string>;
   /** Private host of the primary. */
   readonly privateHost: pulumi.Output<string>;
-  /** The app's URL: through the pool, on the private network, TLS required (secret). */
+  /** DigitalOcean's CA certificate (PEM) that signs the cluster's server certificates. */
+  readonly caCertificate: pulumi.Output<string>;
+  /** The app's URL: through the pool, on the private network, TLS verified (secret). */
   readonly poolUrl: pulumi.Output<string>;
   /** One URL per read replica for the app user (secret). */
   readonly replicaUrls: pulumi.Output<string[]>;
@@ -32,7 +37,7 @@ export class Postgres extends pulumi.ComponentResource {
     super("gomeet:index:Postgres", name, {}, opts);
     const { config: cfg, ...placement } = args;
     const clusterName = `${args.prefix}-pg`;
-    const { cluster } = managedDatabase(
+    const { cluster, caCertificate } = managedDatabase(
       {
         ...placement,
         name: clusterName,
@@ -71,6 +76,7 @@ export class Postgres extends pulumi.ComponentResource {
     this.clusterId = cluster.id;
     this.clusterUrn = cluster.clusterUrn;
     this.privateHost = cluster.privateHost;
+    this.caCertificate = caCertificate;
     this.poolUrl = pulumi.secret(
       pulumi
         .all([user.name, user.password, pool.privateHost, pool.port, pool.name])

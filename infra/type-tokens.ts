@@ -60,4 +60,5 @@ export const INVOKE = {
   kubernetesVersions: "digitalocean:index/getKubernetesVersions:getKubernetesVersions",
   kubernetesCluster: "digitalocean:index/getKubernetesCluster:getKubernetesCluster",
   loadBalancer: "digitalocean:index/getLoadBalancer:getLoadBalancer",
+  databaseCa: "digitalocean:index/getDatabaseCa:getDatabaseCa",
 } as const;

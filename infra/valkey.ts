@@ -15,13 +15,15 @@ export class Valkey extends pulumi.ComponentResource {
   readonly clusterId: pulumi.Output<string>;
   readonly clusterUrn: pulumi.Output<string>;
   readonly privateHost: pulumi.Output<string>;
+  /** DigitalOcean's CA certificate (PEM) that signs the cluster's server certificates. */
+  readonly caCertificate: pulumi.Output<string>;
   /** `rediss://` URL on the private network (secret). */
   readonly url: pulumi.Output<string>;
 
   constructor(name: string, args: ValkeyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gomeet:index:Valkey", name, {}, opts);
     const { config: cfg, ...placement } = args;
-    const { cluster } = managedDatabase(
+    const { cluster, caCertificate } = managedDatabase(
       {
         ...placement,
         name: `${args.prefix}-valkey`,
@@ -37,6 +39,7 @@ export class Valkey extends pulumi.ComponentResource {
     this.clusterId = cluster.id;
     this.clusterUrn = cluster.clusterUrn;
     this.privateHost = cluster.privateHost;
+    this.caCertificate = caCertificate;
     this.url = pulumi.secret(cluster.privateUri);
     this.registerOutputs({ clusterId: this.clusterId, privateHost: this.privateHost, url: this.url });
   }

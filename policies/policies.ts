@@ -10,6 +10,7 @@ import { databasePolicies } from "./rules/databases";
 import { disruptionPolicies } from "./rules/disruption";
 import { kubernetesClusterPolicies } from "./rules/kubernetes-cluster";
 import { loadBalancerPolicies } from "./rules/load-balancer";
+import { namespaceSecurityPolicies } from "./rules/namespace-security";
 import { providerConformancePolicies } from "./rules/provider-conformance";
 import { secretPolicies } from "./rules/secrets";
 import { singlePointOfFailurePolicies } from "./rules/single-point-of-failure";
@@ -33,4 +34,5 @@ export const policies: Policies = [
   ...secretPolicies,
   ...singlePointOfFailurePolicies,
   ...providerConformancePolicies,
+  ...namespaceSecurityPolicies,
 ];

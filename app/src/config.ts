@@ -65,7 +65,7 @@ export interface ServiceConfig {
   /** PEM of the CA that signs Valkey's server certificate: set, the rediss:// connections verify certificate and host. */
   redisCaCert?: string;
   /** Per-user limits (per window) of POST /rooms and POST /rooms/:id/token, counted in Valkey across instances. */
-  rateLimits: { windowSeconds: number; roomCreates: number; tokenIssues: number };
+  rateLimits: { windowSeconds: number; roomCreates: number; livekitGrants: number };
 }
 
 export class ServiceConfigError extends Error {
@@ -220,7 +220,7 @@ const envSchema = z.object({
   REDIS_CA_FILE: caFile.optional(),
   RATE_LIMIT_WINDOW_SECONDS: int(1, 3600, 60),
   RATE_LIMIT_ROOM_CREATES: int(1, 1_000_000, 20),
-  RATE_LIMIT_TOKEN_ISSUES: int(1, 1_000_000, 120),
+  RATE_LIMIT_LIVEKIT_GRANTS: int(1, 1_000_000, 120),
 });
 
 /** Parses and validates `env`; throws ServiceConfigError naming every bad variable. */
@@ -301,7 +301,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     rateLimits: {
       windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
       roomCreates: e.RATE_LIMIT_ROOM_CREATES,
-      tokenIssues: e.RATE_LIMIT_TOKEN_ISSUES,
+      livekitGrants: e.RATE_LIMIT_LIVEKIT_GRANTS,
     },
   };
 }

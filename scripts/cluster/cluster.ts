@@ -29,7 +29,7 @@ const LOCAL_DRAIN_SECONDS = 2;
  * The drills' HTTP load is one user making hundreds of REST calls a minute, more than the per-user limits
  * allow: lifted here so drills measure recovery, not the limiter (test/app/browser-clients.test.ts covers it).
  */
-const LOCAL_RATE_LIMITS = { RATE_LIMIT_ROOM_CREATES: "1000000", RATE_LIMIT_TOKEN_ISSUES: "1000000" };
+const LOCAL_RATE_LIMITS = { RATE_LIMIT_ROOM_CREATES: "1000000", RATE_LIMIT_LIVEKIT_GRANTS: "1000000" };
 
 export interface ClusterOptions {
   /** Number of app instances (default 3). */

@@ -24,6 +24,8 @@ const MOCK_KUBECONFIG = [
 /** Base64 of an obviously fake CA certificate, and the token the mock data source hands out. */
 export const MOCK_CA_CERTIFICATE = Buffer.from("-----BEGIN CERTIFICATE-----\noffline-preview\n-----END CERTIFICATE-----\n").toString("base64");
 export const MOCK_CLUSTER_TOKEN = "offline-preview-token";
+/** The databases' CA (getDatabaseCa answers it decoded, as PEM). */
+export const MOCK_DATABASE_CA = "-----BEGIN CERTIFICATE-----\noffline-preview-database-ca\n-----END CERTIFICATE-----\n";
 
 function databaseEndpoint(name: string, engine: unknown) {
   const valkey = engine === "valkey";
@@ -92,6 +94,8 @@ export function mockCall(token: string, inputs: Record<string, unknown>): Record
       const kubeConfig = { host, clusterCaCertificate: MOCK_CA_CERTIFICATE, token: MOCK_CLUSTER_TOKEN, expiresAt: "2000-01-01T00:00:00Z", rawConfig: MOCK_KUBECONFIG };
       return { id: `${name}-id`, name, endpoint: host, kubeconfigExpireSeconds: inputs.kubeconfigExpireSeconds, kubeConfigs: [kubeConfig] };
     }
+    case INVOKE.databaseCa:
+      return { id: String(inputs.clusterId), clusterId: inputs.clusterId, certificate: MOCK_DATABASE_CA };
     case INVOKE.loadBalancer: {
       const name = String(inputs.name);
       return { id: `${name}-id`, name, ip: MOCK_LB_IP, loadBalancerUrn: `do:loadbalancer:${name}-id` };

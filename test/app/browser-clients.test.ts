@@ -28,7 +28,7 @@ beforeAll(async () => {
     CORS_ALLOWED_ORIGINS: `${ALLOWED}, ${ALSO_ALLOWED}`,
     RATE_LIMIT_WINDOW_SECONDS: "60",
     RATE_LIMIT_ROOM_CREATES: "4",
-    RATE_LIMIT_TOKEN_ISSUES: "3",
+    RATE_LIMIT_LIVEKIT_GRANTS: "3",
   };
   [a, b] = await Promise.all([startApp(appConfig(backends, "cors-a", env)), startApp(appConfig(backends, "cors-b", env))]);
   alice = await token("alice");

@@ -37,7 +37,7 @@ test("defaults: no origin allowed, no CA (the URLs' own TLS settings), 20 rooms 
   expect(config.corsAllowedOrigins).toEqual([]);
   expect(config.databaseCaCert).toBeUndefined();
   expect(config.redisCaCert).toBeUndefined();
-  expect(config.rateLimits).toEqual({ windowSeconds: 60, roomCreates: 20, tokenIssues: 120 });
+  expect(config.rateLimits).toEqual({ windowSeconds: 60, roomCreates: 20, livekitGrants: 120 });
 });
 
 test("CORS_ALLOWED_ORIGINS: exact origins, comma-separated, in the form browsers send them", () => {
@@ -85,7 +85,7 @@ test("a CA contradicts a URL without TLS", () => {
 test.each([
   [{ RATE_LIMIT_WINDOW_SECONDS: "0" }, "RATE_LIMIT_WINDOW_SECONDS must be an integer between 1 and 3600"],
   [{ RATE_LIMIT_ROOM_CREATES: "many" }, "RATE_LIMIT_ROOM_CREATES must be an integer between 1 and 1000000"],
-  [{ RATE_LIMIT_TOKEN_ISSUES: "-1" }, "RATE_LIMIT_TOKEN_ISSUES must be an integer between 1 and 1000000"],
+  [{ RATE_LIMIT_LIVEKIT_GRANTS: "-1" }, "RATE_LIMIT_LIVEKIT_GRANTS must be an integer between 1 and 1000000"],
 ])("rate limits: %o", (env, expected) => {
   expect(problems(env)).toEqual([expected]);
 });

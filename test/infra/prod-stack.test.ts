@@ -110,8 +110,8 @@ describe("app", () => {
     expect(secret.secretPaths).toContain("stringData");
     const data = secret.props.stringData as Record<string, string>;
     expect(Object.keys(data).sort()).toEqual(["AUTH_JWT_SECRET", "DATABASE_REPLICA_URLS", "DATABASE_URL", "LIVEKIT_DATACENTERS", "REDIS_URL"]);
-    expect(data.DATABASE_URL).toBe("postgresql://gomeet:offline-password@private-gomeet-prod-pg-pool.db.offline-preview.invalid:25061/gomeet-pool?sslmode=require");
-    expect(data.DATABASE_REPLICA_URLS).toMatch(/^postgresql:\/\/gomeet:.*@private-gomeet-prod-pg-replica-1\..*\/gomeet\?sslmode=require$/);
+    expect(data.DATABASE_URL).toBe("postgresql://gomeet:offline-password@private-gomeet-prod-pg-pool.db.offline-preview.invalid:25061/gomeet-pool?sslmode=verify-full");
+    expect(data.DATABASE_REPLICA_URLS).toMatch(/^postgresql:\/\/gomeet:.*@private-gomeet-prod-pg-replica-1\..*\/gomeet\?sslmode=verify-full$/);
     expect(data.REDIS_URL).toMatch(/^rediss:\/\/default:.*@private-gomeet-prod-valkey\./);
     expect(JSON.parse(data.LIVEKIT_DATACENTERS!).map((d: { name: string }) => d.name)).toEqual(["nyc", "ams"]);
     expect(data.AUTH_JWT_SECRET).toBe("offline-random-password"); // from @pulumi/random, never from config

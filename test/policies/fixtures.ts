@@ -79,6 +79,10 @@ export const TYPES = {
   hpa: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
   password: "random:index/randomPassword:RandomPassword",
   k8sProvider: "pulumi:providers:kubernetes",
+  serviceAccount: "kubernetes:core/v1:ServiceAccount",
+  priorityClass: "kubernetes:scheduling.k8s.io/v1:PriorityClass",
+  networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+  configMap: "kubernetes:core/v1:ConfigMap",
   helmRelease: "kubernetes:helm.sh/v3:Release",
   serviceMonitor: "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
   prometheusRule: "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
@@ -166,7 +170,10 @@ function deploymentProps(k: StackKnobs): Record<string, unknown> {
         metadata: { labels, annotations: { "gomeet.dev/livekit-deployments": k.livekitDeployments.join(",") } },
         spec: {
           terminationGracePeriodSeconds: 55,
-          securityContext: { runAsNonRoot: true, runAsUser: 1000 },
+          serviceAccountName: "gomeet",
+          automountServiceAccountToken: false,
+          priorityClassName: "gomeet-realtime",
+          securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
           topologySpreadConstraints: [
             { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: labels } },
             { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: labels } },
@@ -207,6 +214,40 @@ function serviceAnnotations(k: StackKnobs): Record<string, string> {
     [`${LB}-healthcheck-port`]: "80",
     [`${LB}-healthcheck-unhealthy-threshold`]: "3",
     [`${LB}-http-idle-timeout-seconds`]: k.idleTimeoutSeconds,
+  };
+}
+
+/** The app namespace's NetworkPolicies as infra/security-manifests.ts renders them (by name). */
+function networkPolicySpecs(): Record<string, Record<string, unknown>> {
+  const app = { matchLabels: { ...APP_LABELS } };
+  const publicInternet = { ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"] } };
+  return {
+    "default-deny": { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
+    "allow-load-balancer": { podSelector: app, policyTypes: ["Ingress"], ingress: [{ ports: [{ protocol: "TCP", port: 8080 }] }] },
+    "allow-monitoring-scrape": {
+      podSelector: app,
+      policyTypes: ["Ingress"],
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }], ports: [{ protocol: "TCP", port: 8080 }] }],
+    },
+    "allow-dns": {
+      podSelector: {},
+      policyTypes: ["Egress"],
+      egress: [
+        {
+          to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+          ports: [
+            { protocol: "UDP", port: 53 },
+            { protocol: "TCP", port: 53 },
+          ],
+        },
+      ],
+    },
+    "allow-databases": {
+      podSelector: app,
+      policyTypes: ["Egress"],
+      egress: [{ to: [{ ipBlock: { cidr: "10.20.0.0/16" } }], ports: [{ protocol: "TCP", port: 25060 }, { protocol: "TCP", port: 25061 }] }],
+    },
+    "allow-livekit": { podSelector: app, policyTypes: ["Egress"], egress: [{ to: [publicInternet], ports: [{ protocol: "TCP", port: 443 }] }] },
   };
 }
 
@@ -278,7 +319,26 @@ export function buildStack(overrides: Partial<StackKnobs> = {}): PlannedResource
 
   const app = plan.component("app", "App");
   const child = { parent: app, dependsOn: [provider] };
-  plan.add(TYPES.namespace, `gomeet-${k.stack}-ns`, { metadata: { name: "gomeet" } }, child);
+  const psa = Object.fromEntries(
+    ["enforce", "audit", "warn"].flatMap((mode) => [
+      [`pod-security.kubernetes.io/${mode}`, "restricted"],
+      [`pod-security.kubernetes.io/${mode}-version`, "v1.33"],
+    ]),
+  );
+  plan.add(TYPES.namespace, `gomeet-${k.stack}-ns`, { metadata: { name: "gomeet", labels: psa } }, child);
+  const security = plan.add(`gomeet:index:SecurityBaseline`, "security", {}, { parent: app, custom: false });
+  const baseline = { parent: security, dependsOn: [provider] };
+  plan.add(TYPES.serviceAccount, `gomeet-${k.stack}-service-account`, { metadata: { name: "gomeet", namespace: "gomeet" }, automountServiceAccountToken: false }, baseline);
+  plan.add(TYPES.priorityClass, `gomeet-${k.stack}-priority`, { metadata: { name: "gomeet-realtime" }, value: 100000, globalDefault: false }, baseline);
+  for (const [name, spec] of Object.entries(networkPolicySpecs())) {
+    plan.add(TYPES.networkPolicy, `gomeet-${k.stack}-netpol-${name}`, { metadata: { name, namespace: "gomeet" }, spec }, baseline);
+  }
+  plan.add(
+    TYPES.configMap,
+    `gomeet-${k.stack}-database-ca`,
+    { metadata: { name: "gomeet-database-ca", namespace: "gomeet" }, data: { "postgres-ca.crt": "PEM", "valkey-ca.crt": "PEM" } },
+    child,
+  );
   plan.add(TYPES.password, `gomeet-${k.stack}-auth-jwt-secret`, { length: 64, special: false }, { parent: app });
   plan.add(
     TYPES.secret,

@@ -18,7 +18,7 @@ export type LimitedAction = "room_create" | "token_issue";
 export interface RateLimitSettings {
   windowSeconds: number;
   roomCreates: number;
-  tokenIssues: number;
+  livekitGrants: number;
 }
 
 /** The counter key of one user and action. The user id is encoded: it may contain braces (hash tags) or colons. */
@@ -36,7 +36,7 @@ export class RateLimits {
 
   /** Counts one call of `action` by `userId`; throws 429 (with Retry-After set on `res`) over the limit. */
   async take(userId: string, action: LimitedAction, res: ServerResponse): Promise<void> {
-    const limit = action === "room_create" ? this.settings.roomCreates : this.settings.tokenIssues;
+    const limit = action === "room_create" ? this.settings.roomCreates : this.settings.livekitGrants;
     const key = rateLimitKey(userId, action);
     const windowMs = this.settings.windowSeconds * 1000;
     let count: number;
