@@ -6,7 +6,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import { z } from "zod";
-import { parseOrigin } from "../app/src/config";
 import { isPrivateCidr, parseCidr } from "./provider-facts/cidr";
 import { PROVIDER_FACTS } from "./provider-facts/facts";
 import { TYPE } from "./type-tokens";
@@ -85,14 +84,26 @@ const valkeySchema = z
 
 const resourcesSchema = z.object({ cpu, memory }).strict();
 
-/** One browser origin, exactly as the app accepts it (app/src/config.ts), in the form browsers send. */
-const browserOrigin = z.string().transform((item, ctx) => {
+/**
+ * One browser origin, `http(s)://host[:port]` with nothing after it, returned as browsers send it (lower-case host,
+ * default port dropped). The same rule as the app's CORS_ALLOWED_ORIGINS (app/src/config.ts `parseOrigin`; the
+ * infra program does not import the app: test/infra/security-config.test.ts checks they agree).
+ */
+export function stackOrigin(item: string): string | undefined {
+  if (!/^https?:\/\/[^/?#@\s]+$/i.test(item)) return undefined;
   try {
-    return parseOrigin(item);
-  } catch (error) {
-    ctx.addIssue({ code: "custom", message: (error as Error).message });
-    return z.NEVER;
+    const url = new URL(item);
+    return url.hostname === "" ? undefined : url.origin;
+  } catch {
+    return undefined;
   }
+}
+
+const browserOrigin = z.string().transform((item, ctx) => {
+  const origin = stackOrigin(item);
+  if (origin !== undefined) return origin;
+  ctx.addIssue({ code: "custom", message: "an origin: scheme://host[:port] (http or https) with no path, query, fragment or credentials" });
+  return z.NEVER;
 });
 
 const appSchema = z

@@ -1,0 +1,43 @@
+/**
+ * A stack whose users' tokens are verified with a JWKS URL (gomeet:app.jwksUrl): no generated HS256 secret,
+ * AUTH_JWKS_URL in the pod, and a NetworkPolicy that lets the app fetch the key set.
+ */
+import { renderStack, type RenderedPlan } from "../../scripts/preview/render";
+import { readStackFile } from "../../scripts/preview/stack-file";
+import type { PlannedResource } from "../../policies/plan";
+import { all, one, PROGRAM, ROOT, temporaryStack } from "./plan-helpers";
+
+/** The resource of `type` whose logical name ends with `suffix` (the variant stack has its own prefix). */
+const ending = (type: string, suffix: string): PlannedResource => {
+  const found = all(plan, type).filter((r) => r.name.endsWith(suffix));
+  if (found.length !== 1) throw new Error(`expected one ${type} named *${suffix}, found ${found.length}`);
+  return found[0]!;
+};
+
+let plan: RenderedPlan;
+beforeAll(async () => {
+  const variant = temporaryStack("prod", (config) => {
+    config["gomeet:app"].jwksUrl = "https://auth.gomeet.example:8443/.well-known/jwks.json";
+  });
+  try {
+    plan = await renderStack(readStackFile(ROOT, variant.stack), PROGRAM);
+  } finally {
+    variant.remove();
+  }
+});
+
+test("the Secret has no AUTH_JWT_SECRET and nothing generates one; the pod gets AUTH_JWKS_URL", () => {
+  const secret = ending("kubernetes:core/v1:Secret", "-secrets");
+  expect(Object.keys(secret.props.stringData as object).sort()).toEqual(["DATABASE_REPLICA_URLS", "DATABASE_URL", "LIVEKIT_DATACENTERS", "REDIS_URL"]);
+  expect(all(plan, "random:index/randomPassword:RandomPassword").map((r) => r.name).filter((name) => name.endsWith("-auth-jwt-secret"))).toEqual([]);
+  const env = (one(plan, "kubernetes:apps/v1:Deployment").props as any).spec.template.spec.containers[0].env as Array<{ name: string; value?: string }>;
+  expect(env.find((e) => e.name === "AUTH_JWKS_URL")?.value).toBe("https://auth.gomeet.example:8443/.well-known/jwks.json");
+  expect(env.map((e) => e.name)).not.toContain("AUTH_JWT_SECRET");
+});
+
+test("the app may reach the key set's port on public addresses", () => {
+  const jwks = ending("kubernetes:networking.k8s.io/v1:NetworkPolicy", "-netpol-allow-jwks").props as any;
+  expect(jwks.spec.policyTypes).toEqual(["Egress"]);
+  expect(jwks.spec.egress[0].ports).toEqual([{ protocol: "TCP", port: 8443 }]);
+  expect(jwks.spec.egress[0].to[0].ipBlock.cidr).toBe("0.0.0.0/0");
+});
