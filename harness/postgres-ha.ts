@@ -11,7 +11,7 @@
 import { startPgBouncer, type PgBouncerPool } from "./pgbouncer";
 import { startPgPrimaryEndpoint, type PgPrimaryEndpoint } from "./pg-endpoint";
 import { DATABASE, startPgFormation, type FormationNode, type PgFormation } from "./pg-formation";
-import { startReplica, streamingReplicas, type PgNode } from "./postgres";
+import { rebuildReplica, startReplica, streamingReplicas, type PgNode } from "./postgres";
 
 export interface PostgresHA {
   formation: PgFormation;
@@ -25,6 +25,8 @@ export interface PostgresHA {
   currentPrimary(): Promise<FormationNode | undefined>;
   /** Whether the read-only replica streams from the current primary. */
   replicaStreaming(): Promise<boolean>;
+  /** Makes the read-only replica again from the current primary (same port): for a replica that cannot follow a promotion. */
+  rebuildReplica(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -59,6 +61,7 @@ export async function startPostgresHA(): Promise<PostgresHA> {
     replica: replica.value,
     currentPrimary: () => formation.currentPrimary(),
     replicaStreaming: async () => (await streamingReplicas(source)).includes(replicaName),
+    rebuildReplica: () => rebuildReplica(replica.value, source),
     stop,
   };
 }

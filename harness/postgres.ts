@@ -179,15 +179,8 @@ export async function streamingReplicas(primary: Pick<PgNode, "port">): Promise<
   return rows.map((r) => r.application_name);
 }
 
-/**
- * A streaming replica of `primary` (pg_basebackup -R); resolves once the primary sees it streaming.
- * `primary` may be an endpoint that always leads to the current primary: the replica then follows a
- * promotion (its walreceiver reconnects through the endpoint and follows the new timeline).
- */
-export async function startReplica(primary: Pick<PgNode, "port">): Promise<PgNode> {
-  const port = await freePort();
-  const { socketDir, dataDir } = await nodeDirs(port);
-  const applicationName = `replica_${port}`;
+/** pg_basebackup of `primary` into `dataDir`, set up as a standby named `replica_<port>` listening on `port`. */
+async function cloneAsReplica(primary: Pick<PgNode, "port">, port: number, dataDir: string): Promise<void> {
   await run(`pg_basebackup-${port}`, findBinary("pg_basebackup"), [
     "-h", LOOPBACK,
     "-p", String(primary.port),
@@ -201,17 +194,45 @@ export async function startReplica(primary: Pick<PgNode, "port">): Promise<PgNod
   // -R wrote primary_conninfo into postgresql.auto.conf; name this standby so the primary can tell replicas apart.
   await fs.appendFile(
     path.join(dataDir, "postgresql.auto.conf"),
-    `primary_conninfo = 'host=${LOOPBACK} port=${primary.port} user=${POSTGRES_USER} application_name=${applicationName}'\n`,
+    `primary_conninfo = 'host=${LOOPBACK} port=${primary.port} user=${POSTGRES_USER} application_name=replica_${port}'\n`,
   );
-  await fs.appendFile(path.join(dataDir, "postgresql.conf"), serverSettings(port, socketDir));
-  const replica = new PostgresServer(`postgres-replica-${port}`, port, dataDir, DATABASE);
-  await replica.start();
-  await waitForReady(replica.process, async () => (await streamingReplicas(primary)).includes(applicationName), {
+  await fs.appendFile(path.join(dataDir, "postgresql.conf"), serverSettings(port, path.dirname(dataDir)));
+}
+
+async function waitStreaming(replica: PgNode, primary: Pick<PgNode, "port">): Promise<void> {
+  await waitForReady(replica.process, async () => (await streamingReplicas(primary)).includes(`replica_${replica.port}`), {
     timeoutMs: START_TIMEOUT_MS,
     intervalMs: 100,
-    what: `replica ${LOOPBACK}:${port} to stream from primary ${LOOPBACK}:${primary.port}`,
+    what: `replica ${LOOPBACK}:${replica.port} to stream from primary ${LOOPBACK}:${primary.port}`,
   });
+}
+
+/**
+ * A streaming replica of `primary` (pg_basebackup -R); resolves once the primary sees it streaming.
+ * `primary` may be an endpoint that always leads to the current primary: the replica then follows a
+ * promotion (its walreceiver reconnects through the endpoint and follows the new timeline).
+ */
+export async function startReplica(primary: Pick<PgNode, "port">): Promise<PgNode> {
+  const port = await freePort();
+  const { dataDir } = await nodeDirs(port);
+  await cloneAsReplica(primary, port, dataDir);
+  const replica = new PostgresServer(`postgres-replica-${port}`, port, dataDir, DATABASE);
+  await replica.start();
+  await waitStreaming(replica, primary);
   return replica;
+}
+
+/**
+ * Throws a replica's data away and makes it again from `primary`, at the same port and data dir (what a
+ * managed service does with a read-only node that cannot follow a new primary, e.g. one that had
+ * received WAL the promoted standby never got). Resolves once it streams.
+ */
+export async function rebuildReplica(replica: PgNode, primary: Pick<PgNode, "port">): Promise<void> {
+  await replica.stop();
+  await fs.rm(replica.dataDir, { recursive: true, force: true });
+  await cloneAsReplica(primary, replica.port, replica.dataDir);
+  await replica.start();
+  await waitStreaming(replica, primary);
 }
 
 /** A primary and a streaming replica of it. */

@@ -2,11 +2,11 @@
  * The PostgreSQL endpoint's health check against real servers: HAProxy routes only to a server that
  * is out of recovery and not read-only — a standby never gets traffic, and neither does a promoted
  * node that pg_auto_failover still holds read-only (default_transaction_read_only) while it fences
- * the old primary.
+ * the old primary. Also the read-only replica's rebuild (for a replica that cannot follow a promotion).
  */
 import { Client } from "pg";
 import { startPgPrimaryEndpoint, type PgPrimaryEndpoint } from "../../harness/pg-endpoint";
-import { DATABASE, startPostgresWithReplica, type PgPair } from "../../harness/postgres";
+import { DATABASE, rebuildReplica, startPostgresWithReplica, streamingReplicas, type PgPair } from "../../harness/postgres";
 import { stopAll, waitFor } from "../../harness/process";
 
 let pg: PgPair;
@@ -86,3 +86,13 @@ test("maint takes a server out and cuts its sessions; ready puts it back", async
     what: "the endpoint to serve again",
   });
 });
+
+test("a replica rebuilt from the primary comes back at the same address, streaming, with the primary's data", async () => {
+  await sql(pg.primary.url, "CREATE TABLE rebuilt_marker (id int PRIMARY KEY)");
+  await sql(pg.primary.url, "INSERT INTO rebuilt_marker VALUES (1)");
+  const before = pg.replica.process.pid;
+  await rebuildReplica(pg.replica, pg.primary);
+  expect(pg.replica.process.pid).not.toBe(before);
+  expect(await streamingReplicas(pg.primary)).toContain(`replica_${pg.replica.port}`);
+  expect(await sql(pg.replica.url, "SELECT id FROM rebuilt_marker")).toEqual([{ id: 1 }]);
+}, 60_000);

@@ -9,7 +9,8 @@
  * fault to the first after), ackedWritesLost (writes answered 201 whose room is not in the database
  * afterwards: the RPO, counted), failedReads, appRestarts, promotionSeconds (fault to the monitor
  * naming the new primary), replicaStaleSeconds (fault to the read-only replica having the first write
- * made after it), and the write latency with and without a synchronous standby, measured in the same run.
+ * made after it), replicaRebuilt (it could not follow the new timeline within 15 s and was made again
+ * from the new primary), and the write latency with and without a synchronous standby, measured in the same run.
  *
  * Pass: writes back within 10 s of the fault, 0 failed reads, 0 app restarts, every failed write a
  * fast 503 database_unavailable, nothing else failed, nothing lost or duplicated in realtime, /readyz
@@ -30,6 +31,8 @@ const MAX_WRITE_OUTAGE_MS = 10_000;
 /** A failed write must answer within this long ("fail fast"). */
 const FAIL_FAST_MS = 2500;
 const COMMIT_LATENCY_SAMPLES = 100;
+/** How long the read-only replica gets to stream from the new primary before it is rebuilt. */
+const REPLICA_FOLLOW_TIMEOUT_MS = 15_000;
 
 export const postgresFailover: Drill = {
   name: "postgres-failover",
@@ -65,6 +68,16 @@ export const postgresFailover: Drill = {
           { timeoutMs: 30_000, intervalMs: 100, what: "the monitor to promote the standby" },
         );
         const stableAt = await load.waitStable({ after: faultAt, timeoutMs: 30_000 });
+        // The read-only replica follows the new timeline through the endpoint. One that had received WAL the
+        // promoted standby never got cannot: it is made again from the new primary, as DigitalOcean replaces such a node.
+        let replicaRebuilt = false;
+        try {
+          await waitFor(() => postgres.replicaStreaming(), { timeoutMs: REPLICA_FOLLOW_TIMEOUT_MS, what: "the read-only replica to follow the new primary" });
+        } catch (error) {
+          ctx.progress(`postgres-failover: ${(error as Error).message}; rebuilding it from the new primary`);
+          await postgres.rebuildReplica();
+          replicaRebuilt = true;
+        }
         // The read-only replica is stale until it has what the new primary took: the first write acknowledged after the fault.
         let replicaCaughtUpAt: number | undefined;
         await waitFor(
@@ -84,7 +97,7 @@ export const postgresFailover: Drill = {
         const rejoinedMs = Date.now() - restartAt;
         await waitFor(() => postgres.replicaStreaming(), { timeoutMs: 30_000, what: "the read-only replica to stream from the new primary" });
         await sleep(LINGER_MS);
-        return { faultAt, promotedAt, promoted, stableAt, replicaCaughtUpAt, rejoinedMs, latency };
+        return { faultAt, promotedAt, promoted, stableAt, replicaCaughtUpAt, replicaRebuilt, rejoinedMs, latency };
       });
       const { faultAt } = value;
       commonChecks(verdict, obs, faultAt);
@@ -107,7 +120,11 @@ export const postgresFailover: Drill = {
       const { latency } = value;
       verdict.detail(`primary ${victim.name} → ${value.promoted} (monitor) after ${seconds(value.promotedAt - faultAt)}; old node rejoined as standby in ${seconds(value.rejoinedMs)}`);
       verdict.detail(`writes: ${writes.length}, ${failedWrites.length} failed (slowest ${seconds(slowest)}); outage ${seconds(writeOutageMs)}; ${lostWrites.length} of ${acknowledged.length} acknowledged lost`);
-      verdict.detail(`reads: ${reads.length} (${readsDuringOutage} during the write outage), ${failedReads.length} failed; replica stale until ${value.replicaCaughtUpAt === undefined ? "never" : seconds(value.replicaCaughtUpAt - faultAt)} after the fault`);
+      verdict.detail(
+        `reads: ${reads.length} (${readsDuringOutage} during the write outage), ${failedReads.length} failed; replica ` +
+          `${value.replicaRebuilt ? "could not follow and was rebuilt, " : "followed the new timeline, "}stale until ` +
+          `${value.replicaCaughtUpAt === undefined ? "never" : seconds(value.replicaCaughtUpAt - faultAt)} after the fault`,
+      );
       verdict.detail(`INSERT latency p50/p99: ${latency.asyncP50Ms}/${latency.asyncP99Ms} ms asynchronous (synchronous_commit = local), ${latency.syncP50Ms}/${latency.syncP99Ms} ms synchronous (on, standby sync_state ${latency.standbySyncStates.join(", ")}), ${latency.samples} each`);
       verdict.require(Number.isFinite(writeOutageMs), "no write succeeded after the fault");
       verdict.require(writeOutageMs <= MAX_WRITE_OUTAGE_MS, `writes were back only after ${seconds(writeOutageMs)} (target ${seconds(MAX_WRITE_OUTAGE_MS)})`);
@@ -130,6 +147,7 @@ export const postgresFailover: Drill = {
         appRestarts,
         promotionSeconds: round(value.promotedAt - faultAt),
         replicaStaleSeconds: round(value.replicaCaughtUpAt === undefined ? undefined : value.replicaCaughtUpAt - faultAt),
+        replicaRebuilt: value.replicaRebuilt,
         rejoinSeconds: round(value.rejoinedMs),
         commitLatencyMs: { samples: latency.samples, asyncP50: latency.asyncP50Ms, asyncP99: latency.asyncP99Ms, syncP50: latency.syncP50Ms, syncP99: latency.syncP99Ms },
       };
