@@ -105,7 +105,12 @@ describe("authentication failures answer 401 with a JSON error", () => {
   test("health, readiness and metrics need no token", async () => {
     expect((await api(app.url, "GET", "/healthz")).body).toEqual({ status: "ok", instance: "input" });
     expect((await api(app.url, "GET", "/readyz")).status).toBe(200);
-    expect((await api(app.url, "GET", "/metrics")).body).toContain("gomeet_ws_connections");
+    const metrics = (await api(app.url, "GET", "/metrics")).body as string;
+    expect(metrics).toContain("gomeet_ws_connections");
+    // What /readyz answers, as the alert rules read it (gomeet_ready, gomeet_readiness_status).
+    expect(metrics).toMatch(/^gomeet_ready\{instance="input"\} 1$/m);
+    expect(metrics).toMatch(/^gomeet_readiness_status\{status="healthy",instance="input"\} 1$/m);
+    expect(metrics).toMatch(/^gomeet_readiness_status\{status="unhealthy",instance="input"\} 0$/m);
   });
 });
 
