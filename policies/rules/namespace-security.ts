@@ -1,5 +1,5 @@
 /**
- * Rule 11: the app's namespace is locked down.
+ * Rule 12: the app's namespace is locked down.
  *
  * - `namespace-default-deny`: a NetworkPolicy selecting every pod of a Deployment's namespace denies ingress
  *   and egress by default (policyTypes Ingress and Egress, no rule).
@@ -337,7 +337,7 @@ export const deploymentRestrictedProfile: ResourceValidationPolicy = {
   }),
 };
 
-/** Rule 11. */
+/** Rule 12. */
 export const namespaceSecurityPolicies = [
   namespaceDefaultDeny,
   networkPolicyAllows,

@@ -14,7 +14,7 @@ const POLICIES = [
   "deployment-restricted-profile",
 ];
 
-describe("rule 11: the app's namespace is locked down", () => {
+describe("rule 12: the app's namespace is locked down", () => {
   it.each(POLICIES)("accepts the production plan: %s", async (policy) => {
     expect(await violationsOf(buildStack(), policy)).toEqual([]);
   });
