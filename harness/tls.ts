@@ -42,7 +42,23 @@ export async function createCertificateAuthority(name: string): Promise<Certific
   const keyFile = path.join(dir, `${name}.key`);
   const certFile = path.join(dir, `${name}.crt`);
   await openssl(
-    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", keyFile, "-out", certFile, "-days", "1", "-subj", `/CN=${name}`],
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
+      "-days",
+      "1",
+      "-subj",
+      `/CN=${name}`,
+    ],
     dir,
   );
   return { name, certFile, keyFile, dir };
@@ -59,9 +75,41 @@ export async function issueServerCertificate(ca: CertificateAuthority, label: st
   const extFile = path.join(ca.dir, `${label}.ext`);
   const altNames = names.map((name) => (/^[\d.]+$|:/.test(name) ? `IP:${name}` : `DNS:${name}`)).join(",");
   await fs.writeFile(extFile, `subjectAltName=${altNames}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`);
-  await openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", keyFile, "-out", csrFile, "-subj", `/CN=${names[0]}`], ca.dir);
   await openssl(
-    ["x509", "-req", "-in", csrFile, "-CA", ca.certFile, "-CAkey", ca.keyFile, "-CAcreateserial", "-out", certFile, "-days", "1", "-extfile", extFile],
+    [
+      "req",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      keyFile,
+      "-out",
+      csrFile,
+      "-subj",
+      `/CN=${names[0]}`,
+    ],
+    ca.dir,
+  );
+  await openssl(
+    [
+      "x509",
+      "-req",
+      "-in",
+      csrFile,
+      "-CA",
+      ca.certFile,
+      "-CAkey",
+      ca.keyFile,
+      "-CAcreateserial",
+      "-out",
+      certFile,
+      "-days",
+      "1",
+      "-extfile",
+      extFile,
+    ],
     ca.dir,
   );
   // Servers running as another user (postgres) read these: the directory and files must be reachable.

@@ -129,7 +129,11 @@ const appSchema = z
     jwksUrl: z.url({ protocol: /^https$/, error: "an https:// URL of a JSON Web Key Set" }).optional(),
     /** RATE_LIMIT_*: per-user limits of room creation and LiveKit token requests, per window. */
     rateLimits: z
-      .object({ windowSeconds: count(1, 3600).default(60), roomCreates: count(1, 1_000_000).default(20), livekitGrants: count(1, 1_000_000).default(120) })
+      .object({
+        windowSeconds: count(1, 3600).default(60),
+        roomCreates: count(1, 1_000_000).default(20),
+        livekitGrants: count(1, 1_000_000).default(120),
+      })
       .strict()
       .default({ windowSeconds: 60, roomCreates: 20, livekitGrants: 120 }),
   })

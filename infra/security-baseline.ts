@@ -1,12 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import {
-  networkPolicies,
-  PRIORITY_CLASS,
-  PRIORITY_VALUE,
-  SERVICE_ACCOUNT,
-  type NetworkPolicySettings,
-} from "./security-manifests";
+import { networkPolicies, PRIORITY_CLASS, PRIORITY_VALUE, SERVICE_ACCOUNT, type NetworkPolicySettings } from "./security-manifests";
 
 /** Arguments of {@link SecurityBaseline}. */
 export interface SecurityBaselineArgs {

@@ -114,7 +114,10 @@ export function networkPolicies(s: NetworkPolicySettings): NamedNetworkPolicy[] 
         podSelector: app,
         policyTypes: ["Ingress"],
         ingress: [
-          { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": s.monitoringNamespace } } }], ports: [tcp(s.appPort)] },
+          {
+            from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": s.monitoringNamespace } } }],
+            ports: [tcp(s.appPort)],
+          },
         ],
       },
     },

@@ -163,7 +163,8 @@ const caFile = z.string().transform((file, ctx) => {
   try {
     pem = fs.readFileSync(file, "utf8");
   } catch (error) {
-    ctx.addIssue({ code: "custom", message: `a readable PEM file of CA certificates (${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)})` });
+    const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+    ctx.addIssue({ code: "custom", message: `a readable PEM file of CA certificates (${file}: ${reason})` });
     return z.NEVER;
   }
   if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
@@ -251,7 +252,11 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
       ? []
       : [e.DATABASE_URL, ...e.DATABASE_REPLICA_URLS]
           .filter((url) => new URL(url).searchParams.get("sslmode") === "disable")
-          .map(() => "DATABASE_URL / DATABASE_REPLICA_URLS: sslmode=disable contradicts DATABASE_CA_FILE (which makes every connection verify-full)")),
+          .map(
+            () =>
+              "DATABASE_URL / DATABASE_REPLICA_URLS: sslmode=disable contradicts DATABASE_CA_FILE " +
+              "(which makes every connection verify-full)",
+          )),
     ...(e.REDIS_CA_FILE !== undefined && new URL(e.REDIS_URL).protocol !== "rediss:"
       ? ["REDIS_URL must be a rediss:// URL when REDIS_CA_FILE is set (the CA verifies a TLS connection)"]
       : []),

@@ -14,7 +14,10 @@ const PG_SSL_PARAMS = ["ssl", "sslmode", "sslrootcert", "sslcert", "sslkey", "us
  * verify-full against the CA (pg merges the parsed URL over the config, so they cannot stay).
  * Node checks the certificate's names against the host (servername) by default.
  */
-export function postgresConnection(url: string, ca: string | undefined): { connectionString: string; ssl?: { ca: string; rejectUnauthorized: true } } {
+export function postgresConnection(
+  url: string,
+  ca: string | undefined,
+): { connectionString: string; ssl?: { ca: string; rejectUnauthorized: true } } {
   if (ca === undefined) return { connectionString: url };
   const parsed = new URL(url);
   for (const param of PG_SSL_PARAMS) parsed.searchParams.delete(param);

@@ -29,6 +29,7 @@ import { dependsOn } from "./relations";
 const PSA = "pod-security.kubernetes.io";
 const PSA_MODES = ["enforce", "audit", "warn"] as const;
 const PINNED_VERSION = /^v\d+\.\d+$/;
+const DEFAULT_DENY_SHAPE = "with podSelector {} and policyTypes [Ingress, Egress] and no rules";
 
 /** Whether a label selector is empty (selects every pod of the namespace). */
 function selectsEverything(selector: unknown): boolean {
@@ -76,10 +77,11 @@ export const namespaceDefaultDeny: StackValidationPolicy = {
       reportViolation(
         message({
           resource: subject(deployment.type, deployment.name),
-          property: `NetworkPolicy in ${namespacePhrase(deployment.props)} with podSelector {} and policyTypes [Ingress, Egress] and no rules`,
+          property: `NetworkPolicy in ${namespacePhrase(deployment.props)} ${DEFAULT_DENY_SHAPE}`,
           found: "none",
           required: "one (a default deny; the service's needs are then allowed one by one)",
-          reason: "Without it any pod of the cluster reaches the app and the app reaches anything: one compromised pod reaches every other.",
+          reason:
+            "Without it any pod of the cluster reaches the app and the app reaches anything: one compromised pod reaches every other.",
         }),
         deployment.urn,
       );
@@ -99,7 +101,11 @@ function admitsPort(rules: unknown[], ports: Array<{ number: unknown; name: unkn
     if (!rule) return false;
     const listed = rulePorts(rule);
     if (listed.length === 0) return true;
-    return listed.some((p) => p.protocol === protocol && (p.port === undefined || ports.some((c) => c.number === p.port || (c.name !== undefined && c.name === p.port))));
+    return listed.some(
+      (p) =>
+        p.protocol === protocol &&
+        (p.port === undefined || ports.some((c) => c.number === p.port || (c.name !== undefined && c.name === p.port))),
+    );
   });
 }
 
@@ -109,12 +115,18 @@ export const networkPolicyAllows: StackValidationPolicy = {
   validateStack: (args, reportViolation) => {
     for (const deployment of deploymentsOf(args.resources)) {
       const labels = podLabelsOf(deployment.props);
-      const selecting = networkPoliciesOf(args.resources, deployment).filter((p) => selectorMatches(field(p.props, "spec", "podSelector"), labels));
+      const selecting = networkPoliciesOf(args.resources, deployment).filter((p) =>
+        selectorMatches(field(p.props, "spec", "podSelector"), labels),
+      );
       const containerPorts = containersOf(podSpecOf(deployment.props)).flatMap(({ container }) =>
         list(container.ports).map((port) => ({ number: field(port, "containerPort"), name: field(port, "name") })),
       );
-      const ingress = selecting.filter((p) => policyTypesOf(p.props).includes("Ingress")).flatMap((p) => list(field(p.props, "spec", "ingress")));
-      const egress = selecting.filter((p) => policyTypesOf(p.props).includes("Egress")).flatMap((p) => list(field(p.props, "spec", "egress")));
+      const ingress = selecting
+        .filter((p) => policyTypesOf(p.props).includes("Ingress"))
+        .flatMap((p) => list(field(p.props, "spec", "ingress")));
+      const egress = selecting
+        .filter((p) => policyTypesOf(p.props).includes("Egress"))
+        .flatMap((p) => list(field(p.props, "spec", "egress")));
       const dns = [{ number: 53, name: undefined }];
       const resource = subject(deployment.type, deployment.name);
       if (containerPorts.length > 0 && !admitsPort(ingress, containerPorts)) {
@@ -155,7 +167,9 @@ function namespacesOf(resources: readonly PolicyResource[], deployment: PolicyRe
 
 export const namespacePodSecurity: StackValidationPolicy = {
   name: "namespace-pod-security",
-  description: "Every Deployment's namespace is in the stack and enforces, audits and warns on the restricted Pod Security Standard at a pinned version.",
+  description:
+    "Every Deployment's namespace is in the stack and enforces, audits and warns on the restricted Pod Security Standard " +
+    "at a pinned version.",
   validateStack: (args, reportViolation) => {
     for (const deployment of deploymentsOf(args.resources)) {
       const namespaces = namespacesOf(args.resources, deployment);
@@ -264,7 +278,8 @@ export const workloadServiceAccount: StackValidationPolicy = {
 
 export const workloadPriorityClass: StackValidationPolicy = {
   name: "workload-priority-class",
-  description: "Deployments name a PriorityClass defined in the stack, so the scheduler places the app before lesser pods on a full cluster.",
+  description:
+    "Deployments name a PriorityClass defined in the stack, so the scheduler places the app before lesser pods on a full cluster.",
   validateStack: (args, reportViolation) => {
     const classes = args.resources.filter((r) => r.isType(k8s.scheduling.v1.PriorityClass));
     for (const deployment of deploymentsOf(args.resources)) {
@@ -293,12 +308,22 @@ function checkRestrictedProfile(deployment: Props, report: Report): void {
   const podSeccomp = field(podSpec, "securityContext", "seccompProfile", "type");
   for (const hostField of ["hostNetwork", "hostPID", "hostIPC"] as const) {
     if (field(podSpec, hostField) === true) {
-      report(`spec.template.spec.${hostField}`, true, "false or unset", "Host namespaces let the pod see and reach the node's processes and network.");
+      report(
+        `spec.template.spec.${hostField}`,
+        true,
+        "false or unset",
+        "Host namespaces let the pod see and reach the node's processes and network.",
+      );
     }
   }
   list(podSpec?.volumes).forEach((volume, index) => {
     if (record(field(volume, "hostPath")) !== undefined) {
-      report(`spec.template.spec.volumes[${index}].hostPath`, field(volume, "hostPath"), "no hostPath volume", "A hostPath volume exposes the node's files.");
+      report(
+        `spec.template.spec.volumes[${index}].hostPath`,
+        field(volume, "hostPath"),
+        "no hostPath volume",
+        "A hostPath volume exposes the node's files.",
+      );
     }
   });
   for (const { path, container } of containersOf(podSpec, true)) {
@@ -313,15 +338,30 @@ function checkRestrictedProfile(deployment: Props, report: Report): void {
     }
     const escalation = field(container, "securityContext", "allowPrivilegeEscalation");
     if (escalation !== false) {
-      report(`${path}.securityContext.allowPrivilegeEscalation`, escalation, "false", "Otherwise a setuid binary in the image can gain privileges.");
+      report(
+        `${path}.securityContext.allowPrivilegeEscalation`,
+        escalation,
+        "false",
+        "Otherwise a setuid binary in the image can gain privileges.",
+      );
     }
     const drop = list(field(container, "securityContext", "capabilities", "drop"));
     if (!drop.includes("ALL")) {
-      report(`${path}.securityContext.capabilities.drop`, drop.length === 0 ? undefined : drop, 'to include "ALL"', "The runtime's default capabilities stay otherwise.");
+      report(
+        `${path}.securityContext.capabilities.drop`,
+        drop.length === 0 ? undefined : drop,
+        'to include "ALL"',
+        "The runtime's default capabilities stay otherwise.",
+      );
     }
     const added = list(field(container, "securityContext", "capabilities", "add")).filter((c) => c !== "NET_BIND_SERVICE");
     if (added.length > 0) {
-      report(`${path}.securityContext.capabilities.add`, added, 'nothing beyond "NET_BIND_SERVICE"', "The restricted standard admits no other capability.");
+      report(
+        `${path}.securityContext.capabilities.add`,
+        added,
+        'nothing beyond "NET_BIND_SERVICE"',
+        "The restricted standard admits no other capability.",
+      );
     }
   }
 }
@@ -329,7 +369,8 @@ function checkRestrictedProfile(deployment: Props, report: Report): void {
 export const deploymentRestrictedProfile: ResourceValidationPolicy = {
   name: "deployment-restricted-profile",
   description:
-    "Pod specs satisfy the restricted Pod Security Standard: seccomp RuntimeDefault, no privilege escalation, all capabilities dropped, no host access.",
+    "Pod specs satisfy the restricted Pod Security Standard: seccomp RuntimeDefault, no privilege escalation, " +
+    "all capabilities dropped, no host access.",
   validateResource: validateResourceOfType(k8s.apps.v1.Deployment, (_deployment, args, reportViolation: ReportViolation) => {
     checkRestrictedProfile(args.props, (property, found, required, reason) =>
       reportViolation(message({ resource: subject(args.type, args.name), property, found: describe(found), required, reason })),

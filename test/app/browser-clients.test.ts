@@ -122,7 +122,7 @@ describe("WebSocket Origin", () => {
 });
 
 describe("per-user rate limits, shared by every instance", () => {
-  test("POST /rooms: the 5th room of a user in the window is 429 with Retry-After, on either instance; other users are not affected", async () => {
+  test("POST /rooms: a user's 5th room in the window is 429 with Retry-After, on either instance; other users unaffected", async () => {
     const bob = await token("bob-rooms");
     for (const app of [a, b, a, b]) expect((await api(app.url, "POST", "/rooms", { token: bob, body: { name: "r" } })).status).toBe(201);
     for (const app of [a, b]) {
@@ -136,7 +136,10 @@ describe("per-user rate limits, shared by every instance", () => {
       expect(retryAfter).toBeGreaterThanOrEqual(1);
       expect(retryAfter).toBeLessThanOrEqual(60);
       expect(response.headers.get("access-control-expose-headers")).toBe("Retry-After");
-      expect(((await response.json()) as any).error).toEqual({ code: "rate_limited", message: expect.stringContaining("at most 4 per 60 s") });
+      expect(((await response.json()) as any).error).toEqual({
+        code: "rate_limited",
+        message: expect.stringContaining("at most 4 per 60 s"),
+      });
     }
     const carol = await token("carol-rooms");
     expect((await api(b.url, "POST", "/rooms", { token: carol, body: { name: "r" } })).status).toBe(201);

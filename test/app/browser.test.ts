@@ -58,20 +58,33 @@ async function openPage(origin: string): Promise<Page> {
 
 /** Waits until `predicate` holds on the page's client state; returns its value. */
 async function waitInPage<T>(page: Page, predicate: (client: PageClient) => T, timeoutMs = 10_000): Promise<T> {
-  const handle = await page.waitForFunction((source: string) => (0, eval)(source)((globalThis as any).gomeet), { timeout: timeoutMs, polling: 50 }, `(${predicate.toString()})`);
+  const handle = await page.waitForFunction(
+    (source: string) => (0, eval)(source)((globalThis as any).gomeet),
+    { timeout: timeoutMs, polling: 50 },
+    `(${predicate.toString()})`,
+  );
   return (await handle.jsonValue()) as T;
 }
 
-test("a page from an allowed origin: REST with CORS, WebSocket messages both ways, and a resume with since on the other instance after its own is killed", async () => {
+test("an allowed page: REST with CORS, WebSocket both ways, resume with since on the other instance after its own dies", async () => {
   const alice = await token("alice", { name: "Alice" });
   const bob = await token("bob", { name: "Bob" });
   const page = await openPage(allowed.origin);
 
   // POST with Authorization and a JSON body: the browser sends a preflight first, then the request.
-  const created = await page.evaluate((base, jwt) => (globalThis as any).gomeet.call(base, "POST", "/rooms", jwt, { name: "from the browser" }), a.url, alice);
+  const created = await page.evaluate(
+    (base, jwt) => (globalThis as any).gomeet.call(base, "POST", "/rooms", jwt, { name: "from the browser" }),
+    a.url,
+    alice,
+  );
   expect(created).toMatchObject({ status: 201, body: { id: expect.any(String), name: "from the browser" } });
   const room = created.body.id as string;
-  const read = await page.evaluate((base, jwt, id) => (globalThis as any).gomeet.call(base, "GET", `/rooms/${id}`, jwt), b.url, alice, room);
+  const read = await page.evaluate(
+    (base, jwt, id) => (globalThis as any).gomeet.call(base, "GET", `/rooms/${id}`, jwt),
+    b.url,
+    alice,
+    room,
+  );
   expect(read).toMatchObject({ status: 200, body: { id: room } });
 
   await page.evaluate((base, id, jwt) => (globalThis as any).gomeet.open(base, id, jwt), a.url, room, alice);
@@ -101,7 +114,9 @@ test("a page from an allowed origin: REST with CORS, WebSocket messages both way
     { seq: lastSeq + 2, data: "missed 2" },
     { seq: lastSeq + 3, data: "missed 3" },
   ]);
-  const welcomes = await waitInPage(page, (c) => c.frames.filter((f) => f.type === "welcome").map((f) => ({ instance: f.instance, recovered: f.recovered })));
+  const welcomes = await waitInPage(page, (c) =>
+    c.frames.filter((f) => f.type === "welcome").map((f) => ({ instance: f.instance, recovered: f.recovered })),
+  );
   expect(welcomes).toEqual([
     { instance: "browser-a", recovered: false },
     { instance: "browser-b", recovered: true },
@@ -114,11 +129,20 @@ test("a page from an allowed origin: REST with CORS, WebSocket messages both way
 
 test("a page from another origin is refused: its POST fails CORS (preflight 403) and its WebSocket upgrade is refused", async () => {
   const mallory = await token("mallory");
-  const rooms = async () => Number(/gomeet_http_requests_total\{[^}]*route="\/rooms"[^}]*status="403"[^}]*\} (\d+)/.exec((await api(b.url, "GET", "/metrics")).body)?.[1] ?? 0);
+  const rooms = async () =>
+    Number(
+      /gomeet_http_requests_total\{[^}]*route="\/rooms"[^}]*status="403"[^}]*\} (\d+)/.exec(
+        (await api(b.url, "GET", "/metrics")).body,
+      )?.[1] ?? 0,
+    );
   const refusedBefore = await rooms();
   const page = await openPage(other.origin);
 
-  const created = await page.evaluate((base, jwt) => (globalThis as any).gomeet.call(base, "POST", "/rooms", jwt, { name: "must not exist" }), b.url, mallory);
+  const created = await page.evaluate(
+    (base, jwt) => (globalThis as any).gomeet.call(base, "POST", "/rooms", jwt, { name: "must not exist" }),
+    b.url,
+    mallory,
+  );
   expect(created).toEqual({ error: expect.stringMatching(/TypeError: Failed to fetch/) });
   expect(await rooms()).toBe(refusedBefore + 1); // the preflight, answered 403; the POST itself was never sent
 

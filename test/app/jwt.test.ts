@@ -32,7 +32,9 @@ beforeAll(async () => {
   const backends: Backends = { redisUrl: redis.url, databaseUrl: postgres.url, livekit: [livekit] };
   rsa = await generateKeyPair("RS256", { extractable: true });
   publicJwk = { ...(await exportJWK(rsa.publicKey)), kid: "rs1", alg: "RS256", use: "sig" };
-  const jwks = http.createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [publicJwk] })));
+  const jwks = http.createServer((_req, res) =>
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [publicJwk] })),
+  );
   await new Promise<void>((resolve) => jwks.listen(0, "127.0.0.1", resolve));
   onStopAll(() => new Promise((resolve) => jwks.close(() => resolve())));
   const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
@@ -49,15 +51,25 @@ afterAll(async () => {
 });
 
 function hsToken(edit: (jwt: SignJWT) => SignJWT = (jwt) => jwt, payload: Record<string, unknown> = {}): Promise<string> {
-  return edit(new SignJWT(payload).setProtectedHeader({ alg: "HS256" }).setSubject("alice").setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime("5m")).sign(
-    new TextEncoder().encode(JWT_SECRET),
-  );
+  return edit(
+    new SignJWT(payload)
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("alice")
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setExpirationTime("5m"),
+  ).sign(new TextEncoder().encode(JWT_SECRET));
 }
 
 function rsToken(edit: (jwt: SignJWT) => SignJWT = (jwt) => jwt): Promise<string> {
-  return edit(new SignJWT({}).setProtectedHeader({ alg: "RS256", kid: "rs1" }).setSubject("alice").setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime("5m")).sign(
-    rsa.privateKey,
-  );
+  return edit(
+    new SignJWT({})
+      .setProtectedHeader({ alg: "RS256", kid: "rs1" })
+      .setSubject("alice")
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setExpirationTime("5m"),
+  ).sign(rsa.privateKey);
 }
 
 /** A JWS signed with HMAC-SHA256 over `key` by hand (jose refuses to misuse a public key this way). */
@@ -119,7 +131,12 @@ test("a wrong or missing iss / aud is refused", async () => {
   await expectRefused(hsApp, await hsToken((jwt) => jwt.setAudience("another-api")), /aud/);
   await expectRefused(rsApp, await rsToken((jwt) => jwt.setIssuer("https://other-issuer.example")), /iss/);
   await expectRefused(rsApp, await rsToken((jwt) => jwt.setAudience(["another-api"])), /aud/);
-  const noIssuer = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("alice").setAudience(AUDIENCE).setExpirationTime("5m").sign(new TextEncoder().encode(JWT_SECRET));
+  const noIssuer = await new SignJWT({})
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject("alice")
+    .setAudience(AUDIENCE)
+    .setExpirationTime("5m")
+    .sign(new TextEncoder().encode(JWT_SECRET));
   await expectRefused(hsApp, noIssuer, /iss/);
 });
 

@@ -41,7 +41,10 @@ test("defaults: no origin allowed, no CA (the URLs' own TLS settings), 20 rooms 
 });
 
 test("CORS_ALLOWED_ORIGINS: exact origins, comma-separated, in the form browsers send them", () => {
-  const config = loadServiceConfig({ ...valid, CORS_ALLOWED_ORIGINS: " https://App.Example.com ,http://127.0.0.1:5173,https://x.example:443,, https://app.example.com" });
+  const config = loadServiceConfig({
+    ...valid,
+    CORS_ALLOWED_ORIGINS: " https://App.Example.com ,http://127.0.0.1:5173,https://x.example:443,, https://app.example.com",
+  });
   expect(config.corsAllowedOrigins).toEqual(["https://app.example.com", "http://127.0.0.1:5173", "https://x.example"]);
   expect(loadServiceConfig({ ...valid, CORS_ALLOWED_ORIGINS: "" }).corsAllowedOrigins).toEqual([]);
 });
@@ -57,7 +60,8 @@ test.each([
   ["null"],
 ])("CORS_ALLOWED_ORIGINS refuses %s, naming it", (bad) => {
   expect(problems({ CORS_ALLOWED_ORIGINS: `https://ok.example, ${bad}` })).toEqual([
-    `CORS_ALLOWED_ORIGINS must be a comma-separated list of exact origins; "${bad}" is not an origin: expected scheme://host[:port] (http or https) with no path, query, fragment or credentials`,
+    `CORS_ALLOWED_ORIGINS must be a comma-separated list of exact origins; "${bad}" is not an origin: ` +
+      "expected scheme://host[:port] (http or https) with no path, query, fragment or credentials",
   ]);
 });
 
@@ -67,9 +71,13 @@ test("DATABASE_CA_FILE / REDIS_CA_FILE: the PEM is read once; a missing or non-P
   expect(config.databaseCaCert).toContain("BEGIN CERTIFICATE");
   expect(config.redisCaCert).toBe(config.databaseCaCert);
   const missing = path.join(dir, "missing.pem");
-  expect(problems({ DATABASE_CA_FILE: missing })).toEqual([`DATABASE_CA_FILE must be a readable PEM file of CA certificates (${missing}: ENOENT)`]);
+  expect(problems({ DATABASE_CA_FILE: missing })).toEqual([
+    `DATABASE_CA_FILE must be a readable PEM file of CA certificates (${missing}: ENOENT)`,
+  ]);
   const notCert = path.join(dir, "not-a-cert.pem");
-  expect(problems({ REDIS_CA_FILE: notCert })).toEqual([`REDIS_CA_FILE must be a PEM file of CA certificates (${notCert} holds no "-----BEGIN CERTIFICATE-----")`]);
+  expect(problems({ REDIS_CA_FILE: notCert })).toEqual([
+    `REDIS_CA_FILE must be a PEM file of CA certificates (${notCert} holds no "-----BEGIN CERTIFICATE-----")`,
+  ]);
 });
 
 test("a CA contradicts a URL without TLS", () => {

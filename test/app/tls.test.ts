@@ -77,7 +77,9 @@ test("with the right CA for both, the app connects over verified TLS and works (
     const admin = new Client({ connectionString: postgres.url });
     await admin.connect();
     try {
-      const rows = await admin.query<{ ssl: boolean }>("SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'gomeet-app'");
+      const rows = await admin.query<{ ssl: boolean }>(
+        "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'gomeet-app'",
+      );
       expect(rows.rows.length).toBeGreaterThan(0);
       expect(rows.rows.every((r) => r.ssl)).toBe(true);
     } finally {
@@ -89,33 +91,53 @@ test("with the right CA for both, the app connects over verified TLS and works (
 }, 60_000);
 
 test("PostgreSQL with a certificate from another CA: the start fails naming the certificate problem and DATABASE_CA_FILE", async () => {
-  const message = await startupError(appConfig(backends(), "tls-pg-wrong-ca", { DATABASE_CA_FILE: wrongCaFile, REDIS_CA_FILE: ca.certFile }));
-  expect(message).toMatch(/^TLS: PostgreSQL 127\.0\.0\.1:\d+\/gomeet presents a certificate not signed by the configured CA \(DATABASE_CA_FILE\)/);
+  const message = await startupError(
+    appConfig(backends(), "tls-pg-wrong-ca", { DATABASE_CA_FILE: wrongCaFile, REDIS_CA_FILE: ca.certFile }),
+  );
+  expect(message).toMatch(
+    /^TLS: PostgreSQL 127\.0\.0\.1:\d+\/gomeet presents a certificate not signed by the configured CA \(DATABASE_CA_FILE\)/,
+  );
   expect(message).toContain("UNABLE_TO_VERIFY_LEAF_SIGNATURE");
 }, 60_000);
 
 test("Valkey with a certificate from another CA: the start fails naming the certificate problem and REDIS_CA_FILE", async () => {
-  const message = await startupError(appConfig(backends(), "tls-redis-wrong-ca", { DATABASE_CA_FILE: ca.certFile, REDIS_CA_FILE: wrongCaFile }));
+  const message = await startupError(
+    appConfig(backends(), "tls-redis-wrong-ca", { DATABASE_CA_FILE: ca.certFile, REDIS_CA_FILE: wrongCaFile }),
+  );
   expect(message).toMatch(/^TLS: Valkey 127\.0\.0\.1:\d+ presents a certificate not signed by the configured CA \(REDIS_CA_FILE\)/);
 }, 60_000);
 
 test("a certificate from the right CA but for another host is refused (verify-full checks the name); /readyz says why", async () => {
   const misnamed = `postgres://postgres@127.0.0.1:${misnamedPostgres.port}/gomeet?sslmode=require`;
-  expect(await startupError(appConfig(backends({ databaseUrl: misnamed }), "tls-pg-host", { DATABASE_CA_FILE: ca.certFile, REDIS_CA_FILE: ca.certFile }))).toMatch(
-    /^TLS: PostgreSQL 127\.0\.0\.1:\d+\/gomeet presents a certificate that does not name the host connected to \(DATABASE_CA_FILE\): ERR_TLS_CERT_ALTNAME_INVALID/,
+  expect(
+    await startupError(
+      appConfig(backends({ databaseUrl: misnamed }), "tls-pg-host", { DATABASE_CA_FILE: ca.certFile, REDIS_CA_FILE: ca.certFile }),
+    ),
+  ).toMatch(
+    new RegExp(
+      "^TLS: PostgreSQL 127\\.0\\.0\\.1:\\d+/gomeet presents a certificate that does not name the host connected to " +
+        "\\(DATABASE_CA_FILE\\): ERR_TLS_CERT_ALTNAME_INVALID",
+    ),
   );
   // As a replica, the misnamed server is only unready: the instance serves from the primary and /readyz names the problem.
-  const app = await startApp(appConfig(backends({ replicaUrls: [misnamed] }), "tls-replica-host", { DATABASE_CA_FILE: ca.certFile, REDIS_CA_FILE: ca.certFile }));
+  const app = await startApp(
+    appConfig(backends({ replicaUrls: [misnamed] }), "tls-replica-host", { DATABASE_CA_FILE: ca.certFile, REDIS_CA_FILE: ca.certFile }),
+  );
   try {
     const readyz = await api(app.url, "GET", "/readyz");
     expect(readyz.status).toBe(200);
-    expect(readyz.body.dependencies.postgres.replicas[0]).toMatchObject({ healthy: false, error: expect.stringMatching(/^TLS: .* presents a certificate that does not name the host connected to/) });
+    expect(readyz.body.dependencies.postgres.replicas[0]).toMatchObject({
+      healthy: false,
+      error: expect.stringMatching(/^TLS: .* presents a certificate that does not name the host connected to/),
+    });
   } finally {
     await app.stop();
   }
 }, 60_000);
 
 test("a PostgreSQL server without TLS is refused once a CA is configured (no silent fallback to plain text)", async () => {
-  const plainPg = await startupError(appConfig(backends({ databaseUrl: plainPostgres.url }), "tls-pg-plain", { DATABASE_CA_FILE: ca.certFile, REDIS_CA_FILE: ca.certFile }));
+  const plainPg = await startupError(
+    appConfig(backends({ databaseUrl: plainPostgres.url }), "tls-pg-plain", { DATABASE_CA_FILE: ca.certFile, REDIS_CA_FILE: ca.certFile }),
+  );
   expect(plainPg).toMatch(/does not support SSL/i);
 }, 60_000);

@@ -28,9 +28,21 @@ beforeAll(async () => {
 
 test("the Secret has no AUTH_JWT_SECRET and nothing generates one; the pod gets AUTH_JWKS_URL", () => {
   const secret = ending("kubernetes:core/v1:Secret", "-secrets");
-  expect(Object.keys(secret.props.stringData as object).sort()).toEqual(["DATABASE_REPLICA_URLS", "DATABASE_URL", "LIVEKIT_DATACENTERS", "REDIS_URL"]);
-  expect(all(plan, "random:index/randomPassword:RandomPassword").map((r) => r.name).filter((name) => name.endsWith("-auth-jwt-secret"))).toEqual([]);
-  const env = (one(plan, "kubernetes:apps/v1:Deployment").props as any).spec.template.spec.containers[0].env as Array<{ name: string; value?: string }>;
+  expect(Object.keys(secret.props.stringData as object).sort()).toEqual([
+    "DATABASE_REPLICA_URLS",
+    "DATABASE_URL",
+    "LIVEKIT_DATACENTERS",
+    "REDIS_URL",
+  ]);
+  expect(
+    all(plan, "random:index/randomPassword:RandomPassword")
+      .map((r) => r.name)
+      .filter((name) => name.endsWith("-auth-jwt-secret")),
+  ).toEqual([]);
+  const env = (one(plan, "kubernetes:apps/v1:Deployment").props as any).spec.template.spec.containers[0].env as Array<{
+    name: string;
+    value?: string;
+  }>;
   expect(env.find((e) => e.name === "AUTH_JWKS_URL")?.value).toBe("https://auth.gomeet.example:8443/.well-known/jwks.json");
   expect(env.map((e) => e.name)).not.toContain("AUTH_JWT_SECRET");
 });

@@ -47,10 +47,19 @@ test("the app namespace enforces, audits and warns on restricted, pinned to the 
 
 test("the pods run as their own ServiceAccount without a token, with their own PriorityClass, created before the Deployment", () => {
   const account = props(T.serviceAccount);
-  expect(account).toMatchObject({ kind: "ServiceAccount", metadata: { name: "gomeet", namespace: "gomeet" }, automountServiceAccountToken: false });
+  expect(account).toMatchObject({
+    kind: "ServiceAccount",
+    metadata: { name: "gomeet", namespace: "gomeet" },
+    automountServiceAccountToken: false,
+  });
   new ServiceAccount(account).validate();
   const priority = props(T.priorityClass);
-  expect(priority).toMatchObject({ metadata: { name: "gomeet-realtime" }, value: 100000, globalDefault: false, preemptionPolicy: "PreemptLowerPriority" });
+  expect(priority).toMatchObject({
+    metadata: { name: "gomeet-realtime" },
+    value: 100000,
+    globalDefault: false,
+    preemptionPolicy: "PreemptLowerPriority",
+  });
   new PriorityClass(priority as ConstructorParameters<typeof PriorityClass>[0]).validate();
   expect(pod()).toMatchObject({ serviceAccountName: "gomeet", automountServiceAccountToken: false, priorityClassName: "gomeet-realtime" });
   const deployment = one(plan, T.deployment);
@@ -61,30 +70,57 @@ test("the pods run as their own ServiceAccount without a token, with their own P
 
 test("the pod spec satisfies restricted: non-root, seccomp RuntimeDefault, no escalation, every capability dropped", () => {
   expect(pod().securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
-  expect(pod().containers[0].securityContext).toMatchObject({ allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ["ALL"] } });
+  expect(pod().containers[0].securityContext).toMatchObject({
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    capabilities: { drop: ["ALL"] },
+  });
   expect(pod().hostNetwork).toBeUndefined();
   expect((pod().volumes as Array<Record<string, unknown>>).every((v) => v.hostPath === undefined)).toBe(true);
 });
 
 test("NetworkPolicies: default deny, then exactly the service's needs; each a valid object", () => {
   const names = all(plan, T.networkPolicy).map((r) => r.props.metadata as { name: string; namespace: string });
-  expect(names.map((m) => m.name).sort()).toEqual(["allow-databases", "allow-dns", "allow-livekit", "allow-load-balancer", "allow-monitoring-scrape", "default-deny"]);
+  expect(names.map((m) => m.name).sort()).toEqual([
+    "allow-databases",
+    "allow-dns",
+    "allow-livekit",
+    "allow-load-balancer",
+    "allow-monitoring-scrape",
+    "default-deny",
+  ]);
   expect(names.every((m) => m.namespace === "gomeet")).toBe(true);
   for (const resource of all(plan, T.networkPolicy)) {
     new NetworkPolicy(resource.props as ConstructorParameters<typeof NetworkPolicy>[0]).validate();
   }
   expect(policy("default-deny").spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
   const app = { matchLabels: { "app.kubernetes.io/name": "gomeet", "app.kubernetes.io/component": "realtime" } };
-  expect(policy("allow-load-balancer").spec).toEqual({ podSelector: app, policyTypes: ["Ingress"], ingress: [{ ports: [{ protocol: "TCP", port: 8080 }] }] });
+  expect(policy("allow-load-balancer").spec).toEqual({
+    podSelector: app,
+    policyTypes: ["Ingress"],
+    ingress: [{ ports: [{ protocol: "TCP", port: 8080 }] }],
+  });
   expect(policy("allow-monitoring-scrape").spec.ingress).toEqual([
-    { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }], ports: [{ protocol: "TCP", port: 8080 }] },
+    {
+      from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }],
+      ports: [{ protocol: "TCP", port: 8080 }],
+    },
   ]);
   expect(policy("allow-dns").spec.egress[0].to).toEqual([
-    { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } },
+    {
+      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+      podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+    },
   ]);
   // The databases: the stack's VPC range, DigitalOcean's PostgreSQL (25060) and pool / Valkey TLS (25061) ports.
   expect(policy("allow-databases").spec.egress).toEqual([
-    { to: [{ ipBlock: { cidr: "10.20.0.0/16" } }], ports: [{ protocol: "TCP", port: 25060 }, { protocol: "TCP", port: 25061 }] },
+    {
+      to: [{ ipBlock: { cidr: "10.20.0.0/16" } }],
+      ports: [
+        { protocol: "TCP", port: 25060 },
+        { protocol: "TCP", port: 25061 },
+      ],
+    },
   ]);
   // LiveKit (wss:// URLs without a port: 443) on public addresses only; no JWKS URL in prod, so no JWKS rule.
   const livekit = policy("allow-livekit").spec.egress[0];
@@ -128,7 +164,12 @@ describe("on the real prod plan, each object's policy fails once it is removed",
 
   test.each<[string, (r: PlannedResource) => boolean, ((r: PlannedResource) => void) | undefined, string]>([
     ["the default-deny NetworkPolicy", (r) => r.name === "gomeet-prod-netpol-default-deny", undefined, "namespace-default-deny"],
-    ["the load balancer allow", (r) => r.name === "gomeet-prod-netpol-allow-load-balancer" || r.name === "gomeet-prod-netpol-allow-monitoring-scrape", undefined, "network-policy-allows"],
+    [
+      "the load balancer allow",
+      (r) => r.name === "gomeet-prod-netpol-allow-load-balancer" || r.name === "gomeet-prod-netpol-allow-monitoring-scrape",
+      undefined,
+      "network-policy-allows",
+    ],
     ["the DNS allow", (r) => r.name === "gomeet-prod-netpol-allow-dns", undefined, "network-policy-allows"],
     ["the ServiceAccount", (r) => r.type === T.serviceAccount, undefined, "workload-service-account"],
     ["the PriorityClass", (r) => r.type === T.priorityClass, undefined, "workload-priority-class"],

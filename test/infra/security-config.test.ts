@@ -62,7 +62,8 @@ test("prod: allowedOrigins, no JWKS URL, default rate limits", () => {
 
 test("a bad origin, a plain-http JWKS URL or an out-of-range limit stops the program, naming the key", () => {
   expect(() => loadApp((app) => (app.allowedOrigins = ["https://app.gomeet.example/path"]))).toThrow(
-    'gomeet:app.allowedOrigins.0: got "https://app.gomeet.example/path"; expected an origin: scheme://host[:port] (http or https) with no path, query, fragment or credentials',
+    'gomeet:app.allowedOrigins.0: got "https://app.gomeet.example/path"; expected an origin: scheme://host[:port] (http or https) ' +
+      "with no path, query, fragment or credentials",
   );
   expect(() => loadApp((app) => (app.jwksUrl = "http://auth.example/jwks.json"))).toThrow("gomeet:app.jwksUrl: got");
   expect(() => loadApp((app) => (app.rateLimits = { roomCreates: 0 }))).toThrow("gomeet:app.rateLimits.roomCreates: got 0");

@@ -41,11 +41,12 @@ describe("rule 12: the app's namespace is locked down", () => {
       const violations = await violationsOf(plan, "namespace-default-deny");
       expect(violations).toEqual([expect.objectContaining({ resource: n.deployment, level: "mandatory" })]);
       expect(violations[0].message).toContain(
-        `Deployment "${n.deployment}": NetworkPolicy in namespace "gomeet" with podSelector {} and policyTypes [Ingress, Egress] and no rules is none`,
+        `Deployment "${n.deployment}": NetworkPolicy in namespace "gomeet" with podSelector {} and policyTypes [Ingress, Egress] ` +
+          "and no rules is none",
       );
     });
 
-    it("does not count a deny of ingress only, one that selects some pods, one with an allow rule, or one in another namespace", async () => {
+    it("does not count a deny of ingress only, of some pods, with an allow rule, or in another namespace", async () => {
       const edits: Array<(props: Record<string, any>) => void> = [
         (props) => (props.spec.policyTypes = ["Ingress"]),
         (props) => (props.spec.podSelector = { matchLabels: { app: "x" } }),
@@ -62,7 +63,9 @@ describe("rule 12: the app's namespace is locked down", () => {
     it("fails when nothing admits the app port (the load balancer would reach no pod)", async () => {
       const plan = without(buildStack(), (r) => r.name === netpol("allow-load-balancer") || r.name === netpol("allow-monitoring-scrape"));
       expect(messagesOf(await violationsOf(plan, "network-policy-allows"))).toEqual([
-        expect.stringContaining('NetworkPolicy ingress selecting its pods is no rule admitting a container port; required an ingress rule on "http"'),
+        expect.stringContaining(
+          'NetworkPolicy ingress selecting its pods is no rule admitting a container port; required an ingress rule on "http"',
+        ),
       ]);
     });
 
@@ -70,7 +73,11 @@ describe("rule 12: the app's namespace is locked down", () => {
       const byName = editProps(buildStack(), netpol("allow-load-balancer"), (props) => (props.spec.ingress[0].ports = [{ port: "http" }]));
       const withoutScrape = (plan: ReturnType<typeof buildStack>) => without(plan, (r) => r.name === netpol("allow-monitoring-scrape"));
       expect(await violationsOf(withoutScrape(byName), "network-policy-allows")).toEqual([]);
-      const wrongPort = editProps(buildStack(), netpol("allow-load-balancer"), (props) => (props.spec.ingress[0].ports = [{ protocol: "TCP", port: 9090 }]));
+      const wrongPort = editProps(
+        buildStack(),
+        netpol("allow-load-balancer"),
+        (props) => (props.spec.ingress[0].ports = [{ protocol: "TCP", port: 9090 }]),
+      );
       expect(await violationsOf(withoutScrape(wrongPort), "network-policy-allows")).toHaveLength(1);
     });
 
@@ -86,17 +93,30 @@ describe("rule 12: the app's namespace is locked down", () => {
       const messages = messagesOf(await violationsOf(plan, "namespace-pod-security"));
       expect(messages).toHaveLength(3);
       expect(messages[0]).toContain(
-        'Namespace "gomeet-prod-ns": metadata.labels["pod-security.kubernetes.io/enforce"] / ["pod-security.kubernetes.io/enforce-version"] is unset / unset; required "restricted" / a pinned version',
+        'Namespace "gomeet-prod-ns": metadata.labels["pod-security.kubernetes.io/enforce"] / ' +
+          '["pod-security.kubernetes.io/enforce-version"] is unset / unset; required "restricted" / a pinned version',
       );
       expect(messages[1]).toContain("pod-security.kubernetes.io/audit");
       expect(messages[2]).toContain("pod-security.kubernetes.io/warn");
     });
 
     it("fails baseline, and an unpinned (latest) version", async () => {
-      const baseline = editProps(buildStack(), "gomeet-prod-ns", (props) => (props.metadata.labels["pod-security.kubernetes.io/enforce"] = "baseline"));
-      expect(messagesOf(await violationsOf(baseline, "namespace-pod-security"))).toEqual([expect.stringContaining('is "baseline" / "v1.33"')]);
-      const latest = editProps(buildStack(), "gomeet-prod-ns", (props) => (props.metadata.labels["pod-security.kubernetes.io/warn-version"] = "latest"));
-      expect(messagesOf(await violationsOf(latest, "namespace-pod-security"))).toEqual([expect.stringContaining('is "restricted" / "latest"')]);
+      const baseline = editProps(
+        buildStack(),
+        "gomeet-prod-ns",
+        (props) => (props.metadata.labels["pod-security.kubernetes.io/enforce"] = "baseline"),
+      );
+      expect(messagesOf(await violationsOf(baseline, "namespace-pod-security"))).toEqual([
+        expect.stringContaining('is "baseline" / "v1.33"'),
+      ]);
+      const latest = editProps(
+        buildStack(),
+        "gomeet-prod-ns",
+        (props) => (props.metadata.labels["pod-security.kubernetes.io/warn-version"] = "latest"),
+      );
+      expect(messagesOf(await violationsOf(latest, "namespace-pod-security"))).toEqual([
+        expect.stringContaining('is "restricted" / "latest"'),
+      ]);
     });
 
     it("fails a Deployment whose namespace the stack does not manage", async () => {
@@ -109,7 +129,10 @@ describe("rule 12: the app's namespace is locked down", () => {
 
   describe("workload-service-account", () => {
     it("fails the default ServiceAccount", async () => {
-      for (const edit of [(p: Record<string, any>) => delete podSpec(p).serviceAccountName, (p: Record<string, any>) => (podSpec(p).serviceAccountName = "default")]) {
+      for (const edit of [
+        (p: Record<string, any>) => delete podSpec(p).serviceAccountName,
+        (p: Record<string, any>) => (podSpec(p).serviceAccountName = "default"),
+      ]) {
         expect(messagesOf(await violationsOf(editApp(edit), "workload-service-account"))).toEqual([
           expect.stringContaining("spec.template.spec.serviceAccountName is"),
         ]);
@@ -148,13 +171,19 @@ describe("rule 12: the app's namespace is locked down", () => {
   describe("deployment-restricted-profile", () => {
     it("fails each departure from the restricted standard", async () => {
       const cases: Array<[(props: Record<string, any>) => void, string]> = [
-        [(p) => delete podSpec(p).securityContext.seccompProfile, 'seccompProfile.type (or the pod\'s) is unset; required "RuntimeDefault"'],
+        [
+          (p) => delete podSpec(p).securityContext.seccompProfile,
+          'seccompProfile.type (or the pod\'s) is unset; required "RuntimeDefault"',
+        ],
         [(p) => (podSpec(p).securityContext.seccompProfile.type = "Unconfined"), 'is "Unconfined"'],
         [(p) => delete container(p).securityContext.allowPrivilegeEscalation, "allowPrivilegeEscalation is unset; required false"],
-        [(p) => (container(p).securityContext.capabilities = { drop: ["NET_RAW"] }), 'capabilities.drop is ["NET_RAW"]; required to include "ALL"'],
+        [
+          (p) => (container(p).securityContext.capabilities = { drop: ["NET_RAW"] }),
+          'capabilities.drop is ["NET_RAW"]; required to include "ALL"',
+        ],
         [(p) => (container(p).securityContext.capabilities.add = ["SYS_ADMIN"]), 'capabilities.add is ["SYS_ADMIN"]'],
         [(p) => (podSpec(p).hostNetwork = true), "spec.template.spec.hostNetwork is true"],
-        [(p) => podSpec(p).volumes = [{ name: "h", hostPath: { path: "/" } }], "spec.template.spec.volumes[0].hostPath"],
+        [(p) => (podSpec(p).volumes = [{ name: "h", hostPath: { path: "/" } }]), "spec.template.spec.volumes[0].hostPath"],
       ];
       for (const [edit, expected] of cases) {
         expect(messagesOf(await violationsOf(editApp(edit), "deployment-restricted-profile"))).toEqual([expect.stringContaining(expected)]);
@@ -178,7 +207,11 @@ describe("rule 12: the app's namespace is locked down", () => {
 
 describe("a plan that keeps the objects but points elsewhere", () => {
   it("a ServiceAccount of the same name in another namespace does not count", async () => {
-    const plan = editResource(buildStack(), "gomeet-prod-service-account", (sa) => (sa.props.metadata = { name: "gomeet", namespace: "other" }));
+    const plan = editResource(
+      buildStack(),
+      "gomeet-prod-service-account",
+      (sa) => (sa.props.metadata = { name: "gomeet", namespace: "other" }),
+    );
     expect(await violationsOf(plan, "workload-service-account")).toHaveLength(1);
   });
 });

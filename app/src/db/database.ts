@@ -164,7 +164,9 @@ export class Database {
 
   private markUnhealthy(node: DatabaseNode, error: unknown): void {
     const problem = certificateProblem(error, `PostgreSQL ${node.name}`, "DATABASE_CA_FILE") ?? errorMessage(error);
-    if (node.health.healthy || problem !== node.health.error) this.logger.warn({ node: node.name, role: node.role, err: problem }, "database node unhealthy");
+    if (node.health.healthy || problem !== node.health.error) {
+      this.logger.warn({ node: node.name, role: node.role, err: problem }, "database node unhealthy");
+    }
     node.health = { ...node.health, healthy: false, error: problem, checkedAt: new Date().toISOString() };
     this.metrics.dependencyUp.set({ dependency: `postgres_${node.role}`, name: node.name }, 0);
   }

@@ -43,7 +43,12 @@ export class RateLimits {
     let remainingMs: number;
     try {
       const replies = await this.redis.run((client) =>
-        client.multi().set(key, "0", { condition: "NX", expiration: { type: "PX", value: windowMs } }).incr(key).pTTL(key).exec(),
+        client
+          .multi()
+          .set(key, "0", { condition: "NX", expiration: { type: "PX", value: windowMs } })
+          .incr(key)
+          .pTTL(key)
+          .exec(),
       );
       count = Number(replies[1]);
       remainingMs = Number(replies[2]);
@@ -59,6 +64,11 @@ export class RateLimits {
     this.metrics.rateLimitChecks.inc({ action, result: "limited" });
     const retryAfter = Math.max(1, Math.ceil((remainingMs > 0 ? remainingMs : windowMs) / 1000));
     res.setHeader("retry-after", String(retryAfter));
-    throw new HttpError(429, "rate_limited", `Too many ${action === "room_create" ? "rooms created" : "tokens requested"}: at most ${limit} per ${this.settings.windowSeconds} s per user; retry in ${retryAfter} s`);
+    throw new HttpError(
+      429,
+      "rate_limited",
+      `Too many ${action === "room_create" ? "rooms created" : "tokens requested"}: ` +
+        `at most ${limit} per ${this.settings.windowSeconds} s per user; retry in ${retryAfter} s`,
+    );
   }
 }

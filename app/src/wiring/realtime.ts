@@ -57,7 +57,16 @@ export function createRealtime(config: ServiceConfig, deps: RealtimeDependencies
   const heartbeat = new Heartbeat(config.heartbeatIntervalMs, hub, presence);
   const gateway = new Gateway(
     { maxFrameBytes: config.wsMaxFrameBytes, maxMessagesPerSecond: config.wsMaxMessagesPerSecond, maxBufferedBytes: config.wsMaxBufferedBytes },
-    { authenticate: deps.authenticate, rooms: deps.rooms, hub, redis, metrics, logger, isDraining: deps.isDraining, checkOrigin: deps.checkOrigin },
+    {
+      authenticate: deps.authenticate,
+      rooms: deps.rooms,
+      hub,
+      redis,
+      metrics,
+      logger,
+      isDraining: deps.isDraining,
+      checkOrigin: deps.checkOrigin,
+    },
   );
   return { hub, presence, heartbeat, gateway };
 }
