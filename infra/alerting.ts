@@ -16,8 +16,10 @@ export interface AlertingArgs {
   config: AlertsConfig;
   /** Tag carried by every Kubernetes worker droplet. */
   nodeTag: pulumi.Input<string>;
-  /** Name of the app's load balancer at DigitalOcean, and the resource it exists after. */
-  loadBalancer: { name: string; createdBy: pulumi.Resource };
+  /** The app's load balancer: its DigitalOcean id (from the Service's CCM annotation) and the Service. */
+  loadBalancer: { id: pulumi.Input<string>; createdBy: pulumi.Resource };
+  /** The stack's DigitalOcean region (the latency probe runs from the nearest uptime region). */
+  region: string;
   databases: WatchedDatabase[];
   /** Public URL the uptime check probes (the readiness endpoint behind the load balancer). */
   endpointUrl: pulumi.Input<string>;
@@ -41,11 +43,28 @@ export const NODE_ALERTS: Threshold[] = [
   { key: "node-disk", type: "v1/insights/droplet/disk_utilization_percent", compare: "GreaterThan", value: 85, description: "node disk above 85%" },
 ];
 
-/** Load balancer alerts; the p99 threshold is the configured response-time target. */
-export function loadBalancerAlerts(responseTimeMs: number): Threshold[] {
+/**
+ * Load balancer alerts. Meanings from digitalocean/openapi@7c1300c479fed9c353cda9fc21cd968619552304:
+ * specification/resources/monitoring/monitoring_create_alertPolicy.yml (the alert type table):
+ * - `high_http_request_response_time_99p`, "alert on high 99th percentile http response time": the response-time
+ *   target, measured where it means the app (at the load balancer, no internet path in it).
+ * - `increase_in_http_error_rate_count_5xx`, "alert on the count of 5xx level http errors over 5m": more than
+ *   `max5xxPer5m` 5xx responses in 5 minutes. Not `..._percentage_5xx` ("the percent increase of 5xx level http
+ *   errors over 5m"): a percent *increase* fires when a near-zero error count ticks up, on a healthy stack.
+ * - No `droplet_health` alert ("alert on Droplet health status changes", units undocumented): with
+ *   externalTrafficPolicy Local a node without an app pod fails the health check by design (app-manifests.ts), so a
+ *   healthy stack with more nodes than pods would page. Backend loss shows in the uptime check and the app's own
+ *   readiness alerts (Prometheus).
+ */
+export function loadBalancerAlerts(responseTimeMs: number, max5xxPer5m: number): Threshold[] {
   return [
-    { key: "lb-backend-health", type: "v1/insights/lbaas/droplet_health", compare: "LessThan", value: 100, description: "a load balancer backend is unhealthy" },
-    { key: "lb-5xx", type: "v1/insights/lbaas/increase_in_http_error_rate_percentage_5xx", compare: "GreaterThan", value: 1, description: "5xx rate above 1%" },
+    {
+      key: "lb-5xx",
+      type: "v1/insights/lbaas/increase_in_http_error_rate_count_5xx",
+      compare: "GreaterThan",
+      value: max5xxPer5m,
+      description: `more than ${max5xxPer5m} 5xx responses in 5 minutes`,
+    },
     {
       key: "lb-p99",
       type: "v1/insights/lbaas/high_http_request_response_time_99p",
@@ -54,6 +73,18 @@ export function loadBalancerAlerts(responseTimeMs: number): Threshold[] {
       description: `p99 response time above ${responseTimeMs} ms`,
     },
   ];
+}
+
+/**
+ * The uptime probe region nearest a DigitalOcean region (probe regions: us_east, us_west, eu_west, se_asia —
+ * digitalocean/openapi@7c1300c479fed9c353cda9fc21cd968619552304:specification/resources/uptime/models/check.yml).
+ * A latency threshold only means something from nearby: from se_asia a healthy nyc3 endpoint is a Pacific crossing away.
+ */
+export function nearestProbeRegion(region: string): "us_east" | "us_west" | "eu_west" | "se_asia" {
+  if (/^sfo/.test(region)) return "us_west";
+  if (/^(ams|lon|fra)/.test(region)) return "eu_west";
+  if (/^(sgp|blr|syd)/.test(region)) return "se_asia";
+  return "us_east"; // nyc*, tor1, atl1 and anything new in North America's east
 }
 
 /** Database alerts: CPU, memory and disk of each cluster. */
@@ -96,12 +127,8 @@ export class Alerting extends pulumi.ComponentResource {
 
     for (const t of NODE_ALERTS) monitor(t.key, t, { tags: [args.nodeTag] });
 
-    const lb = digitalocean.getLoadBalancerOutput({ name: args.loadBalancer.name }, { parent: this, dependsOn: [args.loadBalancer.createdBy] });
-    const loadBalancerId = lb.apply(({ id }) => {
-      if (!id) throw new Error(`load balancer ${args.loadBalancer.name} was not found after its Service became ready`);
-      return id;
-    });
-    for (const t of loadBalancerAlerts(cfg.responseTimeMs)) monitor(t.key, t, { entities: [loadBalancerId] }, [args.loadBalancer.createdBy]);
+    const lbAlerts = loadBalancerAlerts(cfg.responseTimeMs, cfg.max5xxPer5m);
+    for (const t of lbAlerts) monitor(t.key, t, { entities: [args.loadBalancer.id] }, [args.loadBalancer.createdBy]);
 
     for (const db of args.databases) {
       for (const t of DATABASE_ALERTS) {
@@ -109,23 +136,26 @@ export class Alerting extends pulumi.ComponentResource {
       }
     }
 
+    // Availability from four regions: down_global fires only when every region sees the endpoint down, so one probe
+    // region's own network trouble does not page anyone (openapi uptime/models/alert.yml: down, down_global).
     const check = new digitalocean.UptimeCheck(
       `${args.prefix}-uptime`,
-      {
-        name: `${args.prefix}-readyz`,
-        target: args.endpointUrl,
-        type: args.tls ? "https" : "http",
-        regions: ["us_east", "us_west", "eu_west", "se_asia"],
-        enabled: true,
-      },
+      { name: `${args.prefix}-readyz`, target: args.endpointUrl, type: args.tls ? "https" : "http", regions: ["us_east", "us_west", "eu_west", "se_asia"], enabled: true },
+      { parent: this },
+    );
+    // Latency from the nearest region only, against its own threshold: the probe's time includes the internet path and
+    // (with TLS) the handshake, so it is not the app's response time (that is lb-p99 above).
+    const latencyCheck = new digitalocean.UptimeCheck(
+      `${args.prefix}-uptime-latency`,
+      { name: `${args.prefix}-readyz-latency`, target: args.endpointUrl, type: args.tls ? "https" : "http", regions: [nearestProbeRegion(args.region)], enabled: true },
       { parent: this },
     );
     const notifications = [{ emails: cfg.emails, slacks }];
-    const uptimeAlert = (key: string, a: Omit<digitalocean.UptimeAlertArgs, "checkId" | "notifications" | "name">) =>
-      new digitalocean.UptimeAlert(`${args.prefix}-${key}`, { checkId: check.id, name: `${args.prefix}-${key}`, notifications, ...a }, { parent: this });
-    uptimeAlert("down", { type: "down_global", period: "2m" });
-    uptimeAlert("latency", { type: "latency", comparison: "greater_than", threshold: cfg.responseTimeMs, period: "5m" });
-    if (args.tls) uptimeAlert("ssl-expiry", { type: "ssl_expiry", threshold: 14 });
+    const uptimeAlert = (key: string, on: digitalocean.UptimeCheck, a: Omit<digitalocean.UptimeAlertArgs, "checkId" | "notifications" | "name">) =>
+      new digitalocean.UptimeAlert(`${args.prefix}-${key}`, { checkId: on.id, name: `${args.prefix}-${key}`, notifications, ...a }, { parent: this });
+    uptimeAlert("down", check, { type: "down_global", period: "2m" });
+    uptimeAlert("latency", latencyCheck, { type: "latency", comparison: "greater_than", threshold: cfg.uptimeLatencyMs, period: "5m" });
+    if (args.tls) uptimeAlert("ssl-expiry", check, { type: "ssl_expiry", threshold: 14 });
 
     this.registerOutputs({ uptimeCheckId: check.id, downtimeBudgetMinutes: downtimeBudgetMinutes(cfg.uptimeTargetPercent) });
   }

@@ -14,5 +14,13 @@ export function doLoadBalancerAnnotation(name: string): string {
   return `${DO_LOAD_BALANCER_ANNOTATION_PREFIX}${name}`;
 }
 
+/**
+ * The annotation in which the DigitalOcean CCM records the id of the load balancer it made for a Service
+ * (`annDOLoadBalancerID` in digitalocean/digitalocean-cloud-controller-manager@70d527e38456469eadcf69624228eeaa4c0fec37:
+ * cloud-controller-manager/do/lb_annotations.go; docs/getting-started.md, "Load-balancer ID annotations": it annotates new
+ * and existing Services).
+ */
+export const DO_LOAD_BALANCER_ID_ANNOTATION = "kubernetes.digitalocean.com/load-balancer-id";
+
 /** Pod template annotation of the app listing its LiveKit deployments by name (comma-separated, configuration order). */
 export const LIVEKIT_DEPLOYMENTS_ANNOTATION = "gomeet.dev/livekit-deployments";

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import type * as k8s from "@pulumi/kubernetes";
-import { doLoadBalancerAnnotation, LIVEKIT_DEPLOYMENTS_ANNOTATION } from "./annotations";
+import { DO_LOAD_BALANCER_ID_ANNOTATION, doLoadBalancerAnnotation, LIVEKIT_DEPLOYMENTS_ANNOTATION } from "./annotations";
 import type { AppConfig } from "./config";
 
 type DeploymentSpec = k8s.types.input.apps.v1.DeploymentSpec;
@@ -112,6 +112,14 @@ export function deploymentSpec(s: DeploymentSettings): DeploymentSpec {
           fsGroup: 1000,
           seccompProfile: { type: "RuntimeDefault" },
         },
+        // One pod per node: with externalTrafficPolicy Local (see serviceSpec) the load balancer's /readyz check through a
+        // node's NodePort reaches that node's pod, so each backend's health is exactly one pod's readiness, and the
+        // load balancer's even split across nodes is an even split across pods. maxReplicas ≤ maxNodes (config.ts).
+        affinity: {
+          podAntiAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: labels }, topologyKey: "kubernetes.io/hostname" }],
+          },
+        },
         topologySpreadConstraints: [
           { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: labels } },
           { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: labels } },
@@ -192,6 +200,11 @@ export function loadBalancerAnnotations(s: LoadBalancerSettings): Record<string,
     annotations[doLoadBalancerAnnotation("certificate-name")] = s.certificateName;
     annotations[doLoadBalancerAnnotation("tls-ports")] = "443";
     annotations[doLoadBalancerAnnotation("redirect-http-to-https")] = "true";
+    // With a Let's Encrypt certificate DigitalOcean otherwise creates DNS records for the certificate's domain on the load
+    // balancer, taking over the zone apex (digitalocean/digitalocean-cloud-controller-manager@
+    // 70d527e38456469eadcf69624228eeaa4c0fec37:docs/controllers/services/annotations.md,
+    // do-loadbalancer-disable-lets-encrypt-dns-records, default "false"). The stack's own DnsRecord names the host.
+    annotations[doLoadBalancerAnnotation("disable-lets-encrypt-dns-records")] = "true";
   }
   return annotations;
 }
@@ -200,6 +213,36 @@ export function loadBalancerAnnotations(s: LoadBalancerSettings): Record<string,
 export function servicePorts(tls: boolean): k8s.types.input.core.v1.ServicePort[] {
   const http = { name: "http", port: 80, targetPort: "http", protocol: "TCP" };
   return tls ? [http, { name: "https", port: 443, targetPort: "http", protocol: "TCP" }] : [http];
+}
+
+/**
+ * The load-balanced Service. `externalTrafficPolicy: Local`: a node forwards load balancer traffic (and the health
+ * check) only to its own pod, so the /readyz check of a node reports that node's pod; with `Cluster` it would reach a
+ * random pod anywhere, and a node would stay "healthy" while its own pod is not. Nodes without a pod fail the check
+ * and get no traffic (see the CCM's health check notes, digitalocean/digitalocean-cloud-controller-manager@
+ * 70d527e38456469eadcf69624228eeaa4c0fec37:docs/getting-started.md, "Health check configuration"). Local also keeps
+ * the client's address (no SNAT).
+ */
+export function serviceSpec(tls: boolean): k8s.types.input.core.v1.ServiceSpec {
+  return { type: "LoadBalancer", externalTrafficPolicy: "Local", selector: appLabels(), ports: servicePorts(tls) };
+}
+
+/**
+ * The CCM's load balancer id annotation (see infra/annotations.ts). Looking the load balancer up by name instead fails on
+ * zero or several matches, e.g. an orphan left by a replaced cluster.
+ */
+export const LOAD_BALANCER_ID_ANNOTATION = DO_LOAD_BALANCER_ID_ANNOTATION;
+
+/** The load balancer id from a ready Service's annotations; a clear error when the CCM has not written it. */
+export function loadBalancerIdOf(loadBalancerName: string, annotations: Record<string, string> | undefined): string {
+  const id = annotations?.[LOAD_BALANCER_ID_ANNOTATION];
+  if (!id) {
+    throw new Error(
+      `load balancer ${loadBalancerName}: the Service is ready but has no ${LOAD_BALANCER_ID_ANNOTATION} annotation ` +
+        "(the DigitalOcean cloud controller writes it with the load balancer); the load balancer alerts cannot name it",
+    );
+  }
+  return id;
 }
 
 /** Metadata of the load-balanced Service. */

@@ -7,10 +7,11 @@ import {
   appLabels,
   DATABASE_CA_KEYS,
   deploymentSpec,
+  loadBalancerIdOf,
   secretChecksum,
   secretKeys,
   serviceMetadata,
-  servicePorts,
+  serviceSpec,
   type SecretKey,
 } from "./app-manifests";
 import { SecurityBaseline } from "./security-baseline";
@@ -54,8 +55,10 @@ export interface AppArgs {
  * load balancer that carries WebSockets.
  */
 export class App extends pulumi.ComponentResource {
-  /** Name the load balancer gets at DigitalOcean (used to look it up for alerts). */
+  /** Name the load balancer gets at DigitalOcean. */
   readonly loadBalancerName: string;
+  /** The load balancer's DigitalOcean id, as the CCM writes it on the Service (for alerts). */
+  readonly loadBalancerId: pulumi.Output<string>;
   /** Public IP of the load balancer. */
   readonly loadBalancerIp: pulumi.Output<string>;
   /** The Service (the load balancer exists once it is ready). */
@@ -172,11 +175,12 @@ export class App extends pulumi.ComponentResource {
       `${args.prefix}-service`,
       {
         metadata: serviceMetadata(ns, { name: this.loadBalancerName, app: args.config, certificateName: args.certificateName }),
-        spec: { type: "LoadBalancer", selector: appLabels(), ports: servicePorts(args.certificateName !== undefined) },
+        spec: serviceSpec(args.certificateName !== undefined),
       },
       { ...child, dependsOn: [deployment] },
     );
     this.loadBalancerIp = this.service.status.loadBalancer.ingress.apply((ingress) => ingress?.[0]?.ip ?? "");
+    this.loadBalancerId = this.service.metadata.annotations.apply((annotations) => loadBalancerIdOf(this.loadBalancerName, annotations));
     this.registerOutputs({ loadBalancerIp: this.loadBalancerIp });
   }
 }

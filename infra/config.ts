@@ -156,7 +156,12 @@ const alertsSchema = z
     /** Alertmanager's email relay (DigitalOcean's monitor alerts send their own mail; Alertmanager needs one). */
     smtp: smtpSchema,
     slack: z.object({ channel: z.string().min(1), webhookUrl: z.url() }).strict().optional(),
+    /** p99 at the load balancer (the app's response-time target). */
     responseTimeMs: count(10, 60000).default(100),
+    /** The public endpoint from the nearest uptime probe region, internet path and TLS handshake included. */
+    uptimeLatencyMs: count(100, 60000).default(1000),
+    /** 5xx responses at the load balancer in 5 minutes above which someone is paged. */
+    max5xxPer5m: count(1, 100000).default(50),
     uptimeTargetPercent: z.number().min(90).max(99.999).default(99.9),
   })
   .strict();
@@ -220,6 +225,8 @@ export interface AlertsConfig {
   smtp: SmtpConfig;
   slack?: { channel: string; webhookUrl: pulumi.Output<string> };
   responseTimeMs: number;
+  uptimeLatencyMs: number;
+  max5xxPer5m: number;
   uptimeTargetPercent: number;
 }
 
@@ -306,6 +313,13 @@ export function loadConfig(): StackConfig {
   const rawDomain = readRaw("domain");
   const domain = rawDomain === undefined ? undefined : validateKey(key("domain"), domainSchema, rawDomain);
   const livekit = validateKey(key("livekit"), livekitSchema, readRaw("livekit"), true);
+  // One app pod per node (app-manifests.ts): more replicas than nodes would stay Pending.
+  if (app.maxReplicas > kubernetes.maxNodes) {
+    throw new ConfigError(
+      key("app.maxReplicas"),
+      `got ${app.maxReplicas}; expected at most gomeet:kubernetes.maxNodes (${kubernetes.maxNodes}): the app runs one pod per node`,
+    );
+  }
   return {
     stack: pulumi.getStack(),
     region,

@@ -61,7 +61,8 @@ new Alerting("alerting", {
   prefix,
   config: config.alerts,
   nodeTag: kubernetes.nodeTag,
-  loadBalancer: { name: app.loadBalancerName, createdBy: app.service },
+  loadBalancer: { id: app.loadBalancerId, createdBy: app.service },
+  region,
   databases: [
     { label: "postgres", clusterId: postgres.clusterId },
     { label: "valkey", clusterId: valkey.clusterId },

@@ -73,6 +73,18 @@ export class Postgres extends pulumi.ComponentResource {
         { parent: this },
       ),
     );
+    // A read replica is a cluster of its own behind its own trusted sources: the primary's firewall does not cover it.
+    // Its DatabaseFirewall takes the replica's uuid as cluster id (terraform-provider-digitalocean@
+    // 401992a1e493a0e3cfc833197820867991fc011f:docs/resources/database_firewall.md, "Create a new database firewall for a
+    // database replica").
+    replicas.forEach(
+      (replica, i) =>
+        new digitalocean.DatabaseFirewall(
+          `${clusterName}-replica-${i + 1}-firewall`,
+          { clusterId: replica.uuid, rules: [{ type: "k8s", value: args.kubernetesClusterId }] },
+          { parent: this },
+        ),
+    );
     this.clusterId = cluster.id;
     this.clusterUrn = cluster.clusterUrn;
     this.privateHost = cluster.privateHost;

@@ -59,6 +59,5 @@ export const TYPE = {
 export const INVOKE = {
   kubernetesVersions: "digitalocean:index/getKubernetesVersions:getKubernetesVersions",
   kubernetesCluster: "digitalocean:index/getKubernetesCluster:getKubernetesCluster",
-  loadBalancer: "digitalocean:index/getLoadBalancer:getLoadBalancer",
   databaseCa: "digitalocean:index/getDatabaseCa:getDatabaseCa",
 } as const;

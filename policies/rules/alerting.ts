@@ -1,6 +1,6 @@
 /**
  * Rule 8 (stack check): someone hears about a failing tier. Monitor alerts watch the nodes, every load
- * balancer and every database cluster; every uptime check has a `down_global` alert; every alert
+ * balancer and every database cluster; an uptime check has a `down_global` alert and every other check some alert; every alert
  * notifies someone (email or Slack). The service's own signals count too: every Deployment is scraped (a
  * ServiceMonitor selects a Service in front of its pods, by one of that Service's port names) and has
  * alerting rules (a PrometheusRule with at least one `alert` in its namespace).
@@ -119,9 +119,13 @@ function checkUptime(resources: readonly PolicyResource[], report: ReportViolati
     );
     return;
   }
+  const isDownGlobal = (a: PolicyResource) => a.props.type === "down_global";
+  const covered = checks.some((c) => dependentsOf(c, uptimeAlerts).some(isDownGlobal));
   for (const check of checks) {
     const alerts = dependentsOf(check, uptimeAlerts);
-    if (alerts.some((a) => a.props.type === "down_global")) continue;
+    if (alerts.some(isDownGlobal)) continue;
+    // A second check for another purpose (latency from the nearest region) needs an alert, not its own down_global.
+    if (covered && alerts.length > 0) continue;
     report(
       message({
         resource: subject(check.type, check.name),

@@ -2,7 +2,7 @@
  * Rule 3: every database cluster is private, firewalled and protected against deletion.
  *
  * - Clusters and replicas sit on the stack's private network (`privateNetworkUuid`).
- * - Each cluster has a `DatabaseFirewall` (stack check, through the dependency graph); no firewall
+ * - Each cluster and each read replica has its own `DatabaseFirewall` (stack check, through the dependency graph); no firewall
  *   opens `0.0.0.0/0` or `::/0` or has no rule at all (DigitalOcean then admits any source); any other
  *   `ip_addr` rule is advisory (trusted sources should name resources, not addresses).
  * - Clusters carry the `protect` option, so neither `pulumi destroy` nor a replacement drops the data.
@@ -66,15 +66,21 @@ export const databaseDeletionProtection: ResourceValidationPolicy = {
 
 export const databaseFirewallRequired: StackValidationPolicy = {
   name: "database-firewall-required",
-  description: "Every database cluster has a DatabaseFirewall (without one DigitalOcean admits any source with the password).",
+  description:
+    "Every database cluster and every read replica has its own DatabaseFirewall (without one DigitalOcean admits any source with the password).",
   validateStack: (args, reportViolation) => {
     const firewalls = args.resources.filter((r) => r.isType(digitalocean.DatabaseFirewall));
-    for (const cluster of args.resources.filter((r) => r.isType(digitalocean.DatabaseCluster))) {
+    // A replica takes its own firewall, whose cluster id is the replica's uuid (terraform-provider-digitalocean@
+    // 401992a1e493a0e3cfc833197820867991fc011f:docs/resources/database_firewall.md): the primary's does not cover it.
+    // A replica's firewall depends on the replica; the primary's firewall does not, so it never counts for one.
+    const databases = args.resources.filter((r) => r.isType(digitalocean.DatabaseCluster) || r.isType(digitalocean.DatabaseReplica));
+    for (const cluster of databases) {
       if (dependentsOf(cluster, firewalls).length > 0) continue;
+      const kind = cluster.isType(digitalocean.DatabaseReplica) ? "replica" : "cluster";
       reportViolation(
         message({
           resource: subject(cluster.type, cluster.name),
-          property: "firewall (a DatabaseFirewall depending on the cluster)",
+          property: `firewall (a DatabaseFirewall depending on the ${kind})`,
           found: "none",
           required: "one DatabaseFirewall whose rules admit only the Kubernetes cluster",
           reason: "Without trusted sources the database accepts connections from any address that has the password.",

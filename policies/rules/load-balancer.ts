@@ -71,5 +71,58 @@ export const loadBalancerConfiguration: ResourceValidationPolicy = {
   }),
 };
 
+/**
+ * With a certificate on the load balancer, DigitalOcean creates DNS records for a Let's Encrypt certificate's domain
+ * pointing at it (the zone apex included) unless told not to
+ * (digitalocean/digitalocean-cloud-controller-manager@70d527e38456469eadcf69624228eeaa4c0fec37:
+ * docs/controllers/services/annotations.md, do-loadbalancer-disable-lets-encrypt-dns-records, default "false").
+ */
+export const loadBalancerLetsEncryptDns: ResourceValidationPolicy = {
+  name: "load-balancer-lets-encrypt-dns",
+  description: "A load balancer with a certificate does not let DigitalOcean write DNS records (it would take over the zone apex).",
+  validateResource: validateResourceOfType(k8s.core.v1.Service, (_service, args, reportViolation) => {
+    if (!isLoadBalancerService(args.props)) return args.notApplicable("only Services of type LoadBalancer");
+    const annotations = stringMap(field(args.props, "metadata", "annotations"));
+    const certificate = [doLoadBalancerAnnotation("certificate-name"), doLoadBalancerAnnotation("certificate-id")].find((k) => annotations[k] !== undefined);
+    if (!certificate) return;
+    const key = doLoadBalancerAnnotation("disable-lets-encrypt-dns-records");
+    if (annotations[key] === "true") return;
+    reportViolation(
+      message({
+        resource: subject(args.type, args.name),
+        property: `metadata.annotations["${key}"]`,
+        found: describe(field(field(args.props, "metadata", "annotations"), key)),
+        required: `"true" (the Service sets ${certificate})`,
+        reason: "Otherwise DigitalOcean points the certificate's domain, apex included, at this load balancer, replacing records it does not own.",
+      }),
+    );
+  }),
+};
+
+/**
+ * The health check must judge the pod that the checked node sends traffic to: with `externalTrafficPolicy: Cluster` a
+ * node forwards to a random pod anywhere, so /readyz through its NodePort says nothing about that node
+ * (digitalocean/digitalocean-cloud-controller-manager@70d527e38456469eadcf69624228eeaa4c0fec37:docs/getting-started.md,
+ * "Health check configuration").
+ */
+export const loadBalancerTrafficPolicy: ResourceValidationPolicy = {
+  name: "load-balancer-traffic-policy",
+  description: "The app's load balancer Service keeps traffic on the node it reaches (externalTrafficPolicy Local), so health checks mean that node's pod.",
+  validateResource: validateResourceOfType(k8s.core.v1.Service, (_service, args, reportViolation) => {
+    if (!isLoadBalancerService(args.props)) return args.notApplicable("only Services of type LoadBalancer");
+    const policy = field(args.props, "spec", "externalTrafficPolicy");
+    if (policy === "Local") return;
+    reportViolation(
+      message({
+        resource: subject(args.type, args.name),
+        property: "spec.externalTrafficPolicy",
+        found: describe(policy === undefined ? undefined : policy),
+        required: '"Local"',
+        reason: "With Cluster (the default) a node's /readyz check reaches a random pod: a node stays in rotation while its own pod is not ready.",
+      }),
+    );
+  }),
+};
+
 /** Rule 7. */
-export const loadBalancerPolicies = [loadBalancerConfiguration];
+export const loadBalancerPolicies = [loadBalancerConfiguration, loadBalancerLetsEncryptDns, loadBalancerTrafficPolicy];

@@ -4,6 +4,7 @@
  * Values are obviously fake (documentation IP range, `.invalid` hosts) so they are never mistaken for real ones.
  */
 import * as random from "@pulumi/random";
+import { DO_LOAD_BALANCER_ID_ANNOTATION, doLoadBalancerAnnotation } from "../../infra/annotations";
 import { INVOKE, TYPE, typeToken } from "../../infra/type-tokens";
 
 /** The policy pack does not depend on @pulumi/random, so its token is not in TYPE. */
@@ -47,6 +48,19 @@ function databaseEndpoint(name: string, engine: unknown) {
   };
 }
 
+/**
+ * A Service of type LoadBalancer once the DigitalOcean CCM has made its load balancer: an ingress IP, and the
+ * load balancer's id annotation (`<load balancer name>-id`, like every mock id).
+ */
+function loadBalancerService(name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  const metadata = (inputs.metadata ?? {}) as { annotations?: Record<string, string> };
+  const lbName = metadata.annotations?.[doLoadBalancerAnnotation("name")] ?? name;
+  return {
+    metadata: { ...metadata, annotations: { ...metadata.annotations, [DO_LOAD_BALANCER_ID_ANNOTATION]: `${lbName}-id` } },
+    status: { loadBalancer: { ingress: [{ ip: MOCK_LB_IP }] } },
+  };
+}
+
 /** Computed outputs of a newly created resource of `type`. */
 export function mockResourceState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   const id = `${name}-id`;
@@ -72,7 +86,7 @@ export function mockResourceState(type: string, name: string, inputs: Record<str
     case TYPE.dnsRecord:
       return { fqdn: inputs.name === "@" ? inputs.domain : `${String(inputs.name)}.${String(inputs.domain)}` };
     case TYPE.service:
-      return { status: { loadBalancer: { ingress: [{ ip: MOCK_LB_IP }] } } };
+      return (inputs.spec as { type?: string } | undefined)?.type === "LoadBalancer" ? loadBalancerService(name, inputs) : {};
     case RANDOM_PASSWORD:
       return { result: "offline-random-password" };
     default:
@@ -96,10 +110,6 @@ export function mockCall(token: string, inputs: Record<string, unknown>): Record
     }
     case INVOKE.databaseCa:
       return { id: String(inputs.clusterId), clusterId: inputs.clusterId, certificate: MOCK_DATABASE_CA };
-    case INVOKE.loadBalancer: {
-      const name = String(inputs.name);
-      return { id: `${name}-id`, name, ip: MOCK_LB_IP, loadBalancerUrn: `do:loadbalancer:${name}-id` };
-    }
     default:
       throw new Error(`offline preview: no mock for data source ${token}`);
   }

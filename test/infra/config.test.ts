@@ -61,6 +61,7 @@ describe("loadConfig", () => {
     ["duplicate LiveKit names", "livekit", (l: any) => [l[0], l[0]], /^gomeet:livekit: .*names must be unique/],
     ["no LiveKit deployment", "livekit", () => [], /^gomeet:livekit: .*expected .*>=1/],
     ["no VPC range", "network", () => undefined, /^gomeet:network: missing; expected/],
+    ["more app replicas than nodes (one pod per node)", "app", (a: any) => ({ ...a, maxReplicas: 7 }), /^gomeet:app\.maxReplicas: got 7; expected at most gomeet:kubernetes\.maxNodes \(6\)/],
     ["a public VPC range", "network", () => ({ ipRange: "8.8.0.0/16" }), /^gomeet:network\.ipRange: got "8\.8\.0\.0\/16"; expected a private \(RFC 1918\) IPv4 range from \/16 to \/28/],
     ["a VPC range larger than /16", "network", () => ({ ipRange: "10.0.0.0/8" }), /^gomeet:network\.ipRange: got "10\.0\.0\.0\/8"; expected a private/],
     ["a VPC range with host bits set", "network", () => ({ ipRange: "10.20.1.0/16" }), /^gomeet:network\.ipRange: got "10\.20\.1\.0\/16"/],

@@ -6,9 +6,10 @@ import { Deployment } from "kubernetes-models/apps/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { Namespace, Secret, Service } from "kubernetes-models/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
-import { secretChecksum, SECRET_CHECKSUM_ANNOTATION } from "../../infra/app-manifests";
+import { LOAD_BALANCER_ID_ANNOTATION, loadBalancerIdOf, secretChecksum, SECRET_CHECKSUM_ANNOTATION } from "../../infra/app-manifests";
 import { metricsServerValues } from "../../infra/metrics-server";
 import type { RenderedPlan } from "../../scripts/preview/render";
+import { nearestProbeRegion } from "../../infra/alerting";
 import { all, dependsOn, one, parentName, renderRepoStack } from "./plan-helpers";
 
 const T = {
@@ -93,6 +94,13 @@ describe("PostgreSQL", () => {
     expect(fw.props.rules).toEqual([{ type: "k8s", value: "gomeet-prod-doks-id" }]);
     expect(dependsOn(fw, pg())).toBe(true);
   });
+
+  test("the read replica has its own firewall, on the replica's uuid, admitting only the Kubernetes cluster", () => {
+    const replica = one(plan, T.replica);
+    const fw = one(plan, T.firewall, "gomeet-prod-pg-replica-1-firewall");
+    expect(fw.props).toEqual({ clusterId: "gomeet-prod-pg-replica-1-id", rules: [{ type: "k8s", value: "gomeet-prod-doks-id" }] });
+    expect(fw.propertyDependencies?.clusterId).toEqual([replica.urn]);
+  });
 });
 
 describe("Valkey", () => {
@@ -160,7 +168,7 @@ describe("app", () => {
     expect(props("kubernetes:policy/v1:PodDisruptionBudget").spec).toEqual({ minAvailable: 2, selector: { matchLabels: selector } });
     expect(props("kubernetes:autoscaling/v2:HorizontalPodAutoscaler").spec).toMatchObject({
       minReplicas: 3,
-      maxReplicas: 9,
+      maxReplicas: 6, // one pod per node: never more than kubernetes.maxNodes
       scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "gomeet" },
     });
   });
@@ -180,8 +188,15 @@ describe("app", () => {
       [`${lb}-certificate-name`]: "gomeet-prod-cert",
       [`${lb}-tls-ports`]: "443",
       [`${lb}-redirect-http-to-https`]: "true",
+      // else DigitalOcean writes the certificate domain's DNS records itself, the zone apex included
+      [`${lb}-disable-lets-encrypt-dns-records`]: "true",
     });
     for (const value of Object.values(annotations())) expect(typeof value).toBe("string");
+    // Local: a node's /readyz check reaches that node's pod, which is the only app pod there (required anti-affinity).
+    expect(props(T.service, APP_SERVICE).spec.externalTrafficPolicy).toBe("Local");
+    expect(pod().affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).toEqual([
+      { labelSelector: { matchLabels: props(T.deployment).spec.selector.matchLabels }, topologyKey: "kubernetes.io/hostname" },
+    ]);
     expect(Number(annotations()[`${lb}-http-idle-timeout-seconds`])).toBeGreaterThanOrEqual(300);
   });
 
@@ -244,14 +259,15 @@ describe("alerting", () => {
     expect(nodeTypes.sort()).toEqual(["v1/insights/droplet/cpu", "v1/insights/droplet/disk_utilization_percent", "v1/insights/droplet/memory_utilization_percent"]);
   });
 
-  test("load balancer: backend health, 5xx rate and p99 over the 100 ms target", () => {
+  test("load balancer, named by the id the CCM writes on the Service: 5xx count and p99 over the 100 ms target", () => {
+    // gomeet-prod-lb-id: the mock CCM's kubernetes.digitalocean.com/load-balancer-id annotation, not a lookup by name
     const lb = alerts().filter((a) => a.entities?.includes("gomeet-prod-lb-id"));
     expect(lb.map((a) => a.type).sort()).toEqual([
-      "v1/insights/lbaas/droplet_health",
       "v1/insights/lbaas/high_http_request_response_time_99p",
-      "v1/insights/lbaas/increase_in_http_error_rate_percentage_5xx",
+      "v1/insights/lbaas/increase_in_http_error_rate_count_5xx",
     ]);
     expect(lb.find((a) => a.type.endsWith("99p"))!.value).toBe(100);
+    expect(lb.find((a) => a.type.endsWith("count_5xx"))).toMatchObject({ compare: "GreaterThan", value: 50, window: "5m" });
     const service = one(plan, T.service, APP_SERVICE);
     for (const a of all(plan, T.monitor).filter((r) => (r.props.entities as string[] | undefined)?.includes("gomeet-prod-lb-id"))) {
       expect(dependsOn(a, service)).toBe(true);
@@ -266,15 +282,28 @@ describe("alerting", () => {
     }
   });
 
-  test("uptime check from four regions with down, latency and certificate alerts", () => {
-    expect(props(T.uptime)).toMatchObject({
-      target: "https://meet.gomeet.example/readyz",
-      type: "https",
-      regions: ["us_east", "us_west", "eu_west", "se_asia"],
-    });
-    const uptimeAlerts = all(plan, T.uptimeAlert).map((r) => r.props as Record<string, any>);
-    expect(uptimeAlerts.map((a) => a.type).sort()).toEqual(["down_global", "latency", "ssl_expiry"]);
-    expect(uptimeAlerts.find((a) => a.type === "latency")).toMatchObject({ comparison: "greater_than", threshold: 100 });
+  test("availability from four regions (down_global), latency only from the region nearest nyc3, certificate expiry", () => {
+    const global = one(plan, T.uptime, "gomeet-prod-uptime");
+    const latency = one(plan, T.uptime, "gomeet-prod-uptime-latency");
+    expect(global.props).toMatchObject({ target: "https://meet.gomeet.example/readyz", type: "https", regions: ["us_east", "us_west", "eu_west", "se_asia"] });
+    expect(latency.props).toMatchObject({ target: "https://meet.gomeet.example/readyz", type: "https", regions: ["us_east"] });
+    const on = (check: typeof global) => all(plan, T.uptimeAlert).filter((a) => dependsOn(a, check)).map((a) => a.props as Record<string, any>);
+    expect(on(global).map((a) => a.type).sort()).toEqual(["down_global", "ssl_expiry"]);
+    // Internet path and TLS handshake included: its own threshold (alerts.uptimeLatencyMs), not the app's 100 ms p99.
+    expect(on(latency)).toEqual([expect.objectContaining({ type: "latency", comparison: "greater_than", threshold: 1000, period: "5m" })]);
+  });
+
+  test("a ready Service without the CCM's load balancer id is a clear error, not a lookup by name", () => {
+    expect(loadBalancerIdOf("gomeet-prod-lb", { [LOAD_BALANCER_ID_ANNOTATION]: "4de7ac8b-495b-4884-9a69-1050c6793cd6" })).toBe("4de7ac8b-495b-4884-9a69-1050c6793cd6");
+    expect(() => loadBalancerIdOf("gomeet-prod-lb", {})).toThrow(
+      /load balancer gomeet-prod-lb: the Service is ready but has no kubernetes\.digitalocean\.com\/load-balancer-id annotation/,
+    );
+  });
+
+  test("the probe region nearest each DigitalOcean region", () => {
+    expect(["nyc3", "tor1", "sfo3", "ams3", "lon1", "fra1", "sgp1", "blr1", "syd1"].map(nearestProbeRegion)).toEqual([
+      "us_east", "us_east", "us_west", "eu_west", "eu_west", "eu_west", "se_asia", "se_asia", "se_asia",
+    ]);
   });
 
   test("every alert notifies the configured emails and Slack (the webhook stays secret)", () => {

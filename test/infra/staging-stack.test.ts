@@ -22,7 +22,7 @@ test("smaller tiers: single database nodes, no read replica, 2 app replicas, 2-3
 test("without a domain: no certificate, no DNS record, plain HTTP uptime check on the load balancer IP", () => {
   expect(all(plan, "digitalocean:index/certificate:Certificate")).toHaveLength(0);
   expect(all(plan, "digitalocean:index/dnsRecord:DnsRecord")).toHaveLength(0);
-  expect(one(plan, "digitalocean:index/uptimeCheck:UptimeCheck").props).toMatchObject({ type: "http", target: "http://203.0.113.10/readyz" });
+  expect(one(plan, "digitalocean:index/uptimeCheck:UptimeCheck", "gomeet-staging-uptime").props).toMatchObject({ type: "http", target: "http://203.0.113.10/readyz" });
   const uptimeAlerts = all(plan, "digitalocean:index/uptimeAlert:UptimeAlert").map((a) => a.props.type);
   expect(uptimeAlerts.sort()).toEqual(["down_global", "latency"]);
   const annotations = one(plan, "kubernetes:core/v1:Service", "gomeet-staging-service").props.metadata as { annotations: Record<string, string> };

@@ -16,7 +16,7 @@ describe("rule 8: alerting coverage", () => {
   });
 
   it("requires a load balancer alert depending on each LoadBalancer Service", async () => {
-    const violations = await violationsOf(without(buildStack(), named("gomeet-prod-lb-backend-health")), POLICY);
+    const violations = await violationsOf(without(buildStack(), named("gomeet-prod-lb-5xx")), POLICY);
     expect(violations).toEqual([expect.objectContaining({ resource: n.service })]);
     expect(violations[0].message).toContain(`Service "${n.service}": MonitorAlert (v1/insights/lbaas/*) depending on it is none`);
   });
@@ -95,5 +95,21 @@ describe("rule 8: alerting coverage", () => {
       const plan = editProps(buildStack(), n.prometheusRule, (props) => (props.spec.groups = [{ name: "r", rules: [{ record: "x", expr: "up" }] }]));
       expect(messagesOf(await violationsOf(plan, POLICY))).toEqual([expect.stringContaining(`PrometheusRule "${n.prometheusRule}" without an alerting rule`)]);
     });
+  });
+
+  it("accepts a second uptime check (latency from the nearest region) with its own alert, not one without any", async () => {
+    const stack = buildStack();
+    const check = stack.find((r) => r.name === n.uptimeCheck)!;
+    const latencyCheck = { ...check, name: `${check.name}-latency`, urn: `${check.urn}-latency`, props: { ...check.props, regions: ["us_east"] } };
+    const latencyAlert = {
+      ...stack.find((r) => r.name === n.uptimeDown)!,
+      name: "gomeet-prod-latency-2",
+      urn: "urn:pulumi:prod::gomeet::gomeet:index:Alerting$digitalocean:index/uptimeAlert:UptimeAlert::gomeet-prod-latency-2",
+      props: { type: "latency", threshold: 1000, comparison: "greater_than", period: "5m", checkId: "id", notifications: [{ emails: ["oncall@gomeet.example"] }] },
+      dependencies: [latencyCheck.urn],
+    };
+    expect(await violationsOf([...stack, latencyCheck, latencyAlert], POLICY)).toEqual([]);
+    const silent = await violationsOf([...stack, latencyCheck], POLICY);
+    expect(silent).toEqual([expect.objectContaining({ resource: latencyCheck.name })]);
   });
 });

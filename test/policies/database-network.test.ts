@@ -35,6 +35,13 @@ describe("rule 3: databases private, firewalled, protected", () => {
     expect(violations[0].message).toContain("resource option protect is false; required true");
   });
 
+  it("rejects a read replica without its own DatabaseFirewall (the primary's does not cover it)", async () => {
+    const plan = without(buildStack(), (r) => r.name === n.replicaFirewall);
+    const violations = await violationsOf(plan, "database-firewall-required");
+    expect(violations).toEqual([expect.objectContaining({ resource: n.replica, level: "mandatory" })]);
+    expect(violations[0]!.message).toContain(`DatabaseReplica "${n.replica}": firewall (a DatabaseFirewall depending on the replica) is none`);
+  });
+
   it("rejects a cluster that no DatabaseFirewall depends on", async () => {
     const plan = without(buildStack(), (r) => r.name === n.valkeyFirewall);
     const violations = await violationsOf(plan, "database-firewall-required");

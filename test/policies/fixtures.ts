@@ -97,6 +97,7 @@ export function namesOf(stack: string) {
     postgres: `${p}-pg`,
     postgresFirewall: `${p}-pg-firewall`,
     replica: `${p}-pg-replica-1`,
+    replicaFirewall: `${p}-pg-replica-1-firewall`,
     valkey: `${p}-valkey`,
     valkeyFirewall: `${p}-valkey-firewall`,
     secret: `${p}-secrets`,
@@ -214,6 +215,9 @@ function serviceAnnotations(k: StackKnobs): Record<string, string> {
     [`${LB}-healthcheck-port`]: "80",
     [`${LB}-healthcheck-unhealthy-threshold`]: "3",
     [`${LB}-http-idle-timeout-seconds`]: k.idleTimeoutSeconds,
+    [`${LB}-certificate-name`]: `gomeet-${k.stack}-cert`,
+    [`${LB}-tls-ports`]: "443",
+    [`${LB}-disable-lets-encrypt-dns-records`]: "true",
   };
 }
 
@@ -305,7 +309,8 @@ export function buildStack(overrides: Partial<StackKnobs> = {}): PlannedResource
   );
   for (let i = 1; i <= k.readReplicas; i++) {
     const name = `${n.postgres}-replica-${i}`;
-    plan.add(TYPES.replica, name, { clusterId: "cluster-id", name, size: "db-s-2vcpu-4gb", region: "nyc3", privateNetworkUuid: "vpc-id", tags }, { parent: postgresComponent, dependsOn: [postgres, vpc] });
+    const replica = plan.add(TYPES.replica, name, { clusterId: "cluster-id", name, size: "db-s-2vcpu-4gb", region: "nyc3", privateNetworkUuid: "vpc-id", tags }, { parent: postgresComponent, dependsOn: [postgres, vpc] });
+    plan.add(TYPES.firewall, `${name}-firewall`, { clusterId: "replica-uuid", rules: [{ type: "k8s", value: "doks-id" }] }, { parent: postgresComponent, dependsOn: [replica, doks] });
   }
 
   const valkeyComponent = plan.component("valkey", "Valkey");
@@ -362,7 +367,7 @@ export function buildStack(overrides: Partial<StackKnobs> = {}): PlannedResource
     n.service,
     {
       metadata: { name: "gomeet", namespace: "gomeet", labels: { ...APP_LABELS }, annotations: serviceAnnotations(k) },
-      spec: { type: "LoadBalancer", selector: { ...APP_LABELS }, ports: [{ name: "http", port: 80, targetPort: "http" }] },
+      spec: { type: "LoadBalancer", externalTrafficPolicy: "Local", selector: { ...APP_LABELS }, ports: [{ name: "http", port: 80, targetPort: "http" }] },
     },
     { ...child, dependsOn: [provider, deployment] },
   );
@@ -379,7 +384,7 @@ export function buildStack(overrides: Partial<StackKnobs> = {}): PlannedResource
   for (const metric of ["cpu", "memory_utilization_percent", "disk_utilization_percent"]) {
     monitor(`node-${metric === "cpu" ? "cpu" : metric.split("_")[0]}`, `v1/insights/droplet/${metric}`, doks);
   }
-  monitor("lb-backend-health", "v1/insights/lbaas/droplet_health", service);
+  monitor("lb-5xx", "v1/insights/lbaas/increase_in_http_error_rate_count_5xx", service);
   for (const [label, cluster] of [["postgres", postgres], ["valkey", valkey]] as const) {
     for (const metric of ["cpu_alerts", "memory_utilization_alerts", "disk_utilization_alerts"]) {
       monitor(`${label}-${metric.split("_")[0]}`, `v1/dbaas/alerts/${metric}`, cluster);

@@ -47,3 +47,33 @@ describe("rule 7: the load balancer", () => {
     expect(await violationsOf(plan, POLICY)).toEqual([]);
   });
 });
+
+describe("rule 7: what DigitalOcean does around the load balancer", () => {
+  it("requires disable-lets-encrypt-dns-records on a Service with a certificate (else DigitalOcean takes the zone apex)", async () => {
+    expect(await violationsOf(buildStack(), "load-balancer-lets-encrypt-dns")).toEqual([]);
+    const violations = await violationsOf(withAnnotation("disable-lets-encrypt-dns-records", undefined), "load-balancer-lets-encrypt-dns");
+    expect(violations).toEqual([expect.objectContaining({ resource: n.service, level: "mandatory" })]);
+    expect(violations[0]!.message).toContain(
+      `metadata.annotations["${LB}-disable-lets-encrypt-dns-records"] is unset; required "true" (the Service sets ${LB}-certificate-name)`,
+    );
+    expect(await violationsOf(withAnnotation("disable-lets-encrypt-dns-records", "false"), "load-balancer-lets-encrypt-dns")).toHaveLength(1);
+  });
+
+  it("does not ask for it without a certificate", async () => {
+    const plan = editProps(buildStack(), n.service, (props) => {
+      delete props.metadata.annotations[`${LB}-certificate-name`];
+      delete props.metadata.annotations[`${LB}-disable-lets-encrypt-dns-records`];
+    });
+    expect(await violationsOf(plan, "load-balancer-lets-encrypt-dns")).toEqual([]);
+  });
+
+  it.each([["Cluster"], [undefined]])("rejects externalTrafficPolicy %s (the /readyz check would reach a random pod)", async (value) => {
+    const plan = editProps(buildStack(), n.service, (props) => {
+      if (value === undefined) delete props.spec.externalTrafficPolicy;
+      else props.spec.externalTrafficPolicy = value;
+    });
+    const violations = await violationsOf(plan, "load-balancer-traffic-policy");
+    expect(messagesOf(violations)).toEqual([expect.stringContaining(`spec.externalTrafficPolicy is ${value === undefined ? "unset" : '"Cluster"'}; required "Local"`)]);
+    expect(await violationsOf(buildStack(), "load-balancer-traffic-policy")).toEqual([]);
+  });
+});
