@@ -37,6 +37,8 @@ export interface ScorecardTier {
   urn?: string;
   /** For a single point of failure: the property, the value found and the value required. */
   reason?: string;
+  /** A single point of failure accepted on purpose: what it costs and what would remove it (not a violation). */
+  accepted?: string;
 }
 
 /** Below these counts a tier is a single point of failure. */
@@ -46,6 +48,8 @@ export interface ScorecardThresholds {
   minPostgresNodes: number;
   minValkeyNodes: number;
   minLivekitDeployments: number;
+  /** Below this many DigitalOcean regions the region is a single point of failure that fails the policy; at 1 it is an accepted risk. */
+  minRegions: number;
 }
 
 /** Two of everything: the definition of "no single point of failure". */
@@ -55,6 +59,7 @@ export const DEFAULT_SCORECARD_THRESHOLDS: Readonly<ScorecardThresholds> = Objec
   minPostgresNodes: 2,
   minValkeyNodes: 2,
   minLivekitDeployments: 2,
+  minRegions: 1,
 });
 
 const TYPES = {
@@ -214,7 +219,34 @@ function livekitTier(deployments: ScorecardInput[], minDeployments: number): Sco
   );
 }
 
-/** The scorecard: load balancer, app, Kubernetes control plane and nodes, PostgreSQL, Valkey, LiveKit. */
+/** What would remove the single-region risk (printed with the accepted row). */
+export const REGION_RISK =
+  "a regional outage takes the whole stack down. Removing it takes a second stack in another region (its own VPC range), " +
+  "PostgreSQL replicated across regions with a promotion runbook, and DNS failover between the two load balancers";
+
+/**
+ * The region tier: every DigitalOcean resource of the stack that has a region lives in one. One region is a single
+ * point of failure for region loss; with `minRegions` 1 it is reported as an accepted risk, never hidden.
+ */
+function regionTier(resources: readonly ScorecardInput[], minRegions: number): ScorecardTier[] {
+  const regional = resources.filter((r) => r.type.startsWith("digitalocean:") && typeof r.props.region === "string");
+  const regions = [...new Set(regional.map((r) => r.props.region as string))].sort();
+  if (regions.length === 0) return [];
+  const redundancy = `${plural(regions.length, "DigitalOcean region")} (${regions.join(", ")})`;
+  if (regions.length >= 2) return [{ tier: "region", redundancy, spof: false }];
+  const first = regional[0]!;
+  const row: ScorecardTier = {
+    tier: "region",
+    redundancy,
+    spof: true,
+    resource: first.name,
+    urn: first.urn,
+    reason: message({ resource: "Stack", property: "DigitalOcean regions", found: describe(regions.join(", ")), required: `at least ${Math.max(2, minRegions)}` }),
+  };
+  return minRegions <= 1 ? [{ ...row, accepted: REGION_RISK }] : [row];
+}
+
+/** The scorecard: load balancer, app, Kubernetes control plane and nodes, PostgreSQL, Valkey, LiveKit, region. */
 export function haScorecard(resources: readonly ScorecardInput[], thresholds: Partial<ScorecardThresholds> = {}): ScorecardTier[] {
   const limits = { ...DEFAULT_SCORECARD_THRESHOLDS, ...thresholds };
   const ofType = (type: string) => resources.filter((r) => r.type === type);
@@ -230,5 +262,6 @@ export function haScorecard(resources: readonly ScorecardInput[], thresholds: Pa
     ...databaseTier("PostgreSQL", clusters.filter((c) => engineOf(c) === POSTGRES_ENGINE), ofType(TYPES.replica), limits.minPostgresNodes, true),
     ...databaseTier("Valkey", clusters.filter((c) => CACHE_ENGINES.includes(engineOf(c))), [], limits.minValkeyNodes, false),
     ...livekitTier(deployments, limits.minLivekitDeployments),
+    ...regionTier(resources, limits.minRegions),
   ];
 }

@@ -15,6 +15,11 @@ const spofSettings = {
   minPostgresNodes: integerSetting(d.minPostgresNodes, 1, "Below this many PostgreSQL nodes the database is a single point of failure."),
   minValkeyNodes: integerSetting(d.minValkeyNodes, 1, "Below this many Valkey nodes the cache is a single point of failure."),
   minLivekitDeployments: integerSetting(d.minLivekitDeployments, 1, "Below this many LiveKit deployments media is a single point of failure."),
+  minRegions: integerSetting(
+    d.minRegions,
+    1,
+    "Below this many DigitalOcean regions the region fails this policy; at 1 a single region is reported as an accepted risk.",
+  ),
 };
 
 /** The scorecard's view of an engine resource. */
@@ -41,12 +46,12 @@ export function scorecardThresholdsOf(config: Partial<Record<keyof ScorecardThre
 export const noSinglePointOfFailure: StackValidationPolicy = {
   name: NO_SINGLE_POINT_OF_FAILURE,
   description:
-    "No tier is a single point of failure: load balancer, app, Kubernetes control plane and nodes, PostgreSQL, Valkey and LiveKit each survive the loss of one instance.",
+    "No tier is a single point of failure: load balancer, app, Kubernetes control plane and nodes, PostgreSQL, Valkey and LiveKit each survive the loss of one instance; one region is an accepted risk unless minRegions asks for more.",
   configSchema: configSchemaOf(spofSettings),
   validateStack: (args, reportViolation) => {
     const thresholds: ScorecardThresholds = readSettings(args, spofSettings);
     for (const tier of haScorecard(args.resources.map(scorecardInputOf), thresholds)) {
-      if (!tier.spof) continue;
+      if (!tier.spof || tier.accepted) continue;
       reportViolation(`Tier "${tier.tier}" is a single point of failure (${tier.redundancy}). ${tier.reason ?? ""}`.trim(), tier.urn);
     }
   },

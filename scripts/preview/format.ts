@@ -207,9 +207,20 @@ export function formatPolicies(report: PreviewDocument["policies"]): string {
   const tierWidth = Math.max(4, ...report.scorecard.map((t) => t.tier.length));
   lines.push(`  ${"tier".padEnd(tierWidth)}  verdict   redundancy`);
   for (const t of report.scorecard) {
-    lines.push(`  ${t.tier.padEnd(tierWidth)}  ${(t.spof ? "SPOF" : "redundant").padEnd(9)} ${t.redundancy}`);
+    const verdict = t.accepted ? "accepted" : t.spof ? "SPOF" : "redundant";
+    lines.push(`  ${t.tier.padEnd(tierWidth)}  ${verdict.padEnd(9)} ${t.redundancy}`);
   }
-  const spofs = report.scorecard.filter((t) => t.spof).length;
-  lines.push("", spofs ? `${spofs} single point(s) of failure left.` : "No single point of failure.");
+  const spofs = report.scorecard.filter((t) => t.spof && !t.accepted).length;
+  const accepted = report.scorecard.filter((t) => t.accepted);
+  const region = accepted.find((t) => t.tier === "region");
+  lines.push(
+    "",
+    spofs
+      ? `${spofs} single point(s) of failure left.`
+      : region
+        ? `No single point of failure inside the region; the region itself is one (${region.redundancy}).`
+        : "No single point of failure.",
+  );
+  for (const t of accepted) lines.push(`Accepted risk, ${t.tier}: ${t.accepted}.`);
   return lines.join("\n");
 }

@@ -50,7 +50,9 @@ test("the readable output is a tree grouped by component, then policies and the 
   expect(out).toMatch(/^kubernetes\n  \+ digitalocean:index\/kubernetesCluster:KubernetesCluster  gomeet-prod-doks\n      version=1\.33\.1-do\.0  ha=true/m);
   expect(out).toContain("Policies (gomeet-ha): 0 mandatory, 0 advisory violations");
   expect(out).toMatch(/HA scorecard\n/);
-  expect(out).toContain("No single point of failure.");
+  expect(out).toMatch(/^  region +accepted  1 DigitalOcean region \(nyc3\)$/m);
+  expect(out).toContain("No single point of failure inside the region; the region itself is one (1 DigitalOcean region (nyc3)).");
+  expect(out).toMatch(/^Accepted risk, region: a regional outage takes the whole stack down\./m);
 });
 
 test("an unknown stack exits 2 naming the file and the stacks that exist", () => {

@@ -37,7 +37,8 @@ describe("per-stack policy config files", () => {
       ["no-single-point-of-failure", "advisory", staging.valkey],
       ["no-single-point-of-failure", "advisory", staging.deployment],
     ]);
-    expect(scorecard.filter((row) => row.spof).map((row) => row.tier)).toEqual(["PostgreSQL", "Valkey", "LiveKit"]);
+    expect(scorecard.filter((row) => row.spof && !row.accepted).map((row) => row.tier)).toEqual(["PostgreSQL", "Valkey", "LiveKit"]);
+    expect(scorecard.find((row) => row.tier === "region")).toMatchObject({ spof: true, accepted: expect.any(String) });
   });
 
   it("relaxes thresholds only: the staging config disables no policy and lowers no floor below one", () => {

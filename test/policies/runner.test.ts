@@ -32,7 +32,7 @@ describe("offline policy runner", () => {
   it("passes the production plan through the whole pack with no violation", async () => {
     const run = await runPolicies(buildStack());
     expect(run.violations).toEqual([]);
-    expect(run.scorecard).toHaveLength(7);
+    expect(run.scorecard).toHaveLength(8); // seven tiers and the region (accepted risk)
   });
 
   describe("how policies are called", () => {

@@ -15,7 +15,20 @@ describe("HA scorecard", () => {
       { tier: "PostgreSQL", redundancy: "2 nodes (primary + standby) + 1 read replica", spof: false },
       { tier: "Valkey", redundancy: "2 nodes (primary + standby)", spof: false },
       { tier: "LiveKit", redundancy: "2 deployments (nyc, ams) with token failover", spof: false },
+      // The whole stack in one region: a single point of failure for region loss, reported, accepted by default.
+      { tier: "region", redundancy: "1 DigitalOcean region (nyc3)", spof: true },
     ]);
+    expect(haScorecard(buildStack()).find((row) => row.tier === "region")!.accepted).toMatch(/^a regional outage takes the whole stack down\. Removing it takes a second stack in another region/);
+  });
+
+  it("the region: accepted at minRegions 1, a violation at 2, redundant when the stack spans two regions", async () => {
+    expect(await violationsOf(buildStack(), POLICY)).toEqual([]);
+    const strict = await runPolicies(buildStack(), { [POLICY]: { minRegions: 2 } });
+    expect(strict.violations).toEqual([
+      expect.objectContaining({ policy: POLICY, level: "mandatory", message: expect.stringContaining('Tier "region" is a single point of failure (1 DigitalOcean region (nyc3)). Stack: DigitalOcean regions is "nyc3"; required at least 2.') }),
+    ]);
+    const twoRegions = editProps(buildStack(), n.replica, (props) => (props.region = "ams3"));
+    expect(haScorecard(twoRegions).find((row) => row.tier === "region")).toEqual({ tier: "region", redundancy: "2 DigitalOcean regions (ams3, nyc3)", spof: false });
   });
 
   const degraded: [string, Partial<StackKnobs>, string, string][] = [
@@ -29,12 +42,12 @@ describe("HA scorecard", () => {
 
   it.each(degraded)("flags the %s tier alone when it is degraded", (tier, knobs, resource, reason) => {
     const rows = haScorecard(buildStack(knobs));
-    expect(rows.filter((row) => row.spof)).toEqual([expect.objectContaining({ tier, spof: true, resource, reason: expect.stringContaining(reason) })]);
+    expect(rows.filter((row) => row.spof && !row.accepted)).toEqual([expect.objectContaining({ tier, spof: true, resource, reason: expect.stringContaining(reason) })]);
   });
 
   it("flags a stack without a load balancer", () => {
     const plan = editProps(buildStack(), n.service, (props) => (props.spec.type = "ClusterIP"));
-    expect(haScorecard(plan).filter((row) => row.spof)).toEqual([
+    expect(haScorecard(plan).filter((row) => row.spof && !row.accepted)).toEqual([
       expect.objectContaining({ tier: "load balancer", redundancy: "none in this stack", spof: true }),
     ]);
   });
@@ -52,7 +65,7 @@ describe("HA scorecard", () => {
   });
 
   it("takes thresholds", () => {
-    expect(haScorecard(buildStack(), { minAppReplicas: 4 }).filter((row) => row.spof).map((row) => row.tier)).toEqual(["app"]);
+    expect(haScorecard(buildStack(), { minAppReplicas: 4 }).filter((row) => row.spof && !row.accepted).map((row) => row.tier)).toEqual(["app"]);
   });
 });
 
