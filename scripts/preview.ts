@@ -13,6 +13,7 @@ import { loadPolicyConfig } from "../policies/policy-config";
 import { runPolicies } from "../policies/runner";
 import { diffPlans } from "./preview/diff";
 import { diffDocument, formatDiff } from "./preview/diff-format";
+import { formatChecklist } from "./preview/checklist";
 import { formatPolicies, formatTree, previewDocument } from "./preview/format";
 import { renderStack } from "./preview/render";
 import { revisionSides, stackSides } from "./preview/sides";
@@ -86,7 +87,7 @@ async function main(): Promise<number> {
   if (options.json) {
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   } else {
-    process.stdout.write(`${formatTree(doc, path.basename(stackFile.file))}\n${formatPolicies(report)}\n`);
+    process.stdout.write(`${formatTree(doc, path.basename(stackFile.file))}\n${formatPolicies(report)}\n${formatChecklist(doc.checklist ?? [])}\n`);
   }
   return report.violations.some((v) => v.level === "mandatory") ? 1 : 0;
 }

@@ -6,6 +6,7 @@ import { DO_LOAD_BALANCER_ANNOTATION_PREFIX } from "../../infra/annotations";
 import { TYPE } from "../../infra/type-tokens";
 import type { PlannedResource, Violation } from "../../policies/plan";
 import type { ScorecardTier } from "../../policies/scorecard";
+import { firstUpChecklist, type ChecklistItem } from "./checklist";
 import type { RenderedPlan } from "./render";
 
 export const SECRET_TEXT = "[secret]";
@@ -36,6 +37,8 @@ export interface PreviewDocument {
   resources: PreviewResource[];
   outputs: Record<string, unknown>;
   policies: { violations: Violation[]; scorecard: ScorecardTier[] };
+  /** What the first `pulumi up` needs that the program does not create, each with the command that checks it. */
+  checklist?: ChecklistItem[];
 }
 
 /** Splits `a.b[0].c` into `["a", "b", 0, "c"]`. */
@@ -100,7 +103,7 @@ export function previewDocument(plan: RenderedPlan, report: PreviewDocument["pol
       ...(r.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
     }));
   const outputs = Object.fromEntries(Object.entries(plan.outputs).map(([k, o]) => [k, o.secret ? SECRET_TEXT : o.value]));
-  return { stack: plan.stack, resources, outputs, policies: report };
+  return { stack: plan.stack, resources, outputs, policies: report, checklist: firstUpChecklist(plan.resources) };
 }
 
 const LB = `metadata.annotations.${DO_LOAD_BALANCER_ANNOTATION_PREFIX}`;

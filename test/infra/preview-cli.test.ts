@@ -22,13 +22,30 @@ test("--json prints exactly one JSON document with the planned resources and no 
   expect(prodJson.stderr).toBe("");
   expect(prodJson.status).toBe(0);
   const doc = JSON.parse(prodJson.stdout);
-  expect(Object.keys(doc).sort()).toEqual(["outputs", "policies", "resources", "stack"]);
+  expect(Object.keys(doc).sort()).toEqual(["checklist", "outputs", "policies", "resources", "stack"]);
   expect(doc.stack).toBe("prod");
   expect(doc.policies.violations).toEqual([]);
   const pg = doc.resources.find((r: { name: string }) => r.name === "gomeet-prod-pg");
   expect(pg).toMatchObject({ type: "digitalocean:index/databaseCluster:DatabaseCluster", parent: "postgres", protect: true, props: { nodeCount: 2 } });
   const deployment = doc.resources.find((r: { type: string }) => r.type === "kubernetes:apps/v1:Deployment");
   expect(deployment).toMatchObject({ parent: "app", props: { spec: { replicas: 3 } } });
+});
+
+test("the 'before the first pulumi up' checklist: what the program cannot create, each with the command that checks it", () => {
+  const { checklist } = JSON.parse(prodJson.stdout);
+  expect(checklist.map((c: { command: string }) => c.command)).toEqual([
+    "doctl vpcs list --format Name,Region,IPRange",
+    expect.stringMatching(/^doctl account get --format Email,EmailVerified/),
+    "doctl registry get && doctl registry repository list-tags app",
+    expect.stringMatching(/^doctl compute domain get gomeet\.example && dig \+short NS gomeet\.example/),
+  ]);
+  expect(checklist[1].check).toBe("every alert e-mail is verified on the DigitalOcean account: oncall@gomeet.example");
+  expect(checklist[1].why).toMatch(/verified on that DigitalOcean account.*digitalocean\/openapi@[0-9a-f]{40}:specification\/resources\/uptime\/models\/notification\.yml/);
+  expect(checklist[2].check).toBe('the container registry "gomeet" exists on the account and holds app:0.1.0');
+  const text = prodText.stdout;
+  expect(text).toContain("Before the first `pulumi up` (the program cannot create or check these; run each command):");
+  expect(text).toContain("  4. the DNS zone gomeet.example is managed by DigitalOcean and delegated to its name servers");
+  expect(text).toContain("     check: doctl vpcs list --format Name,Region,IPRange");
 });
 
 test("secrets print as [secret] and their placeholders or generated values never appear", () => {

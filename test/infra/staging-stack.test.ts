@@ -1,5 +1,6 @@
 /** The staging stack renders: the same architecture, smaller, and without a domain. */
 import type { RenderedPlan } from "../../scripts/preview/render";
+import { firstUpChecklist } from "../../scripts/preview/checklist";
 import { all, one, renderRepoStack } from "./plan-helpers";
 
 let plan: RenderedPlan;
@@ -34,4 +35,13 @@ test("no Slack configured: alerts go to email only", () => {
   for (const a of all(plan, "digitalocean:index/monitorAlert:MonitorAlert")) {
     expect(a.props.alerts).toEqual({ emails: ["staging-alerts@gomeet.example"], slacks: [] });
   }
+});
+
+test("the first-up checklist has no DNS item without a domain", () => {
+  const checks = firstUpChecklist(plan.resources).map((c) => c.check);
+  expect(checks).toEqual([
+    "no other VPC of the account overlaps 10.30.0.0/16 (gomeet:network.ipRange)",
+    "every alert e-mail is verified on the DigitalOcean account: staging-alerts@gomeet.example",
+    'the container registry "gomeet" exists on the account and holds app:0.1.0',
+  ]);
 });

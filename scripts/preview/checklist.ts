@@ -1,0 +1,107 @@
+/**
+ * "Before the first `pulumi up`": what the stack needs that the program does not create, derived from the plan,
+ * each with the command that verifies it. The offline preview prints it; docs/preview.md explains each item.
+ */
+import type { PlannedResource } from "../../policies/plan";
+import { PROVIDER_FACTS } from "../../infra/provider-facts/facts";
+
+/** One precondition. */
+export interface ChecklistItem {
+  /** What must be true. */
+  check: string;
+  /** Why: what fails otherwise (and the source, where a provider document says so). */
+  why: string;
+  /** A command that shows whether it is true. */
+  command: string;
+}
+
+const T = {
+  vpc: "digitalocean:index/vpc:Vpc",
+  doks: "digitalocean:index/kubernetesCluster:KubernetesCluster",
+  deployment: "kubernetes:apps/v1:Deployment",
+  monitor: "digitalocean:index/monitorAlert:MonitorAlert",
+  uptimeAlert: "digitalocean:index/uptimeAlert:UptimeAlert",
+  certificate: "digitalocean:index/certificate:Certificate",
+  dns: "digitalocean:index/dnsRecord:DnsRecord",
+};
+
+const REGISTRY_HOST = "registry.digitalocean.com/";
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+}
+
+/** E-mail addresses that alerts notify (monitor alerts and uptime alerts). */
+function alertEmails(resources: readonly PlannedResource[]): string[] {
+  const emails = resources.flatMap((r) => {
+    if (r.type === T.monitor) return strings((r.props.alerts as { emails?: unknown } | undefined)?.emails);
+    if (r.type === T.uptimeAlert) return (Array.isArray(r.props.notifications) ? r.props.notifications : []).flatMap((n) => strings((n as { emails?: unknown }).emails));
+    return [];
+  });
+  return [...new Set(emails)].sort();
+}
+
+/** Container images of the plan's Deployments. */
+function images(resources: readonly PlannedResource[]): string[] {
+  const out = resources
+    .filter((r) => r.type === T.deployment)
+    .flatMap((r) => {
+      const containers = (r.props.spec as { template?: { spec?: { containers?: { image?: unknown }[] } } } | undefined)?.template?.spec?.containers;
+      return (containers ?? []).map((c) => c.image).filter((i): i is string => typeof i === "string");
+    });
+  return [...new Set(out)];
+}
+
+/** The checklist for a rendered plan. */
+export function firstUpChecklist(resources: readonly PlannedResource[]): ChecklistItem[] {
+  const items: ChecklistItem[] = [];
+  for (const vpc of resources.filter((r) => r.type === T.vpc && typeof r.props.ipRange === "string")) {
+    items.push({
+      check: `no other VPC of the account overlaps ${String(vpc.props.ipRange)} (gomeet:network.ipRange)`,
+      why: "VPC ranges may not overlap within one account: the VPC, and everything after it, fails to create " +
+        `(${PROVIDER_FACTS.resources[T.vpc]!.properties.ipRange!.rules!.find((r) => r.privateCidrPrefix)!.source})`,
+      command: "doctl vpcs list --format Name,Region,IPRange",
+    });
+  }
+  const emails = alertEmails(resources);
+  if (emails.length) {
+    const note = PROVIDER_FACTS.notes.uptimeAlertEmailsVerified!;
+    items.push({
+      check: `every alert e-mail is verified on the DigitalOcean account: ${emails.join(", ")}`,
+      why: `"${note.text}" (${note.source}); an unverified address makes the alert fail to create`,
+      command: "doctl account get --format Email,EmailVerified   # the account owner; team members: Settings > Team in the control panel",
+    });
+  }
+  const registryImages = images(resources).filter((i) => i.startsWith(REGISTRY_HOST));
+  const integration = resources.some((r) => r.type === T.doks && r.props.registryIntegration === true);
+  if (registryImages.length || integration) {
+    const [registry, repository, tag] = registryImages.length
+      ? (/^registry\.digitalocean\.com\/([^/]+)\/([^:@]+)[:@](.+)$/.exec(registryImages[0]!)?.slice(1) ?? ["<registry>", "<repository>", "<tag>"])
+      : ["<registry>", "<repository>", "<tag>"];
+    items.push({
+      check: `the container registry "${registry}" exists on the account and holds ${repository}:${tag}`,
+      why: "registryIntegration connects the cluster to the account's registry, which the program does not create; without the image every pod stays in ImagePullBackOff",
+      command: `doctl registry get && doctl registry repository list-tags ${repository}`,
+    });
+  }
+  const zones = [...new Set(resources.filter((r) => r.type === T.dns).map((r) => String(r.props.domain)))];
+  const letsEncrypt = resources.some((r) => r.type === T.certificate && r.props.type === "lets_encrypt");
+  for (const zone of zones) {
+    items.push({
+      check: `the DNS zone ${zone} is managed by DigitalOcean and delegated to its name servers`,
+      why: `the DnsRecord is created in that zone${letsEncrypt ? ", and the Let's Encrypt certificate is validated through it" : ""}; the program does not create the zone`,
+      command: `doctl compute domain get ${zone} && dig +short NS ${zone}   # expect ns1/ns2/ns3.digitalocean.com`,
+    });
+  }
+  return items;
+}
+
+/** The checklist as the preview prints it. */
+export function formatChecklist(items: readonly ChecklistItem[]): string {
+  if (!items.length) return "";
+  const lines = ["", "Before the first `pulumi up` (the program cannot create or check these; run each command):"];
+  items.forEach((item, i) => {
+    lines.push(`  ${i + 1}. ${item.check}`, `     why: ${item.why}`, `     check: ${item.command}`);
+  });
+  return lines.join("\n");
+}
