@@ -5,7 +5,12 @@ import type { Side } from "./sides";
 
 const SYMBOL: Record<Change["op"], string> = { create: "+", update: "~", replace: "+-", delete: "-" };
 
-const show = (v: unknown) => (v === undefined ? "(none)" : JSON.stringify(v));
+/** A value as the readable diff prints it: JSON, long objects cut (the `--json` document has them whole). */
+const show = (v: unknown) => {
+  if (v === undefined) return "(none)";
+  const text = JSON.stringify(v);
+  return typeof v === "object" && v !== null && text.length > 80 ? `${text.slice(0, 77)}...` : text;
+};
 
 /** A side as `--json` describes it. */
 function describeSide(side: Side) {

@@ -107,7 +107,8 @@ export function diffResources(base: PreviewResource[], head: PreviewResource[]):
     }
     const ownDiffs = own.get(resourceRef(r)) ?? [];
     const unknownDiffs: PropertyDiff[] = (unknown.get(resourceRef(r)) ?? [])
-      .filter((u) => !ownDiffs.some((d) => d.path === u.path))
+      // An input already shown changing (or changing inside) is not repeated as "unknown".
+      .filter((u) => !ownDiffs.some((d) => d.path === u.path || d.path.startsWith(`${u.path}.`) || d.path.startsWith(`${u.path}[`)))
       .map((u) => ({ path: u.path, ...(u.old !== undefined ? { old: u.old } : {}), unknown: u.because, ...(u.replaces ? { replaces: true } : {}) }));
     const diffs = [...ownDiffs, ...unknownDiffs];
     if (!diffs.length) continue;

@@ -31,18 +31,23 @@ function leaves(value: unknown, path: string): [string, unknown][] {
   return [[path, value]];
 }
 
+/** A field that holds a reference by name (`name`, `namespace`, `secretName`, …), not a map key such as a label. */
+const REFERENCE_FIELD = /(^|\.)(name|namespace|user|[a-z]+Name)$/;
+
 /**
- * The leaf paths of `value` that carry an output of `dependency`: its id (`<name>-id` in the offline runtime),
- * its name, or a computed string built from its name (hosts, URNs, tags). Empty when none is recognisable.
+ * The leaf paths of `value` that carry an output of `dependency`: its id (`<name>-id` in the offline runtime) or a
+ * computed string built from its name (hosts, URNs, tags) anywhere; its name itself only where a name is referenced
+ * (the input itself, or a `name`/`namespace`/`…Name` field), so a label that happens to equal it is not taken for it.
+ * A Namespace's name flows only into `namespace` fields. Empty when none is recognisable.
  */
 export function pathsFrom(value: unknown, property: string, dependency: PreviewResource): string[] {
   const names = [dependency.props.name, (dependency.props.metadata as Record<string, unknown> | undefined)?.name].filter(
     (n): n is string => typeof n === "string" && n.length > 0,
   );
-  // A Namespace's name ("gomeet") is also a label value: only a `namespace` field refers to the Namespace.
   const namespace = dependency.type === TYPE.namespace;
+  const byName = (path: string) => (namespace ? /\.namespace$/.test(path) : path === property || REFERENCE_FIELD.test(path));
   return leaves(value, property)
-    .filter(([p, v]) => typeof v === "string" && (v.includes(dependency.name) || (names.includes(v) && (!namespace || /\.namespace$/.test(p)))))
+    .filter(([p, v]) => typeof v === "string" && (v.includes(dependency.name) || (names.includes(v) && byName(p))))
     .map(([p]) => p);
 }
 
