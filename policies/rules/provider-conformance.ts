@@ -109,7 +109,8 @@ export function resourceFindings(type: string, props: Record<string, unknown>, f
   const findings: ConformanceFinding[] = [];
   const keys = readOrUnknown(() => Object.keys(props));
   if (keys !== UNKNOWN) {
-    for (const key of keys.filter((k) => !resource.inputs.includes(k))) {
+    // `__`-prefixed keys are the engine's bookkeeping (a bridged provider's Check may add `__defaults`), not inputs.
+    for (const key of keys.filter((k) => !resource.inputs.includes(k) && !k.startsWith("__"))) {
       findings.push({ property: key, value: readOrUnknown(() => props[key]), required: `no such input (inputs: ${resource.inputs.join(", ")})`, source: resource.schemaSource });
     }
     for (const key of resource.requiredInputs.filter((k) => !keys.includes(k))) {

@@ -3,6 +3,7 @@
  * annotations conform to DigitalOcean's own rules (infra/provider-facts/digitalocean.json), and the check
  * catches a seeded bad value with the resource, the property, the value and the source.
  */
+import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import type { PlannedResource } from "../../policies/plan";
 import { runPolicies } from "../../policies/runner";
 import { providerConformance } from "../../policies/rules/provider-conformance";
@@ -129,4 +130,14 @@ test.each([
   const violations = await conformance(seeded(type, name, edit));
   expect(violations).toEqual([expect.objectContaining({ policy: "provider-conformance", level: "mandatory", resource: name, message: expect.stringMatching(message) })]);
   expect(violations[0]!.message).toMatch(SOURCE);
+});
+
+test("in a real preview, values unknown until apply are skipped and the engine's __defaults key is not an input", async () => {
+  const firewall = "digitalocean:index/databaseFirewall:DatabaseFirewall";
+  const plan = seeded(firewall, "gomeet-prod-pg-firewall", (p) => {
+    p.clusterId = unknownValue;
+    p.rules[0].value = unknownValue;
+    p.__defaults = [];
+  });
+  expect(await conformance(plan)).toEqual([]);
 });
