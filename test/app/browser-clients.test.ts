@@ -156,6 +156,33 @@ describe("per-user rate limits, shared by every instance", () => {
     expect((await api(a.url, "POST", "/rooms", { token: dave, body: { name: "r" } })).status).toBe(201);
   });
 
+  test("while Valkey does not answer, the limit is not checked: room creation goes through at once (fail open), counted", async () => {
+    const frozen = await startRedis();
+    const c = await startApp(
+      appConfig({ ...backends, redisUrl: frozen.url }, "cors-c", {
+        RATE_LIMIT_ROOM_CREATES: "1",
+        // A slow watchdog, as in production: without the check's own timeout, POST /rooms would wait for it.
+        REDIS_ROLE_CHECK_INTERVAL_MS: "5000",
+        REDIS_CONNECT_TIMEOUT_MS: "5000",
+      }),
+    );
+    const erin = await token("erin-frozen");
+    try {
+      expect((await api(c.url, "POST", "/rooms", { token: erin, body: { name: "r" } })).status).toBe(201);
+      process.kill(frozen.process.pid, "SIGSTOP");
+      const started = Date.now();
+      const created = await api(c.url, "POST", "/rooms", { token: erin, body: { name: "while Valkey hangs" } });
+      const tookMs = Date.now() - started;
+      expect(created.status).toBe(201);
+      expect(tookMs).toBeLessThan(2000); // the check gives up after CHECK_TIMEOUT_MS (250 ms)
+      const text = (await api(c.url, "GET", "/metrics")).body as string;
+      expect(text).toMatch(/gomeet_rate_limit_checks_total\{[^}]*action="room_create"[^}]*result="unavailable"[^}]*\} 1/);
+    } finally {
+      process.kill(frozen.process.pid, "SIGCONT");
+      await c.stop();
+    }
+  });
+
   test("the counts are visible in the metrics", async () => {
     const text = (await api(a.url, "GET", "/metrics")).body as string;
     expect(text).toMatch(/gomeet_rate_limit_checks_total\{[^}]*action="room_create"[^}]*result="limited"[^}]*\} [1-9]/);

@@ -4,8 +4,10 @@
  * `INCR` counts, `PTTL` says when it ends; one MULTI, so atomic). Over the limit: 429 `rate_limited`
  * with `Retry-After` (seconds until the window ends).
  *
- * If Valkey cannot answer, the call is let through (a Valkey blip must not stop room creation, which
- * needs only PostgreSQL), logged and counted in `gomeet_rate_limit_checks_total{result="unavailable"}`.
+ * If Valkey cannot answer within CHECK_TIMEOUT_MS, the call is let through (a Valkey blip must neither stop nor
+ * slow room creation, which needs only PostgreSQL), logged and counted in
+ * `gomeet_rate_limit_checks_total{result="unavailable"}`. (Commands on the shared connection carry no timeout of
+ * their own: on a silent connection they would wait for the ROLE watchdog.)
  */
 import type { ServerResponse } from "node:http";
 import { HttpError, errorMessage } from "../errors";
@@ -14,6 +16,22 @@ import type { AppMetrics } from "../metrics";
 import type { RedisConnections } from "../redis/connections";
 
 export type LimitedAction = "room_create" | "token_issue";
+
+/** How long a limit check may wait for Valkey before the call is let through. */
+export const CHECK_TIMEOUT_MS = 250;
+
+/** `promise`, or a rejection after `ms`. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`Valkey did not answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export interface RateLimitSettings {
   windowSeconds: number;
@@ -42,13 +60,16 @@ export class RateLimits {
     let count: number;
     let remainingMs: number;
     try {
-      const replies = await this.redis.run((client) =>
-        client
-          .multi()
-          .set(key, "0", { condition: "NX", expiration: { type: "PX", value: windowMs } })
-          .incr(key)
-          .pTTL(key)
-          .exec(),
+      const replies = await within(
+        this.redis.run((client) =>
+          client
+            .multi()
+            .set(key, "0", { condition: "NX", expiration: { type: "PX", value: windowMs } })
+            .incr(key)
+            .pTTL(key)
+            .exec(),
+        ),
+        CHECK_TIMEOUT_MS,
       );
       count = Number(replies[1]);
       remainingMs = Number(replies[2]);
