@@ -30,8 +30,11 @@ export function cidrsOverlap(a: string, b: string): boolean {
 /** Whether an IPv4 CIDR lies wholly inside RFC 1918 private space. */
 export function isPrivateCidr(text: string): boolean {
   const c = parseCidr(text);
-  return !!c && RFC1918.some((r) => {
-    const p = parseCidr(r)!;
-    return c.prefix >= p.prefix && c.base >= p.base && last(c) <= last(p);
-  });
+  return (
+    !!c &&
+    RFC1918.some((r) => {
+      const p = parseCidr(r)!;
+      return c.prefix >= p.prefix && c.base >= p.base && last(c) <= last(p);
+    })
+  );
 }

@@ -67,7 +67,8 @@ export const databaseDeletionProtection: ResourceValidationPolicy = {
 export const databaseFirewallRequired: StackValidationPolicy = {
   name: "database-firewall-required",
   description:
-    "Every database cluster and every read replica has its own DatabaseFirewall (without one DigitalOcean admits any source with the password).",
+    "Every database cluster and every read replica has its own DatabaseFirewall " +
+    "(without one DigitalOcean admits any source with the password).",
   validateStack: (args, reportViolation) => {
     const firewalls = args.resources.filter((r) => r.isType(digitalocean.DatabaseFirewall));
     // A replica takes its own firewall, whose cluster id is the replica's uuid (terraform-provider-digitalocean@

@@ -93,7 +93,9 @@ export const loadBalancerLetsEncryptDns: ResourceValidationPolicy = {
         property: `metadata.annotations["${key}"]`,
         found: describe(field(field(args.props, "metadata", "annotations"), key)),
         required: `"true" (the Service sets ${certificate})`,
-        reason: "Otherwise DigitalOcean points the certificate's domain, apex included, at this load balancer, replacing records it does not own.",
+        reason:
+          "Otherwise DigitalOcean points the certificate's domain, apex included, at this load balancer, " +
+          "replacing records it does not own.",
       }),
     );
   }),
@@ -107,7 +109,9 @@ export const loadBalancerLetsEncryptDns: ResourceValidationPolicy = {
  */
 export const loadBalancerTrafficPolicy: ResourceValidationPolicy = {
   name: "load-balancer-traffic-policy",
-  description: "The app's load balancer Service keeps traffic on the node it reaches (externalTrafficPolicy Local), so health checks mean that node's pod.",
+  description:
+    "The app's load balancer Service keeps traffic on the node it reaches (externalTrafficPolicy Local), " +
+    "so health checks mean that node's pod.",
   validateResource: validateResourceOfType(k8s.core.v1.Service, (_service, args, reportViolation) => {
     if (!isLoadBalancerService(args.props)) return args.notApplicable("only Services of type LoadBalancer");
     const policy = field(args.props, "spec", "externalTrafficPolicy");
@@ -118,7 +122,9 @@ export const loadBalancerTrafficPolicy: ResourceValidationPolicy = {
         property: "spec.externalTrafficPolicy",
         found: describe(policy === undefined ? undefined : policy),
         required: '"Local"',
-        reason: "With Cluster (the default) a node's /readyz check reaches a random pod: a node stays in rotation while its own pod is not ready.",
+        reason:
+          "With Cluster (the default) a node's /readyz check reaches a random pod: " +
+          "a node stays in rotation while its own pod is not ready.",
       }),
     );
   }),

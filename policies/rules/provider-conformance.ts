@@ -54,7 +54,9 @@ export function breaks(rule: ValueRule, value: unknown, annotation = false): str
   }
   switch (rule.format) {
     case "cidr":
-      return typeof value === "string" && (parseCidr(value) || /^[0-9a-f:]+\/\d{1,3}$/i.test(value)) ? undefined : "a CIDR such as 10.20.0.0/16";
+      return typeof value === "string" && (parseCidr(value) || /^[0-9a-f:]+\/\d{1,3}$/i.test(value))
+        ? undefined
+        : "a CIDR such as 10.20.0.0/16";
     case "nonEmpty":
       return value === "" || value === 0 || value === null ? "a non-empty value" : undefined;
     case "ports":
@@ -64,7 +66,9 @@ export function breaks(rule: ValueRule, value: unknown, annotation = false): str
     case "bool":
       return value === "true" || value === "false" ? undefined : '"true" or "false" (a string)';
     case "uuid":
-      return typeof value === "string" && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value) ? undefined : "a UUID";
+      return typeof value === "string" && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)
+        ? undefined
+        : "a UUID";
     case "any":
     case "string":
       return annotation && typeof value !== "string" ? "a string" : undefined;
@@ -93,7 +97,11 @@ export function valuesAt(props: unknown, path: string): { path: string; value: u
 const DIGITALOCEAN = "digitalocean:";
 
 /** What a DigitalOcean resource's inputs break. */
-export function resourceFindings(type: string, props: Record<string, unknown>, facts: ProviderFacts = PROVIDER_FACTS): ConformanceFinding[] {
+export function resourceFindings(
+  type: string,
+  props: Record<string, unknown>,
+  facts: ProviderFacts = PROVIDER_FACTS,
+): ConformanceFinding[] {
   if (!type.startsWith(DIGITALOCEAN) || type.startsWith("pulumi:")) return [];
   const resource = facts.resources[type];
   if (!resource) {
@@ -111,7 +119,12 @@ export function resourceFindings(type: string, props: Record<string, unknown>, f
   if (keys !== UNKNOWN) {
     // `__`-prefixed keys are the engine's bookkeeping (a bridged provider's Check may add `__defaults`), not inputs.
     for (const key of keys.filter((k) => !resource.inputs.includes(k) && !k.startsWith("__"))) {
-      findings.push({ property: key, value: readOrUnknown(() => props[key]), required: `no such input (inputs: ${resource.inputs.join(", ")})`, source: resource.schemaSource });
+      findings.push({
+        property: key,
+        value: readOrUnknown(() => props[key]),
+        required: `no such input (inputs: ${resource.inputs.join(", ")})`,
+        source: resource.schemaSource,
+      });
     }
     for (const key of resource.requiredInputs.filter((k) => !keys.includes(k))) {
       findings.push({ property: key, value: undefined, required: "a value (a required input)", source: resource.schemaSource });
@@ -143,7 +156,12 @@ export function annotationFindings(props: Record<string, unknown>, facts: Provid
     const property = `metadata.annotations["${key}"]`;
     const fact = facts.annotations.known[key];
     if (!fact) {
-      findings.push({ property, value, required: "an annotation the DigitalOcean CCM knows (it ignores this one)", source: facts.annotations.source });
+      findings.push({
+        property,
+        value,
+        required: "an annotation the DigitalOcean CCM knows (it ignores this one)",
+        source: facts.annotations.source,
+      });
       continue;
     }
     const required = breaks(fact.rule, value, true);
@@ -155,7 +173,8 @@ export function annotationFindings(props: Record<string, unknown>, facts: Provid
 export const providerConformance: ResourceValidationPolicy = {
   name: "provider-conformance",
   description:
-    "Every DigitalOcean input and DigitalOcean annotation conforms to DigitalOcean's published rules (schema, validation, CCM annotations, openapi).",
+    "Every DigitalOcean input and DigitalOcean annotation conforms to DigitalOcean's published rules " +
+    "(schema, validation, CCM annotations, openapi).",
   validateResource: (args, reportViolation) => {
     const findings = args.type.startsWith("kubernetes:") ? annotationFindings(args.props) : resourceFindings(args.type, args.props);
     for (const f of findings) reportViolation(conformanceMessage(args.type, args.name, f));

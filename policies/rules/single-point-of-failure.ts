@@ -46,7 +46,8 @@ export function scorecardThresholdsOf(config: Partial<Record<keyof ScorecardThre
 export const noSinglePointOfFailure: StackValidationPolicy = {
   name: NO_SINGLE_POINT_OF_FAILURE,
   description:
-    "No tier is a single point of failure: load balancer, app, Kubernetes control plane and nodes, PostgreSQL, Valkey and LiveKit each survive the loss of one instance; one region is an accepted risk unless minRegions asks for more.",
+    "No tier is a single point of failure: load balancer, app, Kubernetes control plane and nodes, PostgreSQL, Valkey and " +
+    "LiveKit each survive the loss of one instance; one region is an accepted risk unless minRegions asks for more.",
   configSchema: configSchemaOf(spofSettings),
   validateStack: (args, reportViolation) => {
     const thresholds: ScorecardThresholds = readSettings(args, spofSettings);

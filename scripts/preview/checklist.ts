@@ -35,7 +35,10 @@ function strings(value: unknown): string[] {
 function alertEmails(resources: readonly PlannedResource[]): string[] {
   const emails = resources.flatMap((r) => {
     if (r.type === T.monitor) return strings((r.props.alerts as { emails?: unknown } | undefined)?.emails);
-    if (r.type === T.uptimeAlert) return (Array.isArray(r.props.notifications) ? r.props.notifications : []).flatMap((n) => strings((n as { emails?: unknown }).emails));
+    if (r.type === T.uptimeAlert)
+      return (Array.isArray(r.props.notifications) ? r.props.notifications : []).flatMap((n) =>
+        strings((n as { emails?: unknown }).emails),
+      );
     return [];
   });
   return [...new Set(emails)].sort();
@@ -46,7 +49,8 @@ function images(resources: readonly PlannedResource[]): string[] {
   const out = resources
     .filter((r) => r.type === T.deployment)
     .flatMap((r) => {
-      const containers = (r.props.spec as { template?: { spec?: { containers?: { image?: unknown }[] } } } | undefined)?.template?.spec?.containers;
+      const containers = (r.props.spec as { template?: { spec?: { containers?: { image?: unknown }[] } } } | undefined)?.template?.spec
+        ?.containers;
       return (containers ?? []).map((c) => c.image).filter((i): i is string => typeof i === "string");
     });
   return [...new Set(out)];
@@ -58,7 +62,8 @@ export function firstUpChecklist(resources: readonly PlannedResource[]): Checkli
   for (const vpc of resources.filter((r) => r.type === T.vpc && typeof r.props.ipRange === "string")) {
     items.push({
       check: `no other VPC of the account overlaps ${String(vpc.props.ipRange)} (gomeet:network.ipRange)`,
-      why: "VPC ranges may not overlap within one account: the VPC, and everything after it, fails to create " +
+      why:
+        "VPC ranges may not overlap within one account: the VPC, and everything after it, fails to create " +
         `(${PROVIDER_FACTS.resources[T.vpc]!.properties.ipRange!.rules!.find((r) => r.privateCidrPrefix)!.source})`,
       command: "doctl vpcs list --format Name,Region,IPRange",
     });
@@ -76,11 +81,17 @@ export function firstUpChecklist(resources: readonly PlannedResource[]): Checkli
   const integration = resources.some((r) => r.type === T.doks && r.props.registryIntegration === true);
   if (registryImages.length || integration) {
     const [registry, repository, tag] = registryImages.length
-      ? (/^registry\.digitalocean\.com\/([^/]+)\/([^:@]+)[:@](.+)$/.exec(registryImages[0]!)?.slice(1) ?? ["<registry>", "<repository>", "<tag>"])
+      ? (/^registry\.digitalocean\.com\/([^/]+)\/([^:@]+)[:@](.+)$/.exec(registryImages[0]!)?.slice(1) ?? [
+          "<registry>",
+          "<repository>",
+          "<tag>",
+        ])
       : ["<registry>", "<repository>", "<tag>"];
     items.push({
       check: `the container registry "${registry}" exists on the account and holds ${repository}:${tag}`,
-      why: "registryIntegration connects the cluster to the account's registry, which the program does not create; without the image every pod stays in ImagePullBackOff",
+      why:
+        "registryIntegration connects the cluster to the account's registry, which the program does not create; " +
+        "without the image every pod stays in ImagePullBackOff",
       command: `doctl registry get && doctl registry repository list-tags ${repository}`,
     });
   }

@@ -71,7 +71,12 @@ export function unknownInputs(resource: PreviewResource, before: PreviewResource
       for (const path of paths) {
         if (out.some((u) => u.path === path)) continue;
         const old = valueAt(before.props, property, path);
-        out.push({ path, ...(old !== undefined ? { old } : {}), because: `${dependency.name} is replaced`, replaces: forcesReplacement(resource.type, { path, old }) });
+        out.push({
+          path,
+          ...(old !== undefined ? { old } : {}),
+          because: `${dependency.name} is replaced`,
+          replaces: forcesReplacement(resource.type, { path, old }),
+        });
       }
     }
   }
@@ -86,11 +91,15 @@ export function unknownInputs(resource: PreviewResource, before: PreviewResource
  * Propagates replacements through the head plan until nothing changes. `replacedRefs` are the resources replaced
  * by their own changes; `matched` maps a head ref to its base resource. Returns, per head ref, the unknown inputs.
  */
-export function propagate(head: PreviewResource[], matched: Map<string, PreviewResource>, replacedRefs: Set<string>): Map<string, UnknownInput[]> {
+export function propagate(
+  head: PreviewResource[],
+  matched: Map<string, PreviewResource>,
+  replacedRefs: Set<string>,
+): Map<string, UnknownInput[]> {
   const byRef = new Map(head.map((r) => [resourceRef(r), r]));
   const replaced = new Map([...replacedRefs].flatMap((ref) => (byRef.has(ref) ? [[ref, byRef.get(ref)!] as const] : [])));
   const result = new Map<string, UnknownInput[]>();
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const r of head) {
       const ref = resourceRef(r);

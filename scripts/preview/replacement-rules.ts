@@ -23,7 +23,10 @@ export function factsPath(path: string): string {
 }
 
 function versionLess(a: unknown, b: unknown): boolean {
-  const parts = (v: unknown) => String(v).split(/[.-]/).map((p) => Number.parseInt(p, 10));
+  const parts = (v: unknown) =>
+    String(v)
+      .split(/[.-]/)
+      .map((p) => Number.parseInt(p, 10));
   const [x, y] = [parts(a), parts(b)];
   for (let i = 0; i < Math.max(x.length, y.length); i++) {
     const [p, q] = [x[i] ?? 0, y[i] ?? 0];

@@ -49,15 +49,60 @@ export const RESOURCE_FILES: Record<string, string> = {
 
 /** Enums and ranges the terraform provider does not validate but DigitalOcean's API defines (openapi). */
 const OPENAPI_PROPERTIES: { type: string; property: string; file: string; pointer: string[] }[] = [
-  { type: "digitalocean:index/monitorAlert:MonitorAlert", property: "type", file: "specification/resources/monitoring/models/alert_policy_request.yml", pointer: ["properties", "type"] },
-  { type: "digitalocean:index/monitorAlert:MonitorAlert", property: "compare", file: "specification/resources/monitoring/models/alert_policy_request.yml", pointer: ["properties", "compare"] },
-  { type: "digitalocean:index/monitorAlert:MonitorAlert", property: "window", file: "specification/resources/monitoring/models/alert_policy_request.yml", pointer: ["properties", "window"] },
-  { type: "digitalocean:index/uptimeAlert:UptimeAlert", property: "type", file: "specification/resources/uptime/models/alert.yml", pointer: ["alert_updatable", "properties", "type"] },
-  { type: "digitalocean:index/uptimeAlert:UptimeAlert", property: "comparison", file: "specification/resources/uptime/models/alert.yml", pointer: ["alert_updatable", "properties", "comparison"] },
-  { type: "digitalocean:index/uptimeAlert:UptimeAlert", property: "period", file: "specification/resources/uptime/models/alert.yml", pointer: ["alert_updatable", "properties", "period"] },
-  { type: "digitalocean:index/uptimeCheck:UptimeCheck", property: "type", file: "specification/resources/uptime/models/check.yml", pointer: ["check_updatable", "properties", "type"] },
-  { type: "digitalocean:index/uptimeCheck:UptimeCheck", property: "regions[]", file: "specification/resources/uptime/models/check.yml", pointer: ["check_updatable", "properties", "regions", "items"] },
-  { type: "digitalocean:index/databaseCluster:DatabaseCluster", property: "evictionPolicy", file: "specification/resources/databases/models/eviction_policy_model.yml", pointer: [] },
+  {
+    type: "digitalocean:index/monitorAlert:MonitorAlert",
+    property: "type",
+    file: "specification/resources/monitoring/models/alert_policy_request.yml",
+    pointer: ["properties", "type"],
+  },
+  {
+    type: "digitalocean:index/monitorAlert:MonitorAlert",
+    property: "compare",
+    file: "specification/resources/monitoring/models/alert_policy_request.yml",
+    pointer: ["properties", "compare"],
+  },
+  {
+    type: "digitalocean:index/monitorAlert:MonitorAlert",
+    property: "window",
+    file: "specification/resources/monitoring/models/alert_policy_request.yml",
+    pointer: ["properties", "window"],
+  },
+  {
+    type: "digitalocean:index/uptimeAlert:UptimeAlert",
+    property: "type",
+    file: "specification/resources/uptime/models/alert.yml",
+    pointer: ["alert_updatable", "properties", "type"],
+  },
+  {
+    type: "digitalocean:index/uptimeAlert:UptimeAlert",
+    property: "comparison",
+    file: "specification/resources/uptime/models/alert.yml",
+    pointer: ["alert_updatable", "properties", "comparison"],
+  },
+  {
+    type: "digitalocean:index/uptimeAlert:UptimeAlert",
+    property: "period",
+    file: "specification/resources/uptime/models/alert.yml",
+    pointer: ["alert_updatable", "properties", "period"],
+  },
+  {
+    type: "digitalocean:index/uptimeCheck:UptimeCheck",
+    property: "type",
+    file: "specification/resources/uptime/models/check.yml",
+    pointer: ["check_updatable", "properties", "type"],
+  },
+  {
+    type: "digitalocean:index/uptimeCheck:UptimeCheck",
+    property: "regions[]",
+    file: "specification/resources/uptime/models/check.yml",
+    pointer: ["check_updatable", "properties", "regions", "items"],
+  },
+  {
+    type: "digitalocean:index/databaseCluster:DatabaseCluster",
+    property: "evictionPolicy",
+    file: "specification/resources/databases/models/eviction_policy_model.yml",
+    pointer: [],
+  },
 ];
 
 /** Service annotations whose numeric range the load balancer API defines (openapi), not the CCM doc. */
@@ -83,7 +128,9 @@ class Checkout {
     return execFileSync("git", ["-C", this.dir, "show", `${this.commit}:${file}`], { encoding: "utf8", maxBuffer: 64 << 20 });
   }
   list(dir: string): string[] {
-    return execFileSync("git", ["-C", this.dir, "ls-tree", "--name-only", this.commit, `${dir}/`], { encoding: "utf8" }).trim().split("\n");
+    return execFileSync("git", ["-C", this.dir, "ls-tree", "--name-only", this.commit, `${dir}/`], { encoding: "utf8" })
+      .trim()
+      .split("\n");
   }
   source(file: string): string {
     return `${REPOSITORIES[this.repo]}@${this.commit}:${file}`;
@@ -106,7 +153,13 @@ export function rulesOfValidateFunc(expression: string, source: string): ValueRu
       return [{ enum: goStrings(list), ...(/,\s*true\s*$/.test(args) ? { ignoreCase: true } : {}), source }];
     }
     case "IsDayOfTheWeek":
-      return [{ enum: ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"], ignoreCase: args.trim() === "true", source }];
+      return [
+        {
+          enum: ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
+          ignoreCase: args.trim() === "true",
+          source,
+        },
+      ];
     case "IntBetween":
       return [{ min: ints[0], max: ints[1], source }];
     case "IntAtLeast":
@@ -239,9 +292,13 @@ function addOpenapiEnums(resources: Record<string, ResourceFacts>, openapi: Chec
   const vpcModel = parseYaml(openapi.read(VPC_MODEL)) as { vpc_create: { properties: { ip_range: { description: string } } } };
   const description = vpcModel.vpc_create.properties.ip_range.description.replace(/\s+/g, " ");
   const sizes = /smaller than `\/(\d+)` nor larger than `\/(\d+)`/.exec(description);
-  if (!/RFC1918/.test(description) || !sizes) throw new Error(`${VPC_MODEL}: the ip_range description no longer states RFC1918 and the /N bounds`);
+  if (!/RFC1918/.test(description) || !sizes)
+    throw new Error(`${VPC_MODEL}: the ip_range description no longer states RFC1918 and the /N bounds`);
   const ipRange = resources["digitalocean:index/vpc:Vpc"]!.properties.ipRange!;
-  ipRange.rules = [...(ipRange.rules ?? []), { privateCidrPrefix: { min: Number(sizes[2]), max: Number(sizes[1]) }, source: openapi.source(VPC_MODEL) }];
+  ipRange.rules = [
+    ...(ipRange.rules ?? []),
+    { privateCidrPrefix: { min: Number(sizes[2]), max: Number(sizes[1]) }, source: openapi.source(VPC_MODEL) },
+  ];
 }
 
 /** Value rule of one annotation from its documentation paragraph. */
@@ -272,20 +329,32 @@ function annotationFacts(ccm: Checkout, openapi: Checkout): ProviderFacts["annot
     const [heading, ...rest] = section.split("\n");
     const name = heading!.replace(/"/g, "").trim();
     const body = rest.join("\n").trim();
-    const summary = body.split(/\n\n/)[0]!.replace(/\*\*Note:\*\*.*$/s, "").replace(/\s+/g, " ").trim();
+    const summary = body
+      .split(/\n\n/)[0]!
+      .replace(/\*\*Note:\*\*.*$/s, "")
+      .replace(/\s+/g, " ")
+      .trim();
     known[name] = { rule: annotationRule(body.split(/\n\*\*Note\*\*/)[0]!, source), summary: summary.slice(0, 240) };
   }
   const base = parseYaml(openapi.read(LB_BASE)) as { properties: Record<string, { minimum?: number; maximum?: number }> };
   for (const { annotation, field } of OPENAPI_ANNOTATION_RANGES) {
     const spec = base.properties[field];
     if (!known[annotation] || spec?.minimum === undefined) throw new Error(`cannot combine ${annotation} with ${LB_BASE} ${field}`);
-    known[annotation]!.rule = { min: spec.minimum, ...(spec.maximum !== undefined ? { max: spec.maximum } : {}), source: openapi.source(LB_BASE) };
+    known[annotation]!.rule = {
+      min: spec.minimum,
+      ...(spec.maximum !== undefined ? { max: spec.maximum } : {}),
+      source: openapi.source(LB_BASE),
+    };
   }
   const goSource = ccm.source(CCM_ANNOTATIONS_GO);
   const go = ccm.read(CCM_ANNOTATIONS_GO);
   const id = /annDOLoadBalancerID\s*=\s*"([^"]+)"/.exec(go)?.[1];
   if (!id) throw new Error(`${CCM_ANNOTATIONS_GO}: annDOLoadBalancerID not found`);
-  known[id] = { rule: { format: "uuid", source: goSource }, writtenByCcm: true, summary: "The load balancer's UUID, written by the CCM on the Service." };
+  known[id] = {
+    rule: { format: "uuid", source: goSource },
+    writtenByCcm: true,
+    summary: "The load balancer's UUID, written by the CCM on the Service.",
+  };
   const prefixes = [DO_LOAD_BALANCER_ANNOTATION_PREFIX, "service.kubernetes.io/do-loadbalancer-", "kubernetes.digitalocean.com/"];
   return { prefixes, source, known: Object.fromEntries(Object.entries(known).sort(([a], [b]) => a.localeCompare(b))) };
 }
@@ -304,7 +373,10 @@ function notes(openapi: Checkout): ProviderFacts["notes"] {
 
 /** Builds the facts from the four checkouts. */
 export function generate(dirs: Record<Repo, string>): ProviderFacts {
-  const co = Object.fromEntries(Object.entries(dirs).map(([repo, dir]) => [repo, new Checkout(repo as Repo, dir)])) as Record<Repo, Checkout>;
+  const co = Object.fromEntries(Object.entries(dirs).map(([repo, dir]) => [repo, new Checkout(repo as Repo, dir)])) as Record<
+    Repo,
+    Checkout
+  >;
   const schema = JSON.parse(co.pulumi.read(SCHEMA_PATH)) as PulumiSchema;
   const resources = Object.fromEntries(Object.keys(RESOURCE_FILES).map((t) => [t, resourceFacts(t, schema, co.pulumi, co.terraform)]));
   addOpenapiEnums(resources, co.openapi);
@@ -324,7 +396,13 @@ export const FACTS_FILE = path.resolve(__dirname, "../../infra/provider-facts/di
 
 if (require.main === module) {
   const { values } = parseArgs({
-    options: { pulumi: { type: "string" }, terraform: { type: "string" }, ccm: { type: "string" }, openapi: { type: "string" }, out: { type: "string" } },
+    options: {
+      pulumi: { type: "string" },
+      terraform: { type: "string" },
+      ccm: { type: "string" },
+      openapi: { type: "string" },
+      out: { type: "string" },
+    },
   });
   const missing = (Object.keys(REPOSITORIES) as Repo[]).filter((r) => !values[r]);
   if (missing.length) {
@@ -335,6 +413,8 @@ if (require.main === module) {
   const out = values.out ?? FACTS_FILE;
   fs.writeFileSync(out, `${JSON.stringify(facts, null, 2)}\n`);
   const count = Object.values(facts.resources).reduce((n, r) => n + Object.keys(r.properties).length, 0);
-  process.stdout.write(`generate: wrote ${out}: ${Object.keys(facts.resources).length} resource types, ${count} property facts, ` +
-    `${Object.keys(facts.annotations.known).length} annotations, ${Object.keys(facts.notes).length} notes\n`);
+  process.stdout.write(
+    `generate: wrote ${out}: ${Object.keys(facts.resources).length} resource types, ${count} property facts, ` +
+      `${Object.keys(facts.annotations.known).length} annotations, ${Object.keys(facts.notes).length} notes\n`,
+  );
 }

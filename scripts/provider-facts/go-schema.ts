@@ -86,7 +86,12 @@ export type SchemaFunctionResolver = (call: string) => string | undefined;
 const SCHEMA_MAP = "map[string]*schema.Schema{";
 
 /** Parses the schema map literal that starts at `text[index]` (the `map[string]*schema.Schema{`). */
-export function parseSchemaMap(text: string, index: number, resolve: SchemaFunctionResolver, constants: Record<string, string> = {}): TfField[] {
+export function parseSchemaMap(
+  text: string,
+  index: number,
+  resolve: SchemaFunctionResolver,
+  constants: Record<string, string> = {},
+): TfField[] {
   const open = text.indexOf("{", index);
   const body = text.slice(open + 1, closingIndex(text, open) - 1);
   return topLevelItems(body).flatMap((item) => {

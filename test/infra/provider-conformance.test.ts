@@ -128,7 +128,14 @@ test.each([
 ])("the check catches %s", async (_what, type, name, edit, message) => {
   one(plan, type, name); // the seeded resource exists
   const violations = await conformance(seeded(type, name, edit));
-  expect(violations).toEqual([expect.objectContaining({ policy: "provider-conformance", level: "mandatory", resource: name, message: expect.stringMatching(message) })]);
+  expect(violations).toEqual([
+    expect.objectContaining({
+      policy: "provider-conformance",
+      level: "mandatory",
+      resource: name,
+      message: expect.stringMatching(message),
+    }),
+  ]);
   expect(violations[0]!.message).toMatch(SOURCE);
 });
 

@@ -7,7 +7,8 @@ import { PROVIDER_FACTS as facts } from "../../infra/provider-facts/facts";
 import { RESOURCE_FILES } from "../../scripts/provider-facts/generate";
 import { annotationRule, rulesOfValidateFunc } from "../../scripts/provider-facts/generate";
 
-const SOURCE = /^(pulumi\/pulumi-digitalocean|digitalocean\/terraform-provider-digitalocean|digitalocean\/digitalocean-cloud-controller-manager|digitalocean\/openapi)@[0-9a-f]{40}:[\w./-]+(#[\w/:.-]+)?$/;
+const SOURCE =
+  /^(pulumi\/pulumi-digitalocean|digitalocean\/terraform-provider-digitalocean|digitalocean\/digitalocean-cloud-controller-manager|digitalocean\/openapi)@[0-9a-f]{40}:[\w./-]+(#[\w/:.-]+)?$/;
 
 test("four sources, each at a full commit", () => {
   expect(Object.keys(facts.sources).sort()).toEqual(["ccm", "openapi", "pulumi", "terraform"]);
@@ -51,12 +52,21 @@ test("the facts this stack depends on are there", () => {
 test("the generator's readings of terraform validators and CCM annotation docs", () => {
   const s = "src";
   expect(rulesOfValidateFunc('validation.StringInSlice([]string{ "a", "b" }, false)', s)).toEqual([{ enum: ["a", "b"], source: s }]);
-  expect(rulesOfValidateFunc('validation.StringInSlice([]string{ "Mon" }, true)', s)).toEqual([{ enum: ["Mon"], ignoreCase: true, source: s }]);
+  expect(rulesOfValidateFunc('validation.StringInSlice([]string{ "Mon" }, true)', s)).toEqual([
+    { enum: ["Mon"], ignoreCase: true, source: s },
+  ]);
   expect(rulesOfValidateFunc("validation.StringInSlice([]string{ godo.X, godo.Y }, false)", s)).toEqual([]);
   expect(rulesOfValidateFunc("validation.IntBetween(0, 65535)", s)).toEqual([{ min: 0, max: 65535, source: s }]);
   expect(rulesOfValidateFunc("validation.IsCIDR", s)).toEqual([{ format: "cidr", source: s }]);
-  expect(annotationRule("The value must be between 3 and 300. If not specified, the default value is 3.", s)).toEqual({ min: 3, max: 300, source: s });
+  expect(annotationRule("The value must be between 3 and 300. If not specified, the default value is 3.", s)).toEqual({
+    min: 3,
+    max: 300,
+    source: s,
+  });
   expect(annotationRule('Options are `"true"` or `"false"`. Defaults to `"false"`.', s)).toEqual({ format: "bool", source: s });
   expect(annotationRule("Options are `tcp`, `http`, and `https`.", s)).toEqual({ enum: ["tcp", "http", "https"], source: s });
-  expect(annotationRule('Options are "REGIONAL" or "REGIONAL_NETWORK". Defaults to "REGIONAL_NETWORK"', s)).toEqual({ enum: ["REGIONAL", "REGIONAL_NETWORK"], source: s });
+  expect(annotationRule('Options are "REGIONAL" or "REGIONAL_NETWORK". Defaults to "REGIONAL_NETWORK"', s)).toEqual({
+    enum: ["REGIONAL", "REGIONAL_NETWORK"],
+    source: s,
+  });
 });
