@@ -4,6 +4,7 @@
  */
 import type { PlannedResource } from "../../policies/plan";
 import { PROVIDER_FACTS } from "../../infra/provider-facts/facts";
+import { TYPE } from "../../infra/type-tokens";
 
 /** One precondition. */
 export interface ChecklistItem {
@@ -16,13 +17,13 @@ export interface ChecklistItem {
 }
 
 const T = {
-  vpc: "digitalocean:index/vpc:Vpc",
-  doks: "digitalocean:index/kubernetesCluster:KubernetesCluster",
-  deployment: "kubernetes:apps/v1:Deployment",
-  monitor: "digitalocean:index/monitorAlert:MonitorAlert",
-  uptimeAlert: "digitalocean:index/uptimeAlert:UptimeAlert",
-  certificate: "digitalocean:index/certificate:Certificate",
-  dns: "digitalocean:index/dnsRecord:DnsRecord",
+  vpc: TYPE.vpc,
+  doks: TYPE.kubernetesCluster,
+  deployment: TYPE.deployment,
+  monitor: TYPE.monitorAlert,
+  uptimeAlert: TYPE.uptimeAlert,
+  certificate: TYPE.certificate,
+  dns: TYPE.dnsRecord,
 };
 
 const REGISTRY_HOST = "registry.digitalocean.com/";
