@@ -97,6 +97,9 @@ test("an allowed page: REST with CORS, WebSocket both ways, resume with since on
   const fromBrowser = await node.next((f) => f.type === "message" && f.data === "hello from the browser");
   expect(fromBrowser.from).toMatchObject({ id: "alice", name: "Alice" });
 
+  // Its own message comes back to it too (the acknowledgement, with the seq): the last seq it has seen.
+  await waitInPage(page, (c) => c.frames.some((f) => f.type === "message" && f.data === "hello from the browser"));
+
   // The browser's instance dies; messages sent meanwhile are not lost to it.
   const lastSeq = (await page.evaluate(() => (globalThis as any).gomeet.lastSeq())) as number;
   await a.process.kill();
