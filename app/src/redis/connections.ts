@@ -239,9 +239,11 @@ export class RedisConnections extends EventEmitter<RedisConnectionEvents> {
 
   private onClientError(connection: string, error: Error): void {
     if (this.stopped) return;
-    this.health = { ...this.health, healthy: false, error: `${connection}: ${error.message}` };
+    // A certificate that does not verify is named as such in /readyz and the log (see tls.ts).
+    const problem = certificateProblem(error, `Valkey ${new URL(this.options.url).host}`, "REDIS_CA_FILE") ?? error.message;
+    this.health = { ...this.health, healthy: false, error: `${connection}: ${problem}` };
     this.metrics.dependencyUp.set({ dependency: "redis", name: "valkey" }, 0);
-    this.logger.warn({ connection, err: error.message }, "Valkey connection error");
+    this.logger.warn({ connection, err: problem }, "Valkey connection error");
   }
 
   /** ROLE on the command connection: a demoted node keeps the connection but answers "slave". */
