@@ -73,7 +73,12 @@ function roomMembers(room: string): RoomMembers {
 }
 
 /** Resolves once `ready` fires; rejects on error, early close or timeout, and closes what it opened. */
-function whenReady(attach: (ready: () => void, fail: (error: Error) => void) => void, abort: () => void, timeoutMs: number, what: string): Promise<void> {
+function whenReady(
+  attach: (ready: () => void, fail: (error: Error) => void) => void,
+  abort: () => void,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const timer = setTimeout(() => fail(new Error(`${what}: not ready within ${timeoutMs} ms`)), timeoutMs);
@@ -84,15 +89,12 @@ function whenReady(attach: (ready: () => void, fail: (error: Error) => void) => 
       abort();
       reject(error);
     }
-    attach(
-      () => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve();
-      },
-      fail,
-    );
+    attach(() => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve();
+    }, fail);
   });
 }
 
@@ -332,7 +334,8 @@ function reply(message: WorkerReply): void {
 process.on("message", (message: Envelope<WorkerRequest>) => {
   handle(message).then(
     (value) => reply({ id: message.id, ok: true, value }),
-    (error: unknown) => reply({ id: message.id, ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+    (error: unknown) =>
+      reply({ id: message.id, ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
   );
 });
 // The benchmark went away (finished or killed): nothing here may outlive it.

@@ -151,10 +151,21 @@ export async function runConnections(systems: BenchSystems, plan: ConnectionsPla
     // measured settled, so start-up garbage and the heap's first growth do not blur it.
     const halves = specs.map((list) => [list.slice(0, Math.floor(list.length / 2)), list.slice(Math.floor(list.length / 2))] as const);
     const openHalf = async (half: 0 | 1): Promise<OpenReply[]> =>
-      Promise.all(workers.map((worker, w) => worker.open({ system: "gomeet", connections: [...(halves[w] as readonly [ConnectionSpec[], ConnectionSpec[]])[half]], concurrency: plan.concurrencyPerWorker, timeoutMs: plan.openTimeoutMs })));
+      Promise.all(
+        workers.map((worker, w) =>
+          worker.open({
+            system: "gomeet",
+            connections: [...(halves[w] as readonly [ConnectionSpec[], ConnectionSpec[]])[half]],
+            concurrency: plan.concurrencyPerWorker,
+            timeoutMs: plan.openTimeoutMs,
+          }),
+        ),
+      );
     const openCount = async (): Promise<number> => (await Promise.all(workers.map((w) => w.counts()))).reduce((sum, c) => sum + c.open, 0);
 
-    log(`connections: opening ${plan.connections} WebSockets over ${gomeet.endpoints.length} instances from ${plan.workers} client processes, in two halves`);
+    log(
+      `connections: opening ${plan.connections} WebSockets over ${gomeet.endpoints.length} instances from ${plan.workers} client processes, in two halves`,
+    );
     const rampStart = performance.now();
     const first = await openHalf(0);
     const firstSeconds = (performance.now() - rampStart) / 1000;
@@ -167,7 +178,9 @@ export async function runConnections(systems: BenchSystems, plan: ConnectionsPla
     const opened = [...first, ...second];
     const failed = opened.reduce((sum, r) => sum + r.failed, 0);
     const openedCount = opened.reduce((sum, r) => sum + r.opened, 0);
-    log(`connections: ${openedCount} open after ${rampSeconds.toFixed(1)} s of opening (${failed} failed); holding ${plan.holdMs / 1000} s after ${plan.settleMs / 1000} s to settle`);
+    log(
+      `connections: ${openedCount} open after ${rampSeconds.toFixed(1)} s of opening (${failed} failed); holding ${plan.holdMs / 1000} s after ${plan.settleMs / 1000} s to settle`,
+    );
 
     await sleep(plan.settleMs);
     const holdBefore = sampleCpu(gomeet.servers);

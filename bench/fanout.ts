@@ -100,7 +100,12 @@ const DRAIN_POLL_MS = 100;
 const RATE_FOR_TARGETS = 3000;
 
 /** Member j of room r connects to endpoint (r * members + j) mod endpoints: every room spans every instance. */
-export function roomConnections(system: SystemUnderTest, rooms: readonly string[], membersPerRoom: number, roomIndexes: readonly number[]): ConnectionSpec[] {
+export function roomConnections(
+  system: SystemUnderTest,
+  rooms: readonly string[],
+  membersPerRoom: number,
+  roomIndexes: readonly number[],
+): ConnectionSpec[] {
   const specs: ConnectionSpec[] = [];
   for (const r of roomIndexes) {
     for (let j = 0; j < membersPerRoom; j++) {
@@ -126,7 +131,12 @@ export async function connectFanoutClients(target: FanoutSystem, plan: FanoutPla
     target.workers.map((worker, w) =>
       worker.open({
         system: clientKind(target.system.name),
-        connections: roomConnections(target.system, plan.rooms, plan.membersPerRoom, roomsOfWorker(w, target.workers.length, plan.rooms.length)),
+        connections: roomConnections(
+          target.system,
+          plan.rooms,
+          plan.membersPerRoom,
+          roomsOfWorker(w, target.workers.length, plan.rooms.length),
+        ),
         concurrency: OPEN_CONCURRENCY,
         timeoutMs: OPEN_TIMEOUT_MS,
       }),
@@ -222,7 +232,13 @@ function describe(step: FanoutStep): string {
  * (other users' work on a shared machine), runs it again, at most plan.noisyRetries times and only
  * while the budget allows. Returns every attempt.
  */
-async function measuredStep(target: FanoutSystem, drainer: DrainTracker, rate: number, plan: FanoutPlan, budget: Budget): Promise<FanoutStep[]> {
+async function measuredStep(
+  target: FanoutSystem,
+  drainer: DrainTracker,
+  rate: number,
+  plan: FanoutPlan,
+  budget: Budget,
+): Promise<FanoutStep[]> {
   const attempts = [await runStep(target, drainer, rate, plan)];
   log(describe(attempts[0] as FanoutStep));
   const stepMs = plan.warmupMs + plan.measureMs + plan.drainTimeoutMs;
@@ -261,12 +277,20 @@ export function countedSteps(steps: readonly FanoutStep[], system: SystemName, r
   const all = steps.filter((s) => s.system === system && s.offeredPerSecond === rate);
   const quiet = all.filter((s) => s.otherCpuPercent <= maxOtherCpuPercent);
   if (quiet.length > 0) return quiet;
-  const least = all.reduce<FanoutStep | undefined>((best, s) => (best === undefined || s.otherCpuPercent < best.otherCpuPercent ? s : best), undefined);
+  const least = all.reduce<FanoutStep | undefined>(
+    (best, s) => (best === undefined || s.otherCpuPercent < best.otherCpuPercent ? s : best),
+    undefined,
+  );
   return least === undefined ? [] : [least];
 }
 
 /** The counted measurements pooled: deliveries over CPU seconds summed, latencies merged. Undefined if none. */
-export function figuresAt(steps: readonly FanoutStep[], system: SystemName, rate: number, plan: Pick<FanoutPlan, "maxOtherCpuPercent" | "p99LimitMs">): RateFigures | undefined {
+export function figuresAt(
+  steps: readonly FanoutStep[],
+  system: SystemName,
+  rate: number,
+  plan: Pick<FanoutPlan, "maxOtherCpuPercent" | "p99LimitMs">,
+): RateFigures | undefined {
   const counted = countedSteps(steps, system, rate, plan.maxOtherCpuPercent);
   if (counted.length === 0) return undefined;
   const deliveries = counted.reduce((sum, s) => sum + s.deliveredPerSecond * s.windowSeconds, 0);

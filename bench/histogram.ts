@@ -87,7 +87,8 @@ export class LatencyHistogram {
 
   add(sparse: SparseHistogram): void {
     for (const [index, n] of sparse) {
-      if (!Number.isInteger(index) || index < 0 || index >= BUCKETS) throw new Error(`histogram bucket ${index} out of range 0-${BUCKETS - 1}`);
+      if (!Number.isInteger(index) || index < 0 || index >= BUCKETS)
+        throw new Error(`histogram bucket ${index} out of range 0-${BUCKETS - 1}`);
       this.counts[index] = (this.counts[index] as number) + n;
       this.total += n;
     }

@@ -15,7 +15,15 @@ import { renderTables, resultDocument, type BenchResults, type MachineInfo } fro
 import { createRooms } from "./rooms";
 import { parseOptions, type BenchOptions } from "./options";
 import { prioritise } from "./priority";
-import { CANDIDATE_ENTRY_ENV, CANDIDATE_SETTINGS_ENV, describeCandidate, parseCandidateSettings, startSystems, type BenchSystems, type StartOptions } from "./systems";
+import {
+  CANDIDATE_ENTRY_ENV,
+  CANDIDATE_SETTINGS_ENV,
+  describeCandidate,
+  parseCandidateSettings,
+  startSystems,
+  type BenchSystems,
+  type StartOptions,
+} from "./systems";
 import { runTokens, type TokensPlan } from "./tokens";
 import { startWorkers, type ClientWorker } from "./workers";
 
@@ -70,7 +78,9 @@ async function fanout(systems: BenchSystems, rooms: string[], options: BenchOpti
     const chosen = options.systems === undefined ? all : all.filter((s) => options.systems?.includes(s.name));
     const missing = (options.systems ?? []).filter((name) => !all.some((s) => s.name === name));
     if (missing.length > 0) {
-      throw new Error(`--systems ${missing.join(",")}: not running (the candidate needs ${CANDIDATE_ENTRY_ENV}=<entry file> or ${CANDIDATE_SETTINGS_ENV}=NAME=value,…)`);
+      throw new Error(
+        `--systems ${missing.join(",")}: not running (the candidate needs ${CANDIDATE_ENTRY_ENV}=<entry file> or ${CANDIDATE_SETTINGS_ENV}=NAME=value,…)`,
+      );
     }
     for (const system of chosen) {
       const own = await startWorkers(WORKERS_PER_SYSTEM, systems.jwtSecret, `${system.name}-client`);
@@ -105,7 +115,9 @@ async function main(): Promise<void> {
     log(`running at nice ${options.nice}`);
   }
   const loadAverageStart = os.loadavg();
-  log(`machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}, load average ${loadAverageStart.map((l) => l.toFixed(2)).join(" ")}`);
+  log(
+    `machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}, load average ${loadAverageStart.map((l) => l.toFixed(2)).join(" ")}`,
+  );
   log("starting Valkey, PostgreSQL, a LiveKit stand-in, 3 GoMeet instances, 3 Socket.IO nodes and the raw ws server");
   if (candidate !== undefined) log(`candidate: ${candidate}`);
   const systems = await startSystems(start);

@@ -39,7 +39,10 @@ export async function startNodeServer(name: string, entry: string, options: Node
   });
   if (options.nice !== undefined) prioritise(proc.pid, options.nice);
   const url = `http://127.0.0.1:${port}`;
-  await waitForReady(proc, async () => (await fetch(`${url}/healthz`)).ok, { timeoutMs: START_TIMEOUT_MS, what: `${name} to answer GET /healthz` });
+  await waitForReady(proc, async () => (await fetch(`${url}/healthz`)).ok, {
+    timeoutMs: START_TIMEOUT_MS,
+    what: `${name} to answer GET /healthz`,
+  });
   return { name, port, url, process: proc };
 }
 

@@ -51,7 +51,8 @@ function ratesOf(value: string | undefined): number[] | undefined {
 function niceOf(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const nice = Number(value);
-  if (!/^-?\d+$/.test(value) || nice < -20 || nice > 19) throw new Error(`--nice takes an integer from -20 to 19; got "${value}"\n${USAGE}`);
+  if (!/^-?\d+$/.test(value) || nice < -20 || nice > 19)
+    throw new Error(`--nice takes an integer from -20 to 19; got "${value}"\n${USAGE}`);
   return nice;
 }
 

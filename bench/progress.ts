@@ -37,7 +37,9 @@ export class Budget {
   /** Whether `estimateMs` more of optional work fits; says so on stderr when it does not. */
   allows(what: string, estimateMs: number): boolean {
     if (estimateMs <= this.remainingMs()) return true;
-    log(`time budget: skipping ${what} (needs ~${Math.round(estimateMs / 1000)} s, ${Math.max(0, Math.round(this.remainingMs() / 1000))} s left)`);
+    log(
+      `time budget: skipping ${what} (needs ~${Math.round(estimateMs / 1000)} s, ${Math.max(0, Math.round(this.remainingMs() / 1000))} s left)`,
+    );
     return false;
   }
 }

@@ -74,13 +74,15 @@ export function resultDocument(results: BenchResults): Record<string, unknown> {
             maxRateUnder50msP99: { ours: fanout.maxRateUnder50msP99.ours, socketio: fanout.maxRateUnder50msP99.socketio },
           },
     connections: connections === undefined ? null : { held: connections.held, kbPerConnection: num(connections.kbPerConnection, 1) },
-    tokens: tokens === undefined ? null : { p50Ms: num(tokens.p50Ms), p99Ms: num(tokens.p99Ms), cachedVsSigned: num(tokens.cachedVsSigned) },
+    tokens:
+      tokens === undefined ? null : { p50Ms: num(tokens.p50Ms), p99Ms: num(tokens.p99Ms), cachedVsSigned: num(tokens.cachedVsSigned) },
   };
 }
 
 function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join("  ");
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join("  ");
   return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
@@ -117,10 +119,23 @@ function fanoutTables(fanout: FanoutResult): string {
   const pooledRows = rates.flatMap((rate) =>
     systems.flatMap((system) => {
       const f = figuresAt(fanout.steps, system, rate, fanout);
-      return f === undefined ? [] : [[system, whole(rate), String(f.measurements), whole(f.deliveriesPerCpuSecond), fixed(f.p50Ms, 2), fixed(f.p99Ms, 2), f.held ? "" : "limit"]];
+      return f === undefined
+        ? []
+        : [
+            [
+              system,
+              whole(rate),
+              String(f.measurements),
+              whole(f.deliveriesPerCpuSecond),
+              fixed(f.p50Ms, 2),
+              fixed(f.p99Ms, 2),
+              f.held ? "" : "limit",
+            ],
+          ];
     }),
   );
-  const reached = (name: SystemName, rate: number): string => (fanout.notReached.includes(name) ? `>= ${whole(rate)} (limit not reached)` : whole(rate));
+  const reached = (name: SystemName, rate: number): string =>
+    fanout.notReached.includes(name) ? `>= ${whole(rate)} (limit not reached)` : whole(rate);
   return [
     "Fan-out (10 rooms x 30 members, 100-byte payloads; deliveries per server CPU-second = deliveries / user+system CPU of every server process;",
     `other % = CPU everything else on the machine used meanwhile; * = counted: measured with other <= ${fanout.maxOtherCpuPercent} %, or the least disturbed one; the figures below pool them)`,

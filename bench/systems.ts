@@ -53,7 +53,10 @@ function runningCheck(system: SystemName, processes: readonly ManagedProcess[]):
   for (const proc of processes) void proc.exited.then((code) => exitCodes.set(proc, code));
   return () => {
     if (exitCodes.size === 0) return;
-    const lines = [...exitCodes].map(([proc, code]) => `${proc.name} (pid ${proc.pid}) exited with ${code === null ? "a signal" : `code ${code}`}; its last output:\n${proc.logs()}`);
+    const lines = [...exitCodes].map(
+      ([proc, code]) =>
+        `${proc.name} (pid ${proc.pid}) exited with ${code === null ? "a signal" : `code ${code}`}; its last output:\n${proc.logs()}`,
+    );
     throw new Error(`${system}: a server process is gone:\n${lines.join("\n")}`);
   };
 }
@@ -92,12 +95,19 @@ export const CANDIDATE_SETTINGS_ENV = "GOMEET_BENCH_CANDIDATE_ENV";
 /** Parses CANDIDATE_SETTINGS_ENV; throws naming the item that is not `NAME=value`. */
 export function parseCandidateSettings(text: string): Record<string, string> {
   const settings: Record<string, string> = {};
-  for (const item of text.split(",").map((part) => part.trim()).filter((part) => part !== "")) {
+  for (const item of text
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "")) {
     const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(item);
-    if (match === null) throw new Error(`${CANDIDATE_SETTINGS_ENV}: "${item}" is not NAME=value (expected e.g. WS_PUBLISH_BATCH_MS=5,WS_DELIVERY_BATCH_MS=10)`);
+    if (match === null)
+      throw new Error(
+        `${CANDIDATE_SETTINGS_ENV}: "${item}" is not NAME=value (expected e.g. WS_PUBLISH_BATCH_MS=5,WS_DELIVERY_BATCH_MS=10)`,
+      );
     settings[match[1] as string] = match[2] as string;
   }
-  if (Object.keys(settings).length === 0) throw new Error(`${CANDIDATE_SETTINGS_ENV} is set but names no setting (expected e.g. WS_PUBLISH_BATCH_MS=5)`);
+  if (Object.keys(settings).length === 0)
+    throw new Error(`${CANDIDATE_SETTINGS_ENV} is set but names no setting (expected e.g. WS_PUBLISH_BATCH_MS=5)`);
   return settings;
 }
 
@@ -120,12 +130,22 @@ interface Backing {
 }
 
 /** Three app instances of `entry` on `valkey`, started one at a time (the first runs the migrations). */
-async function startGomeet(name: "gomeet" | "candidate", entry: string, valkey: RedisNode, backing: Backing, options: StartOptions): Promise<GomeetSystem> {
+async function startGomeet(
+  name: "gomeet" | "candidate",
+  entry: string,
+  valkey: RedisNode,
+  backing: Backing,
+  options: StartOptions,
+): Promise<GomeetSystem> {
   const backends = { redisUrl: valkey.url, databaseUrl: backing.postgres.url, livekit: [backing.livekit], authSecret: TEST_JWT_SECRET };
   const instances: NodeServer[] = [];
   for (let i = 1; i <= INSTANCES; i++) {
     const id = `${name}-${i}`;
-    const env = appEnvironment(backends, { id, port: 0 }, { ...BENCH_SETTINGS, WS_MAX_MESSAGES_PER_SECOND: BENCH_MESSAGES_PER_SECOND_LIMIT, ...options.appOverrides });
+    const env = appEnvironment(
+      backends,
+      { id, port: 0 },
+      { ...BENCH_SETTINGS, WS_MAX_MESSAGES_PER_SECOND: BENCH_MESSAGES_PER_SECOND_LIMIT, ...options.appOverrides },
+    );
     instances.push(await startNodeServer(id, entry, { env, cpuProfileDir: options.cpuProfileDir, nice: options.nice }));
   }
   const valkeyName = name === "gomeet" ? "valkey" : `valkey-${name}`;
@@ -135,7 +155,11 @@ async function startGomeet(name: "gomeet" | "candidate", entry: string, valkey: 
     valkey,
     heartbeatIntervalMs: Number(options.appOverrides?.HEARTBEAT_INTERVAL_MS ?? HEARTBEAT_INTERVAL_MS),
     endpoints: instances.map((instance) => instance.url),
-    servers: [...instances.map(asServerProcess), { name: valkeyName, pid: valkey.process.pid }, { name: "postgres", pid: backing.postgres.process.pid, tree: true }],
+    servers: [
+      ...instances.map(asServerProcess),
+      { name: valkeyName, pid: valkey.process.pid },
+      { name: "postgres", pid: backing.postgres.process.pid, tree: true },
+    ],
     assertRunning: runningCheck(name, [...instances.map((i) => i.process), valkey.process, backing.postgres.process]),
   };
 }
@@ -172,7 +196,9 @@ export async function startSystems(options: StartOptions = {}): Promise<BenchSys
         });
   const profile = { cpuProfileDir: options.cpuProfileDir, nice: options.nice };
   const socketioNodes = await Promise.all(
-    Array.from({ length: INSTANCES }, (_, i) => startNodeServer(`socketio-${i + 1}`, "bench/servers/socketio-node.ts", { env: { REDIS_URL: valkey.url }, ...profile })),
+    Array.from({ length: INSTANCES }, (_, i) =>
+      startNodeServer(`socketio-${i + 1}`, "bench/servers/socketio-node.ts", { env: { REDIS_URL: valkey.url }, ...profile }),
+    ),
   );
   const raw = await startNodeServer("raw-ws", "bench/servers/raw-ws-node.ts", { env: {}, ...profile });
 

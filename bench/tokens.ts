@@ -88,7 +88,9 @@ export async function runTokens(systems: BenchSystems, rooms: readonly string[],
         log(
           `  tokens ${mode.padEnd(6)} round ${round + 1}: ${reply.recorded} requests at ${Math.round(reply.ratePerSecond)}/s, ` +
             `p50 ${h.percentile(0.5).toFixed(2)} ms, p99 ${h.percentile(0.99).toFixed(2)} ms, statuses ${JSON.stringify(reply.statuses)}, ` +
-            `server CPU ${Object.entries(cpu.byServer).map(([name, seconds]) => `${name} ${seconds.toFixed(2)}`).join(", ")} s`,
+            `server CPU ${Object.entries(cpu.byServer)
+              .map(([name, seconds]) => `${name} ${seconds.toFixed(2)}`)
+              .join(", ")} s`,
         );
       }
     }

@@ -61,7 +61,11 @@ export async function httpLoad(request: HttpLoadRequest): Promise<HttpLoadReply>
           agent: target.agent,
           method: "POST",
           path: `/rooms/${room}/token`,
-          headers: { authorization: `Bearer ${tokens[pair] as string}`, "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+          headers: {
+            authorization: `Bearer ${tokens[pair] as string}`,
+            "content-type": "application/json",
+            "content-length": Buffer.byteLength(body),
+          },
           timeout: HTTP_REQUEST_TIMEOUT_MS,
         },
         (res) => {

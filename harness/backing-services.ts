@@ -28,9 +28,7 @@ async function timed<T>(start: () => Promise<T>): Promise<{ value: T; ms: number
  * Starts the backing services; if any part fails, the parts that did start are stopped and the
  * first failure is thrown.
  */
-export async function startBackingServices(
-  opts: { livekitDeployments?: string[] } = {},
-): Promise<BackingServices> {
+export async function startBackingServices(opts: { livekitDeployments?: string[] } = {}): Promise<BackingServices> {
   const names = opts.livekitDeployments ?? ["livekit-a", "livekit-b"];
   const began = Date.now();
   const [redis, postgres, livekit] = await Promise.allSettled([
@@ -54,11 +52,7 @@ export async function startBackingServices(
     livekit: livekit.value.value,
     startupMs: { redis: redis.value.ms, postgres: postgres.value.ms, livekit: livekit.value.ms, total },
     stop: async () => {
-      await Promise.all([
-        redis.value.value.stop(),
-        postgres.value.value.stop(),
-        ...livekit.value.value.map((l) => l.stop()),
-      ]);
+      await Promise.all([redis.value.value.stop(), postgres.value.value.stop(), ...livekit.value.value.map((l) => l.stop())]);
     },
   };
 }

@@ -126,8 +126,7 @@ export async function startRedisPrimaryProxy(servers: readonly RedisAddress[]): 
   await fs.writeFile(configFile, haproxyConfig(port, servers, statsSocket));
   // -db: one foreground process, no daemon (SIGTERM stops it at once).
   const proc = spawnManaged(`haproxy-${port}`, findBinary("haproxy"), ["-db", "-f", configFile]);
-  const serverStatus = async (): Promise<Record<string, ServerStatus>> =>
-    parseServerStatus(await adminCommand(statsSocket, "show stat"));
+  const serverStatus = async (): Promise<Record<string, ServerStatus>> => parseServerStatus(await adminCommand(statsSocket, "show stat"));
   await waitForReady(
     proc,
     async () => {

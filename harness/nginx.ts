@@ -94,9 +94,7 @@ export function nginxConfig(
     "  map $http_upgrade $connection_upgrade { default upgrade; '' close; }",
     "  upstream app {",
     "    least_conn;",
-    ...upstreams.map(
-      (u) => `    server ${u.host}:${u.port} max_fails=${opts.maxFails} fail_timeout=${opts.failTimeoutSeconds}s;`,
-    ),
+    ...upstreams.map((u) => `    server ${u.host}:${u.port} max_fails=${opts.maxFails} fail_timeout=${opts.failTimeoutSeconds}s;`),
     "  }",
     "  server {",
     `    listen ${LOOPBACK}:${port};`,
@@ -125,7 +123,16 @@ export function nginxConfig(
 }
 
 async function check(nginxBinary: string, configFile: string, dir: string): Promise<void> {
-  const test = spawnManaged(`nginx-config-test-${path.basename(dir)}`, nginxBinary, ["-t", "-q", "-p", dir, "-e", "stderr", "-c", configFile]);
+  const test = spawnManaged(`nginx-config-test-${path.basename(dir)}`, nginxBinary, [
+    "-t",
+    "-q",
+    "-p",
+    dir,
+    "-e",
+    "stderr",
+    "-c",
+    configFile,
+  ]);
   const code = await test.exited;
   if (code !== 0) throw new Error(`nginx rejected ${configFile}:\n${test.logs()}`);
 }

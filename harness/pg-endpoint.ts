@@ -65,7 +65,13 @@ export function checkRequestHex(user = CHECK_USER, database = CHECK_DATABASE, sq
 }
 
 /** The DataRow of a one-column result whose value is the text `f`: 'D', length 11, 1 column, 1 byte, "f". */
-export const NOT_IN_RECOVERY_ROW_HEX = Buffer.concat([Buffer.from("D"), int32(11), Buffer.from([0, 1]), int32(1), Buffer.from("f")]).toString("hex");
+export const NOT_IN_RECOVERY_ROW_HEX = Buffer.concat([
+  Buffer.from("D"),
+  int32(11),
+  Buffer.from([0, 1]),
+  int32(1),
+  Buffer.from("f"),
+]).toString("hex");
 
 export function pgEndpointConfig(port: number, servers: readonly PgServer[], statsSocket: string): string {
   return [
@@ -129,7 +135,8 @@ export async function startPgPrimaryEndpoint(servers: readonly PgServer[], datab
     serverStatus,
     setServerState: async (server, state) => {
       const name = `${BACKEND}/${serverName(server)}`;
-      const command = state === "maint" ? `set server ${name} state maint; shutdown sessions server ${name}` : `set server ${name} state ready`;
+      const command =
+        state === "maint" ? `set server ${name} state maint; shutdown sessions server ${name}` : `set server ${name} state ready`;
       const answer = await adminCommand(statsSocket, command);
       if (answer.trim() !== "") throw new Error(`haproxy: ${command}: ${answer.trim()}`);
     },

@@ -254,12 +254,18 @@ async function createMonitor(): Promise<PgFormation["monitor"]> {
   const port = await freePort();
   const { home, dataDir } = await nodeHome(`pg-monitor-${port}`);
   await runAutoctl(`pg_autoctl-create-monitor-${port}`, home, [
-    "create", "monitor",
-    "--pgdata", dataDir,
-    "--pgport", String(port),
-    "--hostname", LOOPBACK,
-    "--listen", LOOPBACK,
-    "--auth", "trust",
+    "create",
+    "monitor",
+    "--pgdata",
+    dataDir,
+    "--pgport",
+    String(port),
+    "--hostname",
+    LOOPBACK,
+    "--listen",
+    LOOPBACK,
+    "--auth",
+    "trust",
     "--no-ssl",
   ]);
   await fs.appendFile(path.join(dataDir, "postgresql.conf"), monitorSettings());
@@ -278,26 +284,31 @@ async function createMonitor(): Promise<PgFormation["monitor"]> {
 }
 
 /** `pg_autoctl create postgres` (registers the node; the second one is made from the first with pg_basebackup), then `run`. */
-async function createNode(
-  name: string,
-  monitorUrl: string,
-  states: () => Promise<NodeStatus[]>,
-  first: boolean,
-): Promise<AutoctlNode> {
+async function createNode(name: string, monitorUrl: string, states: () => Promise<NodeStatus[]>, first: boolean): Promise<AutoctlNode> {
   const port = await freePort();
   const { home, dataDir } = await nodeHome(`pg-${name}-${port}`);
   await runAutoctl(`pg_autoctl-create-${name}`, home, [
-    "create", "postgres",
-    "--pgdata", dataDir,
-    "--pgport", String(port),
-    "--pgctl", path.join(postgresBinDir(), "pg_ctl"),
-    "--hostname", LOOPBACK,
-    "--listen", LOOPBACK,
-    "--name", name,
-    "--dbname", DATABASE,
-    "--auth", "trust",
+    "create",
+    "postgres",
+    "--pgdata",
+    dataDir,
+    "--pgport",
+    String(port),
+    "--pgctl",
+    path.join(postgresBinDir(), "pg_ctl"),
+    "--hostname",
+    LOOPBACK,
+    "--listen",
+    LOOPBACK,
+    "--name",
+    name,
+    "--dbname",
+    DATABASE,
+    "--auth",
+    "trust",
     "--no-ssl",
-    "--monitor", monitorUrl,
+    "--monitor",
+    monitorUrl,
   ]);
   // The second node's postgresql.conf is a copy of the first one's (pg_basebackup), settings included.
   if (first) await fs.appendFile(path.join(dataDir, "postgresql.conf"), NODE_SETTINGS);
@@ -343,7 +354,9 @@ export async function startPgFormation(): Promise<PgFormation> {
   const healthy = async (): Promise<boolean> => {
     const all = await states();
     const settled = all.every((s) => s.reported === s.assigned);
-    return settled && all.filter((s) => s.reported === "primary").length === 1 && all.filter((s) => s.reported === "secondary").length === 1;
+    return (
+      settled && all.filter((s) => s.reported === "primary").length === 1 && all.filter((s) => s.reported === "secondary").length === 1
+    );
   };
   const formation: PgFormation = {
     monitor,

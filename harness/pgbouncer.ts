@@ -33,7 +33,12 @@ export interface PgBouncerPool {
  * 0.2 s — how long PgBouncer waits after a failed server connection before it tries again (default
  * 15 s, which would hold writes back for up to 15 s after a promotion).
  */
-export function pgbouncerConfig(opts: { port: number; upstream: { host: string; port: number }; database: string; authFile: string }): string {
+export function pgbouncerConfig(opts: {
+  port: number;
+  upstream: { host: string; port: number };
+  database: string;
+  authFile: string;
+}): string {
   return [
     "[databases]",
     `${opts.database} = host=${opts.upstream.host} port=${opts.upstream.port} dbname=${opts.database}`,

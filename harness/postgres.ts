@@ -153,8 +153,10 @@ export async function startPostgres(opts: { tls?: ServerTls } = {}): Promise<PgN
   const port = await freePort();
   const { socketDir, dataDir } = await nodeDirs(port);
   await run(`initdb-${port}`, findBinary("initdb"), [
-    "-D", dataDir,
-    "-U", POSTGRES_USER,
+    "-D",
+    dataDir,
+    "-U",
+    POSTGRES_USER,
     "--auth=trust",
     "--encoding=UTF8",
     "--locale=C",
@@ -182,12 +184,17 @@ export async function streamingReplicas(primary: Pick<PgNode, "port">): Promise<
 /** pg_basebackup of `primary` into `dataDir`, set up as a standby named `replica_<port>` listening on `port`. */
 async function cloneAsReplica(primary: Pick<PgNode, "port">, port: number, dataDir: string): Promise<void> {
   await run(`pg_basebackup-${port}`, findBinary("pg_basebackup"), [
-    "-h", LOOPBACK,
-    "-p", String(primary.port),
-    "-U", POSTGRES_USER,
-    "-D", dataDir,
+    "-h",
+    LOOPBACK,
+    "-p",
+    String(primary.port),
+    "-U",
+    POSTGRES_USER,
+    "-D",
+    dataDir,
     "-R",
-    "-X", "stream",
+    "-X",
+    "stream",
     "--checkpoint=fast",
     "--no-sync",
   ]);

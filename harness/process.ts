@@ -326,11 +326,7 @@ export async function waitFor(check: () => Promise<boolean>, opts: WaitForOption
  * Waits until `check` passes for a process that was just started. Fails at once if the process exits
  * first, and either way the error carries the process's last output.
  */
-export async function waitForReady(
-  proc: ManagedProcess,
-  check: () => Promise<boolean>,
-  opts: WaitForOptions,
-): Promise<void> {
+export async function waitForReady(proc: ManagedProcess, check: () => Promise<boolean>, opts: WaitForOptions): Promise<void> {
   const abort = new AbortController();
   void proc.exited.then((code) =>
     abort.abort(new Error(`${proc.name} exited with ${code === null ? "a signal" : `code ${code}`} before ${opts.what}`)),

@@ -119,13 +119,16 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Local
     },
     { timeoutMs: 20_000, intervalMs: 100, what: `Prometheus on ${url} to be ready with the rules loaded` },
   );
-  const alerts = async (): Promise<ActiveAlert[]> => ((await fetchJson(`${url}/api/v1/alerts`, 2000)) as { data: { alerts: ActiveAlert[] } }).data.alerts;
+  const alerts = async (): Promise<ActiveAlert[]> =>
+    ((await fetchJson(`${url}/api/v1/alerts`, 2000)) as { data: { alerts: ActiveAlert[] } }).data.alerts;
   const settled = async (timeoutMs = 30_000): Promise<void> => {
     let left = "";
     await waitForReady(
       process,
       async () => {
-        const targets = (await fetchJson(`${url}/api/v1/targets`, 2000)) as { data: { activeTargets: Array<{ scrapeUrl: string; health: string }> } };
+        const targets = (await fetchJson(`${url}/api/v1/targets`, 2000)) as {
+          data: { activeTargets: Array<{ scrapeUrl: string; health: string }> };
+        };
         const down = targets.data.activeTargets.filter((t) => t.health !== "up").map((t) => `${t.scrapeUrl} ${t.health}`);
         const firing = (await alerts()).filter((a) => a.state === "firing").map((a) => a.labels.alertname ?? "unnamed");
         const scraped = targets.data.activeTargets.length === options.targets.length;

@@ -78,16 +78,24 @@ export class RedisServer implements RedisNode {
 
 function dataNodeArgs(port: number, dir: string): RedisArgs {
   return (replicaOf) => [
-    "--port", String(port),
-    "--bind", LOOPBACK,
-    "--dir", dir,
-    "--daemonize", "no",
+    "--port",
+    String(port),
+    "--bind",
+    LOOPBACK,
+    "--dir",
+    dir,
+    "--daemonize",
+    "no",
     // No persistence: tests want a clean server each time, and restarts that rejoin as a replica resync anyway.
-    "--save", "",
-    "--appendonly", "no",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
     // Replicas sync at once instead of after the default 5 s diskless delay.
-    "--repl-diskless-sync", "yes",
-    "--repl-diskless-sync-delay", "0",
+    "--repl-diskless-sync",
+    "yes",
+    "--repl-diskless-sync-delay",
+    "0",
     ...(replicaOf === undefined ? [] : ["--replicaof", replicaOf.host, String(replicaOf.port)]),
   ];
 }

@@ -87,7 +87,9 @@ async function startSentinel(primary: RedisAddress, proxy?: RedisPrimaryProxy): 
     const scriptFile = path.join(dir, "reconfig.js");
     reconfig = path.join(dir, "reconfig.sh");
     await fs.writeFile(scriptFile, reconfigScript(proxy.adminSocket, proxy.backend));
-    await fs.writeFile(reconfig, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(scriptFile)} "$@"\n`, { mode: 0o755 });
+    await fs.writeFile(reconfig, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(scriptFile)} "$@"\n`, {
+      mode: 0o755,
+    });
   }
   await fs.writeFile(configFile, sentinelConfig(port, dir, primary, reconfig));
   const sentinel = new RedisServer(`sentinel-${port}`, port, () => [configFile, "--sentinel"]);
@@ -111,9 +113,7 @@ const healthy = (fields: Record<string, string>): boolean => !/s_down|o_down|dis
 
 /** Asks every Sentinel for the primary's address; returns the answer most of them give. */
 export async function askSentinels(sentinels: readonly RedisAddress[]): Promise<{ host: string; port: number }> {
-  const answers = await Promise.allSettled(
-    sentinels.map((s) => redisCommand(s, ["SENTINEL", "get-master-addr-by-name", MASTER_NAME])),
-  );
+  const answers = await Promise.allSettled(sentinels.map((s) => redisCommand(s, ["SENTINEL", "get-master-addr-by-name", MASTER_NAME])));
   const votes = new Map<string, number>();
   for (const answer of answers) {
     if (answer.status === "fulfilled" && Array.isArray(answer.value) && answer.value.length === 2) {

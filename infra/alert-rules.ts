@@ -69,7 +69,8 @@ const SERVED = `${APP},route!~"/readyz|/healthz|/metrics"`;
 
 /** The service's alerts with the given thresholds. */
 export function alertDefinitions(s: Pick<AlertRuleSettings, "haFloor" | "fanoutP99Seconds">): AlertDefinition[] {
-  if (!Number.isInteger(s.haFloor) || s.haFloor < 1) throw new Error(`alert rules: haFloor must be a positive integer, got ${String(s.haFloor)}`);
+  if (!Number.isInteger(s.haFloor) || s.haFloor < 1)
+    throw new Error(`alert rules: haFloor must be a positive integer, got ${String(s.haFloor)}`);
   if (!(s.fanoutP99Seconds > 0)) throw new Error(`alert rules: fanoutP99Seconds must be positive, got ${String(s.fanoutP99Seconds)}`);
   const targetMs = Math.round(s.fanoutP99Seconds * 1000);
   return [
@@ -169,7 +170,8 @@ export function alertDefinitions(s: Pick<AlertRuleSettings, "haFloor" | "fanoutP
       forSeconds: 600,
       severity: "warning",
       summary: "GoMeet is closing many slow WebSocket consumers",
-      description: "{{ $value | humanize }} connections in 5 minutes were closed because their send buffer overflowed (over 1% of open ones).",
+      description:
+        "{{ $value | humanize }} connections in 5 minutes were closed because their send buffer overflowed (over 1% of open ones).",
       runbook: "slow-consumers",
     },
     {
@@ -197,7 +199,8 @@ export function alertDefinitions(s: Pick<AlertRuleSettings, "haFloor" | "fanoutP
 
 /** A Prometheus duration for `seconds` (whole seconds, at least 1 s when non-zero). */
 export function promDuration(seconds: number): string {
-  if (!(seconds >= 0) || !Number.isFinite(seconds)) throw new Error(`promDuration: seconds must be a finite number ≥ 0, got ${String(seconds)}`);
+  if (!(seconds >= 0) || !Number.isFinite(seconds))
+    throw new Error(`promDuration: seconds must be a finite number ≥ 0, got ${String(seconds)}`);
   const whole = seconds === 0 ? 0 : Math.max(1, Math.round(seconds));
   if (whole === 0) return "0s";
   return whole % 60 === 0 ? `${whole / 60}m` : `${whole}s`;
@@ -210,7 +213,8 @@ export function runbookUrl(anchor: string, baseUrl?: string): string {
 
 /** The rule groups, as both the PrometheusRule spec and the rules file hold them. */
 export function renderRuleGroups(s: AlertRuleSettings): RenderedGroup[] {
-  if (!(s.forScale > 0) || !Number.isFinite(s.forScale)) throw new Error(`alert rules: forScale must be a positive number, got ${String(s.forScale)}`);
+  if (!(s.forScale > 0) || !Number.isFinite(s.forScale))
+    throw new Error(`alert rules: forScale must be a positive number, got ${String(s.forScale)}`);
   const rules = alertDefinitions(s).map((d): RenderedRule => {
     const rule: RenderedRule = {
       alert: d.alert,

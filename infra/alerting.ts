@@ -39,8 +39,20 @@ interface Threshold {
 /** Node pool alerts: CPU, memory and disk of every worker. */
 export const NODE_ALERTS: Threshold[] = [
   { key: "node-cpu", type: "v1/insights/droplet/cpu", compare: "GreaterThan", value: 80, description: "node CPU above 80%" },
-  { key: "node-memory", type: "v1/insights/droplet/memory_utilization_percent", compare: "GreaterThan", value: 85, description: "node memory above 85%" },
-  { key: "node-disk", type: "v1/insights/droplet/disk_utilization_percent", compare: "GreaterThan", value: 85, description: "node disk above 85%" },
+  {
+    key: "node-memory",
+    type: "v1/insights/droplet/memory_utilization_percent",
+    compare: "GreaterThan",
+    value: 85,
+    description: "node memory above 85%",
+  },
+  {
+    key: "node-disk",
+    type: "v1/insights/droplet/disk_utilization_percent",
+    compare: "GreaterThan",
+    value: 85,
+    description: "node disk above 85%",
+  },
 ];
 
 /**
@@ -109,7 +121,12 @@ export class Alerting extends pulumi.ComponentResource {
     super("gomeet:index:Alerting", name, {}, opts);
     const cfg = args.config;
     const slacks = cfg.slack ? [{ channel: cfg.slack.channel, url: cfg.slack.webhookUrl }] : [];
-    const monitor = (key: string, t: Threshold, target: { tags?: pulumi.Input<string>[]; entities?: pulumi.Input<string>[] }, dependsOn: pulumi.Resource[] = []) =>
+    const monitor = (
+      key: string,
+      t: Threshold,
+      target: { tags?: pulumi.Input<string>[]; entities?: pulumi.Input<string>[] },
+      dependsOn: pulumi.Resource[] = [],
+    ) =>
       new digitalocean.MonitorAlert(
         `${args.prefix}-${key}`,
         {
@@ -140,19 +157,39 @@ export class Alerting extends pulumi.ComponentResource {
     // region's own network trouble does not page anyone (openapi uptime/models/alert.yml: down, down_global).
     const check = new digitalocean.UptimeCheck(
       `${args.prefix}-uptime`,
-      { name: `${args.prefix}-readyz`, target: args.endpointUrl, type: args.tls ? "https" : "http", regions: ["us_east", "us_west", "eu_west", "se_asia"], enabled: true },
+      {
+        name: `${args.prefix}-readyz`,
+        target: args.endpointUrl,
+        type: args.tls ? "https" : "http",
+        regions: ["us_east", "us_west", "eu_west", "se_asia"],
+        enabled: true,
+      },
       { parent: this },
     );
     // Latency from the nearest region only, against its own threshold: the probe's time includes the internet path and
     // (with TLS) the handshake, so it is not the app's response time (that is lb-p99 above).
     const latencyCheck = new digitalocean.UptimeCheck(
       `${args.prefix}-uptime-latency`,
-      { name: `${args.prefix}-readyz-latency`, target: args.endpointUrl, type: args.tls ? "https" : "http", regions: [nearestProbeRegion(args.region)], enabled: true },
+      {
+        name: `${args.prefix}-readyz-latency`,
+        target: args.endpointUrl,
+        type: args.tls ? "https" : "http",
+        regions: [nearestProbeRegion(args.region)],
+        enabled: true,
+      },
       { parent: this },
     );
     const notifications = [{ emails: cfg.emails, slacks }];
-    const uptimeAlert = (key: string, on: digitalocean.UptimeCheck, a: Omit<digitalocean.UptimeAlertArgs, "checkId" | "notifications" | "name">) =>
-      new digitalocean.UptimeAlert(`${args.prefix}-${key}`, { checkId: on.id, name: `${args.prefix}-${key}`, notifications, ...a }, { parent: this });
+    const uptimeAlert = (
+      key: string,
+      on: digitalocean.UptimeCheck,
+      a: Omit<digitalocean.UptimeAlertArgs, "checkId" | "notifications" | "name">,
+    ) =>
+      new digitalocean.UptimeAlert(
+        `${args.prefix}-${key}`,
+        { checkId: on.id, name: `${args.prefix}-${key}`, notifications, ...a },
+        { parent: this },
+      );
     uptimeAlert("down", check, { type: "down_global", period: "2m" });
     uptimeAlert("latency", latencyCheck, { type: "latency", comparison: "greater_than", threshold: cfg.uptimeLatencyMs, period: "5m" });
     if (args.tls) uptimeAlert("ssl-expiry", check, { type: "ssl_expiry", threshold: 14 });

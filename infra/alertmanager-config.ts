@@ -19,7 +19,8 @@ export const ONCALL_RECEIVER = "oncall";
 /** Receiver that drops what it gets. */
 export const NULL_RECEIVER = "null";
 
-const SLACK_TITLE = '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.alertname }}';
+const SLACK_TITLE =
+  '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.alertname }}';
 const SLACK_TEXT = [
   "{{ range .Alerts }}*{{ .Labels.severity }}* {{ .Annotations.summary }}",
   "{{ .Annotations.description }}",
@@ -30,7 +31,12 @@ const SLACK_TEXT = [
 /** The config as an object. */
 export function alertmanagerConfig(s: AlertmanagerSettings): Record<string, unknown> {
   if (s.emails.length === 0) throw new Error("alertmanager config: at least one email address is required");
-  const global: Record<string, unknown> = { resolve_timeout: "5m", smtp_smarthost: s.smtp.smarthost, smtp_from: s.smtp.from, smtp_require_tls: true };
+  const global: Record<string, unknown> = {
+    resolve_timeout: "5m",
+    smtp_smarthost: s.smtp.smarthost,
+    smtp_from: s.smtp.from,
+    smtp_require_tls: true,
+  };
   if (s.smtp.username !== undefined) {
     global.smtp_auth_username = s.smtp.username;
     global.smtp_auth_password = s.smtp.password;
@@ -40,7 +46,9 @@ export function alertmanagerConfig(s: AlertmanagerSettings): Record<string, unkn
     email_configs: s.emails.map((to) => ({ to, send_resolved: true })),
   };
   if (s.slack !== undefined) {
-    oncall.slack_configs = [{ api_url: s.slack.webhookUrl, channel: s.slack.channel, send_resolved: true, title: SLACK_TITLE, text: SLACK_TEXT }];
+    oncall.slack_configs = [
+      { api_url: s.slack.webhookUrl, channel: s.slack.channel, send_resolved: true, title: SLACK_TITLE, text: SLACK_TEXT },
+    ];
   }
   return {
     global,
@@ -52,7 +60,9 @@ export function alertmanagerConfig(s: AlertmanagerSettings): Record<string, unkn
       repeat_interval: "4h",
       routes: [{ receiver: NULL_RECEIVER, matchers: ['alertname =~ "Watchdog|InfoInhibitor"'] }],
     },
-    inhibit_rules: [{ source_matchers: ["severity = critical"], target_matchers: ["severity =~ warning|info"], equal: ["namespace", "alertname"] }],
+    inhibit_rules: [
+      { source_matchers: ["severity = critical"], target_matchers: ["severity =~ warning|info"], equal: ["namespace", "alertname"] },
+    ],
     receivers: [{ name: NULL_RECEIVER }, oncall],
   };
 }

@@ -30,12 +30,10 @@ const count = (min: number, max: number) => z.int().min(min).max(max);
 const VPC_PREFIX = PROVIDER_FACTS.resources[TYPE.vpc]!.properties.ipRange!.rules!.find((r) => r.privateCidrPrefix)!.privateCidrPrefix!;
 const networkSchema = z
   .object({
-    ipRange: z
-      .string()
-      .refine((r) => {
-        const c = parseCidr(r);
-        return !!c && isPrivateCidr(r) && c.prefix >= VPC_PREFIX.min && c.prefix <= VPC_PREFIX.max;
-      }, `a private (RFC 1918) IPv4 range from /${VPC_PREFIX.min} to /${VPC_PREFIX.max} such as 10.20.0.0/16, distinct for each stack of the account`),
+    ipRange: z.string().refine((r) => {
+      const c = parseCidr(r);
+      return !!c && isPrivateCidr(r) && c.prefix >= VPC_PREFIX.min && c.prefix <= VPC_PREFIX.max;
+    }, `a private (RFC 1918) IPv4 range from /${VPC_PREFIX.min} to /${VPC_PREFIX.max} such as 10.20.0.0/16, distinct for each stack of the account`),
   })
   .strict();
 
@@ -64,8 +62,14 @@ const postgresSchema = z
     readReplicas: count(0, 5),
     replicaSize: slug.optional(),
     poolSize: count(1, 200),
-    database: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default("gomeet"),
-    user: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default("gomeet"),
+    database: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+      .default("gomeet"),
+    user: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+      .default("gomeet"),
     maintenance: maintenanceWindow,
   })
   .strict();
@@ -110,7 +114,10 @@ const appSchema = z
   .object({
     image: z
       .string()
-      .regex(/^[a-z0-9.\-/:_]+(@sha256:[a-f0-9]{64}|:[A-Za-z0-9_.-]+)$/, "an image reference with a tag or digest, e.g. registry.digitalocean.com/gomeet/app:1.4.2"),
+      .regex(
+        /^[a-z0-9.\-/:_]+(@sha256:[a-f0-9]{64}|:[A-Za-z0-9_.-]+)$/,
+        "an image reference with a tag or digest, e.g. registry.digitalocean.com/gomeet/app:1.4.2",
+      ),
     replicas: count(1, 50),
     maxReplicas: count(1, 200),
     minAvailable: count(1, 50).default(2),
@@ -148,14 +155,20 @@ const smtpSchema = z
     password: z.string().min(1).optional(),
   })
   .strict()
-  .refine((s) => (s.username === undefined) === (s.password === undefined), { message: "username and password go together", path: ["password"] });
+  .refine((s) => (s.username === undefined) === (s.password === undefined), {
+    message: "username and password go together",
+    path: ["password"],
+  });
 
 const alertsSchema = z
   .object({
     emails: z.array(z.email()).min(1),
     /** Alertmanager's email relay (DigitalOcean's monitor alerts send their own mail; Alertmanager needs one). */
     smtp: smtpSchema,
-    slack: z.object({ channel: z.string().min(1), webhookUrl: z.url() }).strict().optional(),
+    slack: z
+      .object({ channel: z.string().min(1), webhookUrl: z.url() })
+      .strict()
+      .optional(),
     /** p99 at the load balancer (the app's response-time target). */
     responseTimeMs: count(10, 60000).default(100),
     /** The public endpoint from the nearest uptime probe region, internet path and TLS handshake included. */
@@ -169,7 +182,10 @@ const alertsSchema = z
 const byteSize = z.string().regex(/^\d+(\.\d+)?(K|M|G|T)iB$/, "a size such as 8GiB");
 const monitoringSchema = z
   .object({
-    retention: z.string().regex(/^\d+(h|d|w)$/, "a Prometheus duration such as 15d").default("15d"),
+    retention: z
+      .string()
+      .regex(/^\d+(h|d|w)$/, "a Prometheus duration such as 15d")
+      .default("15d"),
     retentionSize: byteSize.default("8GiB"),
     storageSize: memory.default("10Gi"),
     runbookBaseUrl: z.url().optional(),
@@ -282,8 +298,7 @@ export function validateKey<T extends z.ZodType>(key: string, schema: T, raw: un
   }
   let found: unknown = raw;
   for (const part of issue.path) found = (found as Record<PropertyKey, unknown> | undefined)?.[part as PropertyKey];
-  const accepted =
-    issue.code === "invalid_value" ? `one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}` : issue.message;
+  const accepted = issue.code === "invalid_value" ? `one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}` : issue.message;
   const got = secret ? "a secret value" : describe(found);
   throw new ConfigError(path, found === undefined ? `missing; expected ${accepted}` : `got ${got}; expected ${accepted}`);
 }

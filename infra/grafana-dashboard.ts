@@ -37,7 +37,13 @@ const t = (expr: string, legendFormat: string): Target => ({ expr, legendFormat 
 /** The panels, top to bottom in rows of three. */
 export function dashboardPanels(s: DashboardSettings): Panel[] {
   return [
-    { title: "Instances up", type: "stat", unit: "none", targets: [t(`sum(up{${APP}})`, "up")], threshold: { value: s.haFloor, below: true } },
+    {
+      title: "Instances up",
+      type: "stat",
+      unit: "none",
+      targets: [t(`sum(up{${APP}})`, "up")],
+      threshold: { value: s.haFloor, below: true },
+    },
     {
       title: "Instances ready (HA floor)",
       type: "stat",
@@ -94,7 +100,9 @@ export function dashboardPanels(s: DashboardSettings): Panel[] {
       title: "HTTP p99 by route",
       type: "timeseries",
       unit: "s",
-      targets: [t(`histogram_quantile(0.99, sum by (le, route) (rate(gomeet_http_request_duration_seconds_bucket{${APP}}[5m])))`, "{{route}}")],
+      targets: [
+        t(`histogram_quantile(0.99, sum by (le, route) (rate(gomeet_http_request_duration_seconds_bucket{${APP}}[5m])))`, "{{route}}"),
+      ],
     },
     {
       title: "Dependencies (1 = up, by instance)",
@@ -149,8 +157,14 @@ function panelJson(p: Panel, id: number): Record<string, unknown> {
     p.threshold === undefined
       ? [{ color: "green", value: null }]
       : p.threshold.below
-        ? [{ color: "red", value: null }, { color: "green", value: p.threshold.value }]
-        : [{ color: "green", value: null }, { color: "red", value: p.threshold.value }];
+        ? [
+            { color: "red", value: null },
+            { color: "green", value: p.threshold.value },
+          ]
+        : [
+            { color: "green", value: null },
+            { color: "red", value: p.threshold.value },
+          ];
   return {
     id,
     title: p.title,
@@ -166,7 +180,10 @@ function panelJson(p: Panel, id: number): Record<string, unknown> {
       },
       overrides: [],
     },
-    options: p.type === "stat" ? { colorMode: "background", graphMode: "area", reduceOptions: { calcs: ["lastNotNull"] } } : { legend: { displayMode: "list" } },
+    options:
+      p.type === "stat"
+        ? { colorMode: "background", graphMode: "area", reduceOptions: { calcs: ["lastNotNull"] } }
+        : { legend: { displayMode: "list" } },
     targets: p.targets.map((target, i) => ({ refId: String.fromCharCode(65 + i), datasource: DATASOURCE, ...target })),
   };
 }

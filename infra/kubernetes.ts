@@ -2,7 +2,14 @@ import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as k8s from "@pulumi/kubernetes";
 import type { KubernetesConfig } from "./config";
-import { KUBECONFIG_EXPIRE_SECONDS, doctlKubeconfig, providerKubeconfig, tokenDirectory, tokenFilePath, writeTokenFile } from "./kubeconfig";
+import {
+  KUBECONFIG_EXPIRE_SECONDS,
+  doctlKubeconfig,
+  providerKubeconfig,
+  tokenDirectory,
+  tokenFilePath,
+  writeTokenFile,
+} from "./kubeconfig";
 import type { ClusterEndpoint } from "./kubeconfig";
 
 /** Arguments of {@link Kubernetes}. */

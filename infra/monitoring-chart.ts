@@ -72,7 +72,9 @@ export const ALERTMANAGER_RETENTION = "120h";
 /** The release's values. */
 export function monitoringValues(config: MonitoringConfig, secrets: MonitoringSecretNames): Record<string, unknown> {
   const volumeClaim = (storage: string) => ({
-    volumeClaimTemplate: { spec: { storageClassName: STORAGE_CLASS, accessModes: ["ReadWriteOnce"], resources: { requests: { storage } } } },
+    volumeClaimTemplate: {
+      spec: { storageClassName: STORAGE_CLASS, accessModes: ["ReadWriteOnce"], resources: { requests: { storage } } },
+    },
   });
   return {
     alertmanager: {
@@ -101,7 +103,14 @@ export function monitoringValues(config: MonitoringConfig, secrets: MonitoringSe
       admin: { existingSecret: secrets.grafanaAdmin, userKey: "admin-user", passwordKey: "admin-password" },
       resources: MONITORING_RESOURCES.grafana,
       persistence: { enabled: false }, // dashboards come from ConfigMaps, data from Prometheus: nothing to keep
-      sidecar: { dashboards: { enabled: true, label: "grafana_dashboard", labelValue: GRAFANA_DASHBOARD_LABEL.grafana_dashboard, searchNamespace: "ALL" } },
+      sidecar: {
+        dashboards: {
+          enabled: true,
+          label: "grafana_dashboard",
+          labelValue: GRAFANA_DASHBOARD_LABEL.grafana_dashboard,
+          searchNamespace: "ALL",
+        },
+      },
     },
     "kube-state-metrics": { resources: MONITORING_RESOURCES.kubeStateMetrics },
     "prometheus-node-exporter": { resources: MONITORING_RESOURCES.nodeExporter },

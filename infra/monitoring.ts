@@ -3,7 +3,13 @@ import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { alertmanagerConfigYaml } from "./alertmanager-config";
 import type { AlertsConfig, MonitoringConfig } from "./config";
-import { KUBE_PROMETHEUS_STACK, MONITORING_NAMESPACE, MONITORING_RELEASE, monitoringValues, type MonitoringSecretNames } from "./monitoring-chart";
+import {
+  KUBE_PROMETHEUS_STACK,
+  MONITORING_NAMESPACE,
+  MONITORING_RELEASE,
+  monitoringValues,
+  type MonitoringSecretNames,
+} from "./monitoring-chart";
 import { dashboardConfigMap, metricsService, prometheusRule, serviceMonitor } from "./monitoring-manifests";
 
 /** Arguments of {@link Monitoring}. */
@@ -46,22 +52,28 @@ export class Monitoring extends pulumi.ComponentResource {
     const ns = namespace.metadata.name;
 
     const alerts = args.alerts;
-    const config = pulumi
-      .all([alerts.slack?.webhookUrl, alerts.smtp.password])
-      .apply(([webhookUrl, password]) =>
-        alertmanagerConfigYaml({
-          emails: alerts.emails,
-          smtp: { smarthost: alerts.smtp.smarthost, from: alerts.smtp.from, username: alerts.smtp.username, password },
-          slack: alerts.slack && webhookUrl !== undefined ? { channel: alerts.slack.channel, webhookUrl } : undefined,
-        }),
-      );
+    const config = pulumi.all([alerts.slack?.webhookUrl, alerts.smtp.password]).apply(([webhookUrl, password]) =>
+      alertmanagerConfigYaml({
+        emails: alerts.emails,
+        smtp: { smarthost: alerts.smtp.smarthost, from: alerts.smtp.from, username: alerts.smtp.username, password },
+        slack: alerts.slack && webhookUrl !== undefined ? { channel: alerts.slack.channel, webhookUrl } : undefined,
+      }),
+    );
     const alertmanagerSecret = new k8s.core.v1.Secret(
       `${args.prefix}-alertmanager-config`,
-      { metadata: { name: SECRET_NAMES.alertmanagerConfig, namespace: ns }, type: "Opaque", stringData: { "alertmanager.yaml": pulumi.secret(config) } },
+      {
+        metadata: { name: SECRET_NAMES.alertmanagerConfig, namespace: ns },
+        type: "Opaque",
+        stringData: { "alertmanager.yaml": pulumi.secret(config) },
+      },
       child,
     );
 
-    const grafanaPassword = new random.RandomPassword(`${args.prefix}-grafana-admin-password`, { length: 32, special: false }, { parent: this });
+    const grafanaPassword = new random.RandomPassword(
+      `${args.prefix}-grafana-admin-password`,
+      { length: 32, special: false },
+      { parent: this },
+    );
     const grafanaSecret = new k8s.core.v1.Secret(
       `${args.prefix}-grafana-admin`,
       {
@@ -90,7 +102,10 @@ export class Monitoring extends pulumi.ComponentResource {
     // The CRDs (ServiceMonitor, PrometheusRule) come with the release.
     const afterRelease = { ...child, dependsOn: [release, ...args.appResources] };
     const app = args.appNamespace;
-    new k8s.core.v1.Service(`${args.prefix}-metrics-service`, metricsService(app, args.appPort), { ...child, dependsOn: args.appResources });
+    new k8s.core.v1.Service(`${args.prefix}-metrics-service`, metricsService(app, args.appPort), {
+      ...child,
+      dependsOn: args.appResources,
+    });
     new k8s.apiextensions.CustomResource(`${args.prefix}-service-monitor`, serviceMonitor(app), afterRelease);
     const ruleSettings = { haFloor: args.haFloor, fanoutP99Seconds: args.fanoutP99Seconds, runbookBaseUrl: args.config.runbookBaseUrl };
     new k8s.apiextensions.CustomResource(`${args.prefix}-prometheus-rule`, prometheusRule(app, ruleSettings), afterRelease);

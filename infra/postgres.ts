@@ -59,19 +59,21 @@ export class Postgres extends pulumi.ComponentResource {
       // would collide with the old one. The app's connections drop while the pool is recreated (seconds).
       { parent: this, deleteBeforeReplace: true },
     );
-    const replicas = Array.from({ length: cfg.readReplicas }, (_, i) =>
-      new digitalocean.DatabaseReplica(
-        `${clusterName}-replica-${i + 1}`,
-        {
-          clusterId: cluster.id,
-          name: `${clusterName}-replica-${i + 1}`,
-          size: cfg.replicaSize ?? cfg.size,
-          region: args.region,
-          privateNetworkUuid: args.vpcId,
-          tags: [args.prefix],
-        },
-        { parent: this },
-      ),
+    const replicas = Array.from(
+      { length: cfg.readReplicas },
+      (_, i) =>
+        new digitalocean.DatabaseReplica(
+          `${clusterName}-replica-${i + 1}`,
+          {
+            clusterId: cluster.id,
+            name: `${clusterName}-replica-${i + 1}`,
+            size: cfg.replicaSize ?? cfg.size,
+            region: args.region,
+            privateNetworkUuid: args.vpcId,
+            tags: [args.prefix],
+          },
+          { parent: this },
+        ),
     );
     // A read replica is a cluster of its own behind its own trusted sources: the primary's firewall does not cover it.
     // Its DatabaseFirewall takes the replica's uuid as cluster id (terraform-provider-digitalocean@
@@ -99,6 +101,11 @@ export class Postgres extends pulumi.ComponentResource {
         .all([user.name, user.password, db.name, pulumi.all(replicas.map((r) => pulumi.all([r.privateHost, r.port])))])
         .apply(([u, password, database, hosts]) => hosts.map(([host, port]) => postgresUrl({ user: u, password, host, port, database }))),
     );
-    this.registerOutputs({ clusterId: this.clusterId, privateHost: this.privateHost, poolUrl: this.poolUrl, replicaUrls: this.replicaUrls });
+    this.registerOutputs({
+      clusterId: this.clusterId,
+      privateHost: this.privateHost,
+      poolUrl: this.poolUrl,
+      replicaUrls: this.replicaUrls,
+    });
   }
 }

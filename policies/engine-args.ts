@@ -119,4 +119,3 @@ export function stackResources(resources: readonly PlannedResource[]): PolicyRes
   });
   return built;
 }
-

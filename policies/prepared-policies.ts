@@ -81,4 +81,3 @@ export function preparePolicies(policies: Policies, config: PolicyPackConfig, pa
   if (problems.length > 0) throw new PolicyConfigError(problems);
   return prepared;
 }
-

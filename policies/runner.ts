@@ -27,7 +27,12 @@ export interface PolicyRun {
 }
 
 /** Runs one validation call, turning the engine's special outcomes into results. */
-async function invoke(policyName: string, where: string, call: () => Promise<void> | void, onUnknown: (message: string) => void): Promise<void> {
+async function invoke(
+  policyName: string,
+  where: string,
+  call: () => Promise<void> | void,
+  onUnknown: (message: string) => void,
+): Promise<void> {
   try {
     await call();
   } catch (error) {
@@ -43,10 +48,16 @@ async function invoke(policyName: string, where: string, call: () => Promise<voi
 
 function violationOf(prepared: PreparedPolicy, message: string, resource: string | undefined, level = prepared.level): Violation {
   const text = message.length > 0 ? message : prepared.policy.description;
-  return resource === undefined ? { policy: prepared.policy.name, level, message: text } : { policy: prepared.policy.name, level, resource, message: text };
+  return resource === undefined
+    ? { policy: prepared.policy.name, level, message: text }
+    : { policy: prepared.policy.name, level, resource, message: text };
 }
 
-async function runResourcePolicies(resources: readonly PlannedResource[], prepared: PreparedPolicy[], violations: Violation[]): Promise<void> {
+async function runResourcePolicies(
+  resources: readonly PlannedResource[],
+  prepared: PreparedPolicy[],
+  violations: Violation[],
+): Promise<void> {
   for (const resource of resources.filter((r) => r.custom)) {
     for (const entry of prepared) {
       if (!isResourcePolicy(entry.policy) || entry.policy.validateResource === undefined) continue;
@@ -80,8 +91,14 @@ async function runStackPolicies(resources: readonly PlannedResource[], prepared:
       getConfig: getConfigOf(entry),
       notApplicable: throwNotApplicable,
     };
-    const report: ReportViolation = (message, urn) => violations.push(violationOf(entry, message, urn === undefined ? undefined : (nameByUrn.get(urn) ?? urn)));
-    await invoke(policy.name, "the stack", () => policy.validateStack(args, report), (message) => violations.push(violationOf(entry, message, undefined, "advisory")));
+    const report: ReportViolation = (message, urn) =>
+      violations.push(violationOf(entry, message, urn === undefined ? undefined : (nameByUrn.get(urn) ?? urn)));
+    await invoke(
+      policy.name,
+      "the stack",
+      () => policy.validateStack(args, report),
+      (message) => violations.push(violationOf(entry, message, undefined, "advisory")),
+    );
   }
 }
 
@@ -110,4 +127,3 @@ export async function runPolicies(
   const spofConfig = prepared.find((p) => p.policy.name === NO_SINGLE_POINT_OF_FAILURE)?.config ?? {};
   return { violations, scorecard: haScorecard(resources, scorecardThresholdsOf(spofConfig)) };
 }
-

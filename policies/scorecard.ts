@@ -121,7 +121,11 @@ function appTier(deployments: ScorecardInput[], minReplicas: number): ScorecardT
         deployment,
         redundancy,
         replicas.effective < minReplicas
-          ? { property: "spec.replicas", found: replicas.value === undefined ? "unset (1)" : describe(replicas.value), required: `at least ${minReplicas}` }
+          ? {
+              property: "spec.replicas",
+              found: replicas.value === undefined ? "unset (1)" : describe(replicas.value),
+              required: `at least ${minReplicas}`,
+            }
           : undefined,
       );
     }),
@@ -188,7 +192,11 @@ function databaseTier(
         cluster,
         redundancy,
         nodeCount < minNodes
-          ? { property: "nodeCount", found: raw === undefined ? "unset (1)" : describe(raw), required: `at least ${minNodes} (primary + standby)` }
+          ? {
+              property: "nodeCount",
+              found: raw === undefined ? "unset (1)" : describe(raw),
+              required: `at least ${minNodes} (primary + standby)`,
+            }
           : undefined,
       );
     }),
@@ -198,7 +206,13 @@ function databaseTier(
 function livekitTier(deployments: ScorecardInput[], minDeployments: number): ScorecardTier[] {
   const announcing = deployments.filter((d) => livekitDeploymentsOf(d.props).length > 0);
   if (announcing.length === 0) {
-    return [missingTier("LiveKit", `Deployment annotating its pods with ${LIVEKIT_DEPLOYMENTS_ANNOTATION}`, `at least ${minDeployments} LiveKit deployments`)];
+    return [
+      missingTier(
+        "LiveKit",
+        `Deployment annotating its pods with ${LIVEKIT_DEPLOYMENTS_ANNOTATION}`,
+        `at least ${minDeployments} LiveKit deployments`,
+      ),
+    ];
   }
   return labelled(
     "LiveKit",
@@ -241,7 +255,12 @@ function regionTier(resources: readonly ScorecardInput[], minRegions: number): S
     spof: true,
     resource: first.name,
     urn: first.urn,
-    reason: message({ resource: "Stack", property: "DigitalOcean regions", found: describe(regions.join(", ")), required: `at least ${Math.max(2, minRegions)}` }),
+    reason: message({
+      resource: "Stack",
+      property: "DigitalOcean regions",
+      found: describe(regions.join(", ")),
+      required: `at least ${Math.max(2, minRegions)}`,
+    }),
   };
   return minRegions <= 1 ? [{ ...row, accepted: REGION_RISK }] : [row];
 }
@@ -259,8 +278,20 @@ export function haScorecard(resources: readonly ScorecardInput[], thresholds: Pa
     ...appTier(deployments, limits.minAppReplicas),
     ...controlPlaneTier(doks),
     ...nodesTier(doks, limits.minKubernetesNodes),
-    ...databaseTier("PostgreSQL", clusters.filter((c) => engineOf(c) === POSTGRES_ENGINE), ofType(TYPES.replica), limits.minPostgresNodes, true),
-    ...databaseTier("Valkey", clusters.filter((c) => CACHE_ENGINES.includes(engineOf(c))), [], limits.minValkeyNodes, false),
+    ...databaseTier(
+      "PostgreSQL",
+      clusters.filter((c) => engineOf(c) === POSTGRES_ENGINE),
+      ofType(TYPES.replica),
+      limits.minPostgresNodes,
+      true,
+    ),
+    ...databaseTier(
+      "Valkey",
+      clusters.filter((c) => CACHE_ENGINES.includes(engineOf(c))),
+      [],
+      limits.minValkeyNodes,
+      false,
+    ),
     ...livekitTier(deployments, limits.minLivekitDeployments),
     ...regionTier(resources, limits.minRegions),
   ];

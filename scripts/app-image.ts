@@ -91,7 +91,8 @@ export function imageTag(root: string, commit: string): string {
 export function imageRepository(root: string, stack: string): string {
   const app = readStackFile(root, stack).config["gomeet:app"];
   const image = app === undefined ? undefined : (JSON.parse(app) as { image?: unknown }).image;
-  if (typeof image !== "string" || !image) throw new PreviewInputError(`Pulumi.${stack}.yaml has no gomeet:app.image to take the repository from`);
+  if (typeof image !== "string" || !image)
+    throw new PreviewInputError(`Pulumi.${stack}.yaml has no gomeet:app.image to take the repository from`);
   return image.replace(/(@sha256:[a-f0-9]{64}|:[A-Za-z0-9_.-]+)$/, "");
 }
 

@@ -32,7 +32,10 @@ function parseOptions(argv: string[]): { json: boolean; allowedOrigins: string[]
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
     }
-    const items = values["allowed-origins"].split(",").map((item) => item.trim()).filter((item) => item !== "");
+    const items = values["allowed-origins"]
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item !== "");
     const allowedOrigins = items.map((item) => {
       try {
         return parseOrigin(item);
@@ -100,7 +103,9 @@ async function main(): Promise<void> {
         const answer = await runControlCommand(pieces, line);
         if (answer !== "") process.stderr.write(`${answer}\n`);
       } catch (error) {
-        process.stderr.write(`${error instanceof ControlError ? error.message : `failed: ${error instanceof Error ? error.message : String(error)}`}\n`);
+        process.stderr.write(
+          `${error instanceof ControlError ? error.message : `failed: ${error instanceof Error ? error.message : String(error)}`}\n`,
+        );
       }
     });
   });

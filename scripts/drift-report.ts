@@ -44,7 +44,16 @@ export interface Drifted {
  * Steps that are not drift: nothing to do, reads, the refresh itself, and the two halves of a replacement
  * (reported once, as its `replace` step).
  */
-const NOT_DRIFT = new Set(["same", "read", "read-discard", "read-replacement", "refresh", "create-replacement", "delete-replaced", "discard-replaced"]);
+const NOT_DRIFT = new Set([
+  "same",
+  "read",
+  "read-discard",
+  "read-replacement",
+  "refresh",
+  "create-replacement",
+  "delete-replaced",
+  "discard-replaced",
+]);
 
 /** Type token and name of a URN (`urn:pulumi:<stack>::<project>::<parent$...$type>::<name>`). */
 export function parseUrn(urn: string): { type: string; name: string } {
@@ -78,7 +87,9 @@ export function driftReport(stack: string, json: string | undefined, stderr: str
   }
   const drifted = digest ? driftedResources(digest) : [];
   if (drifted.length) {
-    lines.push(`**Drift: ${drifted.length} resource(s) differ from main.** To put prod back, re-run the deploy of main (or undo the change`);
+    lines.push(
+      `**Drift: ${drifted.length} resource(s) differ from main.** To put prod back, re-run the deploy of main (or undo the change`,
+    );
     lines.push("made outside it); to keep the change, make it in the code and merge it.", "");
     lines.push("| operation | resource | type | what differs |", "|---|---|---|---|");
     for (const d of drifted) lines.push(`| ${d.op} | ${cell(d.name)} | ${cell(d.type)} | ${cell(d.differs.join(", ") || "(no detail)")} |`);
@@ -110,7 +121,8 @@ function main(argv: string[]): string {
     args: argv,
     options: { json: { type: "string" }, stderr: { type: "string" }, exit: { type: "string" }, stack: { type: "string", default: "prod" } },
   });
-  if (!values.json || !values.stderr || values.exit === undefined) throw new Error("usage: drift-report --json <file> --stderr <file> --exit <code>");
+  if (!values.json || !values.stderr || values.exit === undefined)
+    throw new Error("usage: drift-report --json <file> --stderr <file> --exit <code>");
   if (!/^\d+$/.test(values.exit)) throw new Error(`--exit must be the preview's exit code, got ${JSON.stringify(values.exit)}`);
   const read = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined);
   return driftReport(values.stack!, read(values.json), read(values.stderr) ?? "", Number(values.exit));

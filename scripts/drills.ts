@@ -47,12 +47,17 @@ function parseOptions(argv: string[]): Options {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }
-  const drills = (values.only?.split(",").map((n) => n.trim()).filter((n) => n !== "") ?? [...DRILL_NAMES]) as DrillName[];
+  const drills = (values.only
+    ?.split(",")
+    .map((n) => n.trim())
+    .filter((n) => n !== "") ?? [...DRILL_NAMES]) as DrillName[];
   const unknown = drills.filter((name) => !(DRILL_NAMES as readonly string[]).includes(name));
-  if (unknown.length > 0 || drills.length === 0) usageError(`--only: unknown drill(s) ${unknown.map((n) => `"${n}"`).join(", ") || "(none given)"}`);
+  if (unknown.length > 0 || drills.length === 0)
+    usageError(`--only: unknown drill(s) ${unknown.map((n) => `"${n}"`).join(", ") || "(none given)"}`);
   const scale = { ...FULL_SCALE };
   if (values.inputs !== undefined) {
-    if (!/^\d+$/.test(values.inputs) || Number(values.inputs) < 100) usageError(`--inputs must be an integer of at least 100, got "${values.inputs}"`);
+    if (!/^\d+$/.test(values.inputs) || Number(values.inputs) < 100)
+      usageError(`--inputs must be an integer of at least 100, got "${values.inputs}"`);
     scale.badInputs = Number(values.inputs);
   }
   if (values.json && values.markdown) usageError("--json and --markdown exclude each other");

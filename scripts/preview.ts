@@ -61,17 +61,22 @@ function parseOptions(argv: string[]): Options {
   const stacks = listStacks(root);
   // The front door: `npm run preview` on a fresh clone shows the production plan.
   const stack = parsed.values.stack ?? (stacks.includes(DEFAULT_STACK) ? DEFAULT_STACK : undefined);
-  if (!stack) throw new PreviewInputError(`--stack is required: there is no Pulumi.${DEFAULT_STACK}.yaml to default to (stacks here: ${stacks.join(", ") || "none"})\n${USAGE}`);
+  if (!stack)
+    throw new PreviewInputError(
+      `--stack is required: there is no Pulumi.${DEFAULT_STACK}.yaml to default to (stacks here: ${stacks.join(", ") || "none"})\n${USAGE}`,
+    );
   const { diff, "against-stack": againstStack } = parsed.values;
-  if (diff !== undefined && againstStack !== undefined) throw new PreviewInputError(`--diff and --against-stack exclude each other\n${USAGE}`);
+  if (diff !== undefined && againstStack !== undefined)
+    throw new PreviewInputError(`--diff and --against-stack exclude each other\n${USAGE}`);
   return { stack, json: parsed.values.json ?? false, root, diff, againstStack };
 }
 
 /** `--diff` / `--against-stack`: render both sides, print the diff. */
 async function compare(options: Options): Promise<number> {
-  const [base, head] = options.diff !== undefined
-    ? await revisionSides(options.root, options.stack, options.diff)
-    : await stackSides(options.root, options.stack, options.againstStack!);
+  const [base, head] =
+    options.diff !== undefined
+      ? await revisionSides(options.root, options.stack, options.diff)
+      : await stackSides(options.root, options.stack, options.againstStack!);
   const diff = diffPlans(base.doc, head.doc);
   process.stdout.write(options.json ? `${JSON.stringify(diffDocument(base, head, diff), null, 2)}\n` : `${formatDiff(base, head, diff)}\n`);
   return head.doc.policies.violations.some((v) => v.level === "mandatory") ? 1 : 0;
@@ -87,7 +92,9 @@ async function main(): Promise<number> {
   if (options.json) {
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   } else {
-    process.stdout.write(`${formatTree(doc, path.basename(stackFile.file))}\n${formatPolicies(report)}\n${formatChecklist(doc.checklist ?? [])}\n`);
+    process.stdout.write(
+      `${formatTree(doc, path.basename(stackFile.file))}\n${formatPolicies(report)}\n${formatChecklist(doc.checklist ?? [])}\n`,
+    );
   }
   return report.violations.some((v) => v.level === "mandatory") ? 1 : 0;
 }

@@ -37,7 +37,8 @@ export function createAuthenticator(auth: AuthConfig, claims: { issuer?: string;
   };
   // A KeyObject made once: handing jose the raw bytes would build one on every verification.
   const secret = auth.kind === "secret" ? createSecretKey(Buffer.from(auth.secret, "utf8")) : undefined;
-  const jwks: JWTVerifyGetKey | undefined = auth.kind === "jwks" ? createRemoteJWKSet(new URL(auth.jwksUrl), { timeoutDuration: 2000 }) : undefined;
+  const jwks: JWTVerifyGetKey | undefined =
+    auth.kind === "jwks" ? createRemoteJWKSet(new URL(auth.jwksUrl), { timeoutDuration: 2000 }) : undefined;
 
   return async (token) => {
     if (token === undefined || token === "") {
@@ -48,7 +49,10 @@ export function createAuthenticator(auth: AuthConfig, claims: { issuer?: string;
     }
     let payload;
     try {
-      payload = secret !== undefined ? (await jwtVerify(token, secret, options)).payload : (await jwtVerify(token, jwks as JWTVerifyGetKey, options)).payload;
+      payload =
+        secret !== undefined
+          ? (await jwtVerify(token, secret, options)).payload
+          : (await jwtVerify(token, jwks as JWTVerifyGetKey, options)).payload;
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw unauthorized("token_expired", "The access token has expired");
       const keySetUnreachable = error instanceof joseErrors.JWKSTimeout || !(error instanceof joseErrors.JOSEError);

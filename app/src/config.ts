@@ -144,7 +144,10 @@ export function parseOrigin(item: string): string {
 }
 
 const origins = z.string().transform((text, ctx) => {
-  const items = text.split(",").map((part) => part.trim()).filter((part) => part !== "");
+  const items = text
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "");
   const parsed: string[] = [];
   for (const item of items) {
     try {
@@ -182,7 +185,9 @@ const envSchema = z.object({
     .trim()
     .regex(/^[A-Za-z0-9_.-]{1,128}$/, "1-128 characters of A-Z a-z 0-9 _ . -")
     .optional(),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "one of fatal, error, warn, info, debug, trace, silent").default("info"),
+  LOG_LEVEL: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "one of fatal, error, warn, info, debug, trace, silent")
+    .default("info"),
   AUTH_JWT_SECRET: z.string().min(32, "at least 32 characters (HS256 key)").optional(),
   AUTH_JWKS_URL: z.url({ protocol: /^https?$/, error: "an http(s) URL" }).optional(),
   AUTH_JWT_ISSUER: z.string().min(1).optional(),
@@ -194,7 +199,12 @@ const envSchema = z.object({
   DATABASE_REPLICA_URLS: z
     .string()
     .default("")
-    .transform((text) => text.split(",").map((part) => part.trim()).filter((part) => part !== ""))
+    .transform((text) =>
+      text
+        .split(",")
+        .map((part) => part.trim())
+        .filter((part) => part !== ""),
+    )
     .pipe(z.array(postgresUrl)),
   DB_CONNECT_TIMEOUT_MS: int(100, 60_000, 2000),
   DB_QUERY_TIMEOUT_MS: int(100, 600_000, 5000),
@@ -272,7 +282,10 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     host: e.HOST,
     instanceId: e.INSTANCE_ID ?? sanitizeHostname(os.hostname()),
     logLevel: e.LOG_LEVEL,
-    auth: e.AUTH_JWT_SECRET !== undefined ? { kind: "secret", secret: e.AUTH_JWT_SECRET } : { kind: "jwks", jwksUrl: e.AUTH_JWKS_URL as string },
+    auth:
+      e.AUTH_JWT_SECRET !== undefined
+        ? { kind: "secret", secret: e.AUTH_JWT_SECRET }
+        : { kind: "jwks", jwksUrl: e.AUTH_JWKS_URL as string },
     authIssuer: e.AUTH_JWT_ISSUER,
     authAudience: e.AUTH_JWT_AUDIENCE,
     redisUrl: e.REDIS_URL,

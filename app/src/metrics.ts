@@ -10,7 +10,11 @@ export type ReadinessLabel = (typeof READINESS_LABELS)[number];
 export class AppMetrics {
   readonly registry = new Registry();
 
-  readonly wsConnections = new Gauge({ name: "gomeet_ws_connections", help: "Open WebSocket connections on this instance", registers: [this.registry] });
+  readonly wsConnections = new Gauge({
+    name: "gomeet_ws_connections",
+    help: "Open WebSocket connections on this instance",
+    registers: [this.registry],
+  });
   readonly wsMessagesIn = new Counter({
     name: "gomeet_ws_messages_in_total",
     help: "Client message frames received, by outcome (accepted, rate_limited, invalid_frame, unavailable)",
@@ -61,7 +65,12 @@ export class AppMetrics {
     labelNames: ["result"] as const,
     registers: [this.registry],
   });
-  readonly tokensSigned = new Counter({ name: "gomeet_livekit_tokens_signed_total", help: "LiveKit tokens signed, by deployment", labelNames: ["deployment"] as const, registers: [this.registry] });
+  readonly tokensSigned = new Counter({
+    name: "gomeet_livekit_tokens_signed_total",
+    help: "LiveKit tokens signed, by deployment",
+    labelNames: ["deployment"] as const,
+    registers: [this.registry],
+  });
   readonly roomRepins = new Counter({
     name: "gomeet_livekit_room_repins_total",
     help: "Rooms moved to another LiveKit deployment because theirs was unhealthy",

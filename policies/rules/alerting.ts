@@ -50,7 +50,12 @@ function missingTypes(required: readonly string[], alerts: readonly PolicyResour
   return required.filter((type) => !present.has(type));
 }
 
-function checkNodes(resources: readonly PolicyResource[], alerts: readonly PolicyResource[], required: string[], report: ReportViolation): void {
+function checkNodes(
+  resources: readonly PolicyResource[],
+  alerts: readonly PolicyResource[],
+  required: string[],
+  report: ReportViolation,
+): void {
   const nodeAlerts = alerts.filter((a) => alertTypeOf(a).startsWith(ALERT_TYPE_PREFIX.nodes));
   const missing = missingTypes(required, nodeAlerts);
   if (missing.length === 0) return;
@@ -85,7 +90,12 @@ function checkLoadBalancers(resources: readonly PolicyResource[], alerts: readon
   }
 }
 
-function checkDatabases(resources: readonly PolicyResource[], alerts: readonly PolicyResource[], required: string[], report: ReportViolation): void {
+function checkDatabases(
+  resources: readonly PolicyResource[],
+  alerts: readonly PolicyResource[],
+  required: string[],
+  report: ReportViolation,
+): void {
   const dbAlerts = alerts.filter((a) => alertTypeOf(a).startsWith(ALERT_TYPE_PREFIX.database));
   for (const cluster of resources.filter((r) => r.isType(digitalocean.DatabaseCluster))) {
     const watching = dependentsOf(cluster, dbAlerts);
@@ -223,9 +233,13 @@ function checkServiceSignals(resources: readonly PolicyResource[], report: Repor
         message({
           resource: subject(deployment.type, deployment.name),
           property: "ServiceMonitor scraping its pods",
-          found: monitors.length === 0 ? "none in the plan" : `none of ${monitors.map((m) => subject(m.type, m.name)).join(", ")} selects a Service in front of them`,
+          found:
+            monitors.length === 0
+              ? "none in the plan"
+              : `none of ${monitors.map((m) => subject(m.type, m.name)).join(", ")} selects a Service in front of them`,
           required: "a ServiceMonitor that selects a Service in front of its pods and names one of that Service's ports",
-          reason: "Unscraped, the service's own signals (readiness, fan-out latency, dependencies) never reach Prometheus and its alerts cannot fire.",
+          reason:
+            "Unscraped, the service's own signals (readiness, fan-out latency, dependencies) never reach Prometheus and its alerts cannot fire.",
         }),
         deployment.urn,
       );

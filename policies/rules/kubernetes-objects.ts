@@ -104,10 +104,12 @@ export function spreadsAcrossNodes(workload: Props): boolean {
       selectsPods(constraint)
     );
   });
-  const antiAffinity = list(field(podSpec, "affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution")).some((item) => {
-    const term = record(item);
-    return term !== undefined && term.topologyKey === HOSTNAME_TOPOLOGY_KEY && selectsPods(term);
-  });
+  const antiAffinity = list(field(podSpec, "affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution")).some(
+    (item) => {
+      const term = record(item);
+      return term !== undefined && term.topologyKey === HOSTNAME_TOPOLOGY_KEY && selectsPods(term);
+    },
+  );
   return spread || antiAffinity;
 }
 
@@ -120,5 +122,12 @@ export function replicasOf(workload: Props): { value: number | undefined; effect
 /** The LiveKit deployment names the app's pod template announces (unique, in order). */
 export function livekitDeploymentsOf(workload: Props): string[] {
   const raw = podAnnotationsOf(workload)[LIVEKIT_DEPLOYMENTS_ANNOTATION] ?? "";
-  return [...new Set(raw.split(",").map((name) => name.trim()).filter((name) => name.length > 0))];
+  return [
+    ...new Set(
+      raw
+        .split(",")
+        .map((name) => name.trim())
+        .filter((name) => name.length > 0),
+    ),
+  ];
 }

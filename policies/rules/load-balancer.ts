@@ -19,7 +19,11 @@ export function isLoadBalancerService(props: Record<string, unknown>): boolean {
 const loadBalancerSettings = {
   loadBalancerType: stringSetting("REGIONAL", "Required do-loadbalancer-type."),
   healthCheckPath: stringSetting("/readyz", "Required do-loadbalancer-healthcheck-path (the app's readiness endpoint)."),
-  minIdleTimeoutSeconds: integerSetting(600, IDLE_TIMEOUT_RANGE.min, "Lowest do-loadbalancer-http-idle-timeout-seconds (WebSockets idle longer than this are cut)."),
+  minIdleTimeoutSeconds: integerSetting(
+    600,
+    IDLE_TIMEOUT_RANGE.min,
+    "Lowest do-loadbalancer-http-idle-timeout-seconds (WebSockets idle longer than this are cut).",
+  ),
 };
 
 export const loadBalancerConfiguration: ResourceValidationPolicy = {
@@ -83,7 +87,9 @@ export const loadBalancerLetsEncryptDns: ResourceValidationPolicy = {
   validateResource: validateResourceOfType(k8s.core.v1.Service, (_service, args, reportViolation) => {
     if (!isLoadBalancerService(args.props)) return args.notApplicable("only Services of type LoadBalancer");
     const annotations = stringMap(field(args.props, "metadata", "annotations"));
-    const certificate = [doLoadBalancerAnnotation("certificate-name"), doLoadBalancerAnnotation("certificate-id")].find((k) => annotations[k] !== undefined);
+    const certificate = [doLoadBalancerAnnotation("certificate-name"), doLoadBalancerAnnotation("certificate-id")].find(
+      (k) => annotations[k] !== undefined,
+    );
     if (!certificate) return;
     const key = doLoadBalancerAnnotation("disable-lets-encrypt-dns-records");
     if (annotations[key] === "true") return;

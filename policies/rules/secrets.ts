@@ -9,12 +9,7 @@
  *   it must come from a Secret (`valueFrom.secretKeyRef`). Messages never print the value.
  */
 import * as k8s from "@pulumi/kubernetes";
-import {
-  validateResourceOfType,
-  type ReportViolation,
-  type ResourceValidationArgs,
-  type ResourceValidationPolicy,
-} from "@pulumi/policy";
+import { validateResourceOfType, type ReportViolation, type ResourceValidationArgs, type ResourceValidationPolicy } from "@pulumi/policy";
 import { secretPathsOf } from "../offline-context";
 import { containersOf, podSpecOf } from "./kubernetes-objects";
 import { describe, list, message, readOrUnknown, record, subject, text, UNKNOWN } from "./props";
@@ -73,7 +68,10 @@ const envSettings = {
 
 /** Whether an env var name says it holds a secret: a word of it is (or ends with) a sensitive part. */
 export function isSensitiveName(name: string, parts: readonly string[]): boolean {
-  const words = name.toUpperCase().split(/[^A-Z0-9]+/).filter((w) => w.length > 0);
+  const words = name
+    .toUpperCase()
+    .split(/[^A-Z0-9]+/)
+    .filter((w) => w.length > 0);
   const upperParts = parts.map((p) => p.toUpperCase());
   return words.some((word) => upperParts.some((part) => word === part || word === `${part}S` || word.endsWith(part)));
 }

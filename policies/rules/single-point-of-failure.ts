@@ -14,7 +14,11 @@ const spofSettings = {
   minKubernetesNodes: integerSetting(d.minKubernetesNodes, 1, "Below this node-pool floor the nodes are a single point of failure."),
   minPostgresNodes: integerSetting(d.minPostgresNodes, 1, "Below this many PostgreSQL nodes the database is a single point of failure."),
   minValkeyNodes: integerSetting(d.minValkeyNodes, 1, "Below this many Valkey nodes the cache is a single point of failure."),
-  minLivekitDeployments: integerSetting(d.minLivekitDeployments, 1, "Below this many LiveKit deployments media is a single point of failure."),
+  minLivekitDeployments: integerSetting(
+    d.minLivekitDeployments,
+    1,
+    "Below this many LiveKit deployments media is a single point of failure.",
+  ),
   minRegions: integerSetting(
     d.minRegions,
     1,

@@ -113,7 +113,10 @@ export const deploymentProbes: ResourceValidationPolicy = {
 
 const resourcesSettings = {
   requiredRequests: stringListSetting(["cpu", "memory"], "Resources every container must request."),
-  requiredLimits: stringListSetting(["memory"], "Resources every container must limit (CPU limits throttle latency, so only memory by default)."),
+  requiredLimits: stringListSetting(
+    ["memory"],
+    "Resources every container must limit (CPU limits throttle latency, so only memory by default).",
+  ),
 };
 
 export const deploymentResources: ResourceValidationPolicy = {
@@ -123,7 +126,10 @@ export const deploymentResources: ResourceValidationPolicy = {
   validateResource: validateDeployment((deployment, args, reportViolation) => {
     const { requiredRequests, requiredLimits } = readSettings(args, resourcesSettings);
     for (const { path, label, container } of containersOf(podSpecOf(deployment))) {
-      for (const [kind, required] of [["requests", requiredRequests], ["limits", requiredLimits]] as const) {
+      for (const [kind, required] of [
+        ["requests", requiredRequests],
+        ["limits", requiredLimits],
+      ] as const) {
         const declared = record(field(container, "resources", kind)) ?? {};
         const missing = required.filter((name) => declared[name] === undefined || declared[name] === null || declared[name] === "");
         if (missing.length === 0) continue;
@@ -142,7 +148,8 @@ export const deploymentResources: ResourceValidationPolicy = {
 
 export const deploymentSpread: ResourceValidationPolicy = {
   name: "deployment-spread",
-  description: "Deployments force their replicas onto distinct nodes (hostname topology spread with DoNotSchedule, or required anti-affinity).",
+  description:
+    "Deployments force their replicas onto distinct nodes (hostname topology spread with DoNotSchedule, or required anti-affinity).",
   validateResource: validateDeployment((deployment, args, reportViolation) => {
     if (spreadsAcrossNodes(deployment)) return;
     reportViolation(
@@ -216,7 +223,10 @@ export const deploymentImageTag: ResourceValidationPolicy = {
         message({
           resource: `${subject(args.type, args.name)} container "${label}"`,
           property: `${path}.image`,
-          found: image === undefined ? describe(container.image) : `${describe(image)} (${reference.tag === "latest" ? "tag latest" : "no tag: resolves to latest"})`,
+          found:
+            image === undefined
+              ? describe(container.image)
+              : `${describe(image)} (${reference.tag === "latest" ? "tag latest" : "no tag: resolves to latest"})`,
           required: "an explicit tag other than latest (e.g. the commit SHA) or an @sha256 digest",
           reason: "A moving tag lets nodes run different builds and makes a rollback pull the broken image again.",
         }),

@@ -74,7 +74,9 @@ export function compiledAppEntry(): string {
       const output = ts.transpileModule(contents[i] as string, { compilerOptions: options, fileName: file, reportDiagnostics: true });
       const problems = (output.diagnostics ?? []).filter((d) => d.category === ts.DiagnosticCategory.Error);
       if (problems.length > 0) {
-        throw new Error(`app build: ${path.relative(REPO_ROOT, file)}: ${problems.map((d) => ts.flattenDiagnosticMessageText(d.messageText, " ")).join("; ")}`);
+        throw new Error(
+          `app build: ${path.relative(REPO_ROOT, file)}: ${problems.map((d) => ts.flattenDiagnosticMessageText(d.messageText, " ")).join("; ")}`,
+        );
       }
       const out = path.join(staging, path.relative(SOURCE_DIR, file)).replace(/\.ts$/, ".js");
       fs.mkdirSync(path.dirname(out), { recursive: true });

@@ -69,7 +69,10 @@ export class AppInstance {
   /** Starts the process; resolves once /readyz answers 200 "healthy" (every dependency up). */
   async start(): Promise<void> {
     if (this.running) throw new Error(`app instance ${this.id} is already running (pid ${this.pid})`);
-    const proc = spawnManaged(`app-${this.id}`, process.execPath, ["--enable-source-maps", this.entry], { env: { ...this.env }, cwd: REPO_ROOT });
+    const proc = spawnManaged(`app-${this.id}`, process.execPath, ["--enable-source-maps", this.entry], {
+      env: { ...this.env },
+      cwd: REPO_ROOT,
+    });
     this.current = proc;
     void proc.exited.then(() => this.exited.add(proc));
     await waitForReady(

@@ -112,7 +112,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   }
   const buildMs = Date.now() - buildBegan;
   const [backingResult, nginxResult, livekitResult] = await starting;
-  if (backingResult.status === "rejected" || nginxResult.status === "rejected" || livekitResult.status === "rejected" || entry === undefined) {
+  if (
+    backingResult.status === "rejected" ||
+    nginxResult.status === "rejected" ||
+    livekitResult.status === "rejected" ||
+    entry === undefined
+  ) {
     await Promise.allSettled([
       backingResult.status === "fulfilled" ? backingResult.value.stop() : undefined,
       nginxResult.status === "fulfilled" ? nginxResult.value.stop() : undefined,
@@ -125,7 +130,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const nginx = nginxResult.value;
   const livekit = livekitResult.value;
   const backingReady = Date.now() - began;
-  progress(`backing services ready in ${(backingReady / 1000).toFixed(1)} s (app built or found in ${buildMs} ms); starting ${count} app instances`);
+  progress(
+    `backing services ready in ${(backingReady / 1000).toFixed(1)} s (app built or found in ${buildMs} ms); starting ${count} app instances`,
+  );
 
   const allowedOrigins = [...(options.allowedOrigins ?? [])];
   const backends = {
@@ -152,8 +159,14 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   });
   const appsBegan = Date.now();
   // Prometheus starts with the instances: its first scrapes come up to 5 s after it starts (see settled()).
-  const prometheusStart = startPrometheus({ targets: instances.map((i) => ({ host: "127.0.0.1", port: i.port, name: i.id })), forScale: options.alertForScale });
-  const [started, prometheusResult] = await Promise.all([Promise.allSettled(instances.map((instance) => instance.start())), Promise.allSettled([prometheusStart])]);
+  const prometheusStart = startPrometheus({
+    targets: instances.map((i) => ({ host: "127.0.0.1", port: i.port, name: i.id })),
+    forScale: options.alertForScale,
+  });
+  const [started, prometheusResult] = await Promise.all([
+    Promise.allSettled(instances.map((instance) => instance.start())),
+    Promise.allSettled([prometheusStart]),
+  ]);
   const prometheusStarted = prometheusResult[0];
   const stop = async (): Promise<void> => {
     await Promise.allSettled(instances.filter((i) => i.running).map((i) => i.stop()));

@@ -37,7 +37,10 @@ function readyLine(logs: string): ChildReady | undefined {
 export async function startLivekitProcess(name: string): Promise<LivekitProcess> {
   const proc = spawnManaged(`livekit-${name}`, process.execPath, ["--import", "tsx", __filename, name]);
   let ready: ChildReady | undefined;
-  await waitForReady(proc, async () => (ready = readyLine(proc.logs())) !== undefined, { timeoutMs: 20_000, what: `LiveKit stand-in ${name} to listen` });
+  await waitForReady(proc, async () => (ready = readyLine(proc.logs())) !== undefined, {
+    timeoutMs: 20_000,
+    what: `LiveKit stand-in ${name} to listen`,
+  });
   const details = ready as ChildReady;
   const port = Number(new URL(details.httpUrl).port);
   const switchTo = async (listening: boolean): Promise<void> => {

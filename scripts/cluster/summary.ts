@@ -94,7 +94,10 @@ export function formatSummary(s: ClusterSummary): string {
     [`kill -9 ${s.instances[0]?.pid ?? "<pid>"}`, "an app instance crashes: its clients reconnect through nginx and resume with since="],
     [`kill -STOP ${s.redis.primary.pid}`, "the Valkey primary hangs: Sentinel fails over after 1 s (kill -CONT to thaw it)"],
     [`kill -9 ${s.redis.primary.pid}`, "the Valkey primary dies: Sentinel promotes the replica, HAProxy follows"],
-    [`redis-cli -p ${primaryPort} CLIENT PAUSE 5000 WRITE`, "the Valkey primary holds every write for 5 s (DEBUG SLEEP is disabled in Redis 7)"],
+    [
+      `redis-cli -p ${primaryPort} CLIENT PAUSE 5000 WRITE`,
+      "the Valkey primary holds every write for 5 s (DEBUG SLEEP is disabled in Redis 7)",
+    ],
     [`redis-cli -p ${sentinelPort} SENTINEL get-master-addr-by-name ${s.redis.masterName}`, "which node is the primary now"],
     [`kill -9 ${s.postgres.replica.pid}`, "the PostgreSQL replica dies: reads move to the primary"],
     ["kill pg-primary (here)", "the PostgreSQL primary node dies: pg_auto_failover promotes the standby, writes answer 503 until then"],

@@ -31,8 +31,7 @@ export const EXPECTED_ALERTS: Readonly<Record<string, readonly string[]>> = {
 export const ALERT_SETTLE_MS = 30_000;
 const POLL_MS = 200;
 
-const keyOf = (alert: ActiveAlert): string =>
-  JSON.stringify(Object.entries(alert.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+const keyOf = (alert: ActiveAlert): string => JSON.stringify(Object.entries(alert.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
 export class AlertWatch {
   /** First time (epoch ms) each alert (by its labels) was seen firing. */

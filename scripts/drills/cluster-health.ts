@@ -29,9 +29,12 @@ async function problems(cluster: Cluster): Promise<string[]> {
   const states = await postgres.formation.states().catch(() => []);
   const settled = states.length === 2 && states.every((s) => s.reported === s.assigned);
   if (!settled || !states.some((s) => s.reported === "primary") || !states.some((s) => s.reported === "secondary")) {
-    found.push(`the PostgreSQL formation is not primary + secondary (${states.map((s) => `${s.name} ${s.reported}/${s.assigned}`).join(", ")})`);
+    found.push(
+      `the PostgreSQL formation is not primary + secondary (${states.map((s) => `${s.name} ${s.reported}/${s.assigned}`).join(", ")})`,
+    );
   }
-  if (!(await postgres.replicaStreaming().catch(() => false))) found.push("the PostgreSQL read-only replica is not streaming from the primary");
+  if (!(await postgres.replicaStreaming().catch(() => false)))
+    found.push("the PostgreSQL read-only replica is not streaming from the primary");
   return found;
 }
 

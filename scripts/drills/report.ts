@@ -38,7 +38,11 @@ export function formatTable(results: readonly DrillResult[], withDetails = true)
     r.passed ? "PASS" : "FAIL",
   ]);
   const widths = HEADER.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
-  const line = (cells: string[]): string => cells.map((cell, i) => (i === 0 || i === cells.length - 1 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join("  ").trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, i) => (i === 0 || i === cells.length - 1 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number)))
+      .join("  ")
+      .trimEnd();
   const out = [line(HEADER), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)];
   if (withDetails) {
     for (const r of results) {

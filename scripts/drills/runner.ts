@@ -63,7 +63,8 @@ export async function runDrill(cluster: Cluster, drill: Drill, scale: DrillScale
   try {
     result = await drill.run({ cluster, scale, progress, alerts });
     const missing = await alerts.settle(EXPECTED_ALERTS[drill.name] ?? [], ALERT_SETTLE_MS);
-    for (const name of missing) result.details.push(`expected alert ${name} did not fire within ${ALERT_SETTLE_MS / 1000} s after the drill`);
+    for (const name of missing)
+      result.details.push(`expected alert ${name} did not fire within ${ALERT_SETTLE_MS / 1000} s after the drill`);
   } catch (error) {
     result = failed(drill.name, `the drill could not run: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
@@ -73,11 +74,18 @@ export async function runDrill(cluster: Cluster, drill: Drill, scale: DrillScale
   const pollErrors = alerts.failedPolls();
   if (pollErrors.length > 0) result.details.push(`${pollErrors.length} alert poll(s) failed, e.g. ${pollErrors[0]}`);
   progress(`${drill.name}: alerts ${result.alerts.map((a) => `${a.name} after ${a.firedAfterSeconds.toFixed(2)} s`).join(", ") || "none"}`);
-  progress(`${drill.name}: ${result.passed ? "PASS" : `FAIL (${result.problems.join("; ")})`} in ${((Date.now() - began) / 1000).toFixed(1)} s`);
+  progress(
+    `${drill.name}: ${result.passed ? "PASS" : `FAIL (${result.problems.join("; ")})`} in ${((Date.now() - began) / 1000).toFixed(1)} s`,
+  );
   return result;
 }
 
-export async function runDrills(cluster: Cluster, drills: readonly Drill[], scale: DrillScale, progress: (line: string) => void): Promise<DrillResult[]> {
+export async function runDrills(
+  cluster: Cluster,
+  drills: readonly Drill[],
+  scale: DrillScale,
+  progress: (line: string) => void,
+): Promise<DrillResult[]> {
   const results: DrillResult[] = [];
   for (const drill of drills) results.push(await runDrill(cluster, drill, scale, progress));
   return results;

@@ -26,7 +26,12 @@ export class Verdict {
 
   /** The result with the load's lost / duplicates / failed-request counts. */
   resultFromLoad(obs: LoadObservation, figures: { recoveryMs: number; degradedSeen: boolean }): DrillResult {
-    return this.result({ ...figures, lost: obs.delivery.lost, duplicates: obs.delivery.duplicates, failedRequests: obs.failedRequests.length });
+    return this.result({
+      ...figures,
+      lost: obs.delivery.lost,
+      duplicates: obs.delivery.duplicates,
+      failedRequests: obs.failedRequests.length,
+    });
   }
 
   result(figures: { recoveryMs: number; lost: number; duplicates: number; failedRequests: number; degradedSeen: boolean }): DrillResult {

@@ -51,7 +51,9 @@ export function formatDiff(base: Side, head: Side, diff: PlanDiff): string {
   );
   const risky = diff.changes.filter((c) => c.dataLossRisk);
   if (risky.length) {
-    lines.push(`WARNING: ${risky.length} change(s) would destroy a database cluster and its data: ${risky.map((c) => `${c.name} (${c.op})`).join(", ")}.`);
+    lines.push(
+      `WARNING: ${risky.length} change(s) would destroy a database cluster and its data: ${risky.map((c) => `${c.name} (${c.op})`).join(", ")}.`,
+    );
   }
   const headViolations = head.doc.policies.violations;
   lines.push(

@@ -109,7 +109,12 @@ export function diffResources(base: PreviewResource[], head: PreviewResource[]):
     const unknownDiffs: PropertyDiff[] = (unknown.get(resourceRef(r)) ?? [])
       // An input already shown changing (or changing inside) is not repeated as "unknown".
       .filter((u) => !ownDiffs.some((d) => d.path === u.path || d.path.startsWith(`${u.path}.`) || d.path.startsWith(`${u.path}[`)))
-      .map((u) => ({ path: u.path, ...(u.old !== undefined ? { old: u.old } : {}), unknown: u.because, ...(u.replaces ? { replaces: true } : {}) }));
+      .map((u) => ({
+        path: u.path,
+        ...(u.old !== undefined ? { old: u.old } : {}),
+        unknown: u.because,
+        ...(u.replaces ? { replaces: true } : {}),
+      }));
     const diffs = [...ownDiffs, ...unknownDiffs];
     if (!diffs.length) continue;
     const replace = diffs.some((d) => d.replaces);
@@ -125,7 +130,14 @@ export function diffResources(base: PreviewResource[], head: PreviewResource[]):
   }
   for (const r of base) {
     if (after.has(key(r))) continue;
-    changes.push({ op: "delete", type: r.type, name: r.name, diffs: [], dataLossRisk: isStateful(r), ...(r.protect ? { protected: true } : {}) });
+    changes.push({
+      op: "delete",
+      type: r.type,
+      name: r.name,
+      diffs: [],
+      dataLossRisk: isStateful(r),
+      ...(r.protect ? { protected: true } : {}),
+    });
   }
   return changes;
 }

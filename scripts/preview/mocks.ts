@@ -23,7 +23,9 @@ const MOCK_KUBECONFIG = [
 ].join("\n");
 
 /** Base64 of an obviously fake CA certificate, and the token the mock data source hands out. */
-export const MOCK_CA_CERTIFICATE = Buffer.from("-----BEGIN CERTIFICATE-----\noffline-preview\n-----END CERTIFICATE-----\n").toString("base64");
+export const MOCK_CA_CERTIFICATE = Buffer.from("-----BEGIN CERTIFICATE-----\noffline-preview\n-----END CERTIFICATE-----\n").toString(
+  "base64",
+);
 export const MOCK_CLUSTER_TOKEN = "offline-preview-token";
 /** The databases' CA (getDatabaseCa answers it decoded, as PEM). */
 export const MOCK_DATABASE_CA = "-----BEGIN CERTIFICATE-----\noffline-preview-database-ca\n-----END CERTIFICATE-----\n";
@@ -105,7 +107,13 @@ export function mockCall(token: string, inputs: Record<string, unknown>): Record
       // The live cluster's fresh credentials (the cluster resource is named after its `name`).
       const name = String(inputs.name);
       const host = `https://${name}-id.k8s.offline-preview.invalid`;
-      const kubeConfig = { host, clusterCaCertificate: MOCK_CA_CERTIFICATE, token: MOCK_CLUSTER_TOKEN, expiresAt: "2000-01-01T00:00:00Z", rawConfig: MOCK_KUBECONFIG };
+      const kubeConfig = {
+        host,
+        clusterCaCertificate: MOCK_CA_CERTIFICATE,
+        token: MOCK_CLUSTER_TOKEN,
+        expiresAt: "2000-01-01T00:00:00Z",
+        rawConfig: MOCK_KUBECONFIG,
+      };
       return { id: `${name}-id`, name, endpoint: host, kubeconfigExpireSeconds: inputs.kubeconfigExpireSeconds, kubeConfigs: [kubeConfig] };
     }
     case INVOKE.databaseCa:

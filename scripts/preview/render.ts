@@ -84,9 +84,7 @@ export function unwrapSecrets(value: unknown, path: string, secretPaths: string[
   }
   if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, `${path}[${i}]`, secretPaths));
   if (typeof value === "object" && value !== null) {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v, path ? `${path}.${k}` : k, secretPaths)]),
-    );
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v, path ? `${path}.${k}` : k, secretPaths)]));
   }
   return value;
 }
@@ -143,7 +141,10 @@ export async function renderStack(stackFile: StackConfigFile, programPath: strin
   process.on("unhandledRejection", onRejection);
   try {
     const mocks: pulumi.runtime.Mocks = {
-      newResource: (args) => ({ id: `${args.name}-id`, state: { ...args.inputs, ...mockResourceState(args.type, args.name, args.inputs) } }),
+      newResource: (args) => ({
+        id: `${args.name}-id`,
+        state: { ...args.inputs, ...mockResourceState(args.type, args.name, args.inputs) },
+      }),
       call: (args) => mockCall(args.token, args.inputs),
     };
     await pulumi.runtime.setMocks(mocks, project, stackFile.stack, true);

@@ -76,7 +76,8 @@ export async function withWorktree<T>(root: string, commit: string, fn: (worktre
   try {
     const lockHere = path.join(root, "package-lock.json");
     const lockThere = path.join(worktree, "package-lock.json");
-    const same = fs.existsSync(lockThere) && fs.existsSync(lockHere) && fs.readFileSync(lockHere, "utf8") === fs.readFileSync(lockThere, "utf8");
+    const same =
+      fs.existsSync(lockThere) && fs.existsSync(lockHere) && fs.readFileSync(lockHere, "utf8") === fs.readFileSync(lockThere, "utf8");
     if (same) {
       fs.symlinkSync(path.join(root, "node_modules"), path.join(worktree, "node_modules"), "dir");
     } else {

@@ -64,7 +64,9 @@ function unwrap(value: unknown, where: string, problems: string[]): { value: unk
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       if (CREDENTIAL_FIELDS.test(k) && typeof v === "string") {
-        problems.push(`${where}.${k} holds a credential in plain text: make it a secure value (pulumi config set --secret --path '${where}.${k}' ...)`);
+        problems.push(
+          `${where}.${k} holds a credential in plain text: make it a secure value (pulumi config set --secret --path '${where}.${k}' ...)`,
+        );
       }
       const inner = unwrap(v, `${where}.${k}`, problems);
       out[k] = inner.value;

@@ -80,8 +80,12 @@ describe("the batch append script", () => {
     const keys = roomLogKeys("refused-room");
     const prefix = messageFramePrefix("refused-room");
     const tooMany = Array.from({ length: MAX_APPEND_BATCH + 1 }, () => `"from":{},"data":1}`);
-    await expect(redis.appendMessages({ keys, framePrefix: prefix, tails: [], limits: LIMITS })).rejects.toThrow(`appendMessages takes 1 to ${MAX_APPEND_BATCH} messages; got 0`);
-    await expect(redis.appendMessages({ keys, framePrefix: prefix, tails: tooMany, limits: LIMITS })).rejects.toThrow(`got ${MAX_APPEND_BATCH + 1}`);
+    await expect(redis.appendMessages({ keys, framePrefix: prefix, tails: [], limits: LIMITS })).rejects.toThrow(
+      `appendMessages takes 1 to ${MAX_APPEND_BATCH} messages; got 0`,
+    );
+    await expect(redis.appendMessages({ keys, framePrefix: prefix, tails: tooMany, limits: LIMITS })).rejects.toThrow(
+      `got ${MAX_APPEND_BATCH + 1}`,
+    );
     expect(await redis.exists([keys.seq, keys.history])).toBe(0);
   });
 });
@@ -113,7 +117,9 @@ describe("instances that batch", () => {
   });
 
   test("messages accepted just before a batching instance stops are still appended and delivered", async () => {
-    const leaving = await startApp(appConfig(backends, "batched-leaving", { WS_MAX_MESSAGES_PER_SECOND: "10000", WS_PUBLISH_BATCH_MS: "100" }));
+    const leaving = await startApp(
+      appConfig(backends, "batched-leaving", { WS_MAX_MESSAGES_PER_SECOND: "10000", WS_PUBLISH_BATCH_MS: "100" }),
+    );
     const [alice, bob] = await Promise.all([token("alice"), token("bob")]);
     const room = await createRoom(unbatched.url, alice);
     const onUnbatched = await connect(unbatched.url, room, alice);

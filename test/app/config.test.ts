@@ -46,10 +46,9 @@ test("defaults", () => {
 
 test("replica URLs are comma-separated and may be empty", () => {
   expect(loadServiceConfig({ ...valid, DATABASE_REPLICA_URLS: "" }).databaseReplicaUrls).toEqual([]);
-  expect(loadServiceConfig({ ...valid, DATABASE_REPLICA_URLS: " postgres://r1/db , postgresql://r2:5432/db" }).databaseReplicaUrls).toEqual([
-    "postgres://r1/db",
-    "postgresql://r2:5432/db",
-  ]);
+  expect(loadServiceConfig({ ...valid, DATABASE_REPLICA_URLS: " postgres://r1/db , postgresql://r2:5432/db" }).databaseReplicaUrls).toEqual(
+    ["postgres://r1/db", "postgresql://r2:5432/db"],
+  );
 });
 
 test.each([
@@ -58,13 +57,22 @@ test.each([
   [{ REDIS_URL: undefined }, "REDIS_URL is required"],
   [{ REDIS_URL: "http://127.0.0.1:6379" }, "REDIS_URL must be a redis:// or rediss:// URL with a host"],
   [{ DATABASE_URL: "mysql://x/db" }, "DATABASE_URL must be a postgres:// or postgresql:// URL with a host"],
-  [{ DATABASE_REPLICA_URLS: "postgres://r1/db,nope" }, "DATABASE_REPLICA_URLS (at 1) must be a postgres:// or postgresql:// URL with a host"],
+  [
+    { DATABASE_REPLICA_URLS: "postgres://r1/db,nope" },
+    "DATABASE_REPLICA_URLS (at 1) must be a postgres:// or postgresql:// URL with a host",
+  ],
   [{ LIVEKIT_DATACENTERS: "[]" }, "LIVEKIT_DATACENTERS must be at least one {name, url, apiKey, apiSecret}"],
   [{ LIVEKIT_DATACENTERS: "{oops" }, "LIVEKIT_DATACENTERS must be a JSON array of {name, url, apiKey, apiSecret}"],
-  [{ LIVEKIT_DATACENTERS: '[{"name":"a","url":"https://lk","apiKey":"k","apiSecret":"s"}]' }, "LIVEKIT_DATACENTERS (at 0.url) must be a ws:// or wss:// URL"],
+  [
+    { LIVEKIT_DATACENTERS: '[{"name":"a","url":"https://lk","apiKey":"k","apiSecret":"s"}]' },
+    "LIVEKIT_DATACENTERS (at 0.url) must be a ws:// or wss:// URL",
+  ],
   [{ LIVEKIT_DATACENTERS: '[{"name":"a","url":"wss://lk","apiKey":"k"}]' }, "LIVEKIT_DATACENTERS (at 0.apiSecret) must be"],
   [
-    { LIVEKIT_DATACENTERS: '[{"name":"a","url":"wss://x","apiKey":"k","apiSecret":"s"},{"name":"a","url":"wss://y","apiKey":"k","apiSecret":"s"}]' },
+    {
+      LIVEKIT_DATACENTERS:
+        '[{"name":"a","url":"wss://x","apiKey":"k","apiSecret":"s"},{"name":"a","url":"wss://y","apiKey":"k","apiSecret":"s"}]',
+    },
     "LIVEKIT_DATACENTERS must be unique deployment names",
   ],
   [{ AUTH_JWT_SECRET: "short" }, "AUTH_JWT_SECRET must be at least 32 characters (HS256 key)"],
@@ -82,7 +90,11 @@ test.each([
 });
 
 test("every bad variable is reported at once", () => {
-  expect(problems({ PORT: "x", REDIS_URL: "nope", HISTORY_MAX_LENGTH: "-1" }).map((p) => p.split(" ")[0])).toEqual(["PORT", "REDIS_URL", "HISTORY_MAX_LENGTH"]);
+  expect(problems({ PORT: "x", REDIS_URL: "nope", HISTORY_MAX_LENGTH: "-1" }).map((p) => p.split(" ")[0])).toEqual([
+    "PORT",
+    "REDIS_URL",
+    "HISTORY_MAX_LENGTH",
+  ]);
 });
 
 test("JWKS instead of a secret", () => {

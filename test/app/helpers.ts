@@ -47,11 +47,17 @@ export async function spawnApp(
   const args = [...nodeArgs, "--import", "tsx", path.join(REPO_ROOT, "app/src/main.ts")];
   const proc = spawnManaged(`app-${instanceId}`, process.execPath, args, { env, cwd: REPO_ROOT });
   const url = `http://127.0.0.1:${port}`;
-  await waitForReady(proc, async () => (await fetch(`${url}/healthz`)).ok, { timeoutMs: 20_000, what: `app ${instanceId} to answer /healthz` });
+  await waitForReady(proc, async () => (await fetch(`${url}/healthz`)).ok, {
+    timeoutMs: 20_000,
+    what: `app ${instanceId} to answer /healthz`,
+  });
   return { process: proc, url };
 }
 
 /** A user's token signed with the tests' secret (or `secret`), valid for an hour unless told otherwise. */
-export function token(sub: string, opts: { name?: string; expiresInSeconds?: number; secret?: string; alg?: string } = {}): Promise<string> {
+export function token(
+  sub: string,
+  opts: { name?: string; expiresInSeconds?: number; secret?: string; alg?: string } = {},
+): Promise<string> {
   return signUserToken(opts.secret ?? JWT_SECRET, sub, { name: opts.name, expiresInSeconds: opts.expiresInSeconds ?? 3600, alg: opts.alg });
 }

@@ -66,7 +66,11 @@ describe("authentication failures answer 401 with a JSON error", () => {
   const cases: Array<[string, () => Promise<string | undefined>, string]> = [
     ["no token", async () => undefined, "missing_token"],
     ["a token that is not a JWT", async () => "not-a-jwt", "invalid_token"],
-    ["a token signed with another secret (forged)", () => token("mallory", { secret: "another-secret-that-is-at-least-32-chars!!" }), "invalid_token"],
+    [
+      "a token signed with another secret (forged)",
+      () => token("mallory", { secret: "another-secret-that-is-at-least-32-chars!!" }),
+      "invalid_token",
+    ],
     ["an expired token", () => token("alice", { expiresInSeconds: -60 }), "token_expired"],
     ["a token with another algorithm (HS512)", () => token("alice", { alg: "HS512" }), "invalid_token"],
     [
@@ -78,7 +82,11 @@ describe("authentication failures answer 401 with a JSON error", () => {
           .sign(new TextEncoder().encode("test-secret-that-is-at-least-32-characters-long")),
       "invalid_token",
     ],
-    ["an unsecured token (alg none)", async () => `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from('{"sub":"alice"}').toString("base64url")}.`, "invalid_token"],
+    [
+      "an unsecured token (alg none)",
+      async () => `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from('{"sub":"alice"}').toString("base64url")}.`,
+      "invalid_token",
+    ],
   ];
 
   test.each(cases)("HTTP: %s", async (_label, make, code) => {
@@ -97,7 +105,9 @@ describe("authentication failures answer 401 with a JSON error", () => {
   });
 
   test("HTTP: a non-Bearer Authorization header counts as no token", async () => {
-    const response = await api(app.url, "GET", `/rooms/${room}`, { headers: { authorization: `Basic ${Buffer.from("a:b").toString("base64")}` } });
+    const response = await api(app.url, "GET", `/rooms/${room}`, {
+      headers: { authorization: `Basic ${Buffer.from("a:b").toString("base64")}` },
+    });
     expect(response.status).toBe(401);
     expect(response.body.error.code).toBe("missing_token");
   });
@@ -119,13 +129,16 @@ describe("JWKS mode", () => {
     const { publicKey, privateKey } = await generateKeyPair("ES256");
     const other = await generateKeyPair("ES256");
     const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256", use: "sig" };
-    const jwks = http.createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] })));
+    const jwks = http.createServer((_req, res) =>
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] })),
+    );
     await new Promise<void>((resolve) => jwks.listen(0, "127.0.0.1", resolve));
     onStopAll(() => new Promise((resolve) => jwks.close(() => resolve())));
     const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/.well-known/jwks.json`;
     const withJwks = await startApp(appConfig(backends, "input-jwks", { AUTH_JWT_SECRET: "", AUTH_JWKS_URL: jwksUrl }));
     try {
-      const sign = (key: Parameters<SignJWT["sign"]>[0]) => new SignJWT({ name: "Jay" }).setProtectedHeader({ alg: "ES256", kid: "k1" }).setSubject("jay").setExpirationTime("5m").sign(key);
+      const sign = (key: Parameters<SignJWT["sign"]>[0]) =>
+        new SignJWT({ name: "Jay" }).setProtectedHeader({ alg: "ES256", kid: "k1" }).setSubject("jay").setExpirationTime("5m").sign(key);
       const good = await api(withJwks.url, "GET", `/rooms/${room}`, { token: await sign(privateKey) });
       expect(good.status).toBe(200);
       const forged = await api(withJwks.url, "GET", `/rooms/${room}`, { token: await sign(other.privateKey) });
@@ -142,7 +155,12 @@ describe("JWKS mode", () => {
 describe("bad HTTP input", () => {
   test.each([
     ["invalid JSON", 400, "invalid_json", { rawBody: "{nope", headers: { "content-type": "application/json" } }],
-    ["a body that is not JSON", 415, "unsupported_media_type", { rawBody: "name=x", headers: { "content-type": "application/x-www-form-urlencoded" } }],
+    [
+      "a body that is not JSON",
+      415,
+      "unsupported_media_type",
+      { rawBody: "name=x", headers: { "content-type": "application/x-www-form-urlencoded" } },
+    ],
     ["no name", 400, "invalid_body", { body: {} }],
     ["an empty name", 400, "invalid_body", { body: { name: "   " } }],
     ["a name that is too long", 400, "invalid_body", { body: { name: "x".repeat(101) } }],
@@ -167,7 +185,18 @@ describe("bad HTTP input", () => {
       let status: number | undefined;
       let error: string | undefined;
       const req = http.request(
-        { host: "127.0.0.1", port, method: "POST", path: "/rooms", headers: { authorization: `Bearer ${alice}`, "content-type": "application/json", "content-length": chunk.length * chunks, connection: "close" } }, // as nginx talks to upstreams
+        {
+          host: "127.0.0.1",
+          port,
+          method: "POST",
+          path: "/rooms",
+          headers: {
+            authorization: `Bearer ${alice}`,
+            "content-type": "application/json",
+            "content-length": chunk.length * chunks,
+            connection: "close",
+          },
+        }, // as nginx talks to upstreams
         (res) => {
           status = res.statusCode;
           res.resume();
@@ -283,7 +312,12 @@ describe("bad WebSocket input", () => {
     // Heartbeats far apart: a paused client does not answer pings and would be dropped for that first.
     const fast = await startApp(
       // A bound a reading client never reaches (4 MiB, the default), only the one that stopped reading.
-      appConfig(backends, "input-fast", { WS_MAX_MESSAGES_PER_SECOND: "100000", WS_MAX_BUFFERED_BYTES: "4194304", HEARTBEAT_INTERVAL_MS: "60000", PRESENCE_TTL_SECONDS: "120" }),
+      appConfig(backends, "input-fast", {
+        WS_MAX_MESSAGES_PER_SECOND: "100000",
+        WS_MAX_BUFFERED_BYTES: "4194304",
+        HEARTBEAT_INTERVAL_MS: "60000",
+        PRESENCE_TTL_SECONDS: "120",
+      }),
     );
     try {
       const slow = await connect(alice, fast.url);

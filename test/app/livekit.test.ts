@@ -27,9 +27,15 @@ async function issue(target: RunningApp, room: string, userToken: string, body?:
   return api(target.url, "POST", `/rooms/${room}/token`, { token: userToken, body });
 }
 
-async function counter(target: RunningApp, metric: "tokenCache" | "tokensSigned" | "roomRepins", labels: Record<string, string> = {}): Promise<number> {
+async function counter(
+  target: RunningApp,
+  metric: "tokenCache" | "tokensSigned" | "roomRepins",
+  labels: Record<string, string> = {},
+): Promise<number> {
   const values = (await target.metrics[metric].get()).values;
-  return values.filter((v) => Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l)).reduce((sum, v) => sum + v.value, 0);
+  return values
+    .filter((v) => Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l))
+    .reduce((sum, v) => sum + v.value, 0);
 }
 
 async function setHealthy(standIn: LivekitStandIn, healthy: boolean): Promise<void> {
@@ -44,7 +50,12 @@ async function setHealthy(standIn: LivekitStandIn, healthy: boolean): Promise<vo
 
 beforeAll(async () => {
   let postgres;
-  [redis, postgres, lkA, lkB] = await Promise.all([startRedis(), startPostgres(), startLivekitStandIn("lk-a"), startLivekitStandIn("lk-b")]);
+  [redis, postgres, lkA, lkB] = await Promise.all([
+    startRedis(),
+    startPostgres(),
+    startLivekitStandIn("lk-a"),
+    startLivekitStandIn("lk-b"),
+  ]);
   backends = { redisUrl: redis.url, databaseUrl: postgres.url, livekit: [lkA, lkB] };
   const overrides = { LIVEKIT_TOKEN_TTL_SECONDS: String(TOKEN_TTL_SECONDS) };
   [one, two] = await Promise.all([startApp(appConfig(backends, "lk-one", overrides)), startApp(appConfig(backends, "lk-two", overrides))]);
@@ -66,7 +77,13 @@ test("a token verifies with the SDK's TokenVerifier and carries identity, name, 
   const response = await issue(one, room, alice, { canPublish: false });
   expect(response.status).toBe(200);
   // `datacenter` is the historical name of `deployment`, kept for older clients: both carry the same value.
-  expect(response.body).toEqual({ token: expect.any(String), url: lkA.url, deployment: "lk-a", datacenter: "lk-a", expiresAt: expect.any(String) });
+  expect(response.body).toEqual({
+    token: expect.any(String),
+    url: lkA.url,
+    deployment: "lk-a",
+    datacenter: "lk-a",
+    expiresAt: expect.any(String),
+  });
   const claims = await new TokenVerifier(lkA.apiKey, lkA.apiSecret).verify(response.body.token);
   expect(claims.sub).toBe("alice");
   expect(claims.name).toBe("Alice");
@@ -109,7 +126,10 @@ test("when the pinned deployment turns unhealthy the room is re-pinned to the ne
 test("an unreachable deployment counts as unhealthy", async () => {
   await lkA.stop();
   try {
-    await waitFor(async () => one.readiness().dependencies.livekit[0]?.healthy === false, { timeoutMs: 5000, what: "lk-a to be seen unreachable" });
+    await waitFor(async () => one.readiness().dependencies.livekit[0]?.healthy === false, {
+      timeoutMs: 5000,
+      what: "lk-a to be seen unreachable",
+    });
     const room = await createRoom(one.url, alice);
     expect((await issue(one, room, alice)).body.deployment).toBe("lk-b");
   } finally {

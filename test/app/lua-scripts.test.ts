@@ -32,18 +32,21 @@ describe("the Lua script files", () => {
     expect(scriptFiles.sort()).toEqual(Object.keys(REGISTERED).map(kebab).sort());
   });
 
-  test.each(Object.entries(REGISTERED))("%s: its header names every KEYS[i] and ARGV[i] it reads and what it returns", (command, script) => {
-    const name = kebab(command);
-    const { header, body } = split(readFileSync(path.join(LUA_DIR, `${name}.lua`), "utf8"));
-    expect(header[0]).toMatch(new RegExp(`^-- ${name}: `));
-    const text = header.join("\n");
-    expect(text).toMatch(/^-- Returns: /m);
-    const keysNamed = [...text.matchAll(/^-- KEYS\[(\d+)\]/gm)].map((m) => Number(m[1]));
-    expect(keysNamed).toEqual(Array.from({ length: script.NUMBER_OF_KEYS ?? 0 }, (_, i) => i + 1));
-    for (const [, kind, index] of body.matchAll(/\b(KEYS|ARGV)\[(\d+)\]/g)) {
-      expect(text).toMatch(new RegExp(`^-- ${kind}\\[${index}(\\]|\\.\\.)`, "m"));
-    }
-  });
+  test.each(Object.entries(REGISTERED))(
+    "%s: its header names every KEYS[i] and ARGV[i] it reads and what it returns",
+    (command, script) => {
+      const name = kebab(command);
+      const { header, body } = split(readFileSync(path.join(LUA_DIR, `${name}.lua`), "utf8"));
+      expect(header[0]).toMatch(new RegExp(`^-- ${name}: `));
+      const text = header.join("\n");
+      expect(text).toMatch(/^-- Returns: /m);
+      const keysNamed = [...text.matchAll(/^-- KEYS\[(\d+)\]/gm)].map((m) => Number(m[1]));
+      expect(keysNamed).toEqual(Array.from({ length: script.NUMBER_OF_KEYS ?? 0 }, (_, i) => i + 1));
+      for (const [, kind, index] of body.matchAll(/\b(KEYS|ARGV)\[(\d+)\]/g)) {
+        expect(text).toMatch(new RegExp(`^-- ${kind}\\[${index}(\\]|\\.\\.)`, "m"));
+      }
+    },
+  );
 
   test("includes are expanded in place, and the text sent to Valkey keeps a shebang on its first line", () => {
     const join = loadLuaScript("presence-join");
@@ -62,7 +65,9 @@ describe("the Lua loader", () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   test("names the missing script and where it looked", () => {
-    expect(() => loadLuaScript("no-such-script", dir)).toThrow(`Lua script "no-such-script" could not be read from ${path.join(dir, "no-such-script.lua")}`);
+    expect(() => loadLuaScript("no-such-script", dir)).toThrow(
+      `Lua script "no-such-script" could not be read from ${path.join(dir, "no-such-script.lua")}`,
+    );
   });
 
   test("refuses a name that is not kebab-case", () => {
@@ -71,7 +76,9 @@ describe("the Lua loader", () => {
 
   test("refuses an include outside lib/ and a helper that includes another file", () => {
     writeFileSync(path.join(dir, "outside.lua"), "-- outside: x\n-- @include other.lua\nreturn 1\n");
-    expect(() => loadLuaScript("outside", dir)).toThrow('Lua script "outside" includes "other.lua": only lib/<kebab-name>.lua can be included');
+    expect(() => loadLuaScript("outside", dir)).toThrow(
+      'Lua script "outside" includes "other.lua": only lib/<kebab-name>.lua can be included',
+    );
     writeFileSync(path.join(dir, "nested.lua"), "-- nested: x\n-- @include lib/a.lua\nreturn 1\n");
     writeFileSync(path.join(dir, "lib", "a.lua"), "-- @include lib/b.lua\n");
     expect(() => loadLuaScript("nested", dir)).toThrow('Lua helper "lib/a.lua" (included by "nested") includes another file');

@@ -53,11 +53,18 @@ interface Attempt {
 test("a promotion: writes fail fast with 503 while there is no primary and succeed as soon as there is one; no read fails; no restart", async () => {
   // Rooms the instance has never seen, on the replica already: reading one is a database read.
   const unseen = Array.from({ length: 400 }, () => `unseen-${randomBytes(6).toString("hex")}`);
-  await sql(ha.endpoint.url, "INSERT INTO rooms (id, name, created_by) SELECT id, 'seeded', 'test' FROM unnest($1::text[]) AS id", [unseen]);
-  await waitFor(async () => Number((await sql<{ n: string }>(ha.replica.url, "SELECT count(*) AS n FROM rooms WHERE id = ANY($1)", [unseen]))[0]?.n) === unseen.length, {
-    timeoutMs: 10_000,
-    what: "the seeded rooms on the replica",
-  });
+  await sql(ha.endpoint.url, "INSERT INTO rooms (id, name, created_by) SELECT id, 'seeded', 'test' FROM unnest($1::text[]) AS id", [
+    unseen,
+  ]);
+  await waitFor(
+    async () =>
+      Number((await sql<{ n: string }>(ha.replica.url, "SELECT count(*) AS n FROM rooms WHERE id = ANY($1)", [unseen]))[0]?.n) ===
+      unseen.length,
+    {
+      timeoutMs: 10_000,
+      what: "the seeded rooms on the replica",
+    },
+  );
   expect((await api(app.url, "POST", "/rooms", { token: alice, body: { name: "before" } })).status).toBe(201);
 
   const victim = await ha.currentPrimary();
@@ -118,6 +125,9 @@ test("a promotion: writes fail fast with 503 while there is no primary and succe
   const firstOkAt = (firstWriteOk as Attempt).start + (firstWriteOk as Attempt).ms;
   expect(firstOkAt - (writableAt as number)).toBeLessThan(1500);
   // The same instance recovers by itself.
-  await waitFor(async () => app.readiness().dependencies.postgres.primary.healthy, { timeoutMs: 10_000, what: "the primary to be seen healthy again" });
+  await waitFor(async () => app.readiness().dependencies.postgres.primary.healthy, {
+    timeoutMs: 10_000,
+    what: "the primary to be seen healthy again",
+  });
   expect((await api(app.url, "POST", "/rooms", { token: alice, body: { name: "after" } })).status).toBe(201);
 }, 90_000);

@@ -75,6 +75,9 @@ test("rooms are written and read through the pool by another instance", async ()
   const read = await api(reader.url, "GET", `/rooms/${created.body.id}`, { token: alice });
   expect(read).toEqual({ status: 200, body: created.body });
   // Every query went through PgBouncer: the app's sessions on the server belong to PgBouncer's pool.
-  const direct = await sql<{ n: string }>(primary.url, "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'gomeet-app' AND client_port IS NOT NULL");
+  const direct = await sql<{ n: string }>(
+    primary.url,
+    "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'gomeet-app' AND client_port IS NOT NULL",
+  );
   expect(Number(direct[0]?.n)).toBeGreaterThan(0);
 });

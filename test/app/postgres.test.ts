@@ -32,7 +32,10 @@ async function sql<T extends object>(url: string, text: string): Promise<T[]> {
 async function readOnReader(): Promise<{ status: number; body: any; id: string }> {
   const id = await createRoom(writer.url, alice);
   // The replica applies the insert asynchronously.
-  await waitFor(async () => (await sql(pg.replica.url, `SELECT 1 FROM rooms WHERE id = '${id}'`)).length === 1, { timeoutMs: 5000, what: "the room on the replica" });
+  await waitFor(async () => (await sql(pg.replica.url, `SELECT 1 FROM rooms WHERE id = '${id}'`)).length === 1, {
+    timeoutMs: 5000,
+    what: "the room on the replica",
+  });
   return { ...(await api(reader.url, "GET", `/rooms/${id}`, { token: alice })), id };
 }
 
@@ -75,7 +78,10 @@ test("reads keep working on the replica while the primary is down; writes answer
   await sql(pg.primary.url, "CHECKPOINT");
   await pg.primary.kill();
   try {
-    await waitFor(async () => !writer.readiness().dependencies.postgres.primary.healthy, { timeoutMs: 5000, what: "the primary to be seen down" });
+    await waitFor(async () => !writer.readiness().dependencies.postgres.primary.healthy, {
+      timeoutMs: 5000,
+      what: "the primary to be seen down",
+    });
     const readiness = await api(writer.url, "GET", "/readyz");
     expect(readiness.status).toBe(200);
     expect(readiness.body.status).toBe("degraded");
@@ -96,7 +102,10 @@ test("reads keep working on the replica while the primary is down; writes answer
     await member.close();
     await pg.primary.start();
   }
-  await waitFor(async () => writer.readiness().dependencies.postgres.primary.healthy, { timeoutMs: 10_000, what: "the primary to be seen up again" });
+  await waitFor(async () => writer.readiness().dependencies.postgres.primary.healthy, {
+    timeoutMs: 10_000,
+    what: "the primary to be seen up again",
+  });
   expect((await api(writer.url, "POST", "/rooms", { token: alice, body: { name: "after" } })).status).toBe(201);
 });
 
@@ -120,7 +129,10 @@ test("with the replica down, reads go to the primary and readiness is degraded",
     const read = await api(reader.url, "GET", `/rooms/${id}`, { token: alice });
     expect(read.status).toBe(200);
     expect(read.body.id).toBe(id);
-    await waitFor(async () => !reader.readiness().dependencies.postgres.replicas[0]?.healthy, { timeoutMs: 5000, what: "the replica to be seen down" });
+    await waitFor(async () => !reader.readiness().dependencies.postgres.replicas[0]?.healthy, {
+      timeoutMs: 5000,
+      what: "the replica to be seen down",
+    });
     const readiness = await api(reader.url, "GET", "/readyz");
     expect(readiness.status).toBe(200);
     expect(readiness.body.status).toBe("degraded");

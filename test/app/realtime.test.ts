@@ -22,8 +22,12 @@ const connect = clients.connect;
 beforeAll(async () => {
   const [redis, postgres, livekit] = await Promise.all([startRedis(), startPostgres(), startLivekitStandIn("lk-a")]);
   backends = { redisUrl: redis.url, databaseUrl: (postgres as PgNode).url, livekit: [livekit as LivekitStandIn] };
-  a = await startApp(appConfig(backends, "app-a", { HISTORY_MAX_LENGTH: "50", HISTORY_REPLAY_BATCH: "7", WS_MAX_MESSAGES_PER_SECOND: "10000" }));
-  b = await startApp(appConfig(backends, "app-b", { HISTORY_MAX_LENGTH: "50", HISTORY_REPLAY_BATCH: "7", WS_MAX_MESSAGES_PER_SECOND: "10000" }));
+  a = await startApp(
+    appConfig(backends, "app-a", { HISTORY_MAX_LENGTH: "50", HISTORY_REPLAY_BATCH: "7", WS_MAX_MESSAGES_PER_SECOND: "10000" }),
+  );
+  b = await startApp(
+    appConfig(backends, "app-b", { HISTORY_MAX_LENGTH: "50", HISTORY_REPLAY_BATCH: "7", WS_MAX_MESSAGES_PER_SECOND: "10000" }),
+  );
   c = await spawnApp(backends, "app-c", { HISTORY_MAX_LENGTH: "50", WS_MAX_MESSAGES_PER_SECOND: "10000" });
   [alice, bob, carol] = await Promise.all([token("alice", { name: "Alice" }), token("bob", { name: "Bob" }), token("carol")]);
 }, 60_000);

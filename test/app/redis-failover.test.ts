@@ -20,7 +20,9 @@ const apps: RunningApp[] = [];
 const clients: TestClient[] = [];
 
 async function app(redisUrl: string, id: string, overrides: Record<string, string> = {}): Promise<RunningApp> {
-  const started = await startApp(appConfig({ redisUrl, databaseUrl: postgres.url, livekit: [livekit] }, id, { WS_MAX_MESSAGES_PER_SECOND: "10000", ...overrides }));
+  const started = await startApp(
+    appConfig({ redisUrl, databaseUrl: postgres.url, livekit: [livekit] }, id, { WS_MAX_MESSAGES_PER_SECOND: "10000", ...overrides }),
+  );
   apps.push(started);
   return started;
 }
@@ -34,7 +36,10 @@ async function connect(target: RunningApp, room: string, userToken: string): Pro
 const recycles = async (target: RunningApp): Promise<number> => (await target.metrics.redisRecycles.get()).values[0]?.value ?? 0;
 
 async function waitHealthy(target: RunningApp): Promise<void> {
-  await waitFor(async () => target.readiness().dependencies.redis.healthy, { timeoutMs: 10_000, what: `${target.instanceId} to see a healthy Valkey primary` });
+  await waitFor(async () => target.readiness().dependencies.redis.healthy, {
+    timeoutMs: 10_000,
+    what: `${target.instanceId} to see a healthy Valkey primary`,
+  });
 }
 
 beforeAll(async () => {

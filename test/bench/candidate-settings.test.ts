@@ -2,7 +2,10 @@
 import { describeCandidate, parseCandidateSettings } from "../../bench/systems";
 
 test("NAME=value pairs, comma-separated, spaces around items ignored; a value may be empty or contain =", () => {
-  expect(parseCandidateSettings("WS_PUBLISH_BATCH_MS=5, WS_DELIVERY_BATCH_MS=10")).toEqual({ WS_PUBLISH_BATCH_MS: "5", WS_DELIVERY_BATCH_MS: "10" });
+  expect(parseCandidateSettings("WS_PUBLISH_BATCH_MS=5, WS_DELIVERY_BATCH_MS=10")).toEqual({
+    WS_PUBLISH_BATCH_MS: "5",
+    WS_DELIVERY_BATCH_MS: "10",
+  });
   expect(parseCandidateSettings("A=,B=x=y")).toEqual({ A: "", B: "x=y" });
 });
 

@@ -17,7 +17,16 @@ const prod = readStackFile(ROOT, "prod");
 function loadWith(key: string, edit: (value: any) => any): () => unknown {
   const config = { ...prod.config };
   const current = config[`gomeet:${key}`];
-  const parsed = current === undefined ? undefined : (() => { try { return JSON.parse(current); } catch { return current; } })();
+  const parsed =
+    current === undefined
+      ? undefined
+      : (() => {
+          try {
+            return JSON.parse(current);
+          } catch {
+            return current;
+          }
+        })();
   const next = edit(parsed);
   if (next === undefined) delete config[`gomeet:${key}`];
   else config[`gomeet:${key}`] = typeof next === "string" ? next : JSON.stringify(next);
@@ -46,24 +55,94 @@ describe("loadConfig", () => {
     ["a wrong type", "postgres", (p: any) => ({ ...p, nodeCount: "two" }), /^gomeet:postgres\.nodeCount: got "two"; expected/],
     ["a value out of range", "valkey", (v: any) => ({ ...v, nodeCount: 7 }), /^gomeet:valkey\.nodeCount: got 7; expected .*<=3/],
     ["an unknown region", "region", () => "mars1", /^gomeet:region: got "mars1"; expected one of "nyc1", .*"fra1"/],
-    ["an unknown eviction policy", "valkey", (v: any) => ({ ...v, evictionPolicy: "allkeysLru" }), /^gomeet:valkey\.evictionPolicy: got "allkeysLru"; expected one of "noeviction", "allkeys_lru"/],
-    ["an unknown key (a typo)", "postgres", (p: any) => ({ ...p, nodecount: 2 }), /^gomeet:postgres\.nodecount: unknown key; accepted keys: version, size, nodeCount, /],
-    ["an inconsistent range", "kubernetes", (k: any) => ({ ...k, maxNodes: 2 }), /^gomeet:kubernetes\.maxNodes: .*maxNodes must be ≥ minNodes/],
-    ["an autoscaler ceiling under the floor", "app", (a: any) => ({ ...a, maxReplicas: 2 }), /^gomeet:app\.maxReplicas: .*maxReplicas must be ≥ replicas/],
-    ["an image without a tag", "app", (a: any) => ({ ...a, image: "registry.digitalocean.com/gomeet/app" }), /^gomeet:app\.image: .*tag or digest/],
-    ["a batching window over 100 ms", "app", (a: any) => ({ ...a, deliveryBatchMs: 250 }), /^gomeet:app\.deliveryBatchMs: got 250; expected .*<=100/],
+    [
+      "an unknown eviction policy",
+      "valkey",
+      (v: any) => ({ ...v, evictionPolicy: "allkeysLru" }),
+      /^gomeet:valkey\.evictionPolicy: got "allkeysLru"; expected one of "noeviction", "allkeys_lru"/,
+    ],
+    [
+      "an unknown key (a typo)",
+      "postgres",
+      (p: any) => ({ ...p, nodecount: 2 }),
+      /^gomeet:postgres\.nodecount: unknown key; accepted keys: version, size, nodeCount, /,
+    ],
+    [
+      "an inconsistent range",
+      "kubernetes",
+      (k: any) => ({ ...k, maxNodes: 2 }),
+      /^gomeet:kubernetes\.maxNodes: .*maxNodes must be ≥ minNodes/,
+    ],
+    [
+      "an autoscaler ceiling under the floor",
+      "app",
+      (a: any) => ({ ...a, maxReplicas: 2 }),
+      /^gomeet:app\.maxReplicas: .*maxReplicas must be ≥ replicas/,
+    ],
+    [
+      "an image without a tag",
+      "app",
+      (a: any) => ({ ...a, image: "registry.digitalocean.com/gomeet/app" }),
+      /^gomeet:app\.image: .*tag or digest/,
+    ],
+    [
+      "a batching window over 100 ms",
+      "app",
+      (a: any) => ({ ...a, deliveryBatchMs: 250 }),
+      /^gomeet:app\.deliveryBatchMs: got 250; expected .*<=100/,
+    ],
     ["a bad email", "alerts", (a: any) => ({ ...a, emails: ["not-an-email"] }), /^gomeet:alerts\.emails\.0: got "not-an-email"/],
-    ["no SMTP relay for Alertmanager's emails", "alerts", (a: any) => ({ ...a, smtp: undefined }), /^gomeet:alerts\.smtp: missing; expected/],
-    ["an SMTP user without a password", "alerts", (a: any) => ({ ...a, smtp: { ...a.smtp, password: undefined } }), /^gomeet:alerts\.smtp\.password: .*go together/],
-    ["a retention that is not a duration", "monitoring", (m: any) => ({ ...m, retention: "15 days" }), /^gomeet:monitoring\.retention: got "15 days"; expected a Prometheus duration/],
-    ["a retention size without a unit", "monitoring", (m: any) => ({ ...m, retentionSize: "8" }), /^gomeet:monitoring\.retentionSize: got "8"; expected a size such as 8GiB/],
-    ["a host outside its zone", "domain", () => ({ host: "meet.other.example", zone: "gomeet.example" }), /^gomeet:domain\.host: .*inside it/],
+    [
+      "no SMTP relay for Alertmanager's emails",
+      "alerts",
+      (a: any) => ({ ...a, smtp: undefined }),
+      /^gomeet:alerts\.smtp: missing; expected/,
+    ],
+    [
+      "an SMTP user without a password",
+      "alerts",
+      (a: any) => ({ ...a, smtp: { ...a.smtp, password: undefined } }),
+      /^gomeet:alerts\.smtp\.password: .*go together/,
+    ],
+    [
+      "a retention that is not a duration",
+      "monitoring",
+      (m: any) => ({ ...m, retention: "15 days" }),
+      /^gomeet:monitoring\.retention: got "15 days"; expected a Prometheus duration/,
+    ],
+    [
+      "a retention size without a unit",
+      "monitoring",
+      (m: any) => ({ ...m, retentionSize: "8" }),
+      /^gomeet:monitoring\.retentionSize: got "8"; expected a size such as 8GiB/,
+    ],
+    [
+      "a host outside its zone",
+      "domain",
+      () => ({ host: "meet.other.example", zone: "gomeet.example" }),
+      /^gomeet:domain\.host: .*inside it/,
+    ],
     ["duplicate LiveKit names", "livekit", (l: any) => [l[0], l[0]], /^gomeet:livekit: .*names must be unique/],
     ["no LiveKit deployment", "livekit", () => [], /^gomeet:livekit: .*expected .*>=1/],
     ["no VPC range", "network", () => undefined, /^gomeet:network: missing; expected/],
-    ["more app replicas than nodes (one pod per node)", "app", (a: any) => ({ ...a, maxReplicas: 7 }), /^gomeet:app\.maxReplicas: got 7; expected at most gomeet:kubernetes\.maxNodes \(6\)/],
-    ["a public VPC range", "network", () => ({ ipRange: "8.8.0.0/16" }), /^gomeet:network\.ipRange: got "8\.8\.0\.0\/16"; expected a private \(RFC 1918\) IPv4 range from \/16 to \/28/],
-    ["a VPC range larger than /16", "network", () => ({ ipRange: "10.0.0.0/8" }), /^gomeet:network\.ipRange: got "10\.0\.0\.0\/8"; expected a private/],
+    [
+      "more app replicas than nodes (one pod per node)",
+      "app",
+      (a: any) => ({ ...a, maxReplicas: 7 }),
+      /^gomeet:app\.maxReplicas: got 7; expected at most gomeet:kubernetes\.maxNodes \(6\)/,
+    ],
+    [
+      "a public VPC range",
+      "network",
+      () => ({ ipRange: "8.8.0.0/16" }),
+      /^gomeet:network\.ipRange: got "8\.8\.0\.0\/16"; expected a private \(RFC 1918\) IPv4 range from \/16 to \/28/,
+    ],
+    [
+      "a VPC range larger than /16",
+      "network",
+      () => ({ ipRange: "10.0.0.0/8" }),
+      /^gomeet:network\.ipRange: got "10\.0\.0\.0\/8"; expected a private/,
+    ],
     ["a VPC range with host bits set", "network", () => ({ ipRange: "10.20.1.0/16" }), /^gomeet:network\.ipRange: got "10\.20\.1\.0\/16"/],
     ["a VPC range straddling private space", "network", () => ({ ipRange: "172.31.255.0/16" }), /^gomeet:network\.ipRange: /],
   ])("%s is rejected with a message naming the key", (_name, key, edit, message) => {
@@ -114,7 +193,10 @@ describe("stack files", () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   test("secure values become placeholders and mark their key secret; plain keys get the project namespace", () => {
-    fs.writeFileSync(path.join(dir, "Pulumi.x.yaml"), "config:\n  region: nyc3\n  gomeet:livekit:\n    - name: a\n      apiKey:\n        secure: v1:abc\n");
+    fs.writeFileSync(
+      path.join(dir, "Pulumi.x.yaml"),
+      "config:\n  region: nyc3\n  gomeet:livekit:\n    - name: a\n      apiKey:\n        secure: v1:abc\n",
+    );
     const file = readStackFile(dir, "x");
     expect(file.config["gomeet:region"]).toBe("nyc3");
     expect(JSON.parse(file.config["gomeet:livekit"]!)).toEqual([{ name: "a", apiKey: SECRET_PLACEHOLDER }]);
@@ -123,12 +205,16 @@ describe("stack files", () => {
 
   test("an unknown stack names the missing file and the stacks that exist", () => {
     fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), "config: {}\n");
-    expect(() => readStackFile(dir, "prdo")).toThrow(new PreviewInputError(`unknown stack "prdo": there is no Pulumi.prdo.yaml in ${dir} (stacks here: dev)`));
+    expect(() => readStackFile(dir, "prdo")).toThrow(
+      new PreviewInputError(`unknown stack "prdo": there is no Pulumi.prdo.yaml in ${dir} (stacks here: dev)`),
+    );
   });
 
   test("a credential in plain text is refused with the exact path and the command that fixes it", () => {
     fs.writeFileSync(path.join(dir, "Pulumi.x.yaml"), "config:\n  gomeet:livekit:\n    - name: a\n      apiSecret: hunter2\n");
-    expect(() => readStackFile(dir, "x")).toThrow(/gomeet:livekit\[0\]\.apiSecret holds a credential in plain text: make it a secure value \(pulumi config set --secret --path/);
+    expect(() => readStackFile(dir, "x")).toThrow(
+      /gomeet:livekit\[0\]\.apiSecret holds a credential in plain text: make it a secure value \(pulumi config set --secret --path/,
+    );
   });
 
   test("invalid YAML names the file", () => {

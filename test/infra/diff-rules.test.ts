@@ -58,8 +58,16 @@ test.each([
 test("replacement rules of the node pool, the Deployment selector, the VPC range and Kubernetes names", () => {
   const r = (type: string, props: Record<string, unknown>): PreviewResource => ({ type, name: "x", protect: false, props });
   const cases: [string, Record<string, unknown>, Record<string, unknown>][] = [
-    ["digitalocean:index/kubernetesCluster:KubernetesCluster", { nodePool: { size: "s-2vcpu-4gb" } }, { nodePool: { size: "s-4vcpu-8gb" } }],
-    ["kubernetes:apps/v1:Deployment", { spec: { selector: { matchLabels: { a: "1" } } } }, { spec: { selector: { matchLabels: { a: "2" } } } }],
+    [
+      "digitalocean:index/kubernetesCluster:KubernetesCluster",
+      { nodePool: { size: "s-2vcpu-4gb" } },
+      { nodePool: { size: "s-4vcpu-8gb" } },
+    ],
+    [
+      "kubernetes:apps/v1:Deployment",
+      { spec: { selector: { matchLabels: { a: "1" } } } },
+      { spec: { selector: { matchLabels: { a: "2" } } } },
+    ],
     ["digitalocean:index/vpc:Vpc", { ipRange: "10.20.0.0/16" }, { ipRange: "10.30.0.0/16" }],
     ["kubernetes:core/v1:Service", { metadata: { name: "a" } }, { metadata: { name: "b" } }],
   ];
@@ -116,14 +124,29 @@ describe("replacement propagation", () => {
     res(T.vpc, "vpc", { ipRange }),
     res(T.doks, "doks", { vpcUuid: "vpc-id", region: "nyc3" }, { inputDependencies: { vpcUuid: [ref(T.vpc, "vpc")] } }),
     res(T.db, "pg", { privateNetworkUuid: "vpc-id", engine: "pg" }, { inputDependencies: { privateNetworkUuid: [ref(T.vpc, "vpc")] } }),
-    res(T.pool, "pool", { clusterId: "pg-id", size: 22 }, { inputDependencies: { clusterId: [ref(T.db, "pg")] }, deleteBeforeReplace: true }),
-    res(T.alert, "pg-cpu", { entities: ["pg-id"], type: "v1/dbaas/alerts/cpu_alerts" }, { inputDependencies: { entities: [ref(T.db, "pg")] } }),
+    res(
+      T.pool,
+      "pool",
+      { clusterId: "pg-id", size: 22 },
+      { inputDependencies: { clusterId: [ref(T.db, "pg")] }, deleteBeforeReplace: true },
+    ),
+    res(
+      T.alert,
+      "pg-cpu",
+      { entities: ["pg-id"], type: "v1/dbaas/alerts/cpu_alerts" },
+      { inputDependencies: { entities: [ref(T.db, "pg")] } },
+    ),
     res(T.provider, "k8s", { kubeconfig: "[secret]" }, { inputDependencies: { kubeconfig: [ref(T.doks, "doks")] } }),
     res(T.ns, "ns", { metadata: { name: "gomeet" } }, { provider: ref(T.provider, "k8s") }),
-    res(T.deployment, "app", { metadata: { name: "gomeet", namespace: "gomeet", labels: { app: "gomeet" } } }, {
-      provider: ref(T.provider, "k8s"),
-      inputDependencies: { metadata: [ref(T.ns, "ns")] },
-    }),
+    res(
+      T.deployment,
+      "app",
+      { metadata: { name: "gomeet", namespace: "gomeet", labels: { app: "gomeet" } } },
+      {
+        provider: ref(T.provider, "k8s"),
+        inputDependencies: { metadata: [ref(T.ns, "ns")] },
+      },
+    ),
   ];
 
   test("a new VPC range replaces the VPC, then through ForceNew inputs the cluster, the database and what hangs off them", () => {
@@ -141,7 +164,10 @@ describe("replacement propagation", () => {
     ]);
     expect(byName.pg).toMatchObject({ dataLossRisk: true, protected: true });
     expect(byName.pg!.diffs).toEqual([{ path: "privateNetworkUuid", old: "vpc-id", unknown: "vpc is replaced", replaces: true }]);
-    expect(byName.pool).toMatchObject({ deleteBeforeReplace: true, diffs: [{ path: "clusterId", old: "pg-id", unknown: "pg is replaced", replaces: true }] });
+    expect(byName.pool).toMatchObject({
+      deleteBeforeReplace: true,
+      diffs: [{ path: "clusterId", old: "pg-id", unknown: "pg is replaced", replaces: true }],
+    });
     expect(byName["pg-cpu"]!.diffs).toEqual([{ path: "entities[0]", old: "pg-id", unknown: "pg is replaced" }]);
     expect(byName.ns!.diffs).toEqual([{ path: "(provider)", old: "k8s", unknown: "its provider k8s is replaced", replaces: true }]);
     // Only the namespace field refers to the Namespace; the label "gomeet" is not its output.
@@ -152,7 +178,14 @@ describe("replacement propagation", () => {
     const before = plan("10.20.0.0/16");
     const after = plan("10.20.0.0/16").map((r) => (r.name === "pool" ? { ...r, props: { ...r.props, size: 30 } } : r));
     expect(diffResources(before, after)).toEqual([
-      { op: "replace", type: T.pool, name: "pool", diffs: [{ path: "size", old: 22, new: 30, replaces: true }], dataLossRisk: false, deleteBeforeReplace: true },
+      {
+        op: "replace",
+        type: T.pool,
+        name: "pool",
+        diffs: [{ path: "size", old: 22, new: 30, replaces: true }],
+        dataLossRisk: false,
+        deleteBeforeReplace: true,
+      },
     ]);
   });
 });

@@ -36,17 +36,24 @@ describe("the workflow", () => {
   });
 
   test("previews prod refreshed, expecting no changes, with the policy pack and production defaults", () => {
-    expect(drift.run).toMatch(/pulumi preview --stack "\$PULUMI_STACK" --refresh --expect-no-changes --policy-pack policies --non-interactive --json/);
+    expect(drift.run).toMatch(
+      /pulumi preview --stack "\$PULUMI_STACK" --refresh --expect-no-changes --policy-pack policies --non-interactive --json/,
+    );
     expect(drift.run).not.toContain("--policy-pack-config");
     expect(workflow.env.PULUMI_STACK).toMatch(/^\$\{\{ vars\.[A-Z_]+ \}\}\/gomeet\/prod$/);
-    expect(drift.env).toEqual({ PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}", DIGITALOCEAN_TOKEN: "${{ secrets.DIGITALOCEAN_TOKEN }}" });
+    expect(drift.env).toEqual({
+      PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
+      DIGITALOCEAN_TOKEN: "${{ secrets.DIGITALOCEAN_TOKEN }}",
+    });
   });
 
   test("writes the summary even when the preview failed, then fails the job on its exit code", () => {
     const index = steps.indexOf(drift);
     expect(summary).toBeGreaterThan(index);
     expect(steps[summary]!.if).toBe("always() && steps.drift.outputs.exit != ''");
-    expect(steps[summary]!.run).toBe('npm run --silent drift-report -- --json drift.json --stderr drift.err --exit "$EXIT" >> "$GITHUB_STEP_SUMMARY"');
+    expect(steps[summary]!.run).toBe(
+      'npm run --silent drift-report -- --json drift.json --stderr drift.err --exit "$EXIT" >> "$GITHUB_STEP_SUMMARY"',
+    );
     expect(steps[summary]!.env).toEqual({ EXIT: "${{ steps.drift.outputs.exit }}" });
     const fail = steps.findIndex((s) => s.if === "steps.drift.outputs.exit != '0'");
     expect(fail).toBeGreaterThan(summary);
@@ -62,7 +69,13 @@ describe("the workflow", () => {
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
     function runStep(exitCode: number) {
-      const fake = ["#!/bin/sh", `printf '%s\\n' "$*" > "${dir}/args"`, `echo '{"steps": []}'`, "echo 'error: no changes were expected' >&2", `exit ${exitCode}`];
+      const fake = [
+        "#!/bin/sh",
+        `printf '%s\\n' "$*" > "${dir}/args"`,
+        `echo '{"steps": []}'`,
+        "echo 'error: no changes were expected' >&2",
+        `exit ${exitCode}`,
+      ];
       fs.writeFileSync(path.join(dir, "bin", "pulumi"), `${fake.join("\n")}\n`, { mode: 0o755 });
       const output = path.join(dir, "github_output");
       // As GitHub runs a `run:` step on Linux: bash --noprofile --norc -eo pipefail.
@@ -90,7 +103,9 @@ describe("the workflow", () => {
 
 describe("the summary (scripts/drift-report.ts)", () => {
   test("prod in sync: says so", () => {
-    const json = JSON.stringify(digest([{ op: "same", urn: `${URN}::kubernetes:apps/v1:Deployment::gomeet-prod-app` }], { changeSummary: { same: 45 } }));
+    const json = JSON.stringify(
+      digest([{ op: "same", urn: `${URN}::kubernetes:apps/v1:Deployment::gomeet-prod-app` }], { changeSummary: { same: 45 } }),
+    );
     expect(driftReport("prod", json, "", 0)).toContain("**No drift.** Prod matches main (45 resource(s) unchanged).");
   });
 
@@ -111,20 +126,41 @@ describe("the summary (scripts/drift-report.ts)", () => {
           replaceReasons: ["engine"],
           detailedDiff: null,
         },
-        { op: "create-replacement", urn: `${URN}::gomeet:index:Valkey$digitalocean:index/databaseCluster:DatabaseCluster::gomeet-prod-valkey` },
-        { op: "delete-replaced", urn: `${URN}::gomeet:index:Valkey$digitalocean:index/databaseCluster:DatabaseCluster::gomeet-prod-valkey` },
-        { op: "create", urn: `${URN}::gomeet:index:App$kubernetes:core/v1:Secret::gomeet-prod-secrets`, newState: { inputs: { stringData: "hunter2" } } },
+        {
+          op: "create-replacement",
+          urn: `${URN}::gomeet:index:Valkey$digitalocean:index/databaseCluster:DatabaseCluster::gomeet-prod-valkey`,
+        },
+        {
+          op: "delete-replaced",
+          urn: `${URN}::gomeet:index:Valkey$digitalocean:index/databaseCluster:DatabaseCluster::gomeet-prod-valkey`,
+        },
+        {
+          op: "create",
+          urn: `${URN}::gomeet:index:App$kubernetes:core/v1:Secret::gomeet-prod-secrets`,
+          newState: { inputs: { stringData: "hunter2" } },
+        },
       ],
-      { diagnostics: [{ severity: "warning", urn: `${URN}::kubernetes:core/v1:Secret::gomeet-prod-secrets`, message: "\u001b[31mrecreated\u001b[0m\n" }] },
+      {
+        diagnostics: [
+          { severity: "warning", urn: `${URN}::kubernetes:core/v1:Secret::gomeet-prod-secrets`, message: "\u001b[31mrecreated\u001b[0m\n" },
+        ],
+      },
     );
     expect(driftedResources(doc)).toEqual([
-      { op: "update", type: "kubernetes:apps/v1:Deployment", name: "gomeet-prod-app", differs: ["spec.replicas (update)", "spec.template.spec.containers[0].image (update)"] },
+      {
+        op: "update",
+        type: "kubernetes:apps/v1:Deployment",
+        name: "gomeet-prod-app",
+        differs: ["spec.replicas (update)", "spec.template.spec.containers[0].image (update)"],
+      },
       { op: "replace", type: "digitalocean:index/databaseCluster:DatabaseCluster", name: "gomeet-prod-valkey", differs: ["engine"] },
       { op: "create", type: "kubernetes:core/v1:Secret", name: "gomeet-prod-secrets", differs: [] },
     ]);
     const report = driftReport("prod", JSON.stringify(doc), "error: no changes were expected but changes were proposed", 255);
     expect(report).toContain("**Drift: 3 resource(s) differ from main.**");
-    expect(report).toContain("| update | gomeet-prod-app | kubernetes:apps/v1:Deployment | spec.replicas (update), spec.template.spec.containers[0].image (update) |");
+    expect(report).toContain(
+      "| update | gomeet-prod-app | kubernetes:apps/v1:Deployment | spec.replicas (update), spec.template.spec.containers[0].image (update) |",
+    );
     expect(report).toContain("| replace | gomeet-prod-valkey | digitalocean:index/databaseCluster:DatabaseCluster | engine |");
     expect(report).toContain("| create | gomeet-prod-secrets | kubernetes:core/v1:Secret | (no detail) |");
     expect(report).toContain("- warning (gomeet-prod-secrets): recreated");
@@ -142,7 +178,9 @@ describe("the summary (scripts/drift-report.ts)", () => {
   test("bad input: a malformed URN or exit code is named", () => {
     expect(() => parseUrn("gomeet-prod-app")).toThrow('not a Pulumi URN: "gomeet-prod-app"');
     const tsx = path.join(ROOT, "node_modules", ".bin", "tsx");
-    const r = spawnSync(tsx, [path.join(ROOT, "scripts", "drift-report.ts"), "--json", "x", "--stderr", "y", "--exit", "boom"], { encoding: "utf8" });
+    const r = spawnSync(tsx, [path.join(ROOT, "scripts", "drift-report.ts"), "--json", "x", "--stderr", "y", "--exit", "boom"], {
+      encoding: "utf8",
+    });
     expect(r.status).toBe(2);
     expect(r.stderr).toBe('drift-report: --exit must be the preview\'s exit code, got "boom"\n');
   });

@@ -93,7 +93,14 @@ async function run(s: Scenario, name: string): Promise<Run> {
     prefix: "gomeet-prod",
     region: "nyc3",
     vpcId: "vpc-1",
-    config: { versionPrefix: "1.33.", nodeSize: "s-4vcpu-8gb", minNodes: 3, maxNodes: 6, maintenanceDay: "sunday", maintenanceStartTime: "04:00" },
+    config: {
+      versionPrefix: "1.33.",
+      nodeSize: "s-4vcpu-8gb",
+      minNodes: 3,
+      maxNodes: 6,
+      maintenanceDay: "sunday",
+      maintenanceStartTime: "04:00",
+    },
     tokenDirectory: tokenDir,
   });
   const inputs = (await provider).getObject().toJavaScript();
@@ -117,7 +124,10 @@ let first: Run;
 describe("pulumi up", () => {
   test("the provider's kubeconfig comes from the data source with a short expiry, the token in a file", async () => {
     first = await run({ preview: false, clusterExists: true, token: "token-run-1" }, "k1");
-    expect(first.calls).toContainEqual({ token: GET_CLUSTER, inputs: { name: "gomeet-prod-doks", kubeconfigExpireSeconds: KUBECONFIG_EXPIRE_SECONDS } });
+    expect(first.calls).toContainEqual({
+      token: GET_CLUSTER,
+      inputs: { name: "gomeet-prod-doks", kubeconfigExpireSeconds: KUBECONFIG_EXPIRE_SECONDS },
+    });
     expect(KUBECONFIG_EXPIRE_SECONDS).toBeLessThanOrEqual(24 * 3600);
     const config = parse(first.kubeconfig as string);
     expect(config).toEqual({

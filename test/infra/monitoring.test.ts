@@ -52,7 +52,10 @@ describe("kube-prometheus-stack release", () => {
   test("bounded retention (time and size) on persistent block storage", () => {
     const spec = values().prometheus.prometheusSpec;
     expect(spec).toMatchObject({ retention: "15d", retentionSize: "8GiB" });
-    expect(spec.storageSpec.volumeClaimTemplate.spec).toMatchObject({ storageClassName: "do-block-storage", resources: { requests: { storage: "10Gi" } } });
+    expect(spec.storageSpec.volumeClaimTemplate.spec).toMatchObject({
+      storageClassName: "do-block-storage",
+      resources: { requests: { storage: "10Gi" } },
+    });
     expect(values().alertmanager.alertmanagerSpec.retention).toBe("120h");
   });
 
@@ -76,14 +79,21 @@ describe("kube-prometheus-stack release", () => {
   });
 
   test("selects every ServiceMonitor and PrometheusRule, not only the release's own", () => {
-    expect(values().prometheus.prometheusSpec).toMatchObject({ serviceMonitorSelectorNilUsesHelmValues: false, ruleSelectorNilUsesHelmValues: false });
+    expect(values().prometheus.prometheusSpec).toMatchObject({
+      serviceMonitorSelectorNilUsesHelmValues: false,
+      ruleSelectorNilUsesHelmValues: false,
+    });
   });
 
   test("no credential in the release values: Alertmanager and Grafana read Secrets", () => {
     const release = one(plan, T.release, RELEASE);
     expect(release.secretPaths).toEqual([]);
     const alertmanager = parse(props(T.secret, "gomeet-prod-alertmanager-config").stringData["alertmanager.yaml"]) as Record<string, any>;
-    const credentials = [alertmanager.global.smtp_auth_password, alertmanager.receivers[1].slack_configs[0].api_url, "offline-random-password"];
+    const credentials = [
+      alertmanager.global.smtp_auth_password,
+      alertmanager.receivers[1].slack_configs[0].api_url,
+      "offline-random-password",
+    ];
     for (const credential of credentials) expect(JSON.stringify(release.props.values)).not.toContain(credential);
     expect(values().alertmanager.alertmanagerSpec).toMatchObject({ useExistingSecret: true, configSecret: "alertmanager-gomeet" });
     expect(values().grafana.admin).toEqual({ existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" });
@@ -114,9 +124,15 @@ describe("Alertmanager", () => {
     expect(c.route.receiver).toBe("oncall");
     const oncall = c.receivers.find((r: { name: string }) => r.name === "oncall");
     expect(oncall.email_configs).toEqual([{ to: "oncall@gomeet.example", send_resolved: true }]);
-    expect(oncall.slack_configs).toEqual([expect.objectContaining({ channel: "#gomeet-alerts", send_resolved: true, api_url: expect.any(String) })]);
+    expect(oncall.slack_configs).toEqual([
+      expect.objectContaining({ channel: "#gomeet-alerts", send_resolved: true, api_url: expect.any(String) }),
+    ]);
     expect(oncall.slack_configs[0].text).toContain("{{ .Annotations.runbook_url }}");
-    expect(c.global).toMatchObject({ smtp_smarthost: "smtp.gomeet.example:587", smtp_from: "alertmanager@gomeet.example", smtp_require_tls: true });
+    expect(c.global).toMatchObject({
+      smtp_smarthost: "smtp.gomeet.example:587",
+      smtp_from: "alertmanager@gomeet.example",
+      smtp_require_tls: true,
+    });
     expect(c.global.smtp_auth_password).toEqual(expect.any(String));
   });
 
@@ -160,7 +176,12 @@ describe("the app's scrape", () => {
 describe("alert rules and dashboard", () => {
   test("the PrometheusRule holds the rules of infra/alert-rules.ts with the prod thresholds", () => {
     expect(props(T.prometheusRule).spec).toEqual(
-      prometheusRuleSpec({ haFloor: 3, fanoutP99Seconds: 0.1, forScale: 1, runbookBaseUrl: "https://git.gomeet.example/gomeet/gomeet-ha/blob/main" }),
+      prometheusRuleSpec({
+        haFloor: 3,
+        fanoutP99Seconds: 0.1,
+        forScale: 1,
+        runbookBaseUrl: "https://git.gomeet.example/gomeet/gomeet-ha/blob/main",
+      }),
     );
     const rules = props(T.prometheusRule).spec.groups[0].rules as Array<{ alert: string; expr: string }>;
     expect(rules.find((r) => r.alert === "GoMeetReplicasBelowFloor")?.expr).toContain("< 3");

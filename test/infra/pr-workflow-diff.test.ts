@@ -12,7 +12,9 @@ test("checks out full history so the base branch can be rendered", () => {
 });
 
 test("renders the diff against the base branch, comments it, then fails on its verdict", () => {
-  const diff = steps.findIndex((s) => /npm run --silent preview -- --stack prod --diff "origin\/\$\{\{ github\.base_ref \}\}"/.test(s.run ?? ""));
+  const diff = steps.findIndex((s) =>
+    /npm run --silent preview -- --stack prod --diff "origin\/\$\{\{ github\.base_ref \}\}"/.test(s.run ?? ""),
+  );
   expect(diff).toBeGreaterThanOrEqual(0);
   expect(steps[diff]!.run).toContain('>> "$GITHUB_STEP_SUMMARY"');
   const comment = steps.findIndex((s) => s.uses?.startsWith("marocchino/sticky-pull-request-comment@"));

@@ -26,7 +26,12 @@ test("--json prints exactly one JSON document with the planned resources and no 
   expect(doc.stack).toBe("prod");
   expect(doc.policies.violations).toEqual([]);
   const pg = doc.resources.find((r: { name: string }) => r.name === "gomeet-prod-pg");
-  expect(pg).toMatchObject({ type: "digitalocean:index/databaseCluster:DatabaseCluster", parent: "postgres", protect: true, props: { nodeCount: 2 } });
+  expect(pg).toMatchObject({
+    type: "digitalocean:index/databaseCluster:DatabaseCluster",
+    parent: "postgres",
+    protect: true,
+    props: { nodeCount: 2 },
+  });
   const deployment = doc.resources.find((r: { type: string }) => r.type === "kubernetes:apps/v1:Deployment");
   expect(deployment).toMatchObject({ parent: "app", props: { spec: { replicas: 3 } } });
 });
@@ -40,7 +45,9 @@ test("the 'before the first pulumi up' checklist: what the program cannot create
     expect.stringMatching(/^doctl compute domain get gomeet\.example && dig \+short NS gomeet\.example/),
   ]);
   expect(checklist[1].check).toBe("every alert e-mail is verified on the DigitalOcean account: oncall@gomeet.example");
-  expect(checklist[1].why).toMatch(/verified on that DigitalOcean account.*digitalocean\/openapi@[0-9a-f]{40}:specification\/resources\/uptime\/models\/notification\.yml/);
+  expect(checklist[1].why).toMatch(
+    /verified on that DigitalOcean account.*digitalocean\/openapi@[0-9a-f]{40}:specification\/resources\/uptime\/models\/notification\.yml/,
+  );
   expect(checklist[2].check).toBe('the container registry "gomeet" exists on the account and holds app:0.1.0');
   const text = prodText.stdout;
   expect(text).toContain("Before the first `pulumi up` (the program cannot create or check these; run each command):");
@@ -63,8 +70,12 @@ test("secrets print as [secret] and their placeholders or generated values never
 test("the readable output is a tree grouped by component, then policies and the HA scorecard", () => {
   expect(prodText.status).toBe(0);
   const out = prodText.stdout;
-  expect(out).toMatch(/^postgres\n  \+ digitalocean:index\/databaseCluster:DatabaseCluster  gomeet-prod-pg  \[protected\]\n      engine=pg  version=16  size=db-s-2vcpu-4gb  nodeCount=2/m);
-  expect(out).toMatch(/^kubernetes\n  \+ digitalocean:index\/kubernetesCluster:KubernetesCluster  gomeet-prod-doks\n      version=1\.33\.1-do\.0  ha=true/m);
+  expect(out).toMatch(
+    /^postgres\n  \+ digitalocean:index\/databaseCluster:DatabaseCluster  gomeet-prod-pg  \[protected\]\n      engine=pg  version=16  size=db-s-2vcpu-4gb  nodeCount=2/m,
+  );
+  expect(out).toMatch(
+    /^kubernetes\n  \+ digitalocean:index\/kubernetesCluster:KubernetesCluster  gomeet-prod-doks\n      version=1\.33\.1-do\.0  ha=true/m,
+  );
   expect(out).toContain("Policies (gomeet-ha): 0 mandatory, 0 advisory violations");
   expect(out).toMatch(/HA scorecard\n/);
   expect(out).toMatch(/^  region +accepted  1 DigitalOcean region \(nyc3\)$/m);
@@ -104,7 +115,9 @@ test("a bad config value exits 2 with the key named; any Pulumi.<name>.yaml work
   cleanups.push(bad.remove);
   const r = runPreview(["--stack", bad.stack]);
   expect(r.status).toBe(2);
-  expect(r.stderr).toBe('preview: gomeet:valkey.evictionPolicy: got "allkeysLru"; expected one of "noeviction", "allkeys_lru", "allkeys_random", "volatile_lru", "volatile_random", "volatile_ttl"\n');
+  expect(r.stderr).toBe(
+    'preview: gomeet:valkey.evictionPolicy: got "allkeysLru"; expected one of "noeviction", "allkeys_lru", "allkeys_random", "volatile_lru", "volatile_random", "volatile_ttl"\n',
+  );
 
   const copy = temporaryStack("prod", () => undefined);
   cleanups.push(copy.remove);

@@ -40,7 +40,12 @@ afterEach(() => git("checkout", "-q", "--", "."));
 test("identical revisions: no changes, exit 0, worktree removed", () => {
   const r = diff("--diff", "HEAD", "--json");
   expect(r.status).toBe(0);
-  expect(r.doc).toMatchObject({ base: { label: "HEAD", stack: "prod" }, head: { label: "working tree" }, changes: [], policies: { introduced: [], fixed: [] } });
+  expect(r.doc).toMatchObject({
+    base: { label: "HEAD", stack: "prod" },
+    head: { label: "working tree" },
+    changes: [],
+    policies: { introduced: [], fixed: [] },
+  });
   expect(r.doc.base.commit).toMatch(/^[0-9a-f]{40}$/);
   expect(git("worktree", "list").trim().split("\n")).toHaveLength(1);
 });
@@ -54,7 +59,13 @@ test("a changed Secret value rolls the pods: the Deployment's pod template chang
       op: "update",
       type: "kubernetes:apps/v1:Deployment",
       name: "gomeet-prod-app",
-      diffs: [{ path: 'spec.template.metadata.annotations["checksum/secret"]', old: expect.stringMatching(/^[0-9a-f]{64}$/), new: expect.stringMatching(/^[0-9a-f]{64}$/) }],
+      diffs: [
+        {
+          path: 'spec.template.metadata.annotations["checksum/secret"]',
+          old: expect.stringMatching(/^[0-9a-f]{64}$/),
+          new: expect.stringMatching(/^[0-9a-f]{64}$/),
+        },
+      ],
       dataLossRisk: false,
     },
   ]);
@@ -84,17 +95,28 @@ test("changing the region replaces the VPC, the cluster and both databases, flag
     // A database cluster's region is not ForceNew (DigitalOcean migrates it), but its VPC is replaced.
     expect(byName[name]).toMatchObject({ op: "replace", dataLossRisk: true, protected: true });
     expect(byName[name].diffs).toContainEqual({ path: "region", old: "nyc3", new: "ams3" });
-    expect(byName[name].diffs).toContainEqual({ path: "privateNetworkUuid", old: "gomeet-prod-vpc-id", unknown: "gomeet-prod-vpc is replaced", replaces: true });
+    expect(byName[name].diffs).toContainEqual({
+      path: "privateNetworkUuid",
+      old: "gomeet-prod-vpc-id",
+      unknown: "gomeet-prod-vpc is replaced",
+      replaces: true,
+    });
   }
   for (const name of ["gomeet-prod-vpc", "gomeet-prod-doks", "gomeet-prod-pg-replica-1"]) {
     expect(byName[name]).toMatchObject({ op: "replace", dataLossRisk: false });
     expect(byName[name].diffs).toContainEqual({ path: "region", old: "nyc3", new: "ams3", replaces: true });
   }
   const text = runPreview(["--root", repo, "--stack", "prod", "--diff", "HEAD"]).stdout;
-  expect(text).toMatch(/^  \+- digitalocean:index\/databaseCluster:DatabaseCluster  gomeet-prod-pg  \[replace\] \[DATA LOSS RISK\] \[protected/m);
+  expect(text).toMatch(
+    /^  \+- digitalocean:index\/databaseCluster:DatabaseCluster  gomeet-prod-pg  \[replace\] \[DATA LOSS RISK\] \[protected/m,
+  );
   expect(text).toContain('        region: "nyc3" → "ams3"  (forces replacement)');
-  expect(text).toContain('        privateNetworkUuid: "gomeet-prod-vpc-id" → (known after apply: gomeet-prod-vpc is replaced)  (forces replacement)');
-  expect(text).toMatch(/WARNING: 2 change\(s\) would destroy a database cluster and its data: gomeet-prod-pg \(replace\), gomeet-prod-valkey \(replace\)\./);
+  expect(text).toContain(
+    '        privateNetworkUuid: "gomeet-prod-vpc-id" → (known after apply: gomeet-prod-vpc is replaced)  (forces replacement)',
+  );
+  expect(text).toMatch(
+    /WARNING: 2 change\(s\) would destroy a database cluster and its data: gomeet-prod-pg \(replace\), gomeet-prod-valkey \(replace\)\./,
+  );
 });
 
 test("adding an alert in code is a create", () => {
@@ -104,7 +126,9 @@ test("adding an alert in code is a create", () => {
     'export const NODE_ALERTS: Threshold[] = [\n  { key: "node-load", type: "v1/insights/droplet/load_5", compare: "GreaterThan", value: 4, description: "load" },',
   );
   const r = diff("--diff", "HEAD", "--json");
-  expect(r.doc.changes).toEqual([{ op: "create", type: "digitalocean:index/monitorAlert:MonitorAlert", name: "gomeet-prod-node-load", diffs: [], dataLossRisk: false }]);
+  expect(r.doc.changes).toEqual([
+    { op: "create", type: "digitalocean:index/monitorAlert:MonitorAlert", name: "gomeet-prod-node-load", diffs: [], dataLossRisk: false },
+  ]);
 });
 
 test("renaming the Valkey cluster deletes the old one (data loss) and creates a new one", () => {
@@ -131,7 +155,10 @@ test("--against-stack compares two stacks of the same revision", () => {
   const byName = Object.fromEntries(r.doc.changes.map((c: any) => [c.name, c]));
   expect(byName["gomeet-{stack}-pg-replica-1"].op).toBe("create"); // staging has no read replica
   // The stacks' VPC ranges differ (one account), so "turning staging into prod" would replace the VPC and the clusters in it.
-  expect(byName["gomeet-{stack}-vpc"]).toMatchObject({ op: "replace", diffs: [{ path: "ipRange", old: "10.30.0.0/16", new: "10.20.0.0/16", replaces: true }] });
+  expect(byName["gomeet-{stack}-vpc"]).toMatchObject({
+    op: "replace",
+    diffs: [{ path: "ipRange", old: "10.30.0.0/16", new: "10.20.0.0/16", replaces: true }],
+  });
   expect(byName["gomeet-{stack}-pg"]).toMatchObject({ op: "replace", dataLossRisk: true });
   expect(byName["gomeet-{stack}-pg"].diffs).toContainEqual({ path: "nodeCount", old: 1, new: 2 });
   expect(r.doc.changes.filter((c: any) => c.op === "delete")).toEqual([]);
@@ -139,7 +166,10 @@ test("--against-stack compares two stacks of the same revision", () => {
 });
 
 test("errors exit 2 with a clear message: unknown revision, no stack file there, program failing there", () => {
-  expect(diff("--diff", "no-such-ref")).toMatchObject({ status: 2, stderr: expect.stringMatching(/preview: unknown revision "no-such-ref": it names no commit/) });
+  expect(diff("--diff", "no-such-ref")).toMatchObject({
+    status: 2,
+    stderr: expect.stringMatching(/preview: unknown revision "no-such-ref": it names no commit/),
+  });
 
   fs.copyFileSync(path.join(repo, "Pulumi.prod.yaml"), path.join(repo, "Pulumi.extra.yaml"));
   const noFile = runPreview(["--root", repo, "--stack", "extra", "--diff", "HEAD"]);
@@ -179,19 +209,27 @@ describe("--against-stack with a stack file that differs in one value", () => {
     });
     // The app's Secret holds the pool's URL: updated (rolling the pods), not replaced.
     expect(byName["gomeet-{stack}-secrets"]).toMatchObject({ op: "update" });
-    expect(doc.changes.filter((c: { op: string }) => c.op === "replace").map((c: { name: string }) => c.name)).toEqual(["gomeet-{stack}-pg-pool"]);
+    expect(doc.changes.filter((c: { op: string }) => c.op === "replace").map((c: { name: string }) => c.name)).toEqual([
+      "gomeet-{stack}-pg-pool",
+    ]);
   });
 
   test("network.ipRange: the VPC, both database clusters (data loss) and the Kubernetes cluster are replaced, and with it every Kubernetes object", () => {
     const { doc, byName } = against((c) => (c["gomeet:network"].ipRange = "10.40.0.0/16"));
-    expect(byName["gomeet-{stack}-vpc"]).toMatchObject({ op: "replace", diffs: [{ path: "ipRange", old: "10.20.0.0/16", new: "10.40.0.0/16", replaces: true }] });
+    expect(byName["gomeet-{stack}-vpc"]).toMatchObject({
+      op: "replace",
+      diffs: [{ path: "ipRange", old: "10.20.0.0/16", new: "10.40.0.0/16", replaces: true }],
+    });
     expect(byName["gomeet-{stack}-doks"]).toMatchObject({ op: "replace", dataLossRisk: false });
-    for (const name of ["gomeet-{stack}-pg", "gomeet-{stack}-valkey"]) expect(byName[name]).toMatchObject({ op: "replace", dataLossRisk: true, protected: true });
+    for (const name of ["gomeet-{stack}-pg", "gomeet-{stack}-valkey"])
+      expect(byName[name]).toMatchObject({ op: "replace", dataLossRisk: true, protected: true });
     expect(byName["gomeet-{stack}-k8s"]).toMatchObject({ op: "replace", type: "pulumi:providers:kubernetes" });
     const kubernetes = doc.changes.filter((c: { type: string }) => c.type.startsWith("kubernetes:"));
     expect(kubernetes.length).toBeGreaterThanOrEqual(6);
     for (const c of kubernetes) expect({ name: c.name, op: c.op }).toEqual({ name: c.name, op: "replace" });
     const text = runPreview(["--stack", doc.head.stack, "--against-stack", "prod"]).stdout;
-    expect(text).toMatch(/WARNING: 2 change\(s\) would destroy a database cluster and its data: gomeet-\{stack\}-pg \(replace\), gomeet-\{stack\}-valkey \(replace\)\./);
+    expect(text).toMatch(
+      /WARNING: 2 change\(s\) would destroy a database cluster and its data: gomeet-\{stack\}-pg \(replace\), gomeet-\{stack\}-valkey \(replace\)\./,
+    );
   });
 });

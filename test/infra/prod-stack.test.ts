@@ -117,9 +117,19 @@ describe("app", () => {
     const secret = one(plan, T.secret, "gomeet-prod-secrets");
     expect(secret.secretPaths).toContain("stringData");
     const data = secret.props.stringData as Record<string, string>;
-    expect(Object.keys(data).sort()).toEqual(["AUTH_JWT_SECRET", "DATABASE_REPLICA_URLS", "DATABASE_URL", "LIVEKIT_DATACENTERS", "REDIS_URL"]);
-    expect(data.DATABASE_URL).toBe("postgresql://gomeet:offline-password@private-gomeet-prod-pg-pool.db.offline-preview.invalid:25061/gomeet-pool?sslmode=verify-full");
-    expect(data.DATABASE_REPLICA_URLS).toMatch(/^postgresql:\/\/gomeet:.*@private-gomeet-prod-pg-replica-1\..*\/gomeet\?sslmode=verify-full$/);
+    expect(Object.keys(data).sort()).toEqual([
+      "AUTH_JWT_SECRET",
+      "DATABASE_REPLICA_URLS",
+      "DATABASE_URL",
+      "LIVEKIT_DATACENTERS",
+      "REDIS_URL",
+    ]);
+    expect(data.DATABASE_URL).toBe(
+      "postgresql://gomeet:offline-password@private-gomeet-prod-pg-pool.db.offline-preview.invalid:25061/gomeet-pool?sslmode=verify-full",
+    );
+    expect(data.DATABASE_REPLICA_URLS).toMatch(
+      /^postgresql:\/\/gomeet:.*@private-gomeet-prod-pg-replica-1\..*\/gomeet\?sslmode=verify-full$/,
+    );
     expect(data.REDIS_URL).toMatch(/^rediss:\/\/default:.*@private-gomeet-prod-valkey\./);
     expect(JSON.parse(data.LIVEKIT_DATACENTERS!).map((d: { name: string }) => d.name)).toEqual(["nyc", "ams"]);
     expect(data.AUTH_JWT_SECRET).toBe("offline-random-password"); // from @pulumi/random, never from config
@@ -140,7 +150,11 @@ describe("app", () => {
     expect(spec.replicas).toBe(3);
     expect(spec.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
     expect(spec.minReadySeconds).toBeGreaterThan(0);
-    expect(pod().topologySpreadConstraints[0]).toMatchObject({ topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule", maxSkew: 1 });
+    expect(pod().topologySpreadConstraints[0]).toMatchObject({
+      topologyKey: "kubernetes.io/hostname",
+      whenUnsatisfiable: "DoNotSchedule",
+      maxSkew: 1,
+    });
   });
 
   test("Deployment: probes, resources, hardening, instance id, drain", () => {
@@ -150,9 +164,17 @@ describe("app", () => {
     expect(c.startupProbe.httpGet.path).toBe("/healthz");
     expect(c.resources).toEqual({ requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } });
     expect(pod().securityContext.runAsNonRoot).toBe(true);
-    expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false, capabilities: { drop: ["ALL"] } });
+    expect(c.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      privileged: false,
+      capabilities: { drop: ["ALL"] },
+    });
     expect(c.env).toContainEqual({ name: "INSTANCE_ID", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } });
-    expect(c.env).toContainEqual({ name: "AUTH_JWT_SECRET", valueFrom: { secretKeyRef: { name: "gomeet-secrets", key: "AUTH_JWT_SECRET" } } });
+    expect(c.env).toContainEqual({
+      name: "AUTH_JWT_SECRET",
+      valueFrom: { secretKeyRef: { name: "gomeet-secrets", key: "AUTH_JWT_SECRET" } },
+    });
     expect(c.lifecycle.preStop.exec.command).toEqual(["sleep", "10"]);
     // preStop (10 s) + the app's drain (30 s) must fit in the grace period, or sockets are cut instead of drained.
     expect(pod().terminationGracePeriodSeconds).toBeGreaterThanOrEqual(10 + 30);
@@ -255,8 +277,14 @@ describe("alerting", () => {
   const alerts = () => all(plan, T.monitor).map((r) => r.props as Record<string, any>);
 
   test("nodes: CPU, memory and disk on every worker of this cluster", () => {
-    const nodeTypes = alerts().filter((a) => a.tags?.includes("k8s:gomeet-prod-doks-id")).map((a) => a.type);
-    expect(nodeTypes.sort()).toEqual(["v1/insights/droplet/cpu", "v1/insights/droplet/disk_utilization_percent", "v1/insights/droplet/memory_utilization_percent"]);
+    const nodeTypes = alerts()
+      .filter((a) => a.tags?.includes("k8s:gomeet-prod-doks-id"))
+      .map((a) => a.type);
+    expect(nodeTypes.sort()).toEqual([
+      "v1/insights/droplet/cpu",
+      "v1/insights/droplet/disk_utilization_percent",
+      "v1/insights/droplet/memory_utilization_percent",
+    ]);
   });
 
   test("load balancer, named by the id the CCM writes on the Service: 5xx count and p99 over the 100 ms target", () => {
@@ -277,7 +305,11 @@ describe("alerting", () => {
   test("each database cluster: CPU, memory and disk", () => {
     for (const db of all(plan, T.db)) {
       const watching = all(plan, T.monitor).filter((a) => (a.props.entities as string[] | undefined)?.includes(`${db.name}-id`));
-      expect(watching.map((a) => a.props.type).sort()).toEqual(["v1/dbaas/alerts/cpu_alerts", "v1/dbaas/alerts/disk_utilization_alerts", "v1/dbaas/alerts/memory_utilization_alerts"]);
+      expect(watching.map((a) => a.props.type).sort()).toEqual([
+        "v1/dbaas/alerts/cpu_alerts",
+        "v1/dbaas/alerts/disk_utilization_alerts",
+        "v1/dbaas/alerts/memory_utilization_alerts",
+      ]);
       for (const a of watching) expect(dependsOn(a, db)).toBe(true);
     }
   });
@@ -285,16 +317,29 @@ describe("alerting", () => {
   test("availability from four regions (down_global), latency only from the region nearest nyc3, certificate expiry", () => {
     const global = one(plan, T.uptime, "gomeet-prod-uptime");
     const latency = one(plan, T.uptime, "gomeet-prod-uptime-latency");
-    expect(global.props).toMatchObject({ target: "https://meet.gomeet.example/readyz", type: "https", regions: ["us_east", "us_west", "eu_west", "se_asia"] });
+    expect(global.props).toMatchObject({
+      target: "https://meet.gomeet.example/readyz",
+      type: "https",
+      regions: ["us_east", "us_west", "eu_west", "se_asia"],
+    });
     expect(latency.props).toMatchObject({ target: "https://meet.gomeet.example/readyz", type: "https", regions: ["us_east"] });
-    const on = (check: typeof global) => all(plan, T.uptimeAlert).filter((a) => dependsOn(a, check)).map((a) => a.props as Record<string, any>);
-    expect(on(global).map((a) => a.type).sort()).toEqual(["down_global", "ssl_expiry"]);
+    const on = (check: typeof global) =>
+      all(plan, T.uptimeAlert)
+        .filter((a) => dependsOn(a, check))
+        .map((a) => a.props as Record<string, any>);
+    expect(
+      on(global)
+        .map((a) => a.type)
+        .sort(),
+    ).toEqual(["down_global", "ssl_expiry"]);
     // Internet path and TLS handshake included: its own threshold (alerts.uptimeLatencyMs), not the app's 100 ms p99.
     expect(on(latency)).toEqual([expect.objectContaining({ type: "latency", comparison: "greater_than", threshold: 1000, period: "5m" })]);
   });
 
   test("a ready Service without the CCM's load balancer id is a clear error, not a lookup by name", () => {
-    expect(loadBalancerIdOf("gomeet-prod-lb", { [LOAD_BALANCER_ID_ANNOTATION]: "4de7ac8b-495b-4884-9a69-1050c6793cd6" })).toBe("4de7ac8b-495b-4884-9a69-1050c6793cd6");
+    expect(loadBalancerIdOf("gomeet-prod-lb", { [LOAD_BALANCER_ID_ANNOTATION]: "4de7ac8b-495b-4884-9a69-1050c6793cd6" })).toBe(
+      "4de7ac8b-495b-4884-9a69-1050c6793cd6",
+    );
     expect(() => loadBalancerIdOf("gomeet-prod-lb", {})).toThrow(
       /load balancer gomeet-prod-lb: the Service is ready but has no kubernetes\.digitalocean\.com\/load-balancer-id annotation/,
     );
@@ -302,7 +347,15 @@ describe("alerting", () => {
 
   test("the probe region nearest each DigitalOcean region", () => {
     expect(["nyc3", "tor1", "sfo3", "ams3", "lon1", "fra1", "sgp1", "blr1", "syd1"].map(nearestProbeRegion)).toEqual([
-      "us_east", "us_east", "us_west", "eu_west", "eu_west", "eu_west", "se_asia", "se_asia", "se_asia",
+      "us_east",
+      "us_east",
+      "us_west",
+      "eu_west",
+      "eu_west",
+      "eu_west",
+      "se_asia",
+      "se_asia",
+      "se_asia",
     ]);
   });
 
@@ -328,7 +381,12 @@ describe("project, domain and outputs", () => {
 
   test("the domain gets a Let's Encrypt certificate and an A record to the load balancer", () => {
     expect(props("digitalocean:index/certificate:Certificate")).toMatchObject({ type: "lets_encrypt", domains: ["meet.gomeet.example"] });
-    expect(props("digitalocean:index/dnsRecord:DnsRecord")).toMatchObject({ domain: "gomeet.example", name: "meet", type: "A", value: "203.0.113.10" });
+    expect(props("digitalocean:index/dnsRecord:DnsRecord")).toMatchObject({
+      domain: "gomeet.example",
+      name: "meet",
+      type: "A",
+      value: "203.0.113.10",
+    });
   });
 
   test("outputs: public endpoint, secret kubeconfig, database and Valkey hosts", () => {

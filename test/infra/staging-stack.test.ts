@@ -15,7 +15,10 @@ test("smaller tiers: single database nodes, no read replica, 2 app replicas, 2-3
   expect(all(plan, "digitalocean:index/databaseReplica:DatabaseReplica")).toHaveLength(0);
   expect(one(plan, "kubernetes:apps/v1:Deployment").props).toMatchObject({ spec: { replicas: 2 } });
   expect(one(plan, "kubernetes:policy/v1:PodDisruptionBudget").props).toMatchObject({ spec: { minAvailable: 1 } });
-  expect(one(plan, "digitalocean:index/kubernetesCluster:KubernetesCluster").props).toMatchObject({ ha: true, nodePool: { minNodes: 2, maxNodes: 3 } });
+  expect(one(plan, "digitalocean:index/kubernetesCluster:KubernetesCluster").props).toMatchObject({
+    ha: true,
+    nodePool: { minNodes: 2, maxNodes: 3 },
+  });
   expect(one(plan, "digitalocean:index/project:Project").props.environment).toBe("Staging");
   expect(one(plan, "digitalocean:index/vpc:Vpc").props.ipRange).toBe("10.30.0.0/16"); // not prod's: same account
 });
@@ -23,10 +26,15 @@ test("smaller tiers: single database nodes, no read replica, 2 app replicas, 2-3
 test("without a domain: no certificate, no DNS record, plain HTTP uptime check on the load balancer IP", () => {
   expect(all(plan, "digitalocean:index/certificate:Certificate")).toHaveLength(0);
   expect(all(plan, "digitalocean:index/dnsRecord:DnsRecord")).toHaveLength(0);
-  expect(one(plan, "digitalocean:index/uptimeCheck:UptimeCheck", "gomeet-staging-uptime").props).toMatchObject({ type: "http", target: "http://203.0.113.10/readyz" });
+  expect(one(plan, "digitalocean:index/uptimeCheck:UptimeCheck", "gomeet-staging-uptime").props).toMatchObject({
+    type: "http",
+    target: "http://203.0.113.10/readyz",
+  });
   const uptimeAlerts = all(plan, "digitalocean:index/uptimeAlert:UptimeAlert").map((a) => a.props.type);
   expect(uptimeAlerts.sort()).toEqual(["down_global", "latency"]);
-  const annotations = one(plan, "kubernetes:core/v1:Service", "gomeet-staging-service").props.metadata as { annotations: Record<string, string> };
+  const annotations = one(plan, "kubernetes:core/v1:Service", "gomeet-staging-service").props.metadata as {
+    annotations: Record<string, string>;
+  };
   expect(Object.keys(annotations.annotations).filter((k) => /certificate|tls-ports|redirect/.test(k))).toEqual([]);
   expect(plan.outputs.endpoint).toEqual({ value: "http://203.0.113.10", secret: false });
 });

@@ -16,7 +16,12 @@ export interface AlertCase {
   fires: Array<{ labels: Record<string, string>; description: string }>;
 }
 
-export const RULE_SETTINGS = { haFloor: 3, fanoutP99Seconds: 0.1, forScale: 1, runbookBaseUrl: "https://git.gomeet.example/gomeet/blob/main" };
+export const RULE_SETTINGS = {
+  haFloor: 3,
+  fanoutP99Seconds: 0.1,
+  forScale: 1,
+  runbookBaseUrl: "https://git.gomeet.example/gomeet/blob/main",
+};
 
 const app = (labels: string) => `{job="gomeet",${labels}}`;
 const A = 'instance="10.0.0.1:8080"';
@@ -28,7 +33,10 @@ export const ALERT_CASES: AlertCase[] = [
   {
     alert: "GoMeetInstanceDown",
     title: "a target failing every scrape for a minute fires",
-    series: [[`up${app(A)}`, "1 1 0 0 0"], [`up${app(B)}`, "1x4"]],
+    series: [
+      [`up${app(A)}`, "1 1 0 0 0"],
+      [`up${app(B)}`, "1x4"],
+    ],
     evalTime: "4m",
     fires: [
       {
@@ -47,28 +55,52 @@ export const ALERT_CASES: AlertCase[] = [
   {
     alert: "GoMeetNoInstanceUp",
     title: "every target down fires",
-    series: [[`up${app(A)}`, "0x4"], [`up${app(B)}`, "0x4"]],
+    series: [
+      [`up${app(A)}`, "0x4"],
+      [`up${app(B)}`, "0x4"],
+    ],
     evalTime: "3m",
-    fires: [{ labels: { severity: "critical" }, description: "Prometheus has no healthy GoMeet target: the whole service is down or no longer discovered." }],
+    fires: [
+      {
+        labels: { severity: "critical" },
+        description: "Prometheus has no healthy GoMeet target: the whole service is down or no longer discovered.",
+      },
+    ],
   },
   {
     alert: "GoMeetNoInstanceUp",
     title: "one target up stays quiet",
-    series: [[`up${app(A)}`, "0x4"], [`up${app(B)}`, "1x4"]],
+    series: [
+      [`up${app(A)}`, "0x4"],
+      [`up${app(B)}`, "1x4"],
+    ],
     evalTime: "3m",
     fires: [],
   },
   {
     alert: "GoMeetReplicasBelowFloor",
     title: "an instance gone (its series stale) for 5 minutes fires",
-    series: [[`gomeet_ready${app(A)}`, "1x10"], [`gomeet_ready${app(B)}`, "1x10"], [`gomeet_ready${app(C)}`, "1 1 stale"]],
+    series: [
+      [`gomeet_ready${app(A)}`, "1x10"],
+      [`gomeet_ready${app(B)}`, "1x10"],
+      [`gomeet_ready${app(C)}`, "1 1 stale"],
+    ],
     evalTime: "8m",
-    fires: [{ labels: { severity: "critical" }, description: "Only 2 instances answer /readyz with 200; the service needs 3 to survive losing one." }],
+    fires: [
+      {
+        labels: { severity: "critical" },
+        description: "Only 2 instances answer /readyz with 200; the service needs 3 to survive losing one.",
+      },
+    ],
   },
   {
     alert: "GoMeetReplicasBelowFloor",
     title: "three ready instances stay quiet, and so does a dip shorter than 5 minutes",
-    series: [[`gomeet_ready${app(A)}`, "1x10"], [`gomeet_ready${app(B)}`, "1x10"], [`gomeet_ready${app(C)}`, "1 1 0 0 1x7"]],
+    series: [
+      [`gomeet_ready${app(A)}`, "1x10"],
+      [`gomeet_ready${app(B)}`, "1x10"],
+      [`gomeet_ready${app(C)}`, "1 1 0 0 1x7"],
+    ],
     evalTime: "8m",
     fires: [],
   },
@@ -108,7 +140,10 @@ export const ALERT_CASES: AlertCase[] = [
   {
     alert: "GoMeetInstanceDegraded",
     title: "degraded for 5 minutes fires",
-    series: [[`gomeet_readiness_status${app(`${A},status="degraded"`)}`, "1x8"], [`gomeet_readiness_status${app(`${A},status="healthy"`)}`, "0x8"]],
+    series: [
+      [`gomeet_readiness_status${app(`${A},status="degraded"`)}`, "1x8"],
+      [`gomeet_readiness_status${app(`${A},status="healthy"`)}`, "0x8"],
+    ],
     evalTime: "6m",
     fires: [
       {
@@ -134,7 +169,12 @@ export const ALERT_CASES: AlertCase[] = [
       [`gomeet_fanout_latency_seconds_bucket${app(`${A},le="+Inf"`)}`, "0+600x15"],
     ],
     evalTime: "12m",
-    fires: [{ labels: { severity: "warning" }, description: "The 99th percentile from the Valkey append to the socket write is 248.5ms (target 100 ms)." }],
+    fires: [
+      {
+        labels: { severity: "warning" },
+        description: "The 99th percentile from the Valkey append to the socket write is 248.5ms (target 100 ms).",
+      },
+    ],
   },
   {
     alert: "GoMeetFanoutP99High",
@@ -151,9 +191,17 @@ export const ALERT_CASES: AlertCase[] = [
   {
     alert: "GoMeetValkeyConnectionsRecycled",
     title: "a recycle on two instances fires at once",
-    series: [[`gomeet_redis_recycles_total${app(A)}`, "0 0 0 1 1"], [`gomeet_redis_recycles_total${app(B)}`, "0 0 0 1 1"]],
+    series: [
+      [`gomeet_redis_recycles_total${app(A)}`, "0 0 0 1 1"],
+      [`gomeet_redis_recycles_total${app(B)}`, "0 0 0 1 1"],
+    ],
     evalTime: "4m",
-    fires: [{ labels: { severity: "warning" }, description: "2 recycles in 10 minutes: the Valkey endpoint answered READONLY or changed role (a failover)." }],
+    fires: [
+      {
+        labels: { severity: "warning" },
+        description: "2 recycles in 10 minutes: the Valkey endpoint answered READONLY or changed role (a failover).",
+      },
+    ],
   },
   {
     alert: "GoMeetValkeyConnectionsRecycled",
@@ -170,7 +218,12 @@ export const ALERT_CASES: AlertCase[] = [
       [`gomeet_dependency_up${app(`${B},dependency="redis",name="valkey"`)}`, "1 0 0 0"],
     ],
     evalTime: "3m",
-    fires: [{ labels: { dependency: "redis", name: "valkey", severity: "critical" }, description: "redis (valkey) has been down from every instance for a minute." }],
+    fires: [
+      {
+        labels: { dependency: "redis", name: "valkey", severity: "critical" },
+        description: "redis (valkey) has been down from every instance for a minute.",
+      },
+    ],
   },
   {
     alert: "GoMeetCriticalDependencyDown",
@@ -190,7 +243,12 @@ export const ALERT_CASES: AlertCase[] = [
       [`gomeet_dependency_up${app(`${B},dependency="livekit",name="nyc"`)}`, "1 0 0 0 0"],
     ],
     evalTime: "4m",
-    fires: [{ labels: { dependency: "livekit", name: "nyc", severity: "warning" }, description: "livekit (nyc) has been down from every instance for 2 minutes." }],
+    fires: [
+      {
+        labels: { dependency: "livekit", name: "nyc", severity: "warning" },
+        description: "livekit (nyc) has been down from every instance for 2 minutes.",
+      },
+    ],
   },
   {
     alert: "GoMeetDependencyDown",
@@ -205,7 +263,10 @@ export const ALERT_CASES: AlertCase[] = [
   {
     alert: "GoMeetSlowConsumers",
     title: "5 slow consumers a minute among 1000 connections for 10 minutes fire",
-    series: [[`gomeet_ws_slow_consumers_total${app(A)}`, "0+5x20"], [`gomeet_ws_connections${app(A)}`, "1000x20"]],
+    series: [
+      [`gomeet_ws_slow_consumers_total${app(A)}`, "0+5x20"],
+      [`gomeet_ws_connections${app(A)}`, "1000x20"],
+    ],
     evalTime: "17m",
     fires: [
       {
@@ -217,21 +278,30 @@ export const ALERT_CASES: AlertCase[] = [
   {
     alert: "GoMeetSlowConsumers",
     title: "1 a minute among 1000 connections stays quiet",
-    series: [[`gomeet_ws_slow_consumers_total${app(A)}`, "0+1x20"], [`gomeet_ws_connections${app(A)}`, "1000x20"]],
+    series: [
+      [`gomeet_ws_slow_consumers_total${app(A)}`, "0+1x20"],
+      [`gomeet_ws_connections${app(A)}`, "1000x20"],
+    ],
     evalTime: "17m",
     fires: [],
   },
   {
     alert: "GoMeetHeartbeatTimeouts",
     title: "2 timeouts a minute among 100 connections for 10 minutes fire",
-    series: [[`gomeet_ws_heartbeat_timeouts_total${app(A)}`, "0+2x20"], [`gomeet_ws_connections${app(A)}`, "100x20"]],
+    series: [
+      [`gomeet_ws_heartbeat_timeouts_total${app(A)}`, "0+2x20"],
+      [`gomeet_ws_connections${app(A)}`, "100x20"],
+    ],
     evalTime: "17m",
     fires: [{ labels: { severity: "warning" }, description: "10 connections in 5 minutes missed their heartbeat (over 5% of open ones)." }],
   },
   {
     alert: "GoMeetHeartbeatTimeouts",
     title: "2 a minute among 1000 connections stay quiet",
-    series: [[`gomeet_ws_heartbeat_timeouts_total${app(A)}`, "0+2x20"], [`gomeet_ws_connections${app(A)}`, "1000x20"]],
+    series: [
+      [`gomeet_ws_heartbeat_timeouts_total${app(A)}`, "0+2x20"],
+      [`gomeet_ws_connections${app(A)}`, "1000x20"],
+    ],
     evalTime: "17m",
     fires: [],
   },
@@ -243,7 +313,9 @@ export const ALERT_CASES: AlertCase[] = [
       [`gomeet_http_requests_total${app(`${A},route="/rooms",status="503"`)}`, "0+5x12"],
     ],
     evalTime: "11m",
-    fires: [{ labels: { severity: "warning" }, description: "4.762% of API requests (probes and scrapes excluded) answered 5xx over 5 minutes." }],
+    fires: [
+      { labels: { severity: "warning" }, description: "4.762% of API requests (probes and scrapes excluded) answered 5xx over 5 minutes." },
+    ],
   },
   {
     alert: "GoMeetHttp5xxRatioHigh",

@@ -35,7 +35,11 @@ function promtoolTest(c: AlertCase): Record<string, unknown> {
         alertname: c.alert,
         exp_alerts: c.fires.map((f) => ({
           exp_labels: f.labels,
-          exp_annotations: { summary: d.summary, description: f.description, runbook_url: runbookUrl(d.runbook, RULE_SETTINGS.runbookBaseUrl) },
+          exp_annotations: {
+            summary: d.summary,
+            description: f.description,
+            runbook_url: runbookUrl(d.runbook, RULE_SETTINGS.runbookBaseUrl),
+          },
         })),
       },
     ],
@@ -105,9 +109,20 @@ describe("the rules file", () => {
 
 describe("one setting scales every for: duration", () => {
   test("the stack's durations, and a local cluster's at 1/20", () => {
-    const forOf = (scale: number) => Object.fromEntries(renderRuleGroups({ ...RULE_SETTINGS, forScale: scale })[0]!.rules.map((r) => [r.alert, r.for]));
-    expect(forOf(1)).toMatchObject({ GoMeetInstanceDown: "1m", GoMeetReplicasBelowFloor: "5m", GoMeetSlowConsumers: "10m", GoMeetInstanceFlapping: undefined });
-    expect(forOf(0.05)).toMatchObject({ GoMeetInstanceDown: "3s", GoMeetReplicasBelowFloor: "15s", GoMeetSlowConsumers: "30s", GoMeetInstanceFlapping: undefined });
+    const forOf = (scale: number) =>
+      Object.fromEntries(renderRuleGroups({ ...RULE_SETTINGS, forScale: scale })[0]!.rules.map((r) => [r.alert, r.for]));
+    expect(forOf(1)).toMatchObject({
+      GoMeetInstanceDown: "1m",
+      GoMeetReplicasBelowFloor: "5m",
+      GoMeetSlowConsumers: "10m",
+      GoMeetInstanceFlapping: undefined,
+    });
+    expect(forOf(0.05)).toMatchObject({
+      GoMeetInstanceDown: "3s",
+      GoMeetReplicasBelowFloor: "15s",
+      GoMeetSlowConsumers: "30s",
+      GoMeetInstanceFlapping: undefined,
+    });
   });
 
   test("durations and settings are validated", () => {

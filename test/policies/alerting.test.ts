@@ -29,19 +29,25 @@ describe("rule 8: alerting coverage", () => {
 
   it("does not count a disabled alert", async () => {
     const plan = editProps(buildStack(), "gomeet-prod-postgres-disk", (props) => (props.enabled = false));
-    expect(messagesOf(await violationsOf(plan, POLICY))).toEqual([expect.stringContaining("(missing: v1/dbaas/alerts/disk_utilization_alerts)")]);
+    expect(messagesOf(await violationsOf(plan, POLICY))).toEqual([
+      expect.stringContaining("(missing: v1/dbaas/alerts/disk_utilization_alerts)"),
+    ]);
   });
 
   it("requires a down_global alert on each uptime check", async () => {
     const violations = await violationsOf(without(buildStack(), named(n.uptimeDown)), POLICY);
     expect(violations).toEqual([expect.objectContaining({ resource: n.uptimeCheck })]);
-    expect(violations[0].message).toContain('UptimeAlert types depending on the check is ["latency"]; required an UptimeAlert of type "down_global"');
+    expect(violations[0].message).toContain(
+      'UptimeAlert types depending on the check is ["latency"]; required an UptimeAlert of type "down_global"',
+    );
   });
 
   it("requires an uptime check at all", async () => {
     const plan = without(buildStack(), (r) => r.type === TYPES.uptimeCheck || r.type === TYPES.uptimeAlert);
     const violations = await violationsOf(plan, POLICY);
-    expect(violations).toEqual([{ policy: POLICY, level: "mandatory", message: expect.stringContaining("Stack: enabled UptimeCheck resources is none") }]);
+    expect(violations).toEqual([
+      { policy: POLICY, level: "mandatory", message: expect.stringContaining("Stack: enabled UptimeCheck resources is none") },
+    ]);
   });
 
   it("requires every alert to notify someone", async () => {
@@ -50,12 +56,18 @@ describe("rule 8: alerting coverage", () => {
     const violations = await violationsOf(plan, POLICY);
     expect(violations.map((v) => v.resource).sort()).toEqual([n.nodeCpuAlert, n.uptimeDown].sort());
     expect(messagesOf(violations)).toContainEqual(
-      expect.stringContaining(`MonitorAlert "${n.nodeCpuAlert}": alerts.emails / alerts.slacks is {"emails":[],"slacks":[]}; required at least one email address or Slack channel`),
+      expect.stringContaining(
+        `MonitorAlert "${n.nodeCpuAlert}": alerts.emails / alerts.slacks is {"emails":[],"slacks":[]}; required at least one email address or Slack channel`,
+      ),
     );
   });
 
   it("accepts Slack as the only target", async () => {
-    const plan = editProps(buildStack(), n.nodeCpuAlert, (props) => (props.alerts = { emails: [], slacks: [{ channel: "#ops", url: "https://hooks.example/x" }] }));
+    const plan = editProps(
+      buildStack(),
+      n.nodeCpuAlert,
+      (props) => (props.alerts = { emails: [], slacks: [{ channel: "#ops", url: "https://hooks.example/x" }] }),
+    );
     expect(await violationsOf(plan, POLICY)).toEqual([]);
   });
 
@@ -67,7 +79,11 @@ describe("rule 8: alerting coverage", () => {
     });
 
     it("does not count a ServiceMonitor that names no port of the Service", async () => {
-      const plan = editProps(buildStack(), n.serviceMonitor, (props) => (props.spec.endpoints = [{ port: "http-metrics", path: "/metrics" }]));
+      const plan = editProps(
+        buildStack(),
+        n.serviceMonitor,
+        (props) => (props.spec.endpoints = [{ port: "http-metrics", path: "/metrics" }]),
+      );
       const violations = await violationsOf(plan, POLICY);
       expect(violations).toEqual([expect.objectContaining({ resource: n.deployment })]);
       expect(violations[0].message).toContain(`none of ServiceMonitor "${n.serviceMonitor}" selects a Service in front of them`);
@@ -88,24 +104,44 @@ describe("rule 8: alerting coverage", () => {
     it("requires a PrometheusRule with an alerting rule in the app's namespace", async () => {
       const violations = await violationsOf(without(buildStack(), named(n.prometheusRule)), POLICY);
       expect(violations).toEqual([expect.objectContaining({ resource: n.deployment })]);
-      expect(violations[0].message).toContain("PrometheusRule alerting rules in its namespace is none; required a PrometheusRule with at least one alert");
+      expect(violations[0].message).toContain(
+        "PrometheusRule alerting rules in its namespace is none; required a PrometheusRule with at least one alert",
+      );
     });
 
     it("does not count recording rules only", async () => {
-      const plan = editProps(buildStack(), n.prometheusRule, (props) => (props.spec.groups = [{ name: "r", rules: [{ record: "x", expr: "up" }] }]));
-      expect(messagesOf(await violationsOf(plan, POLICY))).toEqual([expect.stringContaining(`PrometheusRule "${n.prometheusRule}" without an alerting rule`)]);
+      const plan = editProps(
+        buildStack(),
+        n.prometheusRule,
+        (props) => (props.spec.groups = [{ name: "r", rules: [{ record: "x", expr: "up" }] }]),
+      );
+      expect(messagesOf(await violationsOf(plan, POLICY))).toEqual([
+        expect.stringContaining(`PrometheusRule "${n.prometheusRule}" without an alerting rule`),
+      ]);
     });
   });
 
   it("accepts a second uptime check (latency from the nearest region) with its own alert, not one without any", async () => {
     const stack = buildStack();
     const check = stack.find((r) => r.name === n.uptimeCheck)!;
-    const latencyCheck = { ...check, name: `${check.name}-latency`, urn: `${check.urn}-latency`, props: { ...check.props, regions: ["us_east"] } };
+    const latencyCheck = {
+      ...check,
+      name: `${check.name}-latency`,
+      urn: `${check.urn}-latency`,
+      props: { ...check.props, regions: ["us_east"] },
+    };
     const latencyAlert = {
       ...stack.find((r) => r.name === n.uptimeDown)!,
       name: "gomeet-prod-latency-2",
       urn: "urn:pulumi:prod::gomeet::gomeet:index:Alerting$digitalocean:index/uptimeAlert:UptimeAlert::gomeet-prod-latency-2",
-      props: { type: "latency", threshold: 1000, comparison: "greater_than", period: "5m", checkId: "id", notifications: [{ emails: ["oncall@gomeet.example"] }] },
+      props: {
+        type: "latency",
+        threshold: 1000,
+        comparison: "greater_than",
+        period: "5m",
+        checkId: "id",
+        notifications: [{ emails: ["oncall@gomeet.example"] }],
+      },
       dependencies: [latencyCheck.urn],
     };
     expect(await violationsOf([...stack, latencyCheck, latencyAlert], POLICY)).toEqual([]);

@@ -20,7 +20,9 @@ describe("rule 3: databases private, firewalled, protected", () => {
     plan = editProps(plan, n.replica, (props) => (props.privateNetworkUuid = ""));
     const violations = await violationsOf(plan, "database-private-network");
     expect(violations.map((v) => v.resource).sort()).toEqual([n.replica, n.valkey].sort());
-    expect(messagesOf(violations)).toContainEqual(expect.stringContaining(`DatabaseCluster "${n.valkey}": privateNetworkUuid is unset; required the ID of the stack's VPC`));
+    expect(messagesOf(violations)).toContainEqual(
+      expect.stringContaining(`DatabaseCluster "${n.valkey}": privateNetworkUuid is unset; required the ID of the stack's VPC`),
+    );
   });
 
   it("counts a VPC ID that is unknown during a preview as set", async () => {
@@ -39,7 +41,9 @@ describe("rule 3: databases private, firewalled, protected", () => {
     const plan = without(buildStack(), (r) => r.name === n.replicaFirewall);
     const violations = await violationsOf(plan, "database-firewall-required");
     expect(violations).toEqual([expect.objectContaining({ resource: n.replica, level: "mandatory" })]);
-    expect(violations[0]!.message).toContain(`DatabaseReplica "${n.replica}": firewall (a DatabaseFirewall depending on the replica) is none`);
+    expect(violations[0]!.message).toContain(
+      `DatabaseReplica "${n.replica}": firewall (a DatabaseFirewall depending on the replica) is none`,
+    );
   });
 
   it("rejects a cluster that no DatabaseFirewall depends on", async () => {

@@ -10,9 +10,7 @@ describe("rule 1: PostgreSQL standby and read replica", () => {
 
   it("rejects a PostgreSQL cluster without a standby, naming cluster, property, found and required", async () => {
     const violations = await violationsOf(buildStack({ postgresNodeCount: 1 }), "postgres-standby");
-    expect(violations).toEqual([
-      expect.objectContaining({ policy: "postgres-standby", level: "mandatory", resource: n.postgres }),
-    ]);
+    expect(violations).toEqual([expect.objectContaining({ policy: "postgres-standby", level: "mandatory", resource: n.postgres })]);
     expect(violations[0].message).toContain(`DatabaseCluster "${n.postgres}": nodeCount is 1; required at least 2.`);
   });
 
@@ -52,7 +50,9 @@ describe("rule 2: Valkey standby, engine and eviction policy", () => {
 
   it("rejects the discontinued redis engine (and still holds it to the HA floor)", async () => {
     const plan = buildStack({ valkeyEngine: "redis", valkeyNodeCount: 1 });
-    expect(messagesOf(await violationsOf(plan, "valkey-engine"))).toEqual([expect.stringContaining('engine is "redis"; required "valkey"')]);
+    expect(messagesOf(await violationsOf(plan, "valkey-engine"))).toEqual([
+      expect.stringContaining('engine is "redis"; required "valkey"'),
+    ]);
     expect(await violationsOf(plan, "valkey-high-availability")).toHaveLength(1);
   });
 

@@ -52,7 +52,9 @@ describe("rule 6: disruption budget and autoscaler floor", () => {
     expect(violations).toEqual([expect.objectContaining({ resource: n.hpa, level: "mandatory" })]);
     expect(violations[0].message).toContain(`HorizontalPodAutoscaler "${n.hpa}": spec.minReplicas is 2; required at least 3.`);
     const unset = editProps(buildStack(), n.hpa, (props) => delete props.spec.minReplicas);
-    expect(messagesOf(await violationsOf(unset, "hpa-min-replicas"))).toEqual([expect.stringContaining("spec.minReplicas is unset (Kubernetes defaults to 1)")]);
+    expect(messagesOf(await violationsOf(unset, "hpa-min-replicas"))).toEqual([
+      expect.stringContaining("spec.minReplicas is unset (Kubernetes defaults to 1)"),
+    ]);
   });
 
   it("leaves autoscalers of other kinds alone", async () => {

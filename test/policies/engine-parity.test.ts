@@ -59,7 +59,10 @@ function invoke(handler: Handler, request: unknown): Promise<analyzer.AnalyzeRes
   });
 }
 
-const LEVELS: Record<number, string> = { [analyzer.EnforcementLevel.ADVISORY]: "advisory", [analyzer.EnforcementLevel.MANDATORY]: "mandatory" };
+const LEVELS: Record<number, string> = {
+  [analyzer.EnforcementLevel.ADVISORY]: "advisory",
+  [analyzer.EnforcementLevel.MANDATORY]: "mandatory",
+};
 
 /** The pack's verdicts on a plan as the SDK's analyzer gives them to the engine. */
 async function engineVerdicts(plan: PlannedResource[]): Promise<Violation[]> {
@@ -73,7 +76,12 @@ async function engineVerdicts(plan: PlannedResource[]): Promise<Violation[]> {
       const prefix = `${d.getDescription()}\n`;
       const message = d.getMessage().startsWith(prefix) ? d.getMessage().slice(prefix.length) : d.getMessage();
       const name = resource ?? nameByUrn.get(d.getUrn());
-      verdicts.push({ policy: d.getPolicyname(), level: LEVELS[d.getEnforcementlevel()] as Violation["level"], ...(name ? { resource: name } : {}), message });
+      verdicts.push({
+        policy: d.getPolicyname(),
+        level: LEVELS[d.getEnforcementlevel()] as Violation["level"],
+        ...(name ? { resource: name } : {}),
+        message,
+      });
     }
   };
   for (const resource of plan.filter((r) => r.custom)) {
@@ -101,7 +109,14 @@ describe("offline runner vs the policy SDK's analyzer", () => {
   });
 
   it("gives the same verdicts, levels, resources and messages on a plan that breaks many rules", async () => {
-    let plan = buildStack({ postgresNodeCount: 1, readReplicas: 0, appReplicas: 1, evictionPolicy: "allkeys_lru", image: "x/app:latest", pdbMinAvailable: 1 });
+    let plan = buildStack({
+      postgresNodeCount: 1,
+      readReplicas: 0,
+      appReplicas: 1,
+      evictionPolicy: "allkeys_lru",
+      image: "x/app:latest",
+      pdbMinAvailable: 1,
+    });
     plan = editProps(plan, n.postgres, (props) => (props.privateNetworkUuid = unknownValue));
     plan = editProps(plan, n.valkey, (props) => (props.evictionPolicy = unknownValue));
     plan = editProps(plan, n.valkeyFirewall, (props) => props.rules.push({ type: "ip_addr", value: "203.0.113.0/24" }));
@@ -111,7 +126,13 @@ describe("offline runner vs the policy SDK's analyzer", () => {
     const engine = await engineVerdicts(plan);
     const offline = (await runPolicies(plan)).violations;
     expect(offline.length).toBeGreaterThanOrEqual(12);
-    expect(offline).toContainEqual(expect.objectContaining({ policy: "valkey-eviction-policy", level: "advisory", message: expect.stringContaining("can't run policy") }));
+    expect(offline).toContainEqual(
+      expect.objectContaining({
+        policy: "valkey-eviction-policy",
+        level: "advisory",
+        message: expect.stringContaining("can't run policy"),
+      }),
+    );
     // Offline the runner also knows which inputs were secrets; the engine cannot, so that policy may differ.
     const comparable = (vs: Violation[]) => vs.filter((v) => v.policy !== "kubernetes-secret-data");
     expect(comparable(offline)).toEqual(comparable(engine));

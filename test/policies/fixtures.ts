@@ -176,8 +176,18 @@ function deploymentProps(k: StackKnobs): Record<string, unknown> {
           priorityClassName: "gomeet-realtime",
           securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
           topologySpreadConstraints: [
-            { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: labels } },
-            { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: labels } },
+            {
+              maxSkew: 1,
+              topologyKey: "kubernetes.io/hostname",
+              whenUnsatisfiable: "DoNotSchedule",
+              labelSelector: { matchLabels: labels },
+            },
+            {
+              maxSkew: 1,
+              topologyKey: "topology.kubernetes.io/zone",
+              whenUnsatisfiable: "ScheduleAnyway",
+              labelSelector: { matchLabels: labels },
+            },
           ],
           containers: [
             {
@@ -194,7 +204,12 @@ function deploymentProps(k: StackKnobs): Record<string, unknown> {
               readinessProbe: probe("/readyz"),
               livenessProbe: probe("/healthz"),
               lifecycle: { preStop: { exec: { command: ["sleep", "10"] } } },
-              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false, capabilities: { drop: ["ALL"] } },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                privileged: false,
+                capabilities: { drop: ["ALL"] },
+              },
             },
           ],
         },
@@ -224,21 +239,33 @@ function serviceAnnotations(k: StackKnobs): Record<string, string> {
 /** The app namespace's NetworkPolicies as infra/security-manifests.ts renders them (by name). */
 function networkPolicySpecs(): Record<string, Record<string, unknown>> {
   const app = { matchLabels: { ...APP_LABELS } };
-  const publicInternet = { ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"] } };
+  const publicInternet = {
+    ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"] },
+  };
   return {
     "default-deny": { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
     "allow-load-balancer": { podSelector: app, policyTypes: ["Ingress"], ingress: [{ ports: [{ protocol: "TCP", port: 8080 }] }] },
     "allow-monitoring-scrape": {
       podSelector: app,
       policyTypes: ["Ingress"],
-      ingress: [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }], ports: [{ protocol: "TCP", port: 8080 }] }],
+      ingress: [
+        {
+          from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }],
+          ports: [{ protocol: "TCP", port: 8080 }],
+        },
+      ],
     },
     "allow-dns": {
       podSelector: {},
       policyTypes: ["Egress"],
       egress: [
         {
-          to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+          to: [
+            {
+              namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+              podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+            },
+          ],
           ports: [
             { protocol: "UDP", port: 53 },
             { protocol: "TCP", port: 53 },
@@ -249,9 +276,21 @@ function networkPolicySpecs(): Record<string, Record<string, unknown>> {
     "allow-databases": {
       podSelector: app,
       policyTypes: ["Egress"],
-      egress: [{ to: [{ ipBlock: { cidr: "10.20.0.0/16" } }], ports: [{ protocol: "TCP", port: 25060 }, { protocol: "TCP", port: 25061 }] }],
+      egress: [
+        {
+          to: [{ ipBlock: { cidr: "10.20.0.0/16" } }],
+          ports: [
+            { protocol: "TCP", port: 25060 },
+            { protocol: "TCP", port: 25061 },
+          ],
+        },
+      ],
     },
-    "allow-livekit": { podSelector: app, policyTypes: ["Egress"], egress: [{ to: [publicInternet], ports: [{ protocol: "TCP", port: 443 }] }] },
+    "allow-livekit": {
+      podSelector: app,
+      policyTypes: ["Egress"],
+      egress: [{ to: [publicInternet], ports: [{ protocol: "TCP", port: 443 }] }],
+    },
   };
 }
 
@@ -279,12 +318,24 @@ export function buildStack(overrides: Partial<StackKnobs> = {}): PlannedResource
       surgeUpgrade: k.surgeUpgrade,
       registryIntegration: true,
       maintenancePolicy: { day: "sunday", startTime: "04:00" },
-      nodePool: { name: `gomeet-${k.stack}-pool`, size: "s-4vcpu-8gb", autoScale: true, minNodes: k.minNodes, maxNodes: 6, labels: { "gomeet.dev/pool": "app" } },
+      nodePool: {
+        name: `gomeet-${k.stack}-pool`,
+        size: "s-4vcpu-8gb",
+        autoScale: true,
+        minNodes: k.minNodes,
+        maxNodes: 6,
+        labels: { "gomeet.dev/pool": "app" },
+      },
       tags,
     },
     { parent: kubernetes, dependsOn: [vpc] },
   );
-  const provider = plan.add(TYPES.k8sProvider, `gomeet-${k.stack}-k8s`, { kubeconfig: "apiVersion: v1" }, { parent: kubernetes, dependsOn: [doks] });
+  const provider = plan.add(
+    TYPES.k8sProvider,
+    `gomeet-${k.stack}-k8s`,
+    { kubeconfig: "apiVersion: v1" },
+    { parent: kubernetes, dependsOn: [doks] },
+  );
 
   const database = (component: PlannedResource, name: string, firewallName: string, props: Record<string, unknown>) => {
     const cluster = plan.add(
@@ -293,14 +344,29 @@ export function buildStack(overrides: Partial<StackKnobs> = {}): PlannedResource
       { name, region: "nyc3", privateNetworkUuid: "vpc-id", maintenanceWindows: [{ day: "sunday", hour: "03:00:00" }], tags, ...props },
       { parent: component, dependsOn: [vpc], protect: true },
     );
-    plan.add(TYPES.firewall, firewallName, { clusterId: "cluster-id", rules: [{ type: "k8s", value: "doks-id" }] }, { parent: component, dependsOn: [cluster, doks] });
+    plan.add(
+      TYPES.firewall,
+      firewallName,
+      { clusterId: "cluster-id", rules: [{ type: "k8s", value: "doks-id" }] },
+      { parent: component, dependsOn: [cluster, doks] },
+    );
     return cluster;
   };
 
   const postgresComponent = plan.component("postgres", "Postgres");
-  const postgres = database(postgresComponent, n.postgres, n.postgresFirewall, { engine: "pg", version: "16", size: "db-s-2vcpu-4gb", nodeCount: k.postgresNodeCount });
+  const postgres = database(postgresComponent, n.postgres, n.postgresFirewall, {
+    engine: "pg",
+    version: "16",
+    size: "db-s-2vcpu-4gb",
+    nodeCount: k.postgresNodeCount,
+  });
   plan.add(TYPES.db, `${n.postgres}-db`, { clusterId: "cluster-id", name: "gomeet" }, { parent: postgresComponent, dependsOn: [postgres] });
-  plan.add(TYPES.user, `${n.postgres}-user`, { clusterId: "cluster-id", name: "gomeet" }, { parent: postgresComponent, dependsOn: [postgres] });
+  plan.add(
+    TYPES.user,
+    `${n.postgres}-user`,
+    { clusterId: "cluster-id", name: "gomeet" },
+    { parent: postgresComponent, dependsOn: [postgres] },
+  );
   plan.add(
     TYPES.pool,
     `${n.postgres}-pool`,
@@ -309,8 +375,18 @@ export function buildStack(overrides: Partial<StackKnobs> = {}): PlannedResource
   );
   for (let i = 1; i <= k.readReplicas; i++) {
     const name = `${n.postgres}-replica-${i}`;
-    const replica = plan.add(TYPES.replica, name, { clusterId: "cluster-id", name, size: "db-s-2vcpu-4gb", region: "nyc3", privateNetworkUuid: "vpc-id", tags }, { parent: postgresComponent, dependsOn: [postgres, vpc] });
-    plan.add(TYPES.firewall, `${name}-firewall`, { clusterId: "replica-uuid", rules: [{ type: "k8s", value: "doks-id" }] }, { parent: postgresComponent, dependsOn: [replica, doks] });
+    const replica = plan.add(
+      TYPES.replica,
+      name,
+      { clusterId: "cluster-id", name, size: "db-s-2vcpu-4gb", region: "nyc3", privateNetworkUuid: "vpc-id", tags },
+      { parent: postgresComponent, dependsOn: [postgres, vpc] },
+    );
+    plan.add(
+      TYPES.firewall,
+      `${name}-firewall`,
+      { clusterId: "replica-uuid", rules: [{ type: "k8s", value: "doks-id" }] },
+      { parent: postgresComponent, dependsOn: [replica, doks] },
+    );
   }
 
   const valkeyComponent = plan.component("valkey", "Valkey");
@@ -333,8 +409,18 @@ export function buildStack(overrides: Partial<StackKnobs> = {}): PlannedResource
   plan.add(TYPES.namespace, `gomeet-${k.stack}-ns`, { metadata: { name: "gomeet", labels: psa } }, child);
   const security = plan.add(`gomeet:index:SecurityBaseline`, "security", {}, { parent: app, custom: false });
   const baseline = { parent: security, dependsOn: [provider] };
-  plan.add(TYPES.serviceAccount, `gomeet-${k.stack}-service-account`, { metadata: { name: "gomeet", namespace: "gomeet" }, automountServiceAccountToken: false }, baseline);
-  plan.add(TYPES.priorityClass, `gomeet-${k.stack}-priority`, { metadata: { name: "gomeet-realtime" }, value: 100000, globalDefault: false }, baseline);
+  plan.add(
+    TYPES.serviceAccount,
+    `gomeet-${k.stack}-service-account`,
+    { metadata: { name: "gomeet", namespace: "gomeet" }, automountServiceAccountToken: false },
+    baseline,
+  );
+  plan.add(
+    TYPES.priorityClass,
+    `gomeet-${k.stack}-priority`,
+    { metadata: { name: "gomeet-realtime" }, value: 100000, globalDefault: false },
+    baseline,
+  );
   for (const [name, spec] of Object.entries(networkPolicySpecs())) {
     plan.add(TYPES.networkPolicy, `gomeet-${k.stack}-netpol-${name}`, { metadata: { name, namespace: "gomeet" }, spec }, baseline);
   }
@@ -348,17 +434,33 @@ export function buildStack(overrides: Partial<StackKnobs> = {}): PlannedResource
   plan.add(
     TYPES.secret,
     n.secret,
-    { metadata: { name: "gomeet-secrets", namespace: "gomeet" }, type: "Opaque", stringData: Object.fromEntries(SECRET_KEYS.map((key) => [key, `value-of-${key}`])) },
+    {
+      metadata: { name: "gomeet-secrets", namespace: "gomeet" },
+      type: "Opaque",
+      stringData: Object.fromEntries(SECRET_KEYS.map((key) => [key, `value-of-${key}`])),
+    },
     { ...child, secretPaths: SECRET_KEYS.map((key) => `stringData.${key}`), additionalSecretOutputs: ["data", "stringData"] },
   );
   const deployment = plan.add(TYPES.deployment, n.deployment, deploymentProps(k), child);
-  plan.add(TYPES.pdb, n.pdb, { metadata: { name: "gomeet", namespace: "gomeet" }, spec: { minAvailable: k.pdbMinAvailable, selector: { matchLabels: { ...APP_LABELS } } } }, child);
+  plan.add(
+    TYPES.pdb,
+    n.pdb,
+    {
+      metadata: { name: "gomeet", namespace: "gomeet" },
+      spec: { minAvailable: k.pdbMinAvailable, selector: { matchLabels: { ...APP_LABELS } } },
+    },
+    child,
+  );
   plan.add(
     TYPES.hpa,
     n.hpa,
     {
       metadata: { name: "gomeet", namespace: "gomeet" },
-      spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "gomeet" }, minReplicas: k.hpaMinReplicas, maxReplicas: 9 },
+      spec: {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "gomeet" },
+        minReplicas: k.hpaMinReplicas,
+        maxReplicas: 9,
+      },
     },
     { ...child, dependsOn: [provider, deployment] },
   );
@@ -367,7 +469,12 @@ export function buildStack(overrides: Partial<StackKnobs> = {}): PlannedResource
     n.service,
     {
       metadata: { name: "gomeet", namespace: "gomeet", labels: { ...APP_LABELS }, annotations: serviceAnnotations(k) },
-      spec: { type: "LoadBalancer", externalTrafficPolicy: "Local", selector: { ...APP_LABELS }, ports: [{ name: "http", port: 80, targetPort: "http" }] },
+      spec: {
+        type: "LoadBalancer",
+        externalTrafficPolicy: "Local",
+        selector: { ...APP_LABELS },
+        ports: [{ name: "http", port: 80, targetPort: "http" }],
+      },
     },
     { ...child, dependsOn: [provider, deployment] },
   );
@@ -385,7 +492,10 @@ export function buildStack(overrides: Partial<StackKnobs> = {}): PlannedResource
     monitor(`node-${metric === "cpu" ? "cpu" : metric.split("_")[0]}`, `v1/insights/droplet/${metric}`, doks);
   }
   monitor("lb-5xx", "v1/insights/lbaas/increase_in_http_error_rate_count_5xx", service);
-  for (const [label, cluster] of [["postgres", postgres], ["valkey", valkey]] as const) {
+  for (const [label, cluster] of [
+    ["postgres", postgres],
+    ["valkey", valkey],
+  ] as const) {
     for (const metric of ["cpu_alerts", "memory_utilization_alerts", "disk_utilization_alerts"]) {
       monitor(`${label}-${metric.split("_")[0]}`, `v1/dbaas/alerts/${metric}`, cluster);
     }
@@ -393,11 +503,22 @@ export function buildStack(overrides: Partial<StackKnobs> = {}): PlannedResource
   const check = plan.add(
     TYPES.uptimeCheck,
     n.uptimeCheck,
-    { name: `gomeet-${k.stack}-readyz`, target: "https://meet.gomeet.example/readyz", type: "https", regions: ["us_east", "eu_west"], enabled: true },
+    {
+      name: `gomeet-${k.stack}-readyz`,
+      target: "https://meet.gomeet.example/readyz",
+      type: "https",
+      regions: ["us_east", "eu_west"],
+      enabled: true,
+    },
     { parent: alerting },
   );
   const notifications = [{ emails: ["oncall@gomeet.example"], slacks: [] }];
-  plan.add(TYPES.uptimeAlert, n.uptimeDown, { checkId: "check-id", name: n.uptimeDown, type: "down_global", period: "2m", notifications }, { parent: alerting, dependsOn: [check] });
+  plan.add(
+    TYPES.uptimeAlert,
+    n.uptimeDown,
+    { checkId: "check-id", name: n.uptimeDown, type: "down_global", period: "2m", notifications },
+    { parent: alerting, dependsOn: [check] },
+  );
   plan.add(
     TYPES.uptimeAlert,
     `gomeet-${k.stack}-latency`,
@@ -443,12 +564,22 @@ export function buildStack(overrides: Partial<StackKnobs> = {}): PlannedResource
     TYPES.prometheusRule,
     n.prometheusRule,
     operatorObject("PrometheusRule", {
-      groups: [{ name: "gomeet.service", rules: [{ alert: "GoMeetInstanceDown", expr: 'up{job="gomeet"} == 0', for: "1m", labels: { severity: "critical" } }] }],
+      groups: [
+        {
+          name: "gomeet.service",
+          rules: [{ alert: "GoMeetInstanceDown", expr: 'up{job="gomeet"} == 0', for: "1m", labels: { severity: "critical" } }],
+        },
+      ],
     }),
     { parent: monitoring, dependsOn: [provider, release, deployment] },
   );
 
   const project = plan.component("project", "Project");
-  plan.add(TYPES.project, `gomeet-${k.stack}`, { name: `gomeet-${k.stack}`, purpose: "Web Application", environment: "Production", resources: [] }, { parent: project });
+  plan.add(
+    TYPES.project,
+    `gomeet-${k.stack}`,
+    { name: `gomeet-${k.stack}`, purpose: "Web Application", environment: "Production", resources: [] },
+    { parent: project },
+  );
   return plan.resources;
 }

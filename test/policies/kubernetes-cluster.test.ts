@@ -28,7 +28,9 @@ describe("rule 4: DOKS control plane, node floor, surge upgrades", () => {
   it("reads the fixed nodeCount of a pool that does not autoscale", async () => {
     const fixed = (nodeCount: number) =>
       editProps(buildStack(), n.doks, (props) => (props.nodePool = { name: "pool", size: "s-4vcpu-8gb", autoScale: false, nodeCount }));
-    expect(messagesOf(await violationsOf(fixed(2), POLICY))).toEqual([expect.stringContaining("nodePool.nodeCount is 2; required at least 3")]);
+    expect(messagesOf(await violationsOf(fixed(2), POLICY))).toEqual([
+      expect.stringContaining("nodePool.nodeCount is 2; required at least 3"),
+    ]);
     expect(await violationsOf(fixed(3), POLICY)).toEqual([]);
   });
 

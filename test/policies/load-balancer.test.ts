@@ -17,7 +17,9 @@ describe("rule 7: the load balancer", () => {
   it("rejects a load balancer type other than REGIONAL", async () => {
     const violations = await violationsOf(withAnnotation("type", "REGIONAL_NETWORK"), POLICY);
     expect(violations).toEqual([expect.objectContaining({ resource: n.service, level: "mandatory" })]);
-    expect(violations[0].message).toContain(`Service "${n.service}": metadata.annotations["${LB}-type"] is "REGIONAL_NETWORK"; required "REGIONAL".`);
+    expect(violations[0].message).toContain(
+      `Service "${n.service}": metadata.annotations["${LB}-type"] is "REGIONAL_NETWORK"; required "REGIONAL".`,
+    );
   });
 
   it("requires the health-check override and the readiness path", async () => {
@@ -56,7 +58,9 @@ describe("rule 7: what DigitalOcean does around the load balancer", () => {
     expect(violations[0]!.message).toContain(
       `metadata.annotations["${LB}-disable-lets-encrypt-dns-records"] is unset; required "true" (the Service sets ${LB}-certificate-name)`,
     );
-    expect(await violationsOf(withAnnotation("disable-lets-encrypt-dns-records", "false"), "load-balancer-lets-encrypt-dns")).toHaveLength(1);
+    expect(await violationsOf(withAnnotation("disable-lets-encrypt-dns-records", "false"), "load-balancer-lets-encrypt-dns")).toHaveLength(
+      1,
+    );
   });
 
   it("does not ask for it without a certificate", async () => {
@@ -73,7 +77,9 @@ describe("rule 7: what DigitalOcean does around the load balancer", () => {
       else props.spec.externalTrafficPolicy = value;
     });
     const violations = await violationsOf(plan, "load-balancer-traffic-policy");
-    expect(messagesOf(violations)).toEqual([expect.stringContaining(`spec.externalTrafficPolicy is ${value === undefined ? "unset" : '"Cluster"'}; required "Local"`)]);
+    expect(messagesOf(violations)).toEqual([
+      expect.stringContaining(`spec.externalTrafficPolicy is ${value === undefined ? "unset" : '"Cluster"'}; required "Local"`),
+    ]);
     expect(await violationsOf(buildStack(), "load-balancer-traffic-policy")).toEqual([]);
   });
 });

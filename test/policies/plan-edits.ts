@@ -10,14 +10,22 @@ export function resourceNamed(resources: readonly PlannedResource[], name: strin
 }
 
 /** A deep copy of the plan with one resource changed. */
-export function editResource(resources: readonly PlannedResource[], name: string, edit: (resource: PlannedResource) => void): PlannedResource[] {
+export function editResource(
+  resources: readonly PlannedResource[],
+  name: string,
+  edit: (resource: PlannedResource) => void,
+): PlannedResource[] {
   const copy = structuredClone(resources) as PlannedResource[];
   edit(resourceNamed(copy, name));
   return copy;
 }
 
 /** A deep copy of the plan with one resource's props changed. */
-export function editProps(resources: readonly PlannedResource[], name: string, edit: (props: Record<string, any>) => void): PlannedResource[] {
+export function editProps(
+  resources: readonly PlannedResource[],
+  name: string,
+  edit: (props: Record<string, any>) => void,
+): PlannedResource[] {
   return editResource(resources, name, (resource) => edit(resource.props));
 }
 

@@ -51,8 +51,14 @@ describe("per-stack policy config files", () => {
   });
 
   it("still holds staging to everything it does not relax", async () => {
-    const { violations } = await runPolicies(buildStack({ ...STAGING, evictionPolicy: "allkeys_lru", doksHa: false }), loadPolicyConfig("staging"));
-    expect(violations.filter((v) => v.level === "mandatory").map((v) => v.policy)).toEqual(["doks-high-availability", "valkey-eviction-policy"]);
+    const { violations } = await runPolicies(
+      buildStack({ ...STAGING, evictionPolicy: "allkeys_lru", doksHa: false }),
+      loadPolicyConfig("staging"),
+    );
+    expect(violations.filter((v) => v.level === "mandatory").map((v) => v.policy)).toEqual([
+      "doks-high-availability",
+      "valkey-eviction-policy",
+    ]);
   });
 
   describe("loading", () => {

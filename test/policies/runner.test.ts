@@ -77,7 +77,11 @@ describe("offline policy runner", () => {
           engines.push(cluster.engine);
         }),
       };
-      const untyped: ResourceValidationPolicy = { name: "untyped", description: "d", validateResource: (args) => void names.push(args.name) };
+      const untyped: ResourceValidationPolicy = {
+        name: "untyped",
+        description: "d",
+        validateResource: (args) => void names.push(args.name),
+      };
       await runPolicies(buildStack(), {}, [typed, untyped]);
       expect(engines).toEqual(["pg", "valkey"]);
       expect(names).not.toContain("postgres");
@@ -95,7 +99,10 @@ describe("offline policy runner", () => {
       expect(replica.parent).toBe(byName("postgres"));
       expect(replica.propertyDependencies).toEqual({});
       expect(byName(n.postgres).opts.protect).toBe(true);
-      expect(resources.filter((r) => r.asType(digitalocean.DatabaseCluster) !== undefined).map((r) => r.name)).toEqual([n.postgres, n.valkey]);
+      expect(resources.filter((r) => r.asType(digitalocean.DatabaseCluster) !== undefined).map((r) => r.name)).toEqual([
+        n.postgres,
+        n.valkey,
+      ]);
     });
 
     it("gives each call a private copy of the props: a policy cannot change the plan or what others see", async () => {
@@ -168,7 +175,8 @@ describe("offline policy runner", () => {
           policy: "reader",
           level: "advisory",
           resource: n.postgres,
-          message: "can't run policy 'reader' from policy pack 'gomeet-ha@v1.0.0' during preview: string value at .size can't be known during preview",
+          message:
+            "can't run policy 'reader' from policy pack 'gomeet-ha@v1.0.0' during preview: string value at .size can't be known during preview",
         },
       ]);
     });
@@ -186,7 +194,9 @@ describe("offline policy runner", () => {
           throw new Error("boom");
         }),
       };
-      await expect(runPolicies(buildStack(), {}, [broken])).rejects.toThrow(`policy "broken" failed on resource "${n.vpc}" (${TYPES.vpc}): boom`);
+      await expect(runPolicies(buildStack(), {}, [broken])).rejects.toThrow(
+        `policy "broken" failed on resource "${n.vpc}" (${TYPES.vpc}): boom`,
+      );
     });
 
     it("rejects a plan with two resources under one URN", async () => {
@@ -206,7 +216,15 @@ describe("offline policy runner", () => {
         reportsOnPostgres("remediate", "remediate"),
         { name: "config-disabled", description: "d", validateResource: disabled },
       ];
-      const run = await runPolicies(buildStack(), { "config-mandatory": { enforcementLevel: "mandatory" }, "config-advisory": { enforcementLevel: "advisory" }, "config-disabled": { enforcementLevel: "disabled" } }, policies);
+      const run = await runPolicies(
+        buildStack(),
+        {
+          "config-mandatory": { enforcementLevel: "mandatory" },
+          "config-advisory": { enforcementLevel: "advisory" },
+          "config-disabled": { enforcementLevel: "disabled" },
+        },
+        policies,
+      );
       expect(run.violations.map((v) => [v.policy, v.level])).toEqual([
         ["pack-default", "mandatory"],
         ["policy-advisory", "advisory"],
@@ -240,7 +258,9 @@ describe("offline policy runner", () => {
 
     it("hands getConfig the schema defaults merged with the configured values", async () => {
       expect((await runPolicies(buildStack(), {}, [configurable])).violations[0].message).toBe('{"limit":2,"names":["a"]}');
-      expect((await runPolicies(buildStack(), { configurable: { limit: 5 } }, [configurable])).violations[0].message).toBe('{"limit":5,"names":["a"]}');
+      expect((await runPolicies(buildStack(), { configurable: { limit: 5 } }, [configurable])).violations[0].message).toBe(
+        '{"limit":5,"names":["a"]}',
+      );
     });
 
     it.each([

@@ -17,7 +17,9 @@ describe("rule 9: secrets", () => {
     });
     const violations = await violationsOf(plan, "kubernetes-secret-data");
     expect(violations).toEqual([expect.objectContaining({ resource: n.secret, level: "mandatory" })]);
-    expect(violations[0].message).toContain(`Secret "${n.secret}": stringData.REDIS_URL is a plain (non-secret) value; required a Pulumi secret`);
+    expect(violations[0].message).toContain(
+      `Secret "${n.secret}": stringData.REDIS_URL is a plain (non-secret) value; required a Pulumi secret`,
+    );
     expect(violations[0].message).not.toContain("value-of-REDIS_URL");
   });
 
@@ -43,7 +45,9 @@ describe("rule 9: secrets", () => {
   });
 
   it("accepts sensitive names that come from a Secret, plain names with values, and allowed names", async () => {
-    expect(await violationsOf(addEnv({ name: "DB_PASSWORD", valueFrom: { secretKeyRef: { name: "s", key: "k" } } }), "no-literal-secret-env")).toEqual([]);
+    expect(
+      await violationsOf(addEnv({ name: "DB_PASSWORD", valueFrom: { secretKeyRef: { name: "s", key: "k" } } }), "no-literal-secret-env"),
+    ).toEqual([]);
     expect(await violationsOf(addEnv({ name: "LOG_LEVEL", value: "info" }), "no-literal-secret-env")).toEqual([]);
     const allowed = await violationsOf(addEnv({ name: "TOKEN_TTL_SECONDS", value: "600" }), "no-literal-secret-env", {
       "no-literal-secret-env": { allowedNames: ["TOKEN_TTL_SECONDS"] },

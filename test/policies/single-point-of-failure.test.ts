@@ -18,17 +18,29 @@ describe("HA scorecard", () => {
       // The whole stack in one region: a single point of failure for region loss, reported, accepted by default.
       { tier: "region", redundancy: "1 DigitalOcean region (nyc3)", spof: true },
     ]);
-    expect(haScorecard(buildStack()).find((row) => row.tier === "region")!.accepted).toMatch(/^a regional outage takes the whole stack down\. Removing it takes a second stack in another region/);
+    expect(haScorecard(buildStack()).find((row) => row.tier === "region")!.accepted).toMatch(
+      /^a regional outage takes the whole stack down\. Removing it takes a second stack in another region/,
+    );
   });
 
   it("the region: accepted at minRegions 1, a violation at 2, redundant when the stack spans two regions", async () => {
     expect(await violationsOf(buildStack(), POLICY)).toEqual([]);
     const strict = await runPolicies(buildStack(), { [POLICY]: { minRegions: 2 } });
     expect(strict.violations).toEqual([
-      expect.objectContaining({ policy: POLICY, level: "mandatory", message: expect.stringContaining('Tier "region" is a single point of failure (1 DigitalOcean region (nyc3)). Stack: DigitalOcean regions is "nyc3"; required at least 2.') }),
+      expect.objectContaining({
+        policy: POLICY,
+        level: "mandatory",
+        message: expect.stringContaining(
+          'Tier "region" is a single point of failure (1 DigitalOcean region (nyc3)). Stack: DigitalOcean regions is "nyc3"; required at least 2.',
+        ),
+      }),
     ]);
     const twoRegions = editProps(buildStack(), n.replica, (props) => (props.region = "ams3"));
-    expect(haScorecard(twoRegions).find((row) => row.tier === "region")).toEqual({ tier: "region", redundancy: "2 DigitalOcean regions (ams3, nyc3)", spof: false });
+    expect(haScorecard(twoRegions).find((row) => row.tier === "region")).toEqual({
+      tier: "region",
+      redundancy: "2 DigitalOcean regions (ams3, nyc3)",
+      spof: false,
+    });
   });
 
   const degraded: [string, Partial<StackKnobs>, string, string][] = [
@@ -42,7 +54,9 @@ describe("HA scorecard", () => {
 
   it.each(degraded)("flags the %s tier alone when it is degraded", (tier, knobs, resource, reason) => {
     const rows = haScorecard(buildStack(knobs));
-    expect(rows.filter((row) => row.spof && !row.accepted)).toEqual([expect.objectContaining({ tier, spof: true, resource, reason: expect.stringContaining(reason) })]);
+    expect(rows.filter((row) => row.spof && !row.accepted)).toEqual([
+      expect.objectContaining({ tier, spof: true, resource, reason: expect.stringContaining(reason) }),
+    ]);
   });
 
   it("flags a stack without a load balancer", () => {
@@ -54,18 +68,26 @@ describe("HA scorecard", () => {
 
   it("flags a tier missing from the stack instead of passing it", () => {
     const plan = without(buildStack(), (r) => r.name === n.valkey);
-    expect(haScorecard(plan).find((row) => row.tier === "Valkey")).toEqual(expect.objectContaining({ spof: true, redundancy: "none in this stack" }));
+    expect(haScorecard(plan).find((row) => row.tier === "Valkey")).toEqual(
+      expect.objectContaining({ spof: true, redundancy: "none in this stack" }),
+    );
   });
 
   it("names each resource of a tier that has several", () => {
-    const second = buildStack().filter((r) => r.name === n.postgres).map((r) => ({ ...r, name: "reports-pg", urn: `${r.urn}-reports` }));
+    const second = buildStack()
+      .filter((r) => r.name === n.postgres)
+      .map((r) => ({ ...r, name: "reports-pg", urn: `${r.urn}-reports` }));
     const rows = haScorecard([...buildStack(), ...second]).filter((row) => row.tier.startsWith("PostgreSQL"));
     expect(rows.map((row) => row.tier)).toEqual([`PostgreSQL (${n.postgres})`, "PostgreSQL (reports-pg)"]);
     expect(rows[1].redundancy).toBe("2 nodes (primary + standby) + 0 read replicas");
   });
 
   it("takes thresholds", () => {
-    expect(haScorecard(buildStack(), { minAppReplicas: 4 }).filter((row) => row.spof && !row.accepted).map((row) => row.tier)).toEqual(["app"]);
+    expect(
+      haScorecard(buildStack(), { minAppReplicas: 4 })
+        .filter((row) => row.spof && !row.accepted)
+        .map((row) => row.tier),
+    ).toEqual(["app"]);
   });
 });
 

@@ -69,23 +69,39 @@ describe.each(["pull-request.yml", "deploy.yml", "drift.yml"])("%s", (file) => {
   it("runs the offline policy verdicts for prod before touching the cloud", () => {
     const steps = stepsOf(load(file));
     const offline = findStep(steps, runs(/^npm run preview -- --stack prod$/), "running the offline preview");
-    const cloud = findStep(steps, (s) => (uses("pulumi/actions")(s) && s.with?.command !== undefined) || runs(/^pulumi /m)(s), "running pulumi");
+    const cloud = findStep(
+      steps,
+      (s) => (uses("pulumi/actions")(s) && s.with?.command !== undefined) || runs(/^pulumi /m)(s),
+      "running pulumi",
+    );
     expect(offline.index).toBeLessThan(cloud.index);
   });
 
   it("points prod's gomeet:app.image at the image `npm run app-image` names for this commit, before pulumi runs", () => {
     const steps = stepsOf(load(file));
-    const image = findStep(steps, runs(/^ref=\$\(npm run --silent app-image\)\necho "ref=\$ref" >> "\$GITHUB_OUTPUT"\n$/), "naming the image");
+    const image = findStep(
+      steps,
+      runs(/^ref=\$\(npm run --silent app-image\)\necho "ref=\$ref" >> "\$GITHUB_OUTPUT"\n$/),
+      "naming the image",
+    );
     expect(image.id).toBe("image");
     expect(image.index).toBeGreaterThan(findStep(steps, runs(/^npm ci$/), "npm ci").index);
     const install = findStep(steps, (s) => uses("pulumi/actions")(s) && s.with?.command === undefined, "installing the Pulumi CLI");
-    const setImage = findStep(steps, runs(/^pulumi config set --path 'gomeet:app\.image' "\$IMAGE" --stack "\$PULUMI_STACK"$/), "setting the image");
+    const setImage = findStep(
+      steps,
+      runs(/^pulumi config set --path 'gomeet:app\.image' "\$IMAGE" --stack "\$PULUMI_STACK"$/),
+      "setting the image",
+    );
     expect(setImage.envSeen.IMAGE).toBe("${{ steps.image.outputs.ref }}");
     expect(setImage.envSeen.PULUMI_STACK).toMatch(PROD_STACK);
     expect(setImage.envSeen.PULUMI_ACCESS_TOKEN).toBe("${{ secrets.PULUMI_ACCESS_TOKEN }}");
     expect(image.index).toBeLessThan(setImage.index);
     expect(install.index).toBeLessThan(setImage.index);
-    const pulumi = findStep(steps, (s) => (uses("pulumi/actions")(s) && s.with?.command !== undefined) || runs(/^\s*pulumi preview/m)(s), "pulumi");
+    const pulumi = findStep(
+      steps,
+      (s) => (uses("pulumi/actions")(s) && s.with?.command !== undefined) || runs(/^\s*pulumi preview/m)(s),
+      "pulumi",
+    );
     expect(setImage.index).toBeLessThan(pulumi.index);
     // Skipped together or run together: a preview never runs with the stack file's own tag.
     expect(setImage.if).toBe(pulumi.if);
@@ -103,7 +119,9 @@ describe.each(["pull-request.yml", "deploy.yml", "drift.yml"])("%s: the image st
 
   /** Runs the step as GitHub runs `run:` on Linux, with `npm` printing `stdout` and exiting `code`. */
   function run(stdout: string, code: number) {
-    fs.writeFileSync(path.join(dir, "npm"), `#!/bin/sh\n[ "$*" = "run --silent app-image" ] || exit 99\necho '${stdout}'\nexit ${code}\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, "npm"), `#!/bin/sh\n[ "$*" = "run --silent app-image" ] || exit 99\necho '${stdout}'\nexit ${code}\n`, {
+      mode: 0o755,
+    });
     const output = path.join(dir, "github_output");
     fs.writeFileSync(output, "");
     const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run!], {
@@ -148,7 +166,10 @@ describe("pull-request.yml", () => {
       expect.objectContaining({ policyPacks: "policies", "comment-on-pr": true, "github-token": "${{ secrets.GITHUB_TOKEN }}" }),
     );
     expect(pulumi.envSeen).toEqual(
-      expect.objectContaining({ PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}", DIGITALOCEAN_TOKEN: "${{ secrets.DIGITALOCEAN_TOKEN }}" }),
+      expect.objectContaining({
+        PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
+        DIGITALOCEAN_TOKEN: "${{ secrets.DIGITALOCEAN_TOKEN }}",
+      }),
     );
   });
 
@@ -198,7 +219,10 @@ describe("deploy.yml", () => {
     expect(up.with).toEqual(expect.objectContaining({ policyPacks: "policies" }));
     expect(up.with?.policyPackConfigs).toBeUndefined();
     expect(up.envSeen).toEqual(
-      expect.objectContaining({ PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}", DIGITALOCEAN_TOKEN: "${{ secrets.DIGITALOCEAN_TOKEN }}" }),
+      expect.objectContaining({
+        PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
+        DIGITALOCEAN_TOKEN: "${{ secrets.DIGITALOCEAN_TOKEN }}",
+      }),
     );
   });
 });

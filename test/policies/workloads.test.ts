@@ -27,7 +27,9 @@ describe("rule 5: Deployments", () => {
 
     it("treats unset replicas as Kubernetes' default of 1", async () => {
       const plan = editApp((props) => delete props.spec.replicas);
-      expect(messagesOf(await violationsOf(plan, "deployment-replicas"))).toEqual([expect.stringContaining("spec.replicas is unset (Kubernetes defaults to 1)")]);
+      expect(messagesOf(await violationsOf(plan, "deployment-replicas"))).toEqual([
+        expect.stringContaining("spec.replicas is unset (Kubernetes defaults to 1)"),
+      ]);
     });
   });
 
@@ -45,7 +47,9 @@ describe("rule 5: Deployments", () => {
         expect.stringContaining("spec.strategy.rollingUpdate.maxUnavailable is 1; required 0"),
       ]);
       const unset = editApp((props) => delete props.spec.strategy);
-      expect(messagesOf(await violationsOf(unset, "deployment-rolling-update"))).toEqual([expect.stringContaining('is unset (Kubernetes defaults to "25%")')]);
+      expect(messagesOf(await violationsOf(unset, "deployment-rolling-update"))).toEqual([
+        expect.stringContaining('is unset (Kubernetes defaults to "25%")'),
+      ]);
     });
 
     it('accepts "0%"', async () => {
@@ -61,7 +65,9 @@ describe("rule 5: Deployments", () => {
     });
     const messages = messagesOf(await violationsOf(plan, "deployment-probes"));
     expect(messages).toEqual([
-      expect.stringContaining(`Deployment "${n.deployment}" container "app": spec.template.spec.containers[0].readinessProbe is unset; required a probe`),
+      expect.stringContaining(
+        `Deployment "${n.deployment}" container "app": spec.template.spec.containers[0].readinessProbe is unset; required a probe`,
+      ),
       expect.stringContaining("spec.template.spec.containers[0].livenessProbe is unset; required a probe"),
     ]);
   });
@@ -70,7 +76,9 @@ describe("rule 5: Deployments", () => {
     const plan = editApp((props) => (container(props).resources = { limits: { cpu: "1" } }));
     const messages = messagesOf(await violationsOf(plan, "deployment-resources"));
     expect(messages).toEqual([
-      expect.stringContaining("spec.template.spec.containers[0].resources.requests is unset; required requests for cpu and memory (missing: cpu, memory)"),
+      expect.stringContaining(
+        "spec.template.spec.containers[0].resources.requests is unset; required requests for cpu and memory (missing: cpu, memory)",
+      ),
       expect.stringContaining('resources.limits is {"cpu":"1"}; required limits for memory (missing: memory)'),
     ]);
   });
@@ -80,11 +88,15 @@ describe("rule 5: Deployments", () => {
       const plan = editApp((props) => (props.spec.template.spec.topologySpreadConstraints[0].whenUnsatisfiable = "ScheduleAnyway"));
       const violations = await violationsOf(plan, "deployment-spread");
       expect(violations).toEqual([expect.objectContaining({ resource: n.deployment })]);
-      expect(violations[0].message).toContain("required a DoNotSchedule topology spread constraint (or a required pod anti-affinity) on kubernetes.io/hostname");
+      expect(violations[0].message).toContain(
+        "required a DoNotSchedule topology spread constraint (or a required pod anti-affinity) on kubernetes.io/hostname",
+      );
     });
 
     it("rejects a hostname constraint whose selector does not select the pods", async () => {
-      const plan = editApp((props) => (props.spec.template.spec.topologySpreadConstraints[0].labelSelector = { matchLabels: { app: "other" } }));
+      const plan = editApp(
+        (props) => (props.spec.template.spec.topologySpreadConstraints[0].labelSelector = { matchLabels: { app: "other" } }),
+      );
       expect(await violationsOf(plan, "deployment-spread")).toHaveLength(1);
     });
 
@@ -94,7 +106,9 @@ describe("rule 5: Deployments", () => {
         delete spec.topologySpreadConstraints;
         spec.affinity = {
           podAntiAffinity: {
-            requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: { "app.kubernetes.io/name": "gomeet" } } }],
+            requiredDuringSchedulingIgnoredDuringExecution: [
+              { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: { "app.kubernetes.io/name": "gomeet" } } },
+            ],
           },
         };
       });
@@ -106,7 +120,9 @@ describe("rule 5: Deployments", () => {
     it("rejects a container that may run as root", async () => {
       const plan = editApp((props) => delete props.spec.template.spec.securityContext.runAsNonRoot);
       expect(messagesOf(await violationsOf(plan, "deployment-pod-security"))).toEqual([
-        expect.stringContaining("spec.template.spec.containers[0].securityContext.runAsNonRoot (or spec.template.spec.securityContext.runAsNonRoot) is unset; required true"),
+        expect.stringContaining(
+          "spec.template.spec.containers[0].securityContext.runAsNonRoot (or spec.template.spec.securityContext.runAsNonRoot) is unset; required true",
+        ),
       ]);
     });
 
@@ -134,12 +150,13 @@ describe("rule 5: Deployments", () => {
       expect(violations[0].message).toContain(`.image is ${JSON.stringify(image)} (${why})`);
     });
 
-    it.each(["registry.digitalocean.com/gomeet/app:3f2c1d0", "localhost:5000/app:1.2.3", `registry.digitalocean.com/gomeet/app@sha256:${"a".repeat(64)}`])(
-      "accepts %s",
-      async (image) => {
-        expect(await violationsOf(buildStack({ image }), "deployment-image-tag")).toEqual([]);
-      },
-    );
+    it.each([
+      "registry.digitalocean.com/gomeet/app:3f2c1d0",
+      "localhost:5000/app:1.2.3",
+      `registry.digitalocean.com/gomeet/app@sha256:${"a".repeat(64)}`,
+    ])("accepts %s", async (image) => {
+      expect(await violationsOf(buildStack({ image }), "deployment-image-tag")).toEqual([]);
+    });
 
     it("parses registry ports, tags and digests", () => {
       expect(imageReference("localhost:5000/app")).toEqual({ tag: undefined, digest: undefined });

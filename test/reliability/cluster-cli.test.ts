@@ -52,7 +52,10 @@ test("--json: one line with the whole cluster once ready; SIGINT stops everythin
   let summary: ClusterSummary | undefined;
   await waitFor(
     async () => {
-      const line = cli.logs().split("\n").find((l) => l.startsWith("{"));
+      const line = cli
+        .logs()
+        .split("\n")
+        .find((l) => l.startsWith("{"));
       if (line !== undefined) summary = JSON.parse(line) as ClusterSummary;
       return summary !== undefined;
     },
@@ -61,7 +64,9 @@ test("--json: one line with the whole cluster once ready; SIGINT stops everythin
     throw new Error(`${error.message}\n--- output ---\n${cli.logs()}`);
   });
   const s = summary as ClusterSummary;
-  process.stdout.write(`[cluster-cli] JSON line after ${((Date.now() - began) / 1000).toFixed(1)} s; cluster start-up ${s.startupMs.total} ms\n`);
+  process.stdout.write(
+    `[cluster-cli] JSON line after ${((Date.now() - began) / 1000).toFixed(1)} s; cluster start-up ${s.startupMs.total} ms\n`,
+  );
   expect(Object.keys(s)).toEqual(expect.arrayContaining(["url", "instances", "authSecret", "livekit", "redis", "postgres", "prometheus"]));
   expect(s.instances.map((i) => i.id)).toEqual(["app-1", "app-2", "app-3"]);
   expect(s.livekit.map((l) => l.name)).toEqual(["livekit-a", "livekit-b"]);
@@ -69,7 +74,9 @@ test("--json: one line with the whole cluster once ready; SIGINT stops everythin
   // The local Prometheus scrapes the three instances (job gomeet) with the service's rules loaded.
   await waitFor(
     async () => {
-      const targets = (await (await fetch(`${s.prometheus.url}/api/v1/targets`)).json()) as { data: { activeTargets: Array<{ health: string }> } };
+      const targets = (await (await fetch(`${s.prometheus.url}/api/v1/targets`)).json()) as {
+        data: { activeTargets: Array<{ health: string }> };
+      };
       return targets.data.activeTargets.filter((t) => t.health === "up").length === 3;
     },
     { timeoutMs: 15_000, intervalMs: 200, what: "Prometheus to scrape the three instances" },

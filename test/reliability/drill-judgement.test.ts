@@ -59,13 +59,7 @@ describe("losses and duplicates", () => {
 
   it("a message any member saw is owed to every member; each further delivery is a duplicate", () => {
     const rooms = new Map([
-      [
-        "r1",
-        [
-          client("a", { "a#1": [1], "a#2": [2], "b#1": [3] }, [1, 2]),
-          client("b", { "a#1": [1], "b#1": [3, 3] }, [1]),
-        ],
-      ],
+      ["r1", [client("a", { "a#1": [1], "a#2": [2], "b#1": [3] }, [1, 2]), client("b", { "a#1": [1], "b#1": [3, 3] }, [1])]],
     ]);
     const report = deliveryReport(rooms);
     expect(report).toMatchObject({ accepted: 3, lost: 1, duplicates: 1, foreign: 0 });
@@ -100,8 +94,10 @@ describe("malformed-input generators", () => {
     for (let i = 0; i < 3000; i++) {
       const frame = frameInput(a, i, 1024);
       const again = frameInput(b, i, 1024);
-      if (frame.category !== again.category || !Buffer.from(frame.data).equals(Buffer.from(again.data))) problems.push(`${i}: not reproducible`);
-      if (!frame.binary && frame.closes === undefined && isValidClientFrame(frame.data.toString())) problems.push(`${i}: valid frame ${frame.data.toString()}`);
+      if (frame.category !== again.category || !Buffer.from(frame.data).equals(Buffer.from(again.data)))
+        problems.push(`${i}: not reproducible`);
+      if (!frame.binary && frame.closes === undefined && isValidClientFrame(frame.data.toString()))
+        problems.push(`${i}: valid frame ${frame.data.toString()}`);
       if (frame.closes === 1009 && frame.data.length <= 1024) problems.push(`${i}: "oversized" frame of ${frame.data.length} bytes`);
     }
     expect(problems).toEqual([]);
@@ -123,20 +119,34 @@ describe("malformed-input generators", () => {
       }
       if (input.method === "POST" && input.path === "/rooms") {
         const name = (body as { name?: unknown } | undefined)?.name;
-        const acceptable = isJson && typeof name === "string" && name.trim().length >= 1 && name.trim().length <= 100 && !name.includes("\u0000");
+        const acceptable =
+          isJson && typeof name === "string" && name.trim().length >= 1 && name.trim().length <= 100 && !name.includes("\u0000");
         if (acceptable) accepted.push(`${input.category}: ${input.method} ${input.path}`);
       }
       if (input.method === "POST" && input.path === `/rooms/${room}/token`) {
-        const acceptable = isJson && (body === undefined || (typeof body === "object" && body !== null && !Array.isArray(body) && Object.values(body).every((v) => typeof v === "boolean")));
+        const acceptable =
+          isJson &&
+          (body === undefined ||
+            (typeof body === "object" &&
+              body !== null &&
+              !Array.isArray(body) &&
+              Object.values(body).every((v) => typeof v === "boolean")));
         if (acceptable) accepted.push(`${input.category}: ${input.method} ${input.path}`);
       }
-      if (input.method === "GET" && (input.path === `/rooms/${room}` || input.path === `/rooms/${room}/participants`)) accepted.push(`${input.category}: GET ${input.path}`);
+      if (input.method === "GET" && (input.path === `/rooms/${room}` || input.path === `/rooms/${room}/participants`))
+        accepted.push(`${input.category}: GET ${input.path}`);
     }
     for (let i = 0; i < 2000; i++) {
       const { path } = upgradeInput(rng, i, room, valid, tokens);
       const url = new URL(path, "http://x");
       const since = url.searchParams.get("since");
-      if (url.pathname === "/ws" && url.searchParams.get("room") === room && url.searchParams.get("access_token") === valid && (since === null || /^\d{1,15}$/.test(since))) accepted.push(`upgrade ${path}`);
+      if (
+        url.pathname === "/ws" &&
+        url.searchParams.get("room") === room &&
+        url.searchParams.get("access_token") === valid &&
+        (since === null || /^\d{1,15}$/.test(since))
+      )
+        accepted.push(`upgrade ${path}`);
     }
     expect(accepted).toEqual([]);
   });
@@ -157,7 +167,9 @@ describe("reports", () => {
   };
 
   it("--json has exactly the fields of the drills document", () => {
-    expect(drillsDocument([result, { ...result, name: "bad-input", recoverySeconds: null, passed: false, alerts: [], problems: ["x"] }])).toEqual({
+    expect(
+      drillsDocument([result, { ...result, name: "bad-input", recoverySeconds: null, passed: false, alerts: [], problems: ["x"] }]),
+    ).toEqual({
       drills: [
         {
           name: "instance-kill",
@@ -169,7 +181,16 @@ describe("reports", () => {
           passed: true,
           alerts: [{ name: "GoMeetInstanceDown", firedAfterSeconds: 4.2 }],
         },
-        { name: "bad-input", recoverySeconds: null, lost: 0, duplicates: 0, failedRequests: 1, degradedSeen: false, passed: false, alerts: [] },
+        {
+          name: "bad-input",
+          recoverySeconds: null,
+          lost: 0,
+          duplicates: 0,
+          failedRequests: 1,
+          degradedSeen: false,
+          passed: false,
+          alerts: [],
+        },
       ],
     });
   });
@@ -179,7 +200,9 @@ describe("reports", () => {
     expect(table.split("\n")[0]).toMatch(/^drill\s+recovery\s+lost\s+duplicates\s+failed requests\s+degraded seen\s+result$/);
     expect(table).toMatch(/instance-kill\s+0\.42 s\s+0\s+0\s+1\s+no\s+PASS/);
     expect(table).toMatch(/FAIL: 2 message\(s\) lost/);
-    expect(formatMarkdownTable([result])).toMatch(/\| `instance-kill` \| 0\.42 s \| 0 \| 0 \| 1 \| no \| pass \| GoMeetInstanceDown after 4\.20 s \|/);
+    expect(formatMarkdownTable([result])).toMatch(
+      /\| `instance-kill` \| 0\.42 s \| 0 \| 0 \| 1 \| no \| pass \| GoMeetInstanceDown after 4\.20 s \|/,
+    );
     expect(table).toMatch(/instance-kill:\n {2}alerts: GoMeetInstanceDown after 4\.20 s\n/);
     expect(table).toMatch(/valkey-failover:\n {2}FAIL: 2 message\(s\) lost\n {2}alerts: GoMeetInstanceDown after 4\.20 s/);
   });
@@ -187,7 +210,8 @@ describe("reports", () => {
 
 describe("cluster start-up checks", () => {
   it("a missing binary is named with the Debian package that provides it, before anything starts", () => {
-    const find = (name: BinaryName): string => (name === "nginx" || name === "haproxy" ? findBinaryIn(name, ["/nonexistent"]) : `/usr/bin/${name}`);
+    const find = (name: BinaryName): string =>
+      name === "nginx" || name === "haproxy" ? findBinaryIn(name, ["/nonexistent"]) : `/usr/bin/${name}`;
     expect(() => checkClusterBinaries(find)).toThrow(MissingBinaryError);
     try {
       checkClusterBinaries(find);

@@ -50,7 +50,9 @@ async function drill(subject: Drill): Promise<DrillResult> {
 
 test("cluster: every instance healthy behind the load balancer", async () => {
   // Start-up time is reported, not asserted (timed assertions belong to benchmarks; `npm run drills` prints it too).
-  process.stdout.write(`[drills] cluster ready in ${cluster.startupMs.total} ms (backing services ${cluster.startupMs.backingServices} ms, app instances ${cluster.startupMs.appInstances} ms)\n`);
+  process.stdout.write(
+    `[drills] cluster ready in ${cluster.startupMs.total} ms (backing services ${cluster.startupMs.backingServices} ms, app instances ${cluster.startupMs.appInstances} ms)\n`,
+  );
   const health = await fetch(`${cluster.url}/healthz`);
   expect(health.status).toBe(200);
   for (const instance of cluster.instances) {
@@ -76,10 +78,18 @@ test("the prompt's pieces: kill an instance, see it down, start it again at the 
 }, 60_000);
 
 // 150 s: the drill keeps the instance down until GoMeetInstanceDown fires (about 4 s; it fails after 90 s).
-test("instance-kill: SIGKILL an instance; recovery ≤ 2 s, nothing lost or duplicated", async () => void (await drill(instanceKill)), 150_000);
+test(
+  "instance-kill: SIGKILL an instance; recovery ≤ 2 s, nothing lost or duplicated",
+  async () => void (await drill(instanceKill)),
+  150_000,
+);
 
 // 120 s: after the drill the runner waits up to 30 s for the alert the fault is expected to raise (GoMeetHttp5xxRatioHigh).
-test("valkey-failover: SIGKILL the Valkey primary; writes back within 5 s, no acknowledged message lost", async () => void (await drill(valkeyFailover)), 120_000);
+test(
+  "valkey-failover: SIGKILL the Valkey primary; writes back within 5 s, no acknowledged message lost",
+  async () => void (await drill(valkeyFailover)),
+  120_000,
+);
 
 test("postgres-replica-loss: SIGKILL the PostgreSQL replica; no failed read", async () => void (await drill(postgresReplicaLoss)), 60_000);
 

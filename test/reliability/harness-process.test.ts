@@ -180,7 +180,10 @@ describe("no survivors when the Node process that started them ends", () => {
     await waitForReady(
       proc,
       async () => {
-        const line = proc.logs().split("\n").find((l) => l.startsWith("{"));
+        const line = proc
+          .logs()
+          .split("\n")
+          .find((l) => l.startsWith("{"));
         if (line !== undefined) pids = JSON.parse(line) as { owner: number; child: number };
         return pids !== undefined && processTree(pids.child).length >= 2;
       },

@@ -16,15 +16,7 @@ import { freePort, isListening } from "../../harness/ports";
 import { startPostgresWithReplica, streamingReplicas } from "../../harness/postgres";
 import { isAlive, processTree, type ProcessIdentity } from "../../harness/proc-tree";
 import { onStopAll, runningProcesses, stopAll, temporaryDirectories, waitFor } from "../../harness/process";
-import {
-  demoteTo,
-  promote,
-  redisCommand,
-  redisCommands,
-  redisInfo,
-  startRedisPair,
-  startSentinelHA,
-} from "../../harness/redis";
+import { demoteTo, promote, redisCommand, redisCommands, redisInfo, startRedisPair, startSentinelHA } from "../../harness/redis";
 
 /** Every process the harness has running now, with everything they forked. */
 function harnessProcessTrees(): ProcessIdentity[] {
@@ -53,13 +45,31 @@ describe("Redis", () => {
   it("a pair replicates, and roles can be swapped and restored", async () => {
     const pair = await startRedisPair();
     // SET and WAIT on one connection: WAIT waits for that connection's own last write.
-    expect(await redisCommands(pair.primary, [["SET", "greeting", "hello"], ["WAIT", "1", "2000"]], 3000)).toEqual(["OK", 1]);
+    expect(
+      await redisCommands(
+        pair.primary,
+        [
+          ["SET", "greeting", "hello"],
+          ["WAIT", "1", "2000"],
+        ],
+        3000,
+      ),
+    ).toEqual(["OK", 1]);
     expect(await redisCommand(pair.replica, ["GET", "greeting"])).toBe("hello");
     await expect(redisCommand(pair.replica, ["SET", "greeting", "nope"])).rejects.toThrow(/READONLY/);
 
     await promote(pair.replica);
     await demoteTo(pair.primary, pair.replica);
-    expect(await redisCommands(pair.replica, [["SET", "greeting", "swapped"], ["WAIT", "1", "2000"]], 3000)).toEqual(["OK", 1]);
+    expect(
+      await redisCommands(
+        pair.replica,
+        [
+          ["SET", "greeting", "swapped"],
+          ["WAIT", "1", "2000"],
+        ],
+        3000,
+      ),
+    ).toEqual(["OK", 1]);
     expect(await redisCommand(pair.primary, ["GET", "greeting"])).toBe("swapped");
 
     // A restart keeps the role the harness gave the node (no persistence: it resyncs).
@@ -107,7 +117,16 @@ describe("Redis", () => {
     expect(await ha.currentPrimary()).toEqual({ host: "127.0.0.1", port: ha.primary.port });
     expect(await servedPort(ha.endpoint)).toBe(String(ha.primary.port));
 
-    expect(await redisCommands(ha.endpoint, [["SET", "acknowledged", "before-failover"], ["WAIT", "1", "2000"]], 3000)).toEqual(["OK", 1]);
+    expect(
+      await redisCommands(
+        ha.endpoint,
+        [
+          ["SET", "acknowledged", "before-failover"],
+          ["WAIT", "1", "2000"],
+        ],
+        3000,
+      ),
+    ).toEqual(["OK", 1]);
     remember();
 
     const killedAt = performance.now();
@@ -170,10 +189,10 @@ describe("PostgreSQL", () => {
     const replica = new Client({ connectionString: pg.replica.url });
     await replica.connect();
     try {
-      await waitFor(
-        async () => (await replica.query("SELECT who FROM visits WHERE id = 1")).rows[0]?.who === "alice",
-        { timeoutMs: 5000, what: "the write to reach the replica" },
-      );
+      await waitFor(async () => (await replica.query("SELECT who FROM visits WHERE id = 1")).rows[0]?.who === "alice", {
+        timeoutMs: 5000,
+        what: "the write to reach the replica",
+      });
       await expect(replica.query("INSERT INTO visits VALUES (2, 'bob')")).rejects.toThrow(/read-only transaction/);
     } finally {
       await replica.end();
@@ -342,10 +361,7 @@ describe("the local cluster's backing services", () => {
   it("start in parallel and report how long each took", async () => {
     const appPorts = await Promise.all([freePort(), freePort(), freePort()]);
     const began = performance.now();
-    const [services, lb] = await Promise.all([
-      startBackingServices(),
-      startNginx(appPorts.map((port) => ({ host: "127.0.0.1", port }))),
-    ]);
+    const [services, lb] = await Promise.all([startBackingServices(), startNginx(appPorts.map((port) => ({ host: "127.0.0.1", port })))]);
     const totalMs = performance.now() - began;
     report(
       `backing services + nginx ready in ${Math.round(totalMs)} ms ` +

@@ -44,7 +44,10 @@ test("only the writable primary is up: the standby fails the check, every connec
   expect(status[key(pg.primary.port)]).toEqual({ status: "UP", check: "L7OK" });
   expect(status[key(pg.replica.port)]?.status).toBe("DOWN");
   for (let i = 0; i < 5; i++) {
-    const [row] = await sql<{ port: number; recovery: boolean }>(endpoint.url, "SELECT inet_server_port() AS port, pg_is_in_recovery() AS recovery");
+    const [row] = await sql<{ port: number; recovery: boolean }>(
+      endpoint.url,
+      "SELECT inet_server_port() AS port, pg_is_in_recovery() AS recovery",
+    );
     expect(row).toEqual({ port: pg.primary.port, recovery: false });
   }
 });

@@ -57,7 +57,9 @@ export function isConnectionError(error: unknown): boolean {
   if (typeof code === "string" && (CONNECTION_SQLSTATES.has(code) || code.startsWith("08") || CONNECTION_ERRNOS.has(code))) return true;
   return (
     typeof message === "string" &&
-    /Connection terminated|timeout exceeded when trying to connect|connection timeout|Client has encountered a connection error|Query read timeout|ECONNREFUSED|ECONNRESET/i.test(message)
+    /Connection terminated|timeout exceeded when trying to connect|connection timeout|Client has encountered a connection error|Query read timeout|ECONNREFUSED|ECONNRESET/i.test(
+      message,
+    )
   );
 }
 

@@ -58,9 +58,11 @@ export async function migrate(pool: Pool, logger: Logger, migrations: readonly M
       }
       await client.query("COMMIT");
     } catch (error) {
-      await client.query("ROLLBACK").catch((rollbackError: unknown) =>
-        logger.error({ err: rollbackError }, "migrations: ROLLBACK failed after an error (the connection is discarded)"),
-      );
+      await client
+        .query("ROLLBACK")
+        .catch((rollbackError: unknown) =>
+          logger.error({ err: rollbackError }, "migrations: ROLLBACK failed after an error (the connection is discarded)"),
+        );
       throw error;
     }
   } catch (error) {

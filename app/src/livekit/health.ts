@@ -95,7 +95,11 @@ export class LivekitHealth extends EventEmitter<LivekitHealthEvents> {
     });
     this.metrics.dependencyUp.set({ dependency: "livekit", name: deployment.name }, healthy ? 1 : 0);
     if (previous?.healthy !== healthy) {
-      if (previous?.checkedAt !== undefined || !healthy) this.logger[healthy ? "info" : "warn"]({ deployment: deployment.name, error }, `LiveKit deployment ${healthy ? "healthy" : "unhealthy"}`);
+      if (previous?.checkedAt !== undefined || !healthy)
+        this.logger[healthy ? "info" : "warn"](
+          { deployment: deployment.name, error },
+          `LiveKit deployment ${healthy ? "healthy" : "unhealthy"}`,
+        );
       this.emit("change", deployment.name, healthy);
     }
   }

@@ -74,7 +74,9 @@ export class TokenCache<T> {
     this.remember(key, entry);
     this.redis
       .run((c) =>
-        c.set(this.valkeyKey(key, lookup), JSON.stringify(entry), { expiration: { type: "PX", value: Math.max(1, entry.cachedUntil - Date.now()) } }),
+        c.set(this.valkeyKey(key, lookup), JSON.stringify(entry), {
+          expiration: { type: "PX", value: Math.max(1, entry.cachedUntil - Date.now()) },
+        }),
       )
       .catch((error: unknown) => this.logger.debug({ err: errorMessage(error) }, "token cache write to Valkey failed"));
   }

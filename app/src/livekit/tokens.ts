@@ -95,7 +95,13 @@ export class LivekitTokens {
     return flight;
   }
 
-  private async fill(key: string, lookup: TokenLookup, deployment: LivekitDeployment, user: User, grants: TokenGrants): Promise<IssuedToken> {
+  private async fill(
+    key: string,
+    lookup: TokenLookup,
+    deployment: LivekitDeployment,
+    user: User,
+    grants: TokenGrants,
+  ): Promise<IssuedToken> {
     const stored = await this.cache.fromValkey(key, lookup);
     if (stored !== undefined) {
       this.metrics.tokenCache.inc({ result: "hit_redis" });
@@ -110,14 +116,24 @@ export class LivekitTokens {
 
   private async sign(deployment: LivekitDeployment, roomId: string, user: User, grants: TokenGrants): Promise<CachedEntry<IssuedToken>> {
     const signedAt = Date.now();
-    const accessToken = new AccessToken(deployment.apiKey, deployment.apiSecret, { identity: user.id, name: user.name, ttl: this.options.tokenTtlSeconds });
+    const accessToken = new AccessToken(deployment.apiKey, deployment.apiSecret, {
+      identity: user.id,
+      name: user.name,
+      ttl: this.options.tokenTtlSeconds,
+    });
     accessToken.addGrant({ room: roomId, roomJoin: true, ...grants });
     const token = await accessToken.toJwt();
     this.metrics.tokensSigned.inc({ deployment: deployment.name });
     const exp = decodeJwt(token).exp;
     const expiresAt = exp !== undefined ? exp * 1000 : signedAt + this.options.tokenTtlSeconds * 1000;
     return {
-      issued: { token, url: deployment.url, deployment: deployment.name, datacenter: deployment.name, expiresAt: new Date(expiresAt).toISOString() },
+      issued: {
+        token,
+        url: deployment.url,
+        deployment: deployment.name,
+        datacenter: deployment.name,
+        expiresAt: new Date(expiresAt).toISOString(),
+      },
       cachedUntil: signedAt + this.cacheMs,
     };
   }

@@ -90,8 +90,7 @@ export class Gateway {
         this.wss.handleUpgrade(req, socket, head, (ws) => this.run(ws, socket, checked));
       })
       .catch((error: unknown) => {
-        const httpError =
-          error instanceof HttpError ? error : new HttpError(500, "internal_error", "Internal error");
+        const httpError = error instanceof HttpError ? error : new HttpError(500, "internal_error", "Internal error");
         if (!(error instanceof HttpError)) this.deps.logger.error({ err: errorMessage(error) }, "upgrade failed");
         refuse(socket, httpError);
       });
@@ -108,18 +107,27 @@ export class Gateway {
     let since: number | undefined;
     if (sinceText !== null) {
       since = /^\d{1,15}$/.test(sinceText) ? Number(sinceText) : NaN;
-      if (!Number.isSafeInteger(since)) throw new HttpError(400, "invalid_since", "since must be a non-negative integer (the last seq received)");
+      if (!Number.isSafeInteger(since))
+        throw new HttpError(400, "invalid_since", "since must be a non-negative integer (the last seq received)");
     }
     const user = await this.deps.authenticate(url.searchParams.get("access_token") ?? undefined);
     await this.deps.rooms.get(roomId);
-    if (!this.deps.redis.currentHealth().healthy) throw new HttpError(503, "redis_unavailable", "Rooms are unavailable on this instance; connect again");
+    if (!this.deps.redis.currentHealth().healthy)
+      throw new HttpError(503, "redis_unavailable", "Rooms are unavailable on this instance; connect again");
     return { roomId, since, user };
   }
 
   private run(ws: WebSocket, socket: Socket, request: UpgradeRequest): void {
     const { hub, metrics, logger } = this.deps;
-    const connection = new Connection(newConnectionId(), request.roomId, request.user, ws, socket, this.options.maxMessagesPerSecond, this.options.maxBufferedBytes, () =>
-      metrics.slowConsumers.inc(),
+    const connection = new Connection(
+      newConnectionId(),
+      request.roomId,
+      request.user,
+      ws,
+      socket,
+      this.options.maxMessagesPerSecond,
+      this.options.maxBufferedBytes,
+      () => metrics.slowConsumers.inc(),
     );
     ws.on("pong", () => connection.markAlive());
     ws.on("error", (error: Error) => {

@@ -94,7 +94,12 @@ export class Hub {
       else replay = complete;
     }
     if (since !== undefined) this.metrics.recoveries.inc({ result: recovered ? "recovered" : "not_recovered" });
-    connection.finishSync({ seq: reply.seq, recovered, replay: replay.map((entry) => Buffer.from(entry)), joinFrame: Buffer.from(reply.joinFrame) });
+    connection.finishSync({
+      seq: reply.seq,
+      recovered,
+      replay: replay.map((entry) => Buffer.from(entry)),
+      joinFrame: Buffer.from(reply.joinFrame),
+    });
     room.activating.push(connection);
     this.markDirty(room);
   }
@@ -206,7 +211,10 @@ export class Hub {
         break;
       } catch (error) {
         const last = attempt === HEAL_ATTEMPTS;
-        this.logger.warn({ room: room.id, attempt, err: errorMessage(error) }, last ? "could not fill a gap from history; continuing without it" : "filling a gap from history failed; retrying");
+        this.logger.warn(
+          { room: room.id, attempt, err: errorMessage(error) },
+          last ? "could not fill a gap from history; continuing without it" : "filling a gap from history failed; retrying",
+        );
       }
     }
     const held = room.held ?? [];

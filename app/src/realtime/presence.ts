@@ -183,10 +183,14 @@ export class PresenceService {
   private async refreshMembers(byRoom: Map<string, LocalEntry[]>): Promise<void> {
     const refreshes: Promise<number>[] = [];
     for (const [roomId, entries] of byRoom) {
-      const members = entries.filter((entry) => entry.announced).map((entry) => ({ connectionId: entry.connectionId, userJson: entry.userJson }));
+      const members = entries
+        .filter((entry) => entry.announced)
+        .map((entry) => ({ connectionId: entry.connectionId, userJson: entry.userJson }));
       if (members.length === 0) continue;
       refreshes.push(
-        this.redis.run((c) => c.presenceRefresh({ keys: presenceKeys(roomId), instanceId: this.options.instanceId, ttl: this.ttl, members })),
+        this.redis.run((c) =>
+          c.presenceRefresh({ keys: presenceKeys(roomId), instanceId: this.options.instanceId, ttl: this.ttl, members }),
+        ),
       );
     }
     const readded = (await Promise.all(refreshes)).reduce((sum, n) => sum + n, 0);

@@ -171,9 +171,11 @@ export class RoomLog {
 
   private send(batch: RoomBatch, messages: PendingMessage[]): void {
     const tails = messages.map((message) => message.tail);
-    this.redis.run((c) => c.appendMessages({ keys: batch.keys, framePrefix: batch.prefix, tails, limits: this.options.history })).then(
-      (first) => messages.forEach((message, index) => message.resolve(first + index)),
-      (error: unknown) => messages.forEach((message) => message.reject(error)),
-    );
+    this.redis
+      .run((c) => c.appendMessages({ keys: batch.keys, framePrefix: batch.prefix, tails, limits: this.options.history }))
+      .then(
+        (first) => messages.forEach((message, index) => message.resolve(first + index)),
+        (error: unknown) => messages.forEach((message) => message.reject(error)),
+      );
   }
 }

@@ -25,7 +25,8 @@ export function loadLuaScript(name: string, dir: string = LUA_DIR): string {
   return source.replace(INCLUDE_LINE, (_line, lib: string) => {
     if (!LIB_PATH.test(lib)) throw new Error(`Lua script "${name}" includes "${lib}": only lib/<kebab-name>.lua can be included`);
     const helper = readLuaFile(dir, lib, `Lua helper "${lib}" (included by "${name}")`);
-    if (ANY_INCLUDE.test(helper)) throw new Error(`Lua helper "${lib}" (included by "${name}") includes another file: helpers must be self-contained`);
+    if (ANY_INCLUDE.test(helper))
+      throw new Error(`Lua helper "${lib}" (included by "${name}") includes another file: helpers must be self-contained`);
     return helper.trimEnd();
   });
 }

@@ -20,7 +20,11 @@ export class DrainState {
 
 export function readinessReporter(instanceId: string, backends: Backends, drain: DrainState): () => Readiness {
   return () => {
-    const dependencies = { redis: backends.redis.currentHealth(), postgres: backends.db.health(), livekit: backends.livekitHealth.snapshot() };
+    const dependencies = {
+      redis: backends.redis.currentHealth(),
+      postgres: backends.db.health(),
+      livekit: backends.livekitHealth.snapshot(),
+    };
     return { status: readinessStatus(dependencies), instance: instanceId, draining: drain.draining, dependencies };
   };
 }

@@ -46,7 +46,12 @@ export function historyLimits(config: Pick<ServiceConfig, "historyMaxLength" | "
 export function createRealtime(config: ServiceConfig, deps: RealtimeDependencies): Realtime {
   const { redis, logger, metrics } = deps;
   const log = new RoomLog(redis, { history: historyLimits(config), publishBatchMs: config.wsPublishBatchMs });
-  const presence = new PresenceService(redis, { instanceId: config.instanceId, presenceTtlMs: config.presenceTtlSeconds * 1000 }, logger, metrics);
+  const presence = new PresenceService(
+    redis,
+    { instanceId: config.instanceId, presenceTtlMs: config.presenceTtlSeconds * 1000 },
+    logger,
+    metrics,
+  );
   const hub = new Hub(
     log,
     presence,
@@ -56,7 +61,11 @@ export function createRealtime(config: ServiceConfig, deps: RealtimeDependencies
   );
   const heartbeat = new Heartbeat(config.heartbeatIntervalMs, hub, presence);
   const gateway = new Gateway(
-    { maxFrameBytes: config.wsMaxFrameBytes, maxMessagesPerSecond: config.wsMaxMessagesPerSecond, maxBufferedBytes: config.wsMaxBufferedBytes },
+    {
+      maxFrameBytes: config.wsMaxFrameBytes,
+      maxMessagesPerSecond: config.wsMaxMessagesPerSecond,
+      maxBufferedBytes: config.wsMaxBufferedBytes,
+    },
     {
       authenticate: deps.authenticate,
       rooms: deps.rooms,

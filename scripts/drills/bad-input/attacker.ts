@@ -64,7 +64,13 @@ export class Attacker {
         const waiter = this.closeWaiter;
         this.closeWaiter = undefined;
         if (waiter !== undefined) waiter(code);
-        else if (welcomed) this.tally.record(this.lastCategory, `unexplained close ${code}`, false, "the server closed an attacker connection after a frame that should only get an error frame");
+        else if (welcomed)
+          this.tally.record(
+            this.lastCategory,
+            `unexplained close ${code}`,
+            false,
+            "the server closed an attacker connection after a frame that should only get an error frame",
+          );
         reject(new Error(`attacker ${this.userId}: closed with ${code} before the welcome${lastError ? ` (${lastError})` : ""}`));
       });
     });
@@ -92,7 +98,12 @@ export class Attacker {
     });
     this.ws?.send(input.data, { binary: input.binary });
     const code = await closed;
-    this.tally.record(input.category, code === undefined ? "not closed" : `close ${code}`, code === input.closes, `expected close ${input.closes}`);
+    this.tally.record(
+      input.category,
+      code === undefined ? "not closed" : `close ${code}`,
+      code === input.closes,
+      `expected close ${input.closes}`,
+    );
     await this.reconnect();
   }
 
@@ -105,7 +116,12 @@ export class Attacker {
     await new Promise((resolve) => setTimeout(resolve, 500));
     const open = this.ws?.readyState === WebSocket.OPEN;
     const limited = this.rateLimited > limitedBefore;
-    for (let i = 0; i < frames.length; i++) this.tally.record("ws flood over the rate limit", open && limited ? "rate limited, still open" : `open=${open} rate_limited=${limited}`, open && limited);
+    for (let i = 0; i < frames.length; i++)
+      this.tally.record(
+        "ws flood over the rate limit",
+        open && limited ? "rate limited, still open" : `open=${open} rate_limited=${limited}`,
+        open && limited,
+      );
   }
 
   private async reconnect(): Promise<void> {

@@ -8,7 +8,16 @@
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import { Attacker } from "./attacker";
-import { badTokens, frameInput, httpInput, upgradeInput, type BadTokens, type FrameInput, type HttpInput, type UpgradeInput } from "./inputs";
+import {
+  badTokens,
+  frameInput,
+  httpInput,
+  upgradeInput,
+  type BadTokens,
+  type FrameInput,
+  type HttpInput,
+  type UpgradeInput,
+} from "./inputs";
 import { Random } from "./random";
 import { Tally } from "./tally";
 
@@ -59,9 +68,19 @@ const is4xx = (status: number): boolean => status >= 400 && status < 500;
 
 async function sendHttp(baseUrl: string, input: HttpInput, tally: Tally): Promise<void> {
   try {
-    const response = await fetch(`${baseUrl}${input.path}`, { method: input.method, headers: input.headers, body: input.body, signal: AbortSignal.timeout(10_000) });
+    const response = await fetch(`${baseUrl}${input.path}`, {
+      method: input.method,
+      headers: input.headers,
+      body: input.body,
+      signal: AbortSignal.timeout(10_000),
+    });
     const text = await response.text();
-    tally.record(input.category, String(response.status), is4xx(response.status), `${input.method} ${input.path.slice(0, 80)} → ${text.slice(0, 160)}`);
+    tally.record(
+      input.category,
+      String(response.status),
+      is4xx(response.status),
+      `${input.method} ${input.path.slice(0, 80)} → ${text.slice(0, 160)}`,
+    );
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     const answer = `no response (${cause?.code ?? cause?.message ?? (error as Error).message})`;
@@ -86,7 +105,12 @@ function sendUpgrade(base: URL, input: UpgradeInput, tally: Tally): Promise<void
       method: "GET",
       agent: false,
       timeout: 10_000,
-      headers: { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": randomBytes(16).toString("base64") },
+      headers: {
+        Connection: "Upgrade",
+        Upgrade: "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": randomBytes(16).toString("base64"),
+      },
     });
     req.on("response", (res) => {
       let body = "";
@@ -140,10 +164,14 @@ export async function runBarrage(options: BarrageOptions): Promise<BarrageReport
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
   };
-  progress(`bad-input: ${options.total} malformed inputs (${httpCount} HTTP, ${upgradeCount} upgrades, ${frameCount} frames, ${flood} in a flood), seed ${options.seed}`);
+  progress(
+    `bad-input: ${options.total} malformed inputs (${httpCount} HTTP, ${upgradeCount} upgrades, ${frameCount} frames, ${flood} in a flood), seed ${options.seed}`,
+  );
   await Promise.all([
     pool(httpCount, options.concurrency, (i) => sendHttp(options.baseUrl, httpInputs[i] as HttpInput, tally)),
-    pool(upgradeCount, options.concurrency, (i) => sendUpgrade(base, upgradeInput(upgradeRng, i, options.room, options.token, tokens), tally)),
+    pool(upgradeCount, options.concurrency, (i) =>
+      sendUpgrade(base, upgradeInput(upgradeRng, i, options.room, options.token, tokens), tally),
+    ),
     Promise.all(pacers.map(attack)),
     flooder.flood(Array.from({ length: flood }, (_, i) => frameInput(frameRng, 2 + (i % 2), options.maxFrameBytes))),
   ]);

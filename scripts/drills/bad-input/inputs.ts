@@ -103,7 +103,10 @@ export async function badTokens(secret: string, validToken: string): Promise<Bad
   const [header, payload, signature] = validToken.split(".") as [string, string, string];
   const flipped = `${signature.slice(0, -2)}${signature.endsWith("AA") ? "BB" : "AA"}`;
   const list = [
-    { label: "forged (another secret)", token: await sign({ sub: "mallory", exp: now + 3600 }, "HS256", new TextEncoder().encode("x".repeat(43))) },
+    {
+      label: "forged (another secret)",
+      token: await sign({ sub: "mallory", exp: now + 3600 }, "HS256", new TextEncoder().encode("x".repeat(43))),
+    },
     { label: "alg none", token: `${b64url({ alg: "none", typ: "JWT" })}.${b64url({ sub: "mallory", exp: now + 3600 })}.` },
     { label: "HS512", token: await sign({ sub: "mallory", exp: now + 3600 }, "HS512") },
     { label: "expired", token: await sign({ sub: "mallory", exp: now - 60 }) },
@@ -138,7 +141,23 @@ const MISSING_AUTH: Array<Record<string, string>> = [
 ];
 
 /** JSON texts that do not parse. */
-const INVALID_JSON = ["{", "[", "{name:", "{'name':'x'}", '{"name":}', '{"name":"x",}', "NaN", "undefined", "nul", '"unterminated', "{}}", "\u0000", "[1,2", "{\"name\":\"x\"", "--"];
+const INVALID_JSON = [
+  "{",
+  "[",
+  "{name:",
+  "{'name':'x'}",
+  '{"name":}',
+  '{"name":"x",}',
+  "NaN",
+  "undefined",
+  "nul",
+  '"unterminated',
+  "{}}",
+  "\u0000",
+  "[1,2",
+  '{"name":"x"',
+  "--",
+];
 
 /** Well-formed JSON that is not a valid POST /rooms body. */
 const INVALID_ROOM_BODIES: unknown[] = [
@@ -197,11 +216,23 @@ export function httpInput(rng: Random, i: number, room: string, token: string, t
     case 0: {
       const route = rng.pick(routes);
       const bad = cycle(tokens.list, round);
-      return { category: `http token: ${bad.label}`, method: route.method, path: route.path, headers: { authorization: `Bearer ${bad.token}`, "content-type": "application/json" }, body: route.body };
+      return {
+        category: `http token: ${bad.label}`,
+        method: route.method,
+        path: route.path,
+        headers: { authorization: `Bearer ${bad.token}`, "content-type": "application/json" },
+        body: route.body,
+      };
     }
     case 1: {
       const route = rng.pick(routes);
-      return { category: "http token: missing", method: route.method, path: route.path, headers: { ...cycle(MISSING_AUTH, round), "content-type": "application/json" }, body: route.body };
+      return {
+        category: "http token: missing",
+        method: route.method,
+        path: route.path,
+        headers: { ...cycle(MISSING_AUTH, round), "content-type": "application/json" },
+        body: route.body,
+      };
     }
     case 2: {
       const id = encodeURIComponent(hostileRoomId(rng, round));
@@ -212,46 +243,83 @@ export function httpInput(rng: Random, i: number, room: string, token: string, t
     case 3: {
       const kind = round % 4;
       const nth = Math.floor(round / 4);
-      if (kind === 0) return { category: "http POST /rooms random bytes", method: "POST", path: "/rooms", headers: json, body: randomJunk(rng) };
-      if (kind === 1) return { category: "http POST /rooms invalid JSON", method: "POST", path: "/rooms", headers: json, body: cycle(INVALID_JSON, nth) };
-      if (kind === 2) return { category: "http POST /rooms wrong types", method: "POST", path: "/rooms", headers: json, body: JSON.stringify(cycle(INVALID_ROOM_BODIES, nth)) };
+      if (kind === 0)
+        return { category: "http POST /rooms random bytes", method: "POST", path: "/rooms", headers: json, body: randomJunk(rng) };
+      if (kind === 1)
+        return { category: "http POST /rooms invalid JSON", method: "POST", path: "/rooms", headers: json, body: cycle(INVALID_JSON, nth) };
+      if (kind === 2)
+        return {
+          category: "http POST /rooms wrong types",
+          method: "POST",
+          path: "/rooms",
+          headers: json,
+          body: JSON.stringify(cycle(INVALID_ROOM_BODIES, nth)),
+        };
       const type = cycle(["text/plain", "application/x-www-form-urlencoded", "application/jsonp", "multipart/form-data"], nth);
-      return { category: "http POST /rooms wrong content type", method: "POST", path: "/rooms", headers: { ...auth, "content-type": type }, body: JSON.stringify({ name: "must not be created" }) };
+      return {
+        category: "http POST /rooms wrong content type",
+        method: "POST",
+        path: "/rooms",
+        headers: { ...auth, "content-type": type },
+        body: JSON.stringify({ name: "must not be created" }),
+      };
     }
     case 4: {
       const kind = round % 3;
       const nth = Math.floor(round / 3);
       const path = `${roomPath}/token`;
       if (kind === 0) return { category: "http token body random bytes", method: "POST", path, headers: json, body: randomJunk(rng) };
-      if (kind === 1) return { category: "http token body invalid JSON", method: "POST", path, headers: json, body: cycle(INVALID_JSON, nth) };
-      return { category: "http token body wrong types", method: "POST", path, headers: json, body: JSON.stringify(cycle(INVALID_TOKEN_BODIES, nth)) };
+      if (kind === 1)
+        return { category: "http token body invalid JSON", method: "POST", path, headers: json, body: cycle(INVALID_JSON, nth) };
+      return {
+        category: "http token body wrong types",
+        method: "POST",
+        path,
+        headers: json,
+        body: JSON.stringify(cycle(INVALID_TOKEN_BODIES, nth)),
+      };
     }
     case 5: {
-      const bad = cycle([
-        { method: "DELETE", path: roomPath },
-        { method: "PUT", path: "/rooms" },
-        { method: "PATCH", path: roomPath },
-        { method: "GET", path: "/rooms" },
-        { method: "DELETE", path: "/rooms" },
-        { method: "GET", path: `${roomPath}/token` },
-        { method: "POST", path: `${roomPath}/participants` },
-        { method: "GET", path: "/admin" },
-        { method: "GET", path: `/rooms/${encodeURIComponent(room)}/../../admin` },
-        { method: "GET", path: "/rooms//token" },
-        { method: "POST", path: "/healthz" },
-        { method: "GET", path: `/${rng.string(1 + rng.int(60), LOOPBACK_ALPHABET)}` },
-      ], round);
+      const bad = cycle(
+        [
+          { method: "DELETE", path: roomPath },
+          { method: "PUT", path: "/rooms" },
+          { method: "PATCH", path: roomPath },
+          { method: "GET", path: "/rooms" },
+          { method: "DELETE", path: "/rooms" },
+          { method: "GET", path: `${roomPath}/token` },
+          { method: "POST", path: `${roomPath}/participants` },
+          { method: "GET", path: "/admin" },
+          { method: "GET", path: `/rooms/${encodeURIComponent(room)}/../../admin` },
+          { method: "GET", path: "/rooms//token" },
+          { method: "POST", path: "/healthz" },
+          { method: "GET", path: `/${rng.string(1 + rng.int(60), LOOPBACK_ALPHABET)}` },
+        ],
+        round,
+      );
       return { category: "http wrong method or path", method: bad.method, path: bad.path, headers: auth };
     }
     case 6: {
       // Over HTTP_MAX_BODY_BYTES (16 KiB by default): 413 without reading it all.
       const size = 17 * 1024 + rng.int(200 * 1024);
-      return { category: "http oversized body", method: "POST", path: rng.pick(["/rooms", `${roomPath}/token`]), headers: json, body: JSON.stringify({ name: "x".repeat(size) }) };
+      return {
+        category: "http oversized body",
+        method: "POST",
+        path: rng.pick(["/rooms", `${roomPath}/token`]),
+        headers: json,
+        body: JSON.stringify({ name: "x".repeat(size) }),
+      };
     }
     default: {
       // Oversized request line or header: nginx refuses it (414 / 400) before any instance sees it.
-      if (round % 2 === 0) return { category: "http oversized URL", method: "GET", path: `/rooms/${"a".repeat(9000 + rng.int(20_000))}`, headers: auth };
-      return { category: "http oversized header", method: "GET", path: roomPath, headers: { authorization: `Bearer ${"a".repeat(9000 + rng.int(20_000))}` } };
+      if (round % 2 === 0)
+        return { category: "http oversized URL", method: "GET", path: `/rooms/${"a".repeat(9000 + rng.int(20_000))}`, headers: auth };
+      return {
+        category: "http oversized header",
+        method: "GET",
+        path: roomPath,
+        headers: { authorization: `Bearer ${"a".repeat(9000 + rng.int(20_000))}` },
+      };
     }
   }
 }
@@ -280,7 +348,15 @@ export function upgradeInput(rng: Random, i: number, room: string, token: string
     default:
       return {
         category: "ws missing room or bad path",
-        path: cycle([`/ws?${query({ access_token: token })}`, `/ws/x?${query({ room, access_token: token })}`, `/wss?${query({ room, access_token: token })}`, `/ws?${query({ room: "", access_token: token })}`], round),
+        path: cycle(
+          [
+            `/ws?${query({ access_token: token })}`,
+            `/ws/x?${query({ room, access_token: token })}`,
+            `/wss?${query({ room, access_token: token })}`,
+            `/ws?${query({ room: "", access_token: token })}`,
+          ],
+          round,
+        ),
       };
   }
 }
@@ -289,7 +365,13 @@ export function upgradeInput(rng: Random, i: number, room: string, token: string
 export function isValidClientFrame(text: string): boolean {
   try {
     const value = JSON.parse(text) as unknown;
-    return typeof value === "object" && value !== null && !Array.isArray(value) && (value as { type?: unknown }).type === "message" && "data" in value;
+    return (
+      typeof value === "object" &&
+      value !== null &&
+      !Array.isArray(value) &&
+      (value as { type?: unknown }).type === "message" &&
+      "data" in value
+    );
   } catch {
     return false;
   }
@@ -342,7 +424,11 @@ function frameCandidate(rng: Random, i: number, maxFrameBytes: number): FrameInp
     }
     case 6: {
       // Not UTF-8: the WebSocket protocol requires text frames to be; the server closes with 1007.
-      const bytes = Buffer.concat([Buffer.from('{"type":"message","data":"'), Buffer.from([0xff, 0xfe, 0xc0, 0x80, rng.int(256) | 0x80]), Buffer.from('"}')]);
+      const bytes = Buffer.concat([
+        Buffer.from('{"type":"message","data":"'),
+        Buffer.from([0xff, 0xfe, 0xc0, 0x80, rng.int(256) | 0x80]),
+        Buffer.from('"}'),
+      ]);
       return { category: "ws invalid UTF-8 text", data: bytes, binary: false, closes: 1007 };
     }
     default: {

@@ -21,6 +21,8 @@ export class Tally {
   }
 
   examples(): string[] {
-    return [...this.unexpectedKinds].slice(0, EXAMPLES).map(([key, { count, example }]) => `${key} ×${count}${example ? ` (e.g. ${example})` : ""}`);
+    return [...this.unexpectedKinds]
+      .slice(0, EXAMPLES)
+      .map(([key, { count, example }]) => `${key} ×${count}${example ? ` (e.g. ${example})` : ""}`);
   }
 }

@@ -62,7 +62,10 @@ function describeCategories(report: BarrageReport): string[] {
   }
   return [...families]
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([name, f]) => `  ${name}${f.kinds > 1 ? ` (${f.kinds} kinds)` : ""}: ${f.total} → ${[...f.answers].map(([answer, n]) => `${answer} ×${n}`).join(", ")}`);
+    .map(
+      ([name, f]) =>
+        `  ${name}${f.kinds > 1 ? ` (${f.kinds} kinds)` : ""}: ${f.total} → ${[...f.answers].map(([answer, n]) => `${answer} ×${n}`).join(", ")}`,
+    );
 }
 
 async function runBadInput(ctx: DrillContext): Promise<DrillResult> {
@@ -110,7 +113,9 @@ async function runBadInput(ctx: DrillContext): Promise<DrillResult> {
   });
   const { overall: outage } = commonChecks(verdict, obs, value.faultAt);
   const { report } = value;
-  verdict.detail(`${report.inputs} malformed inputs (${report.byChannel.http} HTTP, ${report.byChannel.upgrade} WebSocket upgrades, ${report.byChannel.frames} frames, ${report.byChannel.flood} in a flood) in ${seconds(report.durationMs)}`);
+  verdict.detail(
+    `${report.inputs} malformed inputs (${report.byChannel.http} HTTP, ${report.byChannel.upgrade} WebSocket upgrades, ${report.byChannel.frames} frames, ${report.byChannel.flood} in a flood) in ${seconds(report.durationMs)}`,
+  );
   for (const line of describeCategories(report)) verdict.detail(line);
   for (const example of report.unexpectedExamples) verdict.detail(`  unexpected: ${example}`);
   verdict.require(report.inputs >= ctx.scale.badInputs, `only ${report.inputs} inputs were sent`);
@@ -120,17 +125,29 @@ async function runBadInput(ctx: DrillContext): Promise<DrillResult> {
   // 0 crashes: every instance is the process it was, alive and live.
   for (const instance of cluster.instances) {
     const sameProcess = instance.running && instance.pid === pidsBefore.get(instance.id);
-    verdict.require(sameProcess, `${instance.id} crashed or restarted during the barrage (pid ${pidsBefore.get(instance.id)} → ${instance.running ? instance.pid : "none"})`);
-    const live = await fetch(`${instance.url}/healthz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
+    verdict.require(
+      sameProcess,
+      `${instance.id} crashed or restarted during the barrage (pid ${pidsBefore.get(instance.id)} → ${instance.running ? instance.pid : "none"})`,
+    );
+    const live = await fetch(`${instance.url}/healthz`, { signal: AbortSignal.timeout(2000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
     verdict.require(live, `${instance.id} does not answer /healthz after the barrage`);
   }
   // State intact.
   verdict.require(value.roomsAfter === value.roomsBefore, `the room count changed from ${value.roomsBefore} to ${value.roomsAfter}`);
-  verdict.require(value.presenceIntact, `the attacked room lists ${value.users.join(", ")} instead of its members ${value.expected.join(", ")}`);
+  verdict.require(
+    value.presenceIntact,
+    `the attacked room lists ${value.users.join(", ")} instead of its members ${value.expected.join(", ")}`,
+  );
   const members = load.rooms.get(value.target) ?? [];
   const lastSeen = Math.max(...members.map((c) => c.lastSeq));
   const seq = await roomSeq(cluster, value.target, value.observer);
-  verdict.require(seq === lastSeen, `the attacked room's seq is ${seq}, but its members last saw ${lastSeen}: something was appended to its history`);
+  verdict.require(
+    seq === lastSeen,
+    `the attacked room's seq is ${seq}, but its members last saw ${lastSeen}: something was appended to its history`,
+  );
   verdict.require(obs.failedRequests.length === 0, `${obs.failedRequests.length} request(s) of the real load failed`);
   verdict.require(value.stableAt !== undefined, "the real load was not served without failures after the barrage");
   verdict.detail(`rooms ${value.roomsBefore} → ${value.roomsAfter}; attacked room seq ${seq} (members last saw ${lastSeen})`);

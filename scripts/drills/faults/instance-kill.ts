@@ -22,7 +22,10 @@ export const instanceKill: Drill = {
     try {
       const { value, obs, load } = await withLoad(ctx, { name: "instance-kill" }, async (load) => {
         const instances = ctx.cluster.instances;
-        victim = instances.reduce((best, i) => (load.clientsOn(i.id).length > load.clientsOn(best.id).length ? i : best), instances[0] as AppInstance);
+        victim = instances.reduce(
+          (best, i) => (load.clientsOn(i.id).length > load.clientsOn(best.id).length ? i : best),
+          instances[0] as AppInstance,
+        );
         const affected = load.clientsOn(victim.id).length;
         ctx.progress(`instance-kill: SIGKILL ${victim.id} (pid ${victim.pid}), which holds ${affected} of ${load.clients.length} clients`);
         const faultAt = Date.now();
@@ -39,7 +42,8 @@ export const instanceKill: Drill = {
       verdict.require(value.stableAt !== undefined, "the service was not stable again within 15 s");
       verdict.require(outage <= MAX_RECOVERY_MS, `recovery took ${seconds(outage)} (limit ${seconds(MAX_RECOVERY_MS)})`);
       verdict.require(value.alertAt !== undefined, `${INSTANCE_DOWN_ALERT} did not fire within ${MAX_ALERT_MS / 1000} s of the kill`);
-      if (value.alertAt !== undefined) verdict.detail(`${INSTANCE_DOWN_ALERT} fired ${seconds(value.alertAt - value.faultAt)} after the kill`);
+      if (value.alertAt !== undefined)
+        verdict.detail(`${INSTANCE_DOWN_ALERT} fired ${seconds(value.alertAt - value.faultAt)} after the kill`);
       return verdict.resultFromLoad(obs, { recoveryMs: outage, degradedSeen: load.readiness.degradedSeen(value.faultAt) });
     } finally {
       const killed = victim;

@@ -38,7 +38,11 @@ export const livekitOutage: Drill = {
           async () => {
             for (const instance of cluster.instances) {
               if (detections.has(instance.id)) continue;
-              const at = load.readiness.firstTime(instance.id, faultAt, (s) => s.dependencies?.livekit?.some((d) => d.name === dead.name && !d.healthy) === true);
+              const at = load.readiness.firstTime(
+                instance.id,
+                faultAt,
+                (s) => s.dependencies?.livekit?.some((d) => d.name === dead.name && !d.healthy) === true,
+              );
               if (at !== undefined) detections.set(instance.id, at);
             }
             return detections.size === cluster.instances.length;
@@ -63,9 +67,16 @@ export const livekitOutage: Drill = {
       const recoveryMs = lastDead - value.faultAt;
       const afterDetection = tokens.filter((s) => s.start > value.allDetected);
       const detectedIn = [...value.detections].map(([id, at]) => `${id} ${seconds(at - value.faultAt)}`).join(", ");
-      verdict.detail(`detected by ${detectedIn}; ${forDead.length} token(s) for ${value.dead} handed out after the outage began (last ${seconds(recoveryMs)} after it), ${violations.length} after detection`);
-      verdict.detail(`${afterDetection.length} tokens after every instance detected it, for ${[...new Set(afterDetection.map((s) => s.deployment))].join(", ") || "nothing"}`);
-      verdict.require(violations.length === 0, `${violations.length} token(s) for the dead deployment ${value.dead} issued after the outage was detected`);
+      verdict.detail(
+        `detected by ${detectedIn}; ${forDead.length} token(s) for ${value.dead} handed out after the outage began (last ${seconds(recoveryMs)} after it), ${violations.length} after detection`,
+      );
+      verdict.detail(
+        `${afterDetection.length} tokens after every instance detected it, for ${[...new Set(afterDetection.map((s) => s.deployment))].join(", ") || "nothing"}`,
+      );
+      verdict.require(
+        violations.length === 0,
+        `${violations.length} token(s) for the dead deployment ${value.dead} issued after the outage was detected`,
+      );
       verdict.require(afterDetection.length > 0, "no token was issued after the outage was detected");
       verdict.require(obs.failedRequests.length === 0, `${obs.failedRequests.length} request(s) failed`);
       verdict.require(degradedSeen, "no instance's /readyz reported the deployment as down");

@@ -51,7 +51,9 @@ export const postgresFailover: Drill = {
           `postgres-failover: INSERT p50/p99 ${latency.asyncP50Ms}/${latency.asyncP99Ms} ms asynchronous, ` +
             `${latency.syncP50Ms}/${latency.syncP99Ms} ms with synchronous_commit = on`,
         );
-        ctx.progress(`postgres-failover: SIGKILL the primary node ${victim.name} (keeper pid ${victim.process.pid}, postgres pid ${victim.postgresPid() ?? "?"})`);
+        ctx.progress(
+          `postgres-failover: SIGKILL the primary node ${victim.name} (keeper pid ${victim.process.pid}, postgres pid ${victim.postgresPid() ?? "?"})`,
+        );
         const faultAt = Date.now();
         await victim.kill();
         killed = victim;
@@ -72,7 +74,10 @@ export const postgresFailover: Drill = {
         // promoted standby never got cannot: it is made again from the new primary, as DigitalOcean replaces such a node.
         let replicaRebuilt = false;
         try {
-          await waitFor(() => postgres.replicaStreaming(), { timeoutMs: REPLICA_FOLLOW_TIMEOUT_MS, what: "the read-only replica to follow the new primary" });
+          await waitFor(() => postgres.replicaStreaming(), {
+            timeoutMs: REPLICA_FOLLOW_TIMEOUT_MS,
+            what: "the read-only replica to follow the new primary",
+          });
         } catch (error) {
           ctx.progress(`postgres-failover: ${(error as Error).message}; rebuilding it from the new primary`);
           await postgres.rebuildReplica();
@@ -90,12 +95,17 @@ export const postgresFailover: Drill = {
           },
           { timeoutMs: 30_000, intervalMs: 100, what: "the read-only replica to have a write made after the failover" },
         ).catch((error: unknown) => ctx.progress(`postgres-failover: ${(error as Error).message}`));
-        ctx.progress(`postgres-failover: ${promoted} promoted after ${seconds(promotedAt - faultAt)}; restarting ${victim.name} as the standby`);
+        ctx.progress(
+          `postgres-failover: ${promoted} promoted after ${seconds(promotedAt - faultAt)}; restarting ${victim.name} as the standby`,
+        );
         const restartAt = Date.now();
         await victim.start();
         killed = undefined;
         const rejoinedMs = Date.now() - restartAt;
-        await waitFor(() => postgres.replicaStreaming(), { timeoutMs: 30_000, what: "the read-only replica to stream from the new primary" });
+        await waitFor(() => postgres.replicaStreaming(), {
+          timeoutMs: 30_000,
+          what: "the read-only replica to stream from the new primary",
+        });
         await sleep(LINGER_MS);
         return { faultAt, promotedAt, promoted, stableAt, replicaCaughtUpAt, replicaRebuilt, rejoinedMs, latency };
       });
@@ -118,18 +128,30 @@ export const postgresFailover: Drill = {
       const otherFailures = obs.failedRequests.filter((s) => s.kind !== "write" && s.kind !== "read");
       const readsDuringOutage = reads.filter((s) => s.start >= faultAt && s.end <= firstAfter).length;
       const { latency } = value;
-      verdict.detail(`primary ${victim.name} → ${value.promoted} (monitor) after ${seconds(value.promotedAt - faultAt)}; old node rejoined as standby in ${seconds(value.rejoinedMs)}`);
-      verdict.detail(`writes: ${writes.length}, ${failedWrites.length} failed (slowest ${seconds(slowest)}); outage ${seconds(writeOutageMs)}; ${lostWrites.length} of ${acknowledged.length} acknowledged lost`);
+      verdict.detail(
+        `primary ${victim.name} → ${value.promoted} (monitor) after ${seconds(value.promotedAt - faultAt)}; old node rejoined as standby in ${seconds(value.rejoinedMs)}`,
+      );
+      verdict.detail(
+        `writes: ${writes.length}, ${failedWrites.length} failed (slowest ${seconds(slowest)}); outage ${seconds(writeOutageMs)}; ${lostWrites.length} of ${acknowledged.length} acknowledged lost`,
+      );
       verdict.detail(
         `reads: ${reads.length} (${readsDuringOutage} during the write outage), ${failedReads.length} failed; replica ` +
           `${value.replicaRebuilt ? "could not follow and was rebuilt, " : "followed the new timeline, "}stale until ` +
           `${value.replicaCaughtUpAt === undefined ? "never" : seconds(value.replicaCaughtUpAt - faultAt)} after the fault`,
       );
-      verdict.detail(`INSERT latency p50/p99: ${latency.asyncP50Ms}/${latency.asyncP99Ms} ms asynchronous (synchronous_commit = local), ${latency.syncP50Ms}/${latency.syncP99Ms} ms synchronous (on, standby sync_state ${latency.standbySyncStates.join(", ")}), ${latency.samples} each`);
+      verdict.detail(
+        `INSERT latency p50/p99: ${latency.asyncP50Ms}/${latency.asyncP99Ms} ms asynchronous (synchronous_commit = local), ${latency.syncP50Ms}/${latency.syncP99Ms} ms synchronous (on, standby sync_state ${latency.standbySyncStates.join(", ")}), ${latency.samples} each`,
+      );
       verdict.require(Number.isFinite(writeOutageMs), "no write succeeded after the fault");
-      verdict.require(writeOutageMs <= MAX_WRITE_OUTAGE_MS, `writes were back only after ${seconds(writeOutageMs)} (target ${seconds(MAX_WRITE_OUTAGE_MS)})`);
+      verdict.require(
+        writeOutageMs <= MAX_WRITE_OUTAGE_MS,
+        `writes were back only after ${seconds(writeOutageMs)} (target ${seconds(MAX_WRITE_OUTAGE_MS)})`,
+      );
       verdict.require(failedWrites.length > 0, "no write failed: the drill tested nothing");
-      verdict.require(unclear.length === 0, `${unclear.length} failed write(s) did not answer 503 database_unavailable (e.g. ${unclear[0]?.status} ${unclear[0]?.error ?? ""})`);
+      verdict.require(
+        unclear.length === 0,
+        `${unclear.length} failed write(s) did not answer 503 database_unavailable (e.g. ${unclear[0]?.status} ${unclear[0]?.error ?? ""})`,
+      );
       verdict.require(slowest <= FAIL_FAST_MS, `a failed write took ${seconds(slowest)} (limit ${seconds(FAIL_FAST_MS)})`);
       verdict.require(failedReads.length === 0, `${failedReads.length} read(s) failed`);
       verdict.require(readsDuringOutage > 0, "no read ran during the write outage: the drill tested nothing");
@@ -138,7 +160,8 @@ export const postgresFailover: Drill = {
       verdict.require(degradedSeen, "no instance's /readyz reported the primary as down");
       verdict.require(value.stableAt !== undefined, "the service was not stable within 30 s of the fault");
       const result = verdict.resultFromLoad(obs, { recoveryMs: writeOutageMs, degradedSeen });
-      const round = (ms: number | undefined): number | null => (ms === undefined || !Number.isFinite(ms) ? null : Math.round(ms / 10) / 100);
+      const round = (ms: number | undefined): number | null =>
+        ms === undefined || !Number.isFinite(ms) ? null : Math.round(ms / 10) / 100;
       result.figures = {
         writeOutageSeconds: round(writeOutageMs),
         ackedWritesLost: lostWrites.length,
@@ -149,7 +172,13 @@ export const postgresFailover: Drill = {
         replicaStaleSeconds: round(value.replicaCaughtUpAt === undefined ? undefined : value.replicaCaughtUpAt - faultAt),
         replicaRebuilt: value.replicaRebuilt,
         rejoinSeconds: round(value.rejoinedMs),
-        commitLatencyMs: { samples: latency.samples, asyncP50: latency.asyncP50Ms, asyncP99: latency.asyncP99Ms, syncP50: latency.syncP50Ms, syncP99: latency.syncP99Ms },
+        commitLatencyMs: {
+          samples: latency.samples,
+          asyncP50: latency.asyncP50Ms,
+          asyncP99: latency.asyncP99Ms,
+          syncP50: latency.syncP50Ms,
+          syncP99: latency.syncP99Ms,
+        },
       };
       return result;
     } finally {

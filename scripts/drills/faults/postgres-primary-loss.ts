@@ -20,7 +20,8 @@ const FAIL_FAST_MS = 2500;
 
 export const postgresPrimaryLoss: Drill = {
   name: "postgres-primary-loss",
-  description: "the PostgreSQL primary unreachable for 4 s, then back; pass: reads continue, writes fail fast with 503 and succeed once it is back",
+  description:
+    "the PostgreSQL primary unreachable for 4 s, then back; pass: reads continue, writes fail fast with 503 and succeed once it is back",
   async run(ctx: DrillContext): Promise<DrillResult> {
     const verdict = new Verdict("postgres-primary-loss");
     const { postgres } = ctx.cluster.backing;
@@ -55,11 +56,16 @@ export const postgresPrimaryLoss: Drill = {
       const recoveryMs = firstWriteBack === undefined ? Infinity : firstWriteBack.end - value.restoredAt;
       const otherFailures = obs.failedRequests.filter((s) => s.kind !== "write");
       verdict.detail(`${reads.length} reads (${readsDuringOutage} while the primary was unreachable), ${failedReads.length} failed`);
-      verdict.detail(`${writes.length} writes, ${failedWrites.length} failed, all within ${seconds(slowest)}; first write after the restore succeeded ${seconds(recoveryMs)} after it`);
+      verdict.detail(
+        `${writes.length} writes, ${failedWrites.length} failed, all within ${seconds(slowest)}; first write after the restore succeeded ${seconds(recoveryMs)} after it`,
+      );
       verdict.require(failedReads.length === 0, `${failedReads.length} read(s) failed`);
       verdict.require(readsDuringOutage > 0, "no read ran while the primary was unreachable: the drill tested nothing");
       verdict.require(failedWrites.length > 0, "no write failed while the primary was unreachable: the drill tested nothing");
-      verdict.require(unclear.length === 0, `${unclear.length} failed write(s) did not answer 503 database_unavailable (e.g. ${unclear[0]?.status} ${unclear[0]?.error ?? ""})`);
+      verdict.require(
+        unclear.length === 0,
+        `${unclear.length} failed write(s) did not answer 503 database_unavailable (e.g. ${unclear[0]?.status} ${unclear[0]?.error ?? ""})`,
+      );
       verdict.require(slowest <= FAIL_FAST_MS, `a failed write took ${seconds(slowest)} (limit ${seconds(FAIL_FAST_MS)})`);
       verdict.require(Number.isFinite(recoveryMs), "no write succeeded after the primary was back");
       verdict.require(otherFailures.length === 0, `${otherFailures.length} request(s) other than writes failed`);

@@ -38,7 +38,9 @@ export const postgresReplicaLoss: Drill = {
       const reads = obs.samples.filter((s) => s.kind === "read");
       const failedReads = reads.filter((s) => !s.ok).length;
       const duringOutage = reads.filter((s) => s.start >= value.faultAt && s.end <= value.restoredAt).length;
-      verdict.detail(`${reads.length} room reads from the database, ${duringOutage} of them while the replica was down, ${failedReads} failed`);
+      verdict.detail(
+        `${reads.length} room reads from the database, ${duringOutage} of them while the replica was down, ${failedReads} failed`,
+      );
       verdict.require(failedReads === 0, `${failedReads} read(s) failed`);
       verdict.require(obs.failedRequests.length === 0, `${obs.failedRequests.length} request(s) failed`);
       verdict.require(duringOutage > 0, "no read ran while the replica was down: the drill tested nothing");

@@ -24,8 +24,13 @@ export const rollingRestart: Drill = {
           const code = await instance.stop();
           const stoppedAt = Date.now();
           await instance.start();
-          steps.push(`${instance.id}: exit ${String(code)} after ${seconds(stoppedAt - began)}, healthy again after ${seconds(Date.now() - stoppedAt)}`);
-          verdict.require(code === 0, `${instance.id} exited with ${code === null ? "a signal (not a graceful shutdown)" : `code ${code}`} on SIGTERM`);
+          steps.push(
+            `${instance.id}: exit ${String(code)} after ${seconds(stoppedAt - began)}, healthy again after ${seconds(Date.now() - stoppedAt)}`,
+          );
+          verdict.require(
+            code === 0,
+            `${instance.id} exited with ${code === null ? "a signal (not a graceful shutdown)" : `code ${code}`} on SIGTERM`,
+          );
         }
         const stableAt = await load.waitStable({ after: Date.now(), timeoutMs: 15_000 });
         await sleep(LINGER_MS);

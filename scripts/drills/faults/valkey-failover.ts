@@ -21,7 +21,8 @@ export const valkeyFailover: Drill = {
       const { value, obs, load } = await withLoad(ctx, { name: "valkey-failover" }, async (load) => {
         const before = await redis.currentPrimary();
         const victim = [redis.primary, redis.replica].find((node) => node.port === before.port);
-        if (victim === undefined) throw new Error(`the Sentinels name ${before.host}:${before.port} as primary, which is not a node of this cluster`);
+        if (victim === undefined)
+          throw new Error(`the Sentinels name ${before.host}:${before.port} as primary, which is not a node of this cluster`);
         ctx.progress(`valkey-failover: SIGKILL the primary ${victim.url} (pid ${victim.process.pid})`);
         const faultAt = Date.now();
         await victim.process.kill();
@@ -36,7 +37,10 @@ export const valkeyFailover: Drill = {
       verdict.detail(`primary ${value.before} → ${value.after}; messages accepted again after ${seconds(outages.websocket)}`);
       verdict.require(value.after !== value.before, `the Sentinels still name ${value.before} as primary`);
       verdict.require(value.stableAt !== undefined, "the service was not stable again within 20 s");
-      verdict.require(outages.websocket <= MAX_RECOVERY_MS, `messages were accepted again only after ${seconds(outages.websocket)} (limit ${seconds(MAX_RECOVERY_MS)})`);
+      verdict.require(
+        outages.websocket <= MAX_RECOVERY_MS,
+        `messages were accepted again only after ${seconds(outages.websocket)} (limit ${seconds(MAX_RECOVERY_MS)})`,
+      );
       verdict.require(degradedSeen, "no instance's /readyz reported the Valkey outage");
       return verdict.resultFromLoad(obs, { recoveryMs: outages.overall, degradedSeen });
     } finally {

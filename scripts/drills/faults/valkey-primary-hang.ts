@@ -27,7 +27,8 @@ export const valkeyPrimaryHang: Drill = {
       const { value, obs, load } = await withLoad(ctx, { name: "valkey-primary-hang" }, async (load) => {
         const before = await redis.currentPrimary();
         const victim = [redis.primary, redis.replica].find((node) => node.port === before.port);
-        if (victim === undefined) throw new Error(`the Sentinels name ${before.host}:${before.port} as primary, which is not a node of this cluster`);
+        if (victim === undefined)
+          throw new Error(`the Sentinels name ${before.host}:${before.port} as primary, which is not a node of this cluster`);
         ctx.progress(`valkey-primary-hang: SIGSTOP the primary ${victim.url} (pid ${victim.process.pid})`);
         const faultAt = Date.now();
         signalAll(processTree(victim.process.pid), "SIGSTOP");
@@ -44,7 +45,9 @@ export const valkeyPrimaryHang: Drill = {
         );
         const stableAt = await load.waitStable({ after: faultAt, timeoutMs: 20_000 });
         const after = await redis.currentPrimary();
-        ctx.progress(`valkey-primary-hang: ${after.host}:${after.port} promoted after ${seconds(promotedAt - faultAt)}; SIGCONT ${victim.url}`);
+        ctx.progress(
+          `valkey-primary-hang: ${after.host}:${after.port} promoted after ${seconds(promotedAt - faultAt)}; SIGCONT ${victim.url}`,
+        );
         const thawAt = Date.now();
         thaw(victim);
         frozen = undefined;
@@ -79,7 +82,9 @@ export const valkeyPrimaryHang: Drill = {
       });
       const outages = commonChecks(verdict, obs, value.faultAt);
       const degradedSeen = load.readiness.degradedSeen(value.faultAt);
-      verdict.detail(`primary ${value.before} → ${value.after} after ${seconds(value.promotedAt - value.faultAt)}; messages accepted again after ${seconds(outages.websocket)}`);
+      verdict.detail(
+        `primary ${value.before} → ${value.after} after ${seconds(value.promotedAt - value.faultAt)}; messages accepted again after ${seconds(outages.websocket)}`,
+      );
       verdict.detail(
         `after SIGCONT the old primary said role:master for ${seconds(value.claimedPrimaryMs)}, the endpoint ${value.routedAfterThaw ? "DID" : "did not"} ` +
           `route to it, and it was an in-sync replica after ${seconds(value.rejoinedMs)}`,
@@ -87,7 +92,10 @@ export const valkeyPrimaryHang: Drill = {
       verdict.require(value.after !== value.before, `the Sentinels still name ${value.before} as primary`);
       verdict.require(value.stableAt !== undefined, "the service was not stable again within 20 s of the hang");
       verdict.require(value.stableAfterThaw !== undefined, "the service was not stable within 20 s of the thaw");
-      verdict.require(outages.websocket <= MAX_RECOVERY_MS, `messages were accepted again only after ${seconds(outages.websocket)} (limit ${seconds(MAX_RECOVERY_MS)})`);
+      verdict.require(
+        outages.websocket <= MAX_RECOVERY_MS,
+        `messages were accepted again only after ${seconds(outages.websocket)} (limit ${seconds(MAX_RECOVERY_MS)})`,
+      );
       const failedAfterThaw = obs.failedRequests.filter((s) => s.end >= value.thawAt).length;
       verdict.detail(`${failedAfterThaw} request(s) failed after the thaw`);
       verdict.require(degradedSeen, "no instance's /readyz reported the Valkey outage");

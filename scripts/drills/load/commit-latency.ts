@@ -34,10 +34,14 @@ export async function measureCommitLatency(primaryUrl: string, samples: number):
       throw new Error("synchronous_standby_names is empty on the primary: no standby to wait for, the measurement would compare nothing");
     }
     const states = (
-      await client.query<{ sync_state: string }>("SELECT sync_state FROM pg_stat_replication WHERE application_name LIKE 'pgautofailover_standby_%'")
+      await client.query<{ sync_state: string }>(
+        "SELECT sync_state FROM pg_stat_replication WHERE application_name LIKE 'pgautofailover_standby_%'",
+      )
     ).rows.map((row) => row.sync_state);
     if (!states.some((state) => state === "quorum" || state === "sync")) {
-      throw new Error(`no standby is synchronous (pg_stat_replication sync_state: ${states.join(", ") || "none"}): the measurement would compare nothing`);
+      throw new Error(
+        `no standby is synchronous (pg_stat_replication sync_state: ${states.join(", ") || "none"}): the measurement would compare nothing`,
+      );
     }
     await client.query("CREATE TABLE IF NOT EXISTS drill_commit_latency (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())");
     const times: Record<"local" | "on", number[]> = { local: [], on: [] };
@@ -52,7 +56,14 @@ export async function measureCommitLatency(primaryUrl: string, samples: number):
     await client.query("DROP TABLE drill_commit_latency");
     const local = [...times.local].sort((a, b) => a - b);
     const on = [...times.on].sort((a, b) => a - b);
-    return { samples, standbySyncStates: states, asyncP50Ms: percentile(local, 50), asyncP99Ms: percentile(local, 99), syncP50Ms: percentile(on, 50), syncP99Ms: percentile(on, 99) };
+    return {
+      samples,
+      standbySyncStates: states,
+      asyncP50Ms: percentile(local, 50),
+      asyncP99Ms: percentile(local, 99),
+      syncP50Ms: percentile(on, 50),
+      syncP99Ms: percentile(on, 99),
+    };
   } finally {
     await client.end().catch(() => undefined);
   }

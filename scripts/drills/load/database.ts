@@ -24,17 +24,26 @@ async function withClient<T>(url: string, use: (client: Client) => Promise<T>): 
 export async function seedUnreadRooms(primaryUrl: string, replicaUrl: string, count: number): Promise<string[]> {
   const ids = Array.from({ length: count }, () => `seed-${randomBytes(9).toString("base64url")}`);
   await withClient(primaryUrl, (client) =>
-    client.query("INSERT INTO rooms (id, name, created_by) SELECT id, 'seeded by the drills', 'drills' FROM unnest($1::text[]) AS id", [ids]),
+    client.query("INSERT INTO rooms (id, name, created_by) SELECT id, 'seeded by the drills', 'drills' FROM unnest($1::text[]) AS id", [
+      ids,
+    ]),
   );
   await waitFor(
-    () => withClient(replicaUrl, async (client) => Number((await client.query<{ n: string }>("SELECT count(*) AS n FROM rooms WHERE id = ANY($1)", [ids])).rows[0]?.n) === count),
+    () =>
+      withClient(
+        replicaUrl,
+        async (client) =>
+          Number((await client.query<{ n: string }>("SELECT count(*) AS n FROM rooms WHERE id = ANY($1)", [ids])).rows[0]?.n) === count,
+      ),
     { timeoutMs: 10_000, intervalMs: 100, what: `the replica to have the ${count} seeded rooms` },
   );
   return ids;
 }
 
 export async function roomCount(primaryUrl: string): Promise<number> {
-  return withClient(primaryUrl, async (client) => Number((await client.query<{ n: string }>("SELECT count(*) AS n FROM rooms")).rows[0]?.n));
+  return withClient(primaryUrl, async (client) =>
+    Number((await client.query<{ n: string }>("SELECT count(*) AS n FROM rooms")).rows[0]?.n),
+  );
 }
 
 /** Of `ids`, those with no row in `rooms` at `url`. */

@@ -9,12 +9,18 @@
 import { messageKey, type DrillClient } from "./ws-client";
 
 /** What the judgement reads of a client. */
-export type ClientRecord = Pick<DrillClient, "id" | "received" | "acks" | "foreign" | "foreignCount" | "resends" | "unacknowledged" | "welcomes">;
+export type ClientRecord = Pick<
+  DrillClient,
+  "id" | "received" | "acks" | "foreign" | "foreignCount" | "resends" | "unacknowledged" | "welcomes"
+>;
 
 /** "app-1 (welcome seq 10) → app-3 (since 45, welcome seq 47, recovered)" */
 function connections(client: ClientRecord): string {
   return client.welcomes
-    .map((w) => `${w.instance} (${w.since === undefined ? "" : `since ${w.since}, `}welcome seq ${w.seq}${w.since === undefined ? "" : w.recovered ? ", recovered" : ", not recovered"})`)
+    .map(
+      (w) =>
+        `${w.instance} (${w.since === undefined ? "" : `since ${w.since}, `}welcome seq ${w.seq}${w.since === undefined ? "" : w.recovered ? ", recovered" : ", not recovered"})`,
+    )
     .join(" → ");
 }
 

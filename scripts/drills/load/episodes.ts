@@ -68,7 +68,8 @@ export function longestEpisode(episodes: readonly Episode[], from: number): Epis
   let longest: Episode | undefined;
   for (const episode of episodes) {
     if (episode.end === undefined) return episode;
-    if (episode.end >= from && (longest === undefined || episode.end - episode.start > (longest.end as number) - longest.start)) longest = episode;
+    if (episode.end >= from && (longest === undefined || episode.end - episode.start > (longest.end as number) - longest.start))
+      longest = episode;
   }
   return longest;
 }

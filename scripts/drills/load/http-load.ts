@@ -126,7 +126,15 @@ export class HttpLoad {
       };
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code;
-      return { stream: stream.name, kind: stream.kind, start, end: Date.now(), status: 0, ok: false, error: cause ?? (error as Error).message };
+      return {
+        stream: stream.name,
+        kind: stream.kind,
+        start,
+        end: Date.now(),
+        status: 0,
+        ok: false,
+        error: cause ?? (error as Error).message,
+      };
     }
   }
 }

@@ -82,7 +82,8 @@ export class DrillLoad {
         body: JSON.stringify({ name: `${options.name} ${r + 1}` }),
       });
       const body = (await response.json()) as { id?: string };
-      if (response.status !== 201 || body.id === undefined) throw new Error(`creating a drill room: POST /rooms answered ${response.status} ${JSON.stringify(body)}`);
+      if (response.status !== 201 || body.id === undefined)
+        throw new Error(`creating a drill room: POST /rooms answered ${response.status} ${JSON.stringify(body)}`);
       roomIds.push(body.id);
     }
     const unread = await seedUnreadRooms(endpoint.url, replica.url, options.unreadRooms ?? 800);
@@ -108,7 +109,14 @@ export class DrillLoad {
     }
     await Promise.all(clients.map((client) => client.connect()));
     const streams = (options.streams ?? ((lb: string) => lbStreams(lb)))(cluster.url);
-    const http = new HttpLoad({ streams, token: httpToken, rooms: roomIds, unreadRooms: unread, pauseMs: HTTP_PAUSE_MS, timeoutMs: HTTP_TIMEOUT_MS });
+    const http = new HttpLoad({
+      streams,
+      token: httpToken,
+      rooms: roomIds,
+      unreadRooms: unread,
+      pauseMs: HTTP_PAUSE_MS,
+      timeoutMs: HTTP_TIMEOUT_MS,
+    });
     const readiness = new ReadinessWatch(cluster.instances);
     readiness.start();
     http.start();

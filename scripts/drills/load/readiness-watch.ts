@@ -52,7 +52,14 @@ export class ReadinessWatch {
       let sample: ReadinessSample;
       try {
         const reply = await fetchReadiness(instance.url, 1000);
-        sample = { instance: instance.id, at: Date.now(), httpStatus: reply.httpStatus, status: reply.status, draining: reply.draining, dependencies: reply.dependencies };
+        sample = {
+          instance: instance.id,
+          at: Date.now(),
+          httpStatus: reply.httpStatus,
+          status: reply.status,
+          draining: reply.draining,
+          dependencies: reply.dependencies,
+        };
       } catch {
         sample = { instance: instance.id, at: Date.now(), httpStatus: 0 };
       }

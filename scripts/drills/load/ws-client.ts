@@ -150,7 +150,11 @@ export class DrillClient {
       const timer = setTimeout(() => {
         this.liveWaiters = this.liveWaiters.filter((w) => w !== wake);
         const last = this.failures[this.failures.length - 1];
-        reject(new Error(`client ${this.id}: not connected to room ${this.options.room} after ${timeoutMs} ms${last ? ` (last failure: ${last.kind} ${last.detail})` : ""}`));
+        reject(
+          new Error(
+            `client ${this.id}: not connected to room ${this.options.room} after ${timeoutMs} ms${last ? ` (last failure: ${last.kind} ${last.detail})` : ""}`,
+          ),
+        );
       }, timeoutMs);
       const wake = (): void => {
         clearTimeout(timer);
