@@ -1,34 +1,16 @@
 /**
  * The prod stack under Pulumi's mock runtime: every HA and safety property the architecture promises,
- * asserted on what the real program registers.
+ * asserted on what the real program registers (its alerting: prod-stack-alerting.test.ts).
  */
 import { Deployment } from "kubernetes-models/apps/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { Namespace, Secret, Service } from "kubernetes-models/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
-import { LOAD_BALANCER_ID_ANNOTATION, loadBalancerIdOf, secretChecksum, SECRET_CHECKSUM_ANNOTATION } from "../../infra/app-manifests";
+import { secretChecksum, SECRET_CHECKSUM_ANNOTATION } from "../../infra/app-manifests";
 import { metricsServerValues } from "../../infra/metrics-server";
 import type { RenderedPlan } from "../../scripts/preview/render";
-import { nearestProbeRegion } from "../../infra/alerting";
 import { all, dependsOn, one, parentName, renderRepoStack } from "./plan-helpers";
-
-const T = {
-  vpc: "digitalocean:index/vpc:Vpc",
-  doks: "digitalocean:index/kubernetesCluster:KubernetesCluster",
-  db: "digitalocean:index/databaseCluster:DatabaseCluster",
-  replica: "digitalocean:index/databaseReplica:DatabaseReplica",
-  pool: "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool",
-  firewall: "digitalocean:index/databaseFirewall:DatabaseFirewall",
-  monitor: "digitalocean:index/monitorAlert:MonitorAlert",
-  uptime: "digitalocean:index/uptimeCheck:UptimeCheck",
-  uptimeAlert: "digitalocean:index/uptimeAlert:UptimeAlert",
-  deployment: "kubernetes:apps/v1:Deployment",
-  service: "kubernetes:core/v1:Service",
-  secret: "kubernetes:core/v1:Secret",
-};
-
-/** The app's load-balanced Service (the monitoring component adds a ClusterIP metrics Service). */
-const APP_SERVICE = "gomeet-prod-service";
+import { APP_SERVICE, T } from "./prod-stack-helpers";
 
 let plan: RenderedPlan;
 beforeAll(async () => {
@@ -270,104 +252,6 @@ describe("metrics-server (the autoscaler's metrics)", () => {
 
   test("the autoscaler is created after metrics-server", () => {
     expect(dependsOn(one(plan, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"), release())).toBe(true);
-  });
-});
-
-describe("alerting", () => {
-  const alerts = () => all(plan, T.monitor).map((r) => r.props as Record<string, any>);
-
-  test("nodes: CPU, memory and disk on every worker of this cluster", () => {
-    const nodeTypes = alerts()
-      .filter((a) => a.tags?.includes("k8s:gomeet-prod-doks-id"))
-      .map((a) => a.type);
-    expect(nodeTypes.sort()).toEqual([
-      "v1/insights/droplet/cpu",
-      "v1/insights/droplet/disk_utilization_percent",
-      "v1/insights/droplet/memory_utilization_percent",
-    ]);
-  });
-
-  test("load balancer, named by the id the CCM writes on the Service: 5xx count and p99 over the 100 ms target", () => {
-    // gomeet-prod-lb-id: the mock CCM's kubernetes.digitalocean.com/load-balancer-id annotation, not a lookup by name
-    const lb = alerts().filter((a) => a.entities?.includes("gomeet-prod-lb-id"));
-    expect(lb.map((a) => a.type).sort()).toEqual([
-      "v1/insights/lbaas/high_http_request_response_time_99p",
-      "v1/insights/lbaas/increase_in_http_error_rate_count_5xx",
-    ]);
-    expect(lb.find((a) => a.type.endsWith("99p"))!.value).toBe(100);
-    expect(lb.find((a) => a.type.endsWith("count_5xx"))).toMatchObject({ compare: "GreaterThan", value: 50, window: "5m" });
-    const service = one(plan, T.service, APP_SERVICE);
-    for (const a of all(plan, T.monitor).filter((r) => (r.props.entities as string[] | undefined)?.includes("gomeet-prod-lb-id"))) {
-      expect(dependsOn(a, service)).toBe(true);
-    }
-  });
-
-  test("each database cluster: CPU, memory and disk", () => {
-    for (const db of all(plan, T.db)) {
-      const watching = all(plan, T.monitor).filter((a) => (a.props.entities as string[] | undefined)?.includes(`${db.name}-id`));
-      expect(watching.map((a) => a.props.type).sort()).toEqual([
-        "v1/dbaas/alerts/cpu_alerts",
-        "v1/dbaas/alerts/disk_utilization_alerts",
-        "v1/dbaas/alerts/memory_utilization_alerts",
-      ]);
-      for (const a of watching) expect(dependsOn(a, db)).toBe(true);
-    }
-  });
-
-  test("availability from four regions (down_global), latency only from the region nearest nyc3, certificate expiry", () => {
-    const global = one(plan, T.uptime, "gomeet-prod-uptime");
-    const latency = one(plan, T.uptime, "gomeet-prod-uptime-latency");
-    expect(global.props).toMatchObject({
-      target: "https://meet.gomeet.example/readyz",
-      type: "https",
-      regions: ["us_east", "us_west", "eu_west", "se_asia"],
-    });
-    expect(latency.props).toMatchObject({ target: "https://meet.gomeet.example/readyz", type: "https", regions: ["us_east"] });
-    const on = (check: typeof global) =>
-      all(plan, T.uptimeAlert)
-        .filter((a) => dependsOn(a, check))
-        .map((a) => a.props as Record<string, any>);
-    expect(
-      on(global)
-        .map((a) => a.type)
-        .sort(),
-    ).toEqual(["down_global", "ssl_expiry"]);
-    // Internet path and TLS handshake included: its own threshold (alerts.uptimeLatencyMs), not the app's 100 ms p99.
-    expect(on(latency)).toEqual([expect.objectContaining({ type: "latency", comparison: "greater_than", threshold: 1000, period: "5m" })]);
-  });
-
-  test("a ready Service without the CCM's load balancer id is a clear error, not a lookup by name", () => {
-    expect(loadBalancerIdOf("gomeet-prod-lb", { [LOAD_BALANCER_ID_ANNOTATION]: "4de7ac8b-495b-4884-9a69-1050c6793cd6" })).toBe(
-      "4de7ac8b-495b-4884-9a69-1050c6793cd6",
-    );
-    expect(() => loadBalancerIdOf("gomeet-prod-lb", {})).toThrow(
-      /load balancer gomeet-prod-lb: the Service is ready but has no kubernetes\.digitalocean\.com\/load-balancer-id annotation/,
-    );
-  });
-
-  test("the probe region nearest each DigitalOcean region", () => {
-    expect(["nyc3", "tor1", "sfo3", "ams3", "lon1", "fra1", "sgp1", "blr1", "syd1"].map(nearestProbeRegion)).toEqual([
-      "us_east",
-      "us_east",
-      "us_west",
-      "eu_west",
-      "eu_west",
-      "eu_west",
-      "se_asia",
-      "se_asia",
-      "se_asia",
-    ]);
-  });
-
-  test("every alert notifies the configured emails and Slack (the webhook stays secret)", () => {
-    for (const a of alerts()) {
-      expect(a.alerts.emails).toEqual(["oncall@gomeet.example"]);
-      expect(a.alerts.slacks).toEqual([{ channel: "#gomeet-alerts", url: expect.any(String) }]);
-    }
-    for (const a of all(plan, T.uptimeAlert)) {
-      expect((a.props.notifications as any[])[0].emails).toEqual(["oncall@gomeet.example"]);
-      expect(a.secretPaths).toContain("notifications");
-    }
   });
 });
 

@@ -5,7 +5,8 @@
  */
 import { PROVIDER_FACTS as facts } from "../../infra/provider-facts/facts";
 import { RESOURCE_FILES } from "../../scripts/provider-facts/generate";
-import { annotationRule, rulesOfValidateFunc } from "../../scripts/provider-facts/generate";
+import { annotationRule } from "../../scripts/provider-facts/annotation-facts";
+import { rulesOfValidateFunc } from "../../scripts/provider-facts/property-facts";
 
 const SOURCE =
   /^(pulumi\/pulumi-digitalocean|digitalocean\/terraform-provider-digitalocean|digitalocean\/digitalocean-cloud-controller-manager|digitalocean\/openapi)@[0-9a-f]{40}:[\w./-]+(#[\w/:.-]+)?$/;

@@ -3,7 +3,9 @@
  * malformed-input generators (never a valid input, reproducible from the seed), the report shapes,
  * the missing-binary error, and the cluster prompt's errors.
  */
-import { frameInput, httpInput, isValidClientFrame, upgradeInput, type BadTokens } from "../../scripts/drills/bad-input/inputs";
+import type { BadTokens } from "../../scripts/drills/bad-input/bad-tokens";
+import { httpInput } from "../../scripts/drills/bad-input/http-inputs";
+import { frameInput, isValidClientFrame, upgradeInput } from "../../scripts/drills/bad-input/ws-inputs";
 import { Random } from "../../scripts/drills/bad-input/random";
 import { deliveryReport, roomsConverged, type ClientRecord } from "../../scripts/drills/load/delivery";
 import { longestOutage, outageEpisodes } from "../../scripts/drills/load/episodes";

@@ -3,11 +3,9 @@
  * survive, and is gone after stopAll.
  */
 import fs from "node:fs";
-import http from "node:http";
 import net from "node:net";
 import { performance } from "node:perf_hooks";
 import { Client } from "pg";
-import WebSocket, { WebSocketServer } from "ws";
 import { startBackingServices } from "../../harness/backing-services";
 import { startRedisPrimaryProxy } from "../../harness/haproxy";
 import { startLivekitStandIn } from "../../harness/livekit-standin";
@@ -15,8 +13,9 @@ import { nginxConfig, startNginx } from "../../harness/nginx";
 import { freePort, isListening } from "../../harness/ports";
 import { startPostgresWithReplica, streamingReplicas } from "../../harness/postgres";
 import { isAlive, processTree, type ProcessIdentity } from "../../harness/proc-tree";
-import { onStopAll, runningProcesses, stopAll, temporaryDirectories, waitFor } from "../../harness/process";
+import { runningProcesses, stopAll, temporaryDirectories, waitFor } from "../../harness/process";
 import { demoteTo, promote, redisCommand, redisCommands, redisInfo, startRedisPair, startSentinelHA } from "../../harness/redis";
+import { echoOverWebSocket, request, served, startUpstream } from "./upstream-stand-in";
 
 /** Every process the harness has running now, with everything they forked. */
 function harnessProcessTrees(): ProcessIdentity[] {
@@ -212,70 +211,6 @@ describe("PostgreSQL", () => {
 });
 
 describe("nginx", () => {
-  interface Upstream {
-    id: string;
-    port: number;
-    close(): Promise<void>;
-  }
-
-  /** An app stand-in: HTTP answers with its id, /ws echoes with its id. */
-  async function startUpstream(id: string): Promise<Upstream> {
-    const port = await freePort();
-    const server = http.createServer((req, res) => {
-      req.resume();
-      req.on("end", () => {
-        res.writeHead(200, { "Content-Type": "application/json" });
-        res.end(JSON.stringify({ id, method: req.method, forwardedFor: req.headers["x-forwarded-for"] ?? null }));
-      });
-    });
-    const wss = new WebSocketServer({ server, path: "/ws" });
-    wss.on("connection", (socket) => socket.on("message", (data) => socket.send(`${id}:${String(data)}`)));
-    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-    const close = async (): Promise<void> => {
-      unregister();
-      for (const client of wss.clients) client.terminate();
-      wss.close();
-      server.closeAllConnections();
-      if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
-    };
-    const unregister = onStopAll(close);
-    return { id, port, close };
-  }
-
-  /** One request on a new connection (as a new client would), returning the upstream's answer. */
-  function request(url: string, method = "GET"): Promise<{ id: string; forwardedFor: string | null }> {
-    return new Promise((resolve, reject) => {
-      const req = http.request(url, { method, agent: false }, (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => (body += chunk));
-        res.on("end", () =>
-          res.statusCode === 200
-            ? resolve(JSON.parse(body) as { id: string; forwardedFor: string | null })
-            : reject(new Error(`${method} ${url}: HTTP ${String(res.statusCode)} ${body}`)),
-        );
-      });
-      req.on("error", reject);
-      req.end(method === "POST" ? "{}" : undefined);
-    });
-  }
-
-  async function served(url: string, method = "GET"): Promise<string> {
-    return (await request(url, method)).id;
-  }
-
-  function echoOverWebSocket(url: string, text: string): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const socket = new WebSocket(url);
-      socket.once("open", () => socket.send(text));
-      socket.once("message", (data) => {
-        resolve(String(data));
-        socket.close();
-      });
-      socket.once("error", reject);
-    });
-  }
-
   it("has WebSocket headers and an hour-long read timeout for /ws only", () => {
     const config = nginxConfig(8080, [{ host: "127.0.0.1", port: 9000 }], "/tmp/x", {
       wsPath: "/ws",

@@ -4,8 +4,8 @@
  */
 import WebSocket from "ws";
 import { closeWebSocket } from "../load/close-websocket";
-import type { FrameInput } from "./inputs";
 import type { Tally } from "./tally";
+import type { FrameInput } from "./ws-inputs";
 
 export class Attacker {
   private ws: WebSocket | undefined;

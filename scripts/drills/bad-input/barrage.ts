@@ -8,18 +8,11 @@
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import { Attacker } from "./attacker";
-import {
-  badTokens,
-  frameInput,
-  httpInput,
-  upgradeInput,
-  type BadTokens,
-  type FrameInput,
-  type HttpInput,
-  type UpgradeInput,
-} from "./inputs";
+import { badTokens, type BadTokens } from "./bad-tokens";
+import { httpInput, type HttpInput } from "./http-inputs";
 import { Random } from "./random";
 import { Tally } from "./tally";
+import { frameInput, upgradeInput, type FrameInput, type UpgradeInput } from "./ws-inputs";
 
 export interface BarrageOptions {
   /** The load balancer. */
