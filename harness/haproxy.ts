@@ -40,10 +40,22 @@ export interface ServerStatus {
 
 const serverName = (s: RedisAddress): string => `${s.host}:${s.port}`;
 
-export function haproxyConfig(port: number, servers: readonly RedisAddress[], statsSocket: string): string {
+/**
+ * The configuration of a TCP endpoint on loopback that routes only to the servers passing `checkLines`
+ * (tcp-check steps), checked every CHECK_INTERVAL_MS, marked down on the first failed check, and whose
+ * sessions are cut when they are: the shape of both the Valkey and the PostgreSQL primary endpoints.
+ */
+export function primaryEndpointConfig(options: {
+  port: number;
+  statsSocket: string;
+  frontend: string;
+  backend: string;
+  checkLines: readonly string[];
+  servers: readonly { name: string; address: string }[];
+}): string {
   return [
     "global",
-    `  stats socket ${statsSocket} mode 600 level admin`,
+    `  stats socket ${options.statsSocket} mode 600 level admin`,
     "  maxconn 4096",
     "",
     "defaults",
@@ -53,30 +65,43 @@ export function haproxyConfig(port: number, servers: readonly RedisAddress[], st
     // session. 250 ms was hit by a live primary on a 2-core machine busy with parallel test suites, which
     // cut every app connection mid-test; a second is still well inside the failover targets.
     "  timeout check 1s",
-    // Long-lived client connections (pub/sub, blocking reads) must not be cut by the proxy.
+    // Long-lived client connections (pub/sub, blocking reads, pooled server connections, replication
+    // streams) must not be cut by the proxy.
     "  timeout client 1h",
     "  timeout server 1h",
     "",
-    "frontend redis",
-    `  bind ${LOOPBACK}:${port}`,
-    `  default_backend ${BACKEND}`,
+    `frontend ${options.frontend}`,
+    `  bind ${LOOPBACK}:${options.port}`,
+    `  default_backend ${options.backend}`,
     "",
-    `backend ${BACKEND}`,
+    `backend ${options.backend}`,
     "  option tcp-check",
     "  tcp-check connect",
-    '  tcp-check send "PING\\r\\n"',
-    "  tcp-check expect string +PONG",
-    // QUIT goes with INFO: a replica's answer is followed by the close, so "role:master" fails at once
-    // instead of waiting out the check timeout (a demoted primary is cut as soon as it says role:slave).
-    '  tcp-check send "INFO replication\\r\\nQUIT\\r\\n"',
-    "  tcp-check expect string role:master",
-    "  tcp-check expect string +OK",
-    ...servers.map(
-      (s) =>
-        `  server ${serverName(s)} ${s.host}:${s.port} check inter ${CHECK_INTERVAL_MS}ms fall 1 rise 1 on-marked-down shutdown-sessions`,
+    ...options.checkLines.map((line) => `  ${line}`),
+    ...options.servers.map(
+      (s) => `  server ${s.name} ${s.address} check inter ${CHECK_INTERVAL_MS}ms fall 1 rise 1 on-marked-down shutdown-sessions`,
     ),
     "",
   ].join("\n");
+}
+
+export function haproxyConfig(port: number, servers: readonly RedisAddress[], statsSocket: string): string {
+  return primaryEndpointConfig({
+    port,
+    statsSocket,
+    frontend: "redis",
+    backend: BACKEND,
+    checkLines: [
+      'tcp-check send "PING\\r\\n"',
+      "tcp-check expect string +PONG",
+      // QUIT goes with INFO: a replica's answer is followed by the close, so "role:master" fails at once
+      // instead of waiting out the check timeout (a demoted primary is cut as soon as it says role:slave).
+      'tcp-check send "INFO replication\\r\\nQUIT\\r\\n"',
+      "tcp-check expect string role:master",
+      "tcp-check expect string +OK",
+    ],
+    servers: servers.map((s) => ({ name: serverName(s), address: `${s.host}:${s.port}` })),
+  });
 }
 
 /** Sends one command to HAProxy's admin socket and returns the whole answer. */

@@ -14,13 +14,12 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { findBinary } from "./binaries";
-import { adminCommand, parseServerStatus, type ServerStatus } from "./haproxy";
+import { adminCommand, parseServerStatus, primaryEndpointConfig, type ServerStatus } from "./haproxy";
 import { freePort } from "./ports";
 import { spawnManaged, tempDir, waitForReady, type ManagedProcess } from "./process";
 
 const LOOPBACK = "127.0.0.1" as const;
 const BACKEND = "pg_primary";
-const CHECK_INTERVAL_MS = 500;
 const CHECK_USER = "postgres";
 const CHECK_DATABASE = "postgres";
 export const PRIMARY_CHECK_QUERY = "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only')::bool";
@@ -74,34 +73,14 @@ export const NOT_IN_RECOVERY_ROW_HEX = Buffer.concat([
 ]).toString("hex");
 
 export function pgEndpointConfig(port: number, servers: readonly PgServer[], statsSocket: string): string {
-  return [
-    "global",
-    `  stats socket ${statsSocket} mode 600 level admin`,
-    "  maxconn 4096",
-    "",
-    "defaults",
-    "  mode tcp",
-    "  timeout connect 500ms",
-    "  timeout check 1s",
-    // Pooled server connections and replication streams are long-lived: the proxy must not cut them.
-    "  timeout client 1h",
-    "  timeout server 1h",
-    "",
-    "frontend postgres",
-    `  bind ${LOOPBACK}:${port}`,
-    `  default_backend ${BACKEND}`,
-    "",
-    `backend ${BACKEND}`,
-    "  option tcp-check",
-    "  tcp-check connect",
-    `  tcp-check send-binary ${checkRequestHex()}`,
-    `  tcp-check expect binary ${NOT_IN_RECOVERY_ROW_HEX}`,
-    ...servers.map(
-      (s) =>
-        `  server ${serverName(s)} ${s.host}:${s.port} check inter ${CHECK_INTERVAL_MS}ms fall 1 rise 1 on-marked-down shutdown-sessions`,
-    ),
-    "",
-  ].join("\n");
+  return primaryEndpointConfig({
+    port,
+    statsSocket,
+    frontend: "postgres",
+    backend: BACKEND,
+    checkLines: [`tcp-check send-binary ${checkRequestHex()}`, `tcp-check expect binary ${NOT_IN_RECOVERY_ROW_HEX}`],
+    servers: servers.map((s) => ({ name: serverName(s), address: `${s.host}:${s.port}` })),
+  });
 }
 
 /**

@@ -171,6 +171,17 @@ export async function startPostgres(opts: { tls?: ServerTls } = {}): Promise<PgN
   return node;
 }
 
+/** Runs one statement on a fresh connection to `url` (any server, endpoint or pool) and returns its rows. */
+export async function sqlAt<T extends object>(url: string, text: string, values: readonly unknown[] = []): Promise<T[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text, [...values])).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
 /** Names of the standbys streaming from `primary` (pg_stat_replication); `primary` may be an endpoint that leads to it. */
 export async function streamingReplicas(primary: Pick<PgNode, "port">): Promise<string[]> {
   const rows = await query<{ application_name: string }>(

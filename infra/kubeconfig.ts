@@ -64,17 +64,8 @@ function requireText(what: string, value: string): void {
  */
 export function providerKubeconfig(cluster: ClusterEndpoint, tokenFile: string): string {
   requireText("cluster name", cluster.name);
-  requireText(`server of ${cluster.name}`, cluster.server);
-  requireText(`CA certificate of ${cluster.name}`, cluster.caCertificate);
   if (!path.isAbsolute(tokenFile)) throw new Error(`kubeconfig: token file must be an absolute path, got ${JSON.stringify(tokenFile)}`);
-  return stringify({
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [{ name: cluster.name, cluster: { server: cluster.server, "certificate-authority-data": cluster.caCertificate } }],
-    contexts: [{ name: cluster.name, context: { cluster: cluster.name, user: cluster.name } }],
-    "current-context": cluster.name,
-    users: [{ name: cluster.name, user: { tokenFile } }],
-  });
+  return kubeconfigFor(cluster, { tokenFile });
 }
 
 /**
@@ -84,6 +75,17 @@ export function providerKubeconfig(cluster: ClusterEndpoint, tokenFile: string):
  */
 export function doctlKubeconfig(cluster: ClusterEndpoint, clusterId: string): string {
   requireText("cluster id", clusterId);
+  return kubeconfigFor(cluster, {
+    exec: {
+      apiVersion: "client.authentication.k8s.io/v1beta1",
+      command: "doctl",
+      args: ["kubernetes", "cluster", "kubeconfig", "exec-credential", "--version=v1beta1", clusterId],
+    },
+  });
+}
+
+/** One cluster, context and user, all named after the cluster; `user` says how to authenticate. */
+function kubeconfigFor(cluster: ClusterEndpoint, user: Record<string, unknown>): string {
   requireText(`server of ${cluster.name}`, cluster.server);
   requireText(`CA certificate of ${cluster.name}`, cluster.caCertificate);
   return stringify({
@@ -92,18 +94,7 @@ export function doctlKubeconfig(cluster: ClusterEndpoint, clusterId: string): st
     clusters: [{ name: cluster.name, cluster: { server: cluster.server, "certificate-authority-data": cluster.caCertificate } }],
     contexts: [{ name: cluster.name, context: { cluster: cluster.name, user: cluster.name } }],
     "current-context": cluster.name,
-    users: [
-      {
-        name: cluster.name,
-        user: {
-          exec: {
-            apiVersion: "client.authentication.k8s.io/v1beta1",
-            command: "doctl",
-            args: ["kubernetes", "cluster", "kubeconfig", "exec-credential", "--version=v1beta1", clusterId],
-          },
-        },
-      },
-    ],
+    users: [{ name: cluster.name, user }],
   });
 }
 

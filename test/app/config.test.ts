@@ -3,7 +3,8 @@
  */
 import { spawnSync } from "node:child_process";
 import path from "node:path";
-import { ServiceConfigError, loadServiceConfig } from "../../app/src/config";
+import { loadServiceConfig } from "../../app/src/config";
+import { configProblems } from "./config-problems";
 
 const valid = {
   AUTH_JWT_SECRET: "s".repeat(32),
@@ -12,15 +13,7 @@ const valid = {
   LIVEKIT_DATACENTERS: JSON.stringify([{ name: "ams3", url: "wss://lk-ams3.example.com", apiKey: "key", apiSecret: "secret" }]),
 };
 
-function problems(env: Record<string, string | undefined>): string[] {
-  try {
-    loadServiceConfig({ ...valid, ...env });
-  } catch (error) {
-    if (error instanceof ServiceConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error("expected a ServiceConfigError");
-}
+const problems = configProblems(valid);
 
 test("defaults", () => {
   const config = loadServiceConfig(valid);

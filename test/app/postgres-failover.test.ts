@@ -6,7 +6,7 @@
  * succeed; reads never fail; the instance is not restarted and its readiness comes back by itself.
  */
 import { randomBytes } from "node:crypto";
-import { Client } from "pg";
+import { sqlAt as sql } from "../../harness/postgres";
 import { startApp, type RunningApp } from "../../app/src/app";
 import { startLivekitStandIn } from "../../harness/livekit-standin";
 import { startPostgresHA, type PostgresHA } from "../../harness/postgres-ha";
@@ -17,16 +17,6 @@ import { api, appConfig, token } from "./helpers";
 let ha: PostgresHA;
 let app: RunningApp;
 let alice: string;
-
-async function sql<T extends object>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
 
 beforeAll(async () => {
   const [pg, redis, livekit] = await Promise.all([startPostgresHA(), startRedis(), startLivekitStandIn("lk")]);

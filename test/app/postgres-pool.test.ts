@@ -9,7 +9,7 @@ import { startApp, type RunningApp } from "../../app/src/app";
 import { MIGRATIONS } from "../../app/src/db/migrations";
 import { startLivekitStandIn } from "../../harness/livekit-standin";
 import { startPgBouncer, type PgBouncerPool } from "../../harness/pgbouncer";
-import { DATABASE, startPostgres, type PgNode } from "../../harness/postgres";
+import { DATABASE, startPostgres, type PgNode, sqlAt as sql } from "../../harness/postgres";
 import { stopAll } from "../../harness/process";
 import { startRedis } from "../../harness/redis";
 import { api, appConfig, token, type Backends } from "./helpers";
@@ -18,16 +18,6 @@ let primary: PgNode;
 let pool: PgBouncerPool;
 let backends: Backends;
 const apps: RunningApp[] = [];
-
-async function sql<T extends object>(url: string, text: string): Promise<T[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(text)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
 
 beforeAll(async () => {
   const [pg, redis, livekit] = await Promise.all([startPostgres(), startRedis(), startLivekitStandIn("lk")]);

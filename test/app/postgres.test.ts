@@ -3,11 +3,10 @@
  * advisory lock, reads from the replica with fallback to the primary, a dropped connection retried,
  * and fast 503s for writes while the primary is away (realtime and reads keep working).
  */
-import { Client } from "pg";
 import { startApp, type RunningApp } from "../../app/src/app";
 import { MIGRATIONS } from "../../app/src/db/migrations";
 import { startLivekitStandIn } from "../../harness/livekit-standin";
-import { startPostgresWithReplica, type PgPair } from "../../harness/postgres";
+import { startPostgresWithReplica, type PgPair, sqlAt as sql } from "../../harness/postgres";
 import { stopAll, waitFor } from "../../harness/process";
 import { startRedis } from "../../harness/redis";
 import { api, appConfig, createRoom, TestClient, token, type Backends } from "./helpers";
@@ -17,16 +16,6 @@ let backends: Backends;
 let writer: RunningApp;
 let reader: RunningApp;
 let alice: string;
-
-async function sql<T extends object>(url: string, text: string): Promise<T[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(text)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
 
 /** GET /rooms/:id on the reader, for a room it has never seen (its in-process cache is per room). */
 async function readOnReader(): Promise<{ status: number; body: any; id: string }> {
