@@ -94,6 +94,13 @@ describe("CORS", () => {
     const unauthorized = await fetch(`${a.url}/rooms/${room}`, { headers: { origin: ALLOWED } });
     expect(unauthorized.status).toBe(401);
     expect(unauthorized.headers.get("access-control-allow-origin")).toBe(ALLOWED);
+    // ...including a route that does not exist or a method a route does not take.
+    const unknown = await fetch(`${a.url}/nope`, { headers: { origin: ALLOWED } });
+    expect(unknown.status).toBe(404);
+    expect(corsHeaders(unknown)).toEqual({ "access-control-allow-origin": ALLOWED, "access-control-expose-headers": "Retry-After" });
+    const wrongMethod = await fetch(`${a.url}/rooms/${room}`, { method: "DELETE", headers: { origin: ALLOWED } });
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get("access-control-allow-origin")).toBe(ALLOWED);
   });
 
   test("OPTIONS without a preflight's headers is not a preflight (405), and an unknown route stays 404", async () => {

@@ -12,7 +12,7 @@
  */
 import type { RedisHealth } from "../redis/connections";
 import type { NodeHealth } from "../db/database";
-import type { DatacenterHealth } from "../livekit/health";
+import type { DeploymentHealth } from "../livekit/health";
 
 export type ReadinessStatus = "healthy" | "degraded" | "unhealthy";
 
@@ -23,7 +23,7 @@ export interface Readiness {
   dependencies: {
     redis: RedisHealth;
     postgres: { primary: NodeHealth; replicas: NodeHealth[] };
-    livekit: DatacenterHealth[];
+    livekit: DeploymentHealth[];
   };
 }
 

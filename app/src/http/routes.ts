@@ -23,14 +23,16 @@ export function createRequestHandler(deps: HttpDependencies): (req: IncomingMess
   const routes: Route[] = [...operationsRoutes(deps), ...roomRoutes(deps)];
 
   const handle = async (req: IncomingMessage, res: ServerResponse, path: string, setLabel: (label: string) => void): Promise<void> => {
+    const preflight = isPreflight(req);
+    // Before routing, so that a 404 or 405 from an allowed origin is readable by the page too.
+    if (!preflight) addCorsHeaders(deps.origins, req, res);
     const matched = matchRoute(routes, req.method, path);
     setLabel(matched.route.label);
-    if (isPreflight(req)) {
+    if (preflight) {
       req.resume();
       answerPreflight(deps.origins, req, res, Object.keys(matched.route.methods));
       return;
     }
-    addCorsHeaders(deps.origins, req, res);
     await handlerFor(matched, req, res)(req, res, matched.params);
   };
 

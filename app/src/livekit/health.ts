@@ -18,9 +18,6 @@ export interface DeploymentHealth {
   error?: string;
 }
 
-/** @deprecated the old name of DeploymentHealth, kept until app/src/http/readiness.ts imports the new one. */
-export type DatacenterHealth = DeploymentHealth;
-
 /** ws://host → http://host/, wss://host → https://host/ (livekit-server serves its health check on the same port). */
 export function healthUrl(url: string): string {
   const parsed = new URL(url);
