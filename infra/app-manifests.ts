@@ -235,17 +235,15 @@ export function serviceSpec(tls: boolean): k8s.types.input.core.v1.ServiceSpec {
 }
 
 /**
- * The CCM's load balancer id annotation (see infra/annotations.ts). Looking the load balancer up by name instead fails on
- * zero or several matches, e.g. an orphan left by a replaced cluster.
+ * The load balancer id from a ready Service's annotations (the CCM's {@link DO_LOAD_BALANCER_ID_ANNOTATION}); a
+ * clear error when the CCM has not written it. Looking the load balancer up by name instead fails on zero or
+ * several matches, e.g. an orphan left by a replaced cluster.
  */
-export const LOAD_BALANCER_ID_ANNOTATION = DO_LOAD_BALANCER_ID_ANNOTATION;
-
-/** The load balancer id from a ready Service's annotations; a clear error when the CCM has not written it. */
 export function loadBalancerIdOf(loadBalancerName: string, annotations: Record<string, string> | undefined): string {
-  const id = annotations?.[LOAD_BALANCER_ID_ANNOTATION];
+  const id = annotations?.[DO_LOAD_BALANCER_ID_ANNOTATION];
   if (!id) {
     throw new Error(
-      `load balancer ${loadBalancerName}: the Service is ready but has no ${LOAD_BALANCER_ID_ANNOTATION} annotation ` +
+      `load balancer ${loadBalancerName}: the Service is ready but has no ${DO_LOAD_BALANCER_ID_ANNOTATION} annotation ` +
         "(the DigitalOcean cloud controller writes it with the load balancer); the load balancer alerts cannot name it",
     );
   }

@@ -55,8 +55,6 @@ export interface AppArgs {
  * load balancer that carries WebSockets.
  */
 export class App extends pulumi.ComponentResource {
-  /** Name the load balancer gets at DigitalOcean. */
-  readonly loadBalancerName: string;
   /** The load balancer's DigitalOcean id, as the CCM writes it on the Service (for alerts). */
   readonly loadBalancerId: pulumi.Output<string>;
   /** Public IP of the load balancer. */
@@ -170,17 +168,17 @@ export class App extends pulumi.ComponentResource {
       { ...child, dependsOn: args.metricsApi ? [args.metricsApi] : [] },
     );
 
-    this.loadBalancerName = `${args.prefix}-lb`;
+    const loadBalancerName = `${args.prefix}-lb`; // the name the load balancer gets at DigitalOcean
     this.service = new k8s.core.v1.Service(
       `${args.prefix}-service`,
       {
-        metadata: serviceMetadata(ns, { name: this.loadBalancerName, app: args.config, certificateName: args.certificateName }),
+        metadata: serviceMetadata(ns, { name: loadBalancerName, app: args.config, certificateName: args.certificateName }),
         spec: serviceSpec(args.certificateName !== undefined),
       },
       { ...child, dependsOn: [deployment] },
     );
     this.loadBalancerIp = this.service.status.loadBalancer.ingress.apply((ingress) => ingress?.[0]?.ip ?? "");
-    this.loadBalancerId = this.service.metadata.annotations.apply((annotations) => loadBalancerIdOf(this.loadBalancerName, annotations));
+    this.loadBalancerId = this.service.metadata.annotations.apply((annotations) => loadBalancerIdOf(loadBalancerName, annotations));
     this.registerOutputs({ loadBalancerIp: this.loadBalancerIp });
   }
 }

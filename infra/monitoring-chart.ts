@@ -39,6 +39,9 @@ export const MONITORING_RELEASE = "monitoring";
 /** Label and value Grafana's dashboard sidecar looks for on ConfigMaps (the chart's defaults, set explicitly). */
 export const GRAFANA_DASHBOARD_LABEL = { grafana_dashboard: "1" } as const;
 
+/** The same label as the sidecar's `label` / `labelValue` pair (one source for both). */
+const [[DASHBOARD_LABEL_KEY, DASHBOARD_LABEL_VALUE]] = Object.entries(GRAFANA_DASHBOARD_LABEL) as [[string, string]];
+
 /** DigitalOcean's block storage class (what the 1-click install uses). */
 export const STORAGE_CLASS = "do-block-storage";
 
@@ -106,8 +109,8 @@ export function monitoringValues(config: MonitoringConfig, secrets: MonitoringSe
       sidecar: {
         dashboards: {
           enabled: true,
-          label: "grafana_dashboard",
-          labelValue: GRAFANA_DASHBOARD_LABEL.grafana_dashboard,
+          label: DASHBOARD_LABEL_KEY,
+          labelValue: DASHBOARD_LABEL_VALUE,
           searchNamespace: "ALL",
         },
       },

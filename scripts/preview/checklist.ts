@@ -24,9 +24,14 @@ const T = {
   uptimeAlert: TYPE.uptimeAlert,
   certificate: TYPE.certificate,
   dns: TYPE.dnsRecord,
+  helmRelease: TYPE.helmRelease,
+  database: TYPE.databaseCluster,
 };
 
 const REGISTRY_HOST = "registry.digitalocean.com/";
+
+/** Valkey's TLS port at DigitalOcean (infra/security-manifests.ts, DATABASE_PORTS). */
+const VALKEY_TLS_PORT = 25061;
 
 function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
@@ -94,6 +99,32 @@ export function firstUpChecklist(resources: readonly PlannedResource[]): Checkli
         "registryIntegration connects the cluster to the account's registry, which the program does not create; " +
         "without the image every pod stays in ImagePullBackOff",
       command: `doctl registry get && doctl registry repository list-tags ${repository}`,
+    });
+  }
+  for (const release of resources.filter((r) => r.type === T.helmRelease && r.props.chart === "metrics-server")) {
+    const namespace = String(release.props.namespace ?? "default");
+    items.push({
+      check: `the cluster runs no metrics-server of its own that the Helm release "${String(release.props.name)}" (${namespace}) would collide with`,
+      why:
+        "Helm does not take over objects another install created (the Deployment, Service and the v1beta1.metrics.k8s.io APIService), nor a release name in use: " +
+        'the release fails with "exists and cannot be imported into the current release". Only a cluster that exists already ' +
+        "(e.g. metrics-server from the 1-click app or kubectl apply); DOKS installs none",
+      command: `kubectl -n ${namespace} get deploy,apiservice | grep metrics   # expect nothing, or only the release's own (label app.kubernetes.io/managed-by=Helm)`,
+    });
+  }
+  for (const valkey of resources.filter((r) => r.type === T.database && r.props.engine === "valkey")) {
+    const name = String(valkey.props.name);
+    items.push({
+      check: `the Valkey cluster ${name}'s certificate verifies with the CA DigitalOcean returns for it, host name included`,
+      why:
+        "the app verifies Valkey's server certificate against that CA and the host (app/src/tls.ts, rejectUnauthorized); one that " +
+        "does not verify keeps /readyz failing with a certificate error. Only a cluster that exists already; run openssl from a pod " +
+        "in the cluster (the database firewall admits only the cluster)",
+      command:
+        `id=$(doctl databases list --format ID,Name --no-header | awk '$2=="${name}"{print $1}') && ` +
+        `host=$(doctl databases connection "$id" --private --format Host --no-header) && ` +
+        `doctl databases get-ca "$id" -o json | jq -r .certificate | base64 -d > ca.pem   # then, in the cluster: ` +
+        `openssl s_client -connect "$host:${VALKEY_TLS_PORT}" -servername "$host" -verify_hostname "$host" -verify_return_error -CAfile ca.pem < /dev/null`,
     });
   }
   const zones = [...new Set(resources.filter((r) => r.type === T.dns).map((r) => String(r.props.domain)))];

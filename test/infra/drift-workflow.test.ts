@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { driftReport, driftedResources, parseUrn, type PreviewDigest } from "../../scripts/drift-report";
+import { TOKEN_DIR_ENV, tokenDirectory, tokenFilePath } from "../../infra/kubeconfig";
 import { ROOT } from "./plan-helpers";
 
 type Step = { name?: string; id?: string; if?: string; uses?: string; run?: string; env?: Record<string, string> };
@@ -22,6 +23,7 @@ const workflow = parse(fs.readFileSync(path.join(ROOT, ".github/workflows/drift.
 const steps = workflow.jobs.drift.steps;
 const drift = steps.find((s) => s.id === "drift")!;
 const summary = steps.findIndex((s) => /drift-report/.test(s.run ?? ""));
+const tokenStep = steps.find((s) => /exec-credential/.test(s.run ?? ""))!;
 
 const URN = "urn:pulumi:prod::gomeet";
 const digest = (steps: PreviewDigest["steps"], extra: Partial<PreviewDigest> = {}): PreviewDigest => ({ steps, ...extra });
@@ -58,6 +60,71 @@ describe("the workflow", () => {
     const fail = steps.findIndex((s) => s.if === "steps.drift.outputs.exit != '0'");
     expect(fail).toBeGreaterThan(summary);
     expect(steps[fail]!.run).toBe("exit 1");
+  });
+
+  describe("the cluster token the refresh needs (the provider's saved kubeconfig reads it from a file)", () => {
+    test("is written where the program writes it, for prod's cluster, by a doctl logged in before, before the preview", () => {
+      expect(tokenStep.env).toEqual({ CLUSTER: "gomeet-prod-doks", TOKEN_FILE: expect.any(String) });
+      // What infra/kubernetes.ts computes on a runner: `${prefix}-doks`, the default directory (nothing sets it).
+      expect(tokenStep.env!.TOKEN_FILE).toBe(tokenFilePath(tokenDirectory({}, "linux"), "gomeet-prod-doks"));
+      expect(tokenStep.env!.TOKEN_FILE).toBe("/tmp/gomeet-kube/gomeet-prod-doks.token");
+      expect(JSON.stringify(workflow)).not.toContain(TOKEN_DIR_ENV);
+      const doctl = steps.findIndex((s) => s.uses?.startsWith("digitalocean/action-doctl@"));
+      expect(doctl).toBeGreaterThanOrEqual(0);
+      expect(steps[doctl] as Step & { with?: Record<string, string> }).toMatchObject({
+        with: { token: "${{ secrets.DIGITALOCEAN_TOKEN }}" },
+      });
+      expect(steps.indexOf(tokenStep)).toBeGreaterThan(doctl);
+      expect(steps.indexOf(tokenStep)).toBeLessThan(steps.indexOf(drift));
+    });
+
+    describe("run with a stand-in doctl", () => {
+      let dir: string;
+      beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "gomeet-drift-token-"));
+        fs.mkdirSync(path.join(dir, "bin"));
+      });
+      afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+      function runTokenStep(credential: string) {
+        const fake = [
+          "#!/bin/sh",
+          `printf '%s\\n' "$*" >> "${dir}/doctl-calls"`,
+          'case "$*" in',
+          '  "kubernetes cluster get gomeet-prod-doks --format ID --no-header") echo 0f1e2d3c-id ;;',
+          `  "kubernetes cluster kubeconfig exec-credential --version=v1beta1 0f1e2d3c-id") echo '${credential}' ;;`,
+          '  *) echo "unexpected: $*" >&2; exit 3 ;;',
+          "esac",
+        ];
+        fs.writeFileSync(path.join(dir, "bin", "doctl"), `${fake.join("\n")}\n`, { mode: 0o755 });
+        // The step's own TOKEN_FILE, moved under the test's directory (the test above pins the real one).
+        const file = path.join(dir, "gomeet-kube", path.basename(tokenStep.env!.TOKEN_FILE!));
+        const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", tokenStep.run!], {
+          cwd: dir,
+          encoding: "utf8",
+          env: { PATH: `${dir}/bin:${process.env.PATH}`, CLUSTER: tokenStep.env!.CLUSTER!, TOKEN_FILE: file },
+        });
+        return { ...r, file };
+      }
+
+      test("writes the token alone, mode 0600 in a 0700 directory, and masks it in the log", () => {
+        const r = runTokenStep('{"kind":"ExecCredential","status":{"token":"dop_v1_fresh"}}');
+        expect(r.stderr).toBe("");
+        expect(r.status).toBe(0);
+        expect(fs.readFileSync(r.file, "utf8")).toBe("dop_v1_fresh");
+        expect(fs.statSync(r.file).mode & 0o777).toBe(0o600);
+        expect(fs.statSync(path.dirname(r.file)).mode & 0o777).toBe(0o700);
+        expect(r.stdout).toBe("::add-mask::dop_v1_fresh\n");
+        expect(fs.readdirSync(path.dirname(r.file))).toEqual([path.basename(r.file)]);
+      });
+
+      test("no token from doctl: the step fails and writes nothing", () => {
+        const r = runTokenStep('{"kind":"ExecCredential","status":{}}');
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toContain("doctl returned no token for cluster gomeet-prod-doks");
+        expect(fs.existsSync(r.file)).toBe(false);
+      });
+    });
   });
 
   describe("the preview step, run with a stand-in pulumi", () => {

@@ -42,8 +42,23 @@ test("the 'before the first pulumi up' checklist: what the program cannot create
     "doctl vpcs list --format Name,Region,IPRange",
     expect.stringMatching(/^doctl account get --format Email,EmailVerified/),
     "doctl registry get && doctl registry repository list-tags app",
+    expect.stringMatching(/^kubectl -n kube-system get deploy,apiservice \| grep metrics {3}# expect nothing/),
+    expect.stringMatching(
+      /^id=\$\(doctl databases list --format ID,Name --no-header \| awk '\$2=="gomeet-prod-valkey"\{print \$1\}'\) && /,
+    ),
     expect.stringMatching(/^doctl compute domain get gomeet\.example && dig \+short NS gomeet\.example/),
   ]);
+  expect(checklist[3].check).toBe(
+    'the cluster runs no metrics-server of its own that the Helm release "metrics-server" (kube-system) would collide with',
+  );
+  expect(checklist[4].check).toBe(
+    "the Valkey cluster gomeet-prod-valkey's certificate verifies with the CA DigitalOcean returns for it, host name included",
+  );
+  // The CA from DigitalOcean, then a verification that fails on any certificate error, host name included.
+  expect(checklist[4].command).toContain('doctl databases get-ca "$id" -o json | jq -r .certificate | base64 -d > ca.pem');
+  expect(checklist[4].command).toContain(
+    'openssl s_client -connect "$host:25061" -servername "$host" -verify_hostname "$host" -verify_return_error -CAfile ca.pem',
+  );
   expect(checklist[1].check).toBe("every alert e-mail is verified on the DigitalOcean account: oncall@gomeet.example");
   expect(checklist[1].why).toMatch(
     /verified on that DigitalOcean account.*digitalocean\/openapi@[0-9a-f]{40}:specification\/resources\/uptime\/models\/notification\.yml/,
@@ -51,7 +66,7 @@ test("the 'before the first pulumi up' checklist: what the program cannot create
   expect(checklist[2].check).toBe('the container registry "gomeet" exists on the account and holds app:0.1.0');
   const text = prodText.stdout;
   expect(text).toContain("Before the first `pulumi up` (the program cannot create or check these; run each command):");
-  expect(text).toContain("  4. the DNS zone gomeet.example is managed by DigitalOcean and delegated to its name servers");
+  expect(text).toContain("  6. the DNS zone gomeet.example is managed by DigitalOcean and delegated to its name servers");
   expect(text).toContain("     check: doctl vpcs list --format Name,Region,IPRange");
 });
 

@@ -2,7 +2,8 @@
  * The prod stack's alerting under Pulumi's mock runtime: node, load balancer and database alerts, uptime checks,
  * and where they notify, asserted on what the real program registers.
  */
-import { LOAD_BALANCER_ID_ANNOTATION, loadBalancerIdOf } from "../../infra/app-manifests";
+import { loadBalancerIdOf } from "../../infra/app-manifests";
+import { DO_LOAD_BALANCER_ID_ANNOTATION } from "../../infra/annotations";
 import type { RenderedPlan } from "../../scripts/preview/render";
 import { nearestProbeRegion } from "../../infra/alerting";
 import { all, dependsOn, one, renderRepoStack } from "./plan-helpers";
@@ -77,7 +78,7 @@ describe("alerting", () => {
   });
 
   test("a ready Service without the CCM's load balancer id is a clear error, not a lookup by name", () => {
-    expect(loadBalancerIdOf("gomeet-prod-lb", { [LOAD_BALANCER_ID_ANNOTATION]: "4de7ac8b-495b-4884-9a69-1050c6793cd6" })).toBe(
+    expect(loadBalancerIdOf("gomeet-prod-lb", { [DO_LOAD_BALANCER_ID_ANNOTATION]: "4de7ac8b-495b-4884-9a69-1050c6793cd6" })).toBe(
       "4de7ac8b-495b-4884-9a69-1050c6793cd6",
     );
     expect(() => loadBalancerIdOf("gomeet-prod-lb", {})).toThrow(

@@ -51,5 +51,7 @@ test("the first-up checklist has no DNS item without a domain", () => {
     "no other VPC of the account overlaps 10.30.0.0/16 (gomeet:network.ipRange)",
     "every alert e-mail is verified on the DigitalOcean account: staging-alerts@gomeet.example",
     'the container registry "gomeet" exists on the account and holds app:0.1.0',
+    'the cluster runs no metrics-server of its own that the Helm release "metrics-server" (kube-system) would collide with',
+    "the Valkey cluster gomeet-staging-valkey's certificate verifies with the CA DigitalOcean returns for it, host name included",
   ]);
 });
