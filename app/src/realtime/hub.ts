@@ -46,7 +46,10 @@ class LocalRoom {
   activating: Connection[] = [];
   /** While a gap is being filled from history, arriving frames wait here. */
   held: Buffer[] | undefined;
-  subscribed: Promise<void> = Promise.resolve();
+  /** The channel subscription; undefined before the first join and after a failed attempt (the next join tries again). */
+  subscribed: Promise<void> | undefined;
+  /** The last subscribe attempt failed: it may have left its listener registered, to drop before the next one. */
+  subscribeFailed = false;
 
   constructor(readonly id: string) {
     this.prefixLength = Buffer.byteLength(messageFramePrefix(id));
@@ -79,7 +82,9 @@ export class Hub {
     const room = this.roomFor(connection.roomId);
     room.members.add(connection);
     this.metrics.wsConnections.inc();
-    await room.subscribed;
+    await this.subscription(room);
+    // Closed while subscribing: its leave has run (or is waiting for this join); joining now would add it back.
+    if (connection.state === "closed") return;
     const reply = await this.presence.join(
       { roomId: room.id, connectionId: connection.id, userJson: connection.userJson },
       { since: since ?? -1, batch: this.options.replayBatch },
@@ -158,14 +163,38 @@ export class Hub {
   private roomFor(roomId: string): LocalRoom {
     let room = this.rooms.get(roomId);
     if (room === undefined) {
-      const created = new LocalRoom(roomId);
-      created.subscribed = this.log.subscribe(roomId, (frame) => this.onFrame(created, frame, true));
-      // A failed subscribe surfaces in join(); keep it from being an unhandled rejection meanwhile.
-      created.subscribed.catch(() => undefined);
-      this.rooms.set(roomId, created);
-      room = created;
+      room = new LocalRoom(roomId);
+      this.rooms.set(roomId, room);
     }
     return room;
+  }
+
+  /**
+   * The room's channel subscription, started by its first join. A failed attempt fails the joins
+   * waiting for it; the next join starts a fresh one (after dropping what the failed one may have
+   * registered, so that frames never reach the room twice).
+   */
+  private subscription(room: LocalRoom): Promise<void> {
+    if (room.subscribed !== undefined) return room.subscribed;
+    const onFrame = (frame: Buffer) => this.onFrame(room, frame, true);
+    const subscribe = () => this.log.subscribe(room.id, onFrame);
+    const attempt = room.subscribeFailed
+      ? this.log
+          .unsubscribe(room.id)
+          .catch((error: unknown) => {
+            this.logger.warn({ room: room.id, err: errorMessage(error) }, "unsubscribe before a new subscribe attempt failed");
+          })
+          .then(subscribe)
+      : subscribe();
+    room.subscribed = attempt;
+    room.subscribeFailed = false;
+    // A failed subscribe surfaces in join(); this handler also keeps it from being an unhandled rejection.
+    attempt.catch(() => {
+      if (room.subscribed !== attempt) return;
+      room.subscribed = undefined;
+      room.subscribeFailed = true;
+    });
+    return attempt;
   }
 
   private onFrame(room: LocalRoom, frame: Buffer, healGaps: boolean): void {

@@ -78,6 +78,12 @@ const PURGE_BATCH = 200;
 export class PresenceService {
   /** This instance's members by connection id, from the start of their join until their leave. */
   private readonly local = new Map<string, LocalEntry>();
+  /**
+   * Connections whose leave has begun and is not finished: a join of one of them (one that was still
+   * waiting when its connection closed) announces nothing and adds nothing to `local`, or the
+   * heartbeat would add the member back to the room after its leave, for good.
+   */
+  private readonly leaving = new Set<string>();
   private readonly indexKey: string;
   private readonly ttl: PresenceTtl;
 
@@ -100,10 +106,11 @@ export class PresenceService {
   /**
    * Indexes the member for the dead-instance purge, then adds it to the room's presence, publishes
    * its join and reads the room's seq plus the first replay batch after `replay.since`, atomically.
-   * Resolves undefined when the member left meanwhile (nothing is announced then). Throws when
-   * Valkey is unavailable.
+   * Resolves undefined when the member left before or meanwhile (nothing is announced then). Throws
+   * when Valkey is unavailable.
    */
   async join(member: LocalMember, replay: { since: number; batch: number }): Promise<JoinReply | undefined> {
+    if (this.leaving.has(member.connectionId)) return undefined;
     const entry: LocalEntry = { ...member, announced: false };
     this.local.set(member.connectionId, entry);
     await this.redis.run((c) => c.hSet(this.indexKey, member.connectionId, member.roomId));
@@ -126,15 +133,22 @@ export class PresenceService {
    * (removing presence before the join script ran would leave a ghost) — from the room's presence
    * (announcing its leave) and from the index. If Valkey is unavailable the member expires on its
    * own (PRESENCE_TTL_SECONDS) and its index entry is purged with it.
+   * `joinSettled` must settle after any join of this member has: a join that has not begun yet when
+   * the leave starts announces nothing.
    */
   async leave(member: LocalMember, joinSettled: Promise<unknown>): Promise<void> {
+    this.leaving.add(member.connectionId);
     this.local.delete(member.connectionId);
-    await joinSettled.catch(() => undefined);
     try {
+      await joinSettled.catch(() => undefined);
+      // Whatever the join did meanwhile, the heartbeat must not refresh this member any more.
+      this.local.delete(member.connectionId);
       await this.redis.run((c) => c.presenceLeave({ keys: presenceKeys(member.roomId), connectionId: member.connectionId }));
       await this.redis.run((c) => c.hDel(this.indexKey, member.connectionId));
     } catch (error) {
       this.logger.warn({ connection: member.connectionId, err: errorMessage(error) }, "presence leave failed; member will expire");
+    } finally {
+      this.leaving.delete(member.connectionId);
     }
   }
 

@@ -1,8 +1,9 @@
 /**
- * Starting the parts in dependency order (undoing what started when a later part fails), and the
- * graceful shutdown sequence.
+ * Starting the parts in dependency order (undoing what started, the failed part included, when a
+ * part fails), and the graceful shutdown sequence.
  */
 import type http from "node:http";
+import { errorMessage } from "../errors";
 import type { Logger } from "../logger";
 import { CLOSE_CODES } from "../realtime/connection";
 import type { Heartbeat } from "../realtime/heartbeat";
@@ -13,21 +14,40 @@ import type { DrainState } from "./readiness";
 
 export interface StartStep {
   start(): Promise<unknown>;
-  /** Undoes `start` when a later step fails; steps without one leave nothing running. */
+  /**
+   * Undoes `start` when it or a later step fails; called after a failed `start` too, so it must undo
+   * whatever part of the start got done (e.g. one of two connections). Steps without one leave
+   * nothing running.
+   */
   stop?(): Promise<void>;
 }
 
-/** Runs the steps one after the other; when one throws, stops the started ones in reverse order and rethrows. */
+/**
+ * Runs the steps one after the other; when one throws, stops it (it may have started part-way) and
+ * the started ones in reverse order, then rethrows its error. When stopping fails too, every stop
+ * is still tried, and the error thrown is an AggregateError of the start error and the stop errors.
+ */
 export async function startInOrder(steps: readonly StartStep[]): Promise<void> {
   const started: StartStep[] = [];
   try {
     for (const step of steps) {
-      await step.start();
       started.push(step);
+      await step.start();
     }
   } catch (error) {
-    for (const step of started.reverse()) await step.stop?.();
-    throw error;
+    const stopErrors: unknown[] = [];
+    for (const step of started.reverse()) {
+      try {
+        await step.stop?.();
+      } catch (stopError) {
+        stopErrors.push(stopError);
+      }
+    }
+    if (stopErrors.length === 0) throw error;
+    throw new AggregateError(
+      [error, ...stopErrors],
+      `${errorMessage(error)} (stopping what had started failed too: ${stopErrors.map(errorMessage).join("; ")})`,
+    );
   }
 }
 
