@@ -99,8 +99,11 @@ async function main(): Promise<number> {
   return report.violations.some((v) => v.level === "mandatory") ? 1 : 0;
 }
 
+/** Exits once everything written to stdout has been handed to the OS (a large --json document into a pipe). */
+const exitAfterStdout = (code: number): void => void process.stdout.write("", () => process.exit(code));
+
 main().then(
-  (code) => process.exit(code),
+  (code) => exitAfterStdout(code),
   (err: Error) => {
     const known = err instanceof PreviewInputError || err.name === "ConfigError";
     process.stderr.write(`preview: ${known ? err.message : (err.stack ?? String(err))}\n`);
