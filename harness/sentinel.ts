@@ -23,6 +23,8 @@ export interface SentinelHA {
   proxy: RedisPrimaryProxy;
   /** The primary according to the majority of the Sentinels that answer. */
   currentPrimary(): Promise<{ host: string; port: number }>;
+  /** The data node that has `role` now, by the Sentinels' answer; throws naming the role when none has it. */
+  nodeInRole(role: "primary" | "replica"): Promise<RedisNode>;
   stop(): Promise<void>;
 }
 
@@ -141,6 +143,12 @@ export async function startSentinelHA(): Promise<SentinelHA> {
   await proxy.setServerState(pair.replica, "maint");
   const sentinels = await Promise.all(Array.from({ length: SENTINEL_COUNT }, () => startSentinel(pair.primary, proxy)));
   const currentPrimary = (): Promise<{ host: string; port: number }> => askSentinels(sentinels);
+  const nodeInRole = async (role: "primary" | "replica"): Promise<RedisNode> => {
+    const primary = await currentPrimary();
+    const node = [pair.primary, pair.replica].find((n) => (n.port === primary.port) === (role === "primary"));
+    if (node === undefined) throw new Error(`no Valkey node is the ${role}: the Sentinels name ${primary.host}:${primary.port} as primary`);
+    return node;
+  };
   // A data node that restarts comes back as a replica of the current primary, like a managed
   // standby, instead of as a second primary that HAProxy would route writes to until Sentinel demotes it.
   for (const node of [pair.primary, pair.replica]) {
@@ -179,6 +187,7 @@ export async function startSentinelHA(): Promise<SentinelHA> {
     endpoint: { host: proxy.host, port: proxy.port, url: proxy.url },
     proxy,
     currentPrimary,
+    nodeInRole,
     stop,
   };
 }

@@ -55,13 +55,10 @@ export function clusterPieces(cluster: Cluster): Map<string, Piece> {
     });
   }
 
-  const nodes = [redis.primary, redis.replica];
-  const valkeyNode = async (role: "primary" | "replica"): Promise<RedisNode> => {
-    const primary = await redis.currentPrimary();
-    const node = nodes.find((n) => (n.port === primary.port) === (role === "primary"));
-    if (node === undefined) throw new ControlError(`no Valkey node is the ${role} right now`);
-    return node;
-  };
+  const valkeyNode = (role: "primary" | "replica"): Promise<RedisNode> =>
+    redis.nodeInRole(role).catch((error: unknown) => {
+      throw new ControlError(error instanceof Error ? error.message : String(error));
+    });
   for (const role of ["primary", "replica"] as const) {
     // The role is looked up when the command runs: after a failover the old replica is the primary.
     let last: RedisNode | undefined;
@@ -81,7 +78,8 @@ export function clusterPieces(cluster: Cluster): Map<string, Piece> {
       start: async () => {
         // A node that is down has no role: start the one this name stopped last, else any that is down.
         let node = last;
-        for (const candidate of nodes) if (node === undefined && (await hasExited(candidate.process))) node = candidate;
+        for (const candidate of [redis.primary, redis.replica])
+          if (node === undefined && (await hasExited(candidate.process))) node = candidate;
         if (node === undefined) throw new ControlError(`valkey-${role}: nothing to start (both nodes are running)`);
         await node.restart();
         await waitForReplicaInSync(node);

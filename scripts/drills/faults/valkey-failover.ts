@@ -19,10 +19,8 @@ export const valkeyFailover: Drill = {
     const killed: RedisNode[] = [];
     try {
       const { value, obs, load } = await withLoad(ctx, { name: "valkey-failover" }, async (load) => {
-        const before = await redis.currentPrimary();
-        const victim = [redis.primary, redis.replica].find((node) => node.port === before.port);
-        if (victim === undefined)
-          throw new Error(`the Sentinels name ${before.host}:${before.port} as primary, which is not a node of this cluster`);
+        const victim = await redis.nodeInRole("primary");
+        const before = { host: victim.host, port: victim.port };
         ctx.progress(`valkey-failover: SIGKILL the primary ${victim.url} (pid ${victim.process.pid})`);
         const faultAt = Date.now();
         await victim.process.kill();

@@ -25,10 +25,8 @@ export const valkeyPrimaryHang: Drill = {
     const thaw = (node: RedisNode): void => void signalAll(processTree(node.process.pid), "SIGCONT");
     try {
       const { value, obs, load } = await withLoad(ctx, { name: "valkey-primary-hang" }, async (load) => {
-        const before = await redis.currentPrimary();
-        const victim = [redis.primary, redis.replica].find((node) => node.port === before.port);
-        if (victim === undefined)
-          throw new Error(`the Sentinels name ${before.host}:${before.port} as primary, which is not a node of this cluster`);
+        const victim = await redis.nodeInRole("primary");
+        const before = { host: victim.host, port: victim.port };
         ctx.progress(`valkey-primary-hang: SIGSTOP the primary ${victim.url} (pid ${victim.process.pid})`);
         const faultAt = Date.now();
         signalAll(processTree(victim.process.pid), "SIGSTOP");
