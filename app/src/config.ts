@@ -49,6 +49,10 @@ export interface ServiceConfig {
   wsMaxFrameBytes: number;
   wsMaxMessagesPerSecond: number;
   wsMaxBufferedBytes: number;
+  /** Most levels of nesting in a client message's `data` (deeper: invalid_frame). */
+  wsMaxDataDepth: number;
+  /** Most JSON values in a client message's `data` (more: invalid_frame). */
+  wsMaxDataNodes: number;
   wsPublishBatchMs: number;
   wsDeliveryBatchMs: number;
   httpMaxBodyBytes: number;
@@ -217,6 +221,9 @@ const envSchema = z.object({
   WS_MAX_FRAME_BYTES: int(64, 16 * 1024 * 1024, 64 * 1024),
   WS_MAX_MESSAGES_PER_SECOND: int(1, 100_000, 50),
   WS_MAX_BUFFERED_BYTES: int(1024, 1024 * 1024 * 1024, 4 * 1024 * 1024),
+  // JSON.stringify recurses: far below V8's stack limit (a few thousand levels), whatever the default.
+  WS_MAX_DATA_DEPTH: int(1, 256, 32),
+  WS_MAX_DATA_NODES: int(1, 1_000_000, 10_000),
   WS_PUBLISH_BATCH_MS: int(0, 100, 0),
   WS_DELIVERY_BATCH_MS: int(0, 100, 0),
   HTTP_MAX_BODY_BYTES: int(256, 16 * 1024 * 1024, 16 * 1024),
@@ -304,6 +311,8 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     wsMaxFrameBytes: e.WS_MAX_FRAME_BYTES,
     wsMaxMessagesPerSecond: e.WS_MAX_MESSAGES_PER_SECOND,
     wsMaxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
+    wsMaxDataDepth: e.WS_MAX_DATA_DEPTH,
+    wsMaxDataNodes: e.WS_MAX_DATA_NODES,
     wsPublishBatchMs: e.WS_PUBLISH_BATCH_MS,
     wsDeliveryBatchMs: e.WS_DELIVERY_BATCH_MS,
     httpMaxBodyBytes: e.HTTP_MAX_BODY_BYTES,

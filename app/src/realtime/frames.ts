@@ -11,13 +11,27 @@
  */
 import WebSocket from "ws";
 import { z } from "zod";
+import { jsonShapeProblem, type JsonShapeLimits } from "./json-shape";
 
-export const clientFrameSchema = z.object({
-  type: z.literal("message", 'type must be "message"'),
-  data: z.unknown().refine((value) => value !== undefined, "data is required (any JSON value)"),
-});
+/**
+ * The client frame's schema. `data` is any JSON value within `limits` (depth and count; its size is
+ * bounded by WS_MAX_FRAME_BYTES): a deeper one would make JSON.stringify throw when it is published.
+ */
+export function clientFrameSchema(limits: JsonShapeLimits) {
+  return z.object({
+    type: z.literal("message", 'type must be "message"'),
+    data: z.unknown().superRefine((value, ctx) => {
+      if (value === undefined) {
+        ctx.addIssue({ code: "custom", message: "data is required (any JSON value)" });
+        return;
+      }
+      const problem = jsonShapeProblem(value, limits);
+      if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+    }),
+  });
+}
 
-export type ErrorCode = "invalid_frame" | "rate_limited" | "unavailable" | "internal_error";
+export type ErrorCode = "invalid_frame" | "rate_limited" | "unavailable" | "internal_error" | "quota_exceeded";
 
 export function welcomeFrame(room: string, connectionId: string, instance: string, seq: number, recovered: boolean): string {
   return JSON.stringify({ type: "welcome", room, connectionId, instance, seq, recovered });

@@ -7,7 +7,8 @@
  * CORS_ALLOWED_ORIGINS; no Origin is accepted), 401 missing_token / invalid_token /
  * token_expired, 404 room_not_found / not_found, 503 draining / redis_unavailable / database_unavailable.
  * On an open socket, bad input gets an error frame and changes nothing: invalid_frame (binary,
- * not JSON, wrong shape), rate_limited (over WS_MAX_MESSAGES_PER_SECOND; dropped); a frame over
+ * not JSON, wrong shape, data too deep or too big: WS_MAX_DATA_DEPTH / WS_MAX_DATA_NODES),
+ * internal_error (handling the one message threw: caught per message), rate_limited (over WS_MAX_MESSAGES_PER_SECOND; dropped); a frame over
  * WS_MAX_FRAME_BYTES closes with 1009; a slow consumer is closed with 4000.
  */
 import type { IncomingMessage } from "node:http";
@@ -23,12 +24,15 @@ import type { RoomRepository } from "../db/rooms";
 import type { RedisConnections } from "../redis/connections";
 import { CLOSE_CODES, Connection } from "./connection";
 import { clientFrameSchema } from "./frames";
+import type { JsonShapeLimits } from "./json-shape";
 import type { Hub } from "./hub";
 
 export interface GatewayOptions {
   maxFrameBytes: number;
   maxMessagesPerSecond: number;
   maxBufferedBytes: number;
+  /** WS_MAX_DATA_DEPTH / WS_MAX_DATA_NODES: the shape bounds of a message's `data`. */
+  dataLimits: JsonShapeLimits;
 }
 
 export interface GatewayDependencies {
@@ -66,6 +70,7 @@ export class Gateway {
   private readonly wss: WebSocketServer;
   /** Counters bound to their label once (the accepted one is on the hot path). */
   private readonly messagesIn;
+  private readonly frameSchema: ReturnType<typeof clientFrameSchema>;
 
   constructor(
     private readonly options: GatewayOptions,
@@ -77,7 +82,9 @@ export class Gateway {
       rateLimited: counter.labels("rate_limited"),
       invalidFrame: counter.labels("invalid_frame"),
       unavailable: counter.labels("unavailable"),
+      internalError: counter.labels("internal_error"),
     };
+    this.frameSchema = clientFrameSchema(options.dataLimits);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
   }
 
@@ -138,7 +145,7 @@ export class Gateway {
       metrics.wsClosed.inc({ reason: CLOSE_REASONS[code] ?? `code_${code}` });
       void hub.leave(connection);
     });
-    ws.on("message", (data: Buffer, isBinary: boolean) => this.onClientFrame(connection, data, isBinary));
+    ws.on("message", (data: Buffer, isBinary: boolean) => this.onClientFrameGuarded(connection, data, isBinary));
     connection.trackJoin(
       hub.join(connection, request.since).catch((error: unknown) => {
         logger.warn({ connection: connection.id, room: request.roomId, err: errorMessage(error) }, "join failed");
@@ -146,6 +153,26 @@ export class Gateway {
         connection.close(CLOSE_CODES.tryAgainLater, "unavailable");
       }),
     );
+  }
+
+  /**
+   * One client frame, whatever it holds: a throw while handling it (a bug, or input no check foresaw)
+   * is logged, counted (gomeet_ws_messages_in_total{result="internal_error"}) and answered with an
+   * internal_error frame. It must not reach the process's uncaughtException handler, which exits:
+   * one message would take every connection of the instance down with it.
+   */
+  private onClientFrameGuarded(connection: Connection, data: Buffer, isBinary: boolean): void {
+    try {
+      this.onClientFrame(connection, data, isBinary);
+    } catch (error) {
+      this.messagesIn.internalError.inc();
+      this.deps.logger.error({ connection: connection.id, room: connection.roomId, err: errorMessage(error) }, "client frame failed");
+      try {
+        connection.sendError("internal_error", "The message could not be handled and was dropped");
+      } catch (sendError) {
+        this.deps.logger.error({ connection: connection.id, err: errorMessage(sendError) }, "could not send the internal_error frame");
+      }
+    }
   }
 
   private onClientFrame(connection: Connection, data: Buffer, isBinary: boolean): void {
@@ -169,7 +196,7 @@ export class Gateway {
       connection.sendError("invalid_frame", "The frame is not valid JSON");
       return;
     }
-    const frame = clientFrameSchema.safeParse(parsed);
+    const frame = this.frameSchema.safeParse(parsed);
     if (!frame.success) {
       this.messagesIn.invalidFrame.inc();
       connection.sendError("invalid_frame", frame.error.issues.map((issue) => issue.message).join("; "));

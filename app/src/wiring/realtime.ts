@@ -65,6 +65,7 @@ export function createRealtime(config: ServiceConfig, deps: RealtimeDependencies
       maxFrameBytes: config.wsMaxFrameBytes,
       maxMessagesPerSecond: config.wsMaxMessagesPerSecond,
       maxBufferedBytes: config.wsMaxBufferedBytes,
+      dataLimits: { maxDepth: config.wsMaxDataDepth, maxNodes: config.wsMaxDataNodes },
     },
     {
       authenticate: deps.authenticate,
