@@ -1,6 +1,6 @@
 /**
  * `npm run cluster [-- --json] [--allowed-origins <origin,...>]`: the production topology on 127.0.0.1
- * (see scripts/cluster/cluster.ts); `--allowed-origins` sets every instance's CORS_ALLOWED_ORIGINS.
+ * (see harness/cluster/cluster.ts); `--allowed-origins` sets every instance's CORS_ALLOWED_ORIGINS.
  *
  * Once everything is ready it prints one JSON line on stdout (--json) or a readable summary, then
  * runs until SIGINT/SIGTERM, when it stops every process it started and removes its temporary
@@ -12,9 +12,9 @@ import readline from "node:readline";
 import { parseArgs } from "node:util";
 import { parseOrigin } from "../app/src/config";
 import { stopAll } from "../harness/process";
-import { startCluster, type Cluster } from "./cluster/cluster";
-import { clusterPieces, ControlError, runControlCommand } from "./cluster/control";
-import { clusterSummary, formatSummary } from "./cluster/summary";
+import { startCluster, type Cluster } from "../harness/cluster/cluster";
+import { clusterPieces, ControlError, runControlCommand } from "../harness/cluster/control";
+import { clusterSummary, formatSummary } from "../harness/cluster/summary";
 
 const USAGE = "usage: npm run cluster [-- --json] [--allowed-origins <origin,...>]   (stop with Ctrl-C / SIGTERM)";
 

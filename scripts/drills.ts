@@ -6,10 +6,10 @@
  */
 import { parseArgs } from "node:util";
 import { stopAll } from "../harness/process";
-import { startCluster, type Cluster } from "./cluster/cluster";
-import { drillsDocument, formatMarkdownTable, formatTable } from "./drills/report";
-import { drillByName, runDrills } from "./drills/runner";
-import { DRILL_NAMES, FULL_SCALE, type DrillName, type DrillScale } from "./drills/types";
+import { startCluster, type Cluster } from "../harness/cluster/cluster";
+import { drillsDocument, formatMarkdownTable, formatTable } from "../drills/report";
+import { drillByName, runDrills } from "../drills/runner";
+import { DRILL_NAMES, FULL_SCALE, type DrillName, type DrillScale } from "../drills/types";
 
 const USAGE = `usage: npm run drills [-- --json] [--only <name,...>] [--inputs <n>] [--markdown]
   drills: ${DRILL_NAMES.join(", ")}

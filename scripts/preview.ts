@@ -9,15 +9,15 @@
  */
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { loadPolicyConfig } from "../policies/policy-config";
-import { runPolicies } from "../policies/runner";
-import { diffPlans } from "./preview/diff";
-import { diffDocument, formatDiff } from "./preview/diff-format";
-import { formatChecklist } from "./preview/checklist";
-import { formatPolicies, formatTree, previewDocument } from "./preview/format";
-import { renderStack } from "./preview/render";
-import { revisionSides, stackSides } from "./preview/sides";
-import { PreviewInputError, listStacks, readStackFile } from "./preview/stack-file";
+import { loadPolicyConfig } from "../preview/policy-config";
+import { runPolicies } from "../preview/runner";
+import { diffPlans } from "../preview/diff";
+import { diffDocument, formatDiff } from "../preview/diff-format";
+import { formatChecklist } from "../preview/checklist";
+import { formatPolicies, formatTree, previewDocument } from "../preview/format";
+import { renderStack } from "../preview/render";
+import { revisionSides, stackSides } from "../preview/sides";
+import { PreviewInputError, listStacks, readStackFile } from "../preview/stack-file";
 
 const USAGE = [
   "usage: npm run preview -- --stack <name> [--json]                     --stack defaults to prod when Pulumi.prod.yaml exists",

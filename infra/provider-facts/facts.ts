@@ -1,6 +1,6 @@
 /**
  * The shape of `digitalocean.json`: what DigitalOcean's own published sources say this stack's resources
- * accept, distilled by `scripts/provider-facts/generate.ts` from checkouts of pulumi-digitalocean (schema),
+ * accept, distilled by `scripts/provider-facts.ts` from checkouts of pulumi-digitalocean (schema),
  * terraform-provider-digitalocean (validation, ForceNew), the DigitalOcean CCM (Service annotations) and
  * DigitalOcean's openapi (monitoring and uptime enums, load balancer ranges). Every fact names its source as
  * `<repository>@<commit>:<path>`.

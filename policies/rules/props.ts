@@ -6,7 +6,7 @@
  * preview" finding. These helpers never assume a shape; `readOrUnknown` lets a policy treat "unknown
  * now, set at apply time" as present instead of giving up.
  */
-import { isUnknownValueError } from "../unknown-values";
+import { isUnknownValueError } from "./unknown-values";
 
 /** A property bag. */
 export type Props = Record<string, unknown>;

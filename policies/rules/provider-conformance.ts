@@ -1,7 +1,7 @@
 /**
  * Provider conformance: every input of every DigitalOcean resource and every DigitalOcean annotation on a
  * Kubernetes object is checked against what DigitalOcean's own sources accept (the committed facts file,
- * `infra/provider-facts/digitalocean.json`, distilled by `scripts/provider-facts/generate.ts`): unknown inputs,
+ * `infra/provider-facts/digitalocean.json`, distilled by `scripts/provider-facts.ts`): unknown inputs,
  * missing required inputs, enum values the API rejects, numbers out of range, malformed CIDRs, unknown
  * annotations. Each violation names the resource, the property, the value and the source of the rule.
  *
@@ -109,7 +109,7 @@ export function resourceFindings(
       {
         property: "(type)",
         value: type,
-        required: "a resource type with provider facts (add it to scripts/provider-facts/generate.ts and regenerate)",
+        required: "a resource type with provider facts (add it to infra/provider-facts/generator/generate.ts and regenerate)",
         source: "infra/provider-facts/digitalocean.json",
       },
     ];

@@ -10,7 +10,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import { validateResourceOfType, type ReportViolation, type ResourceValidationArgs, type ResourceValidationPolicy } from "@pulumi/policy";
-import { secretPathsOf } from "../offline-context";
+import { secretPathsOf } from "./offline-context";
 import { containersOf, podSpecOf } from "./kubernetes-objects";
 import { describe, list, message, readOrUnknown, record, subject, text, UNKNOWN } from "./props";
 import { configSchemaOf, readSettings, stringListSetting } from "./settings";

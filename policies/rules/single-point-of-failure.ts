@@ -3,7 +3,7 @@
  * scorecard) and reports one violation per tier that has a single point of failure.
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { DEFAULT_SCORECARD_THRESHOLDS, haScorecard, type ScorecardInput, type ScorecardThresholds } from "../scorecard";
+import { DEFAULT_SCORECARD_THRESHOLDS, haScorecard, type ScorecardInput, type ScorecardThresholds } from "./scorecard";
 import { configSchemaOf, integerSetting, readSettings } from "./settings";
 
 export const NO_SINGLE_POINT_OF_FAILURE = "no-single-point-of-failure";

@@ -1,21 +1,30 @@
 /**
- * The Lua scripts as files (app/src/redis/lua): every script file has a header that names each
+ * The Lua scripts as files (each owner's lua/ directory: app/src/realtime/lua, app/src/livekit/lua): every script file has a header that names each
  * KEYS[i] and ARGV[i] its body reads and what it returns; every file is registered with node-redis
  * with as many keys as its header names; the loader expands includes and refuses what it cannot load.
  * (What the scripts do is tested against a real Valkey by the other app suites.)
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { PIN_SCRIPTS } from "../../app/src/livekit/pin-scripts";
-import { PRESENCE_SCRIPTS } from "../../app/src/realtime/presence-scripts";
-import { ROOM_LOG_SCRIPTS } from "../../app/src/realtime/room-log-scripts";
-import { LUA_DIR, loadLuaScript } from "../../app/src/redis/lua";
+import { LUA_DIR as REALTIME_LUA_DIR } from "../../app/src/realtime/room-log-scripts";
+import { loadLuaScript } from "../../app/src/valkey/lua";
+import { VALKEY_SCRIPTS } from "../../app/src/wiring/valkey-scripts";
 
-const REGISTERED = { ...ROOM_LOG_SCRIPTS, ...PRESENCE_SCRIPTS, ...PIN_SCRIPTS };
-const scriptFiles = readdirSync(LUA_DIR)
-  .filter((file) => file.endsWith(".lua"))
-  .map((file) => file.slice(0, -".lua".length));
+const APP_SRC = path.resolve(__dirname, "../../app/src");
+const REGISTERED = VALKEY_SCRIPTS;
+/** Every owner's lua/ directory under app/src (helpers in lua/lib/ are not scripts). */
+const luaDirs = readdirSync(APP_SRC, { recursive: true, encoding: "utf8" })
+  .filter((entry) => path.basename(entry) === "lua" && statSync(path.join(APP_SRC, entry)).isDirectory())
+  .map((entry) => path.join(APP_SRC, entry));
+const scriptPaths = new Map(
+  luaDirs.flatMap((dir) =>
+    readdirSync(dir)
+      .filter((file) => file.endsWith(".lua"))
+      .map((file) => [file.slice(0, -".lua".length), path.join(dir, file)] as const),
+  ),
+);
+const scriptFiles = [...scriptPaths.keys()];
 const kebab = (command: string) => command.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
 
 /** The leading comment block (after an optional shebang) and the rest. */
@@ -36,7 +45,7 @@ describe("the Lua script files", () => {
     "%s: its header names every KEYS[i] and ARGV[i] it reads and what it returns",
     (command, script) => {
       const name = kebab(command);
-      const { header, body } = split(readFileSync(path.join(LUA_DIR, `${name}.lua`), "utf8"));
+      const { header, body } = split(readFileSync(scriptPaths.get(name) ?? `${name}.lua`, "utf8"));
       expect(header[0]).toMatch(new RegExp(`^-- ${name}: `));
       const text = header.join("\n");
       expect(text).toMatch(/^-- Returns: /m);
@@ -49,7 +58,7 @@ describe("the Lua script files", () => {
   );
 
   test("includes are expanded in place, and the text sent to Valkey keeps a shebang on its first line", () => {
-    const join = loadLuaScript("presence-join");
+    const join = loadLuaScript("presence-join", REALTIME_LUA_DIR);
     expect(join).not.toMatch(/@include/);
     expect(join).toMatch(/local function now_ms\(\)[\s\S]*local function prune\([\s\S]*redis\.call\('ZADD'/);
     expect(REGISTERED.historyAfter.SCRIPT).toMatch(/^#!lua flags=no-writes\n/);

@@ -14,7 +14,8 @@ import { Hub } from "../../app/src/realtime/hub";
 import { instanceConnectionsKey, PresenceService, presenceKeys, type LocalMember } from "../../app/src/realtime/presence";
 import type { JoinReply } from "../../app/src/realtime/presence-scripts";
 import { RoomLog } from "../../app/src/realtime/room-log";
-import { RedisConnections } from "../../app/src/redis/connections";
+import { ValkeyConnections } from "../../app/src/valkey/connections";
+import { VALKEY_SCRIPTS, type ValkeyScripts } from "../../app/src/wiring/valkey-scripts";
 import { stopAll } from "../../harness/process";
 import { startRedis } from "../../harness/redis";
 
@@ -51,7 +52,7 @@ class StandInConnection {
 }
 
 describe("against a real redis-server", () => {
-  let redis: RedisConnections;
+  let redis: ValkeyConnections<ValkeyScripts>;
   let presence: PresenceService;
   let hub: Hub;
   let watcher: ReturnType<typeof createClient>;
@@ -68,7 +69,12 @@ describe("against a real redis-server", () => {
 
   beforeAll(async () => {
     const server = await startRedis();
-    redis = new RedisConnections({ url: server.url, connectTimeoutMs: 2000, roleCheckIntervalMs: 1000 }, INSTANCE, logger, metrics);
+    redis = new ValkeyConnections(
+      { url: server.url, connectTimeoutMs: 2000, roleCheckIntervalMs: 1000, scripts: VALKEY_SCRIPTS },
+      INSTANCE,
+      logger,
+      metrics,
+    );
     await redis.start();
     presence = new PresenceService(redis, { instanceId: INSTANCE, presenceTtlMs: 10_000 }, logger, metrics);
     await presence.start();

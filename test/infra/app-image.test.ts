@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { imageInputPatterns, patternRegExp } from "../../scripts/app-image";
+import { imageInputPatterns, patternRegExp } from "../../preview/app-image";
 import { ROOT } from "./plan-helpers";
 
 let repo: string;
@@ -42,7 +42,7 @@ beforeAll(() => {
   write("app/package.json", '{"name": "gomeet-app"}\n');
   write("app/tsconfig.json", "{}\n");
   write("app/src/main.ts", "export const version = 1;\n");
-  write("app/src/redis/lua/presence.lua", "-- KEYS[1]\n");
+  write("app/src/realtime/lua/presence.lua", "-- KEYS[1]\n");
   write("infra/index.ts", "export {};\n");
   write("README.md", "# test\n");
   commit("base");
@@ -65,7 +65,7 @@ test("a commit that touches no image input names the running image: no image cha
 
 test.each([
   ["the app's source", "app/src/main.ts", "export const version = 2;\n"],
-  ["a Lua script", "app/src/redis/lua/presence.lua", "-- KEYS[1] changed\n"],
+  ["a Lua script", "app/src/realtime/lua/presence.lua", "-- KEYS[1] changed\n"],
   ["the lockfile", "package-lock.json", '{"lockfileVersion": 3, "changed": true}\n'],
   ["the Dockerfile", "app/Dockerfile", "FROM scratch\n"],
 ])("a commit that changes %s names a new image; the previous commit still names the old one", (_what, file, text) => {

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "../../infra/config";
 import { cidrsOverlap } from "../../infra/provider-facts/cidr";
-import { listStacks, PreviewInputError, readStackFile, SECRET_PLACEHOLDER } from "../../scripts/preview/stack-file";
+import { listStacks, PreviewInputError, readStackFile, SECRET_PLACEHOLDER } from "../../preview/stack-file";
 import { ROOT } from "./plan-helpers";
 
 const prod = readStackFile(ROOT, "prod");

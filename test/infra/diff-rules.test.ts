@@ -1,6 +1,6 @@
 /** The diff rules on their own: nested paths, matching by type and name, replacements, data-loss flags. */
-import { diffProperties, diffResources, diffViolations } from "../../scripts/preview/diff";
-import type { PreviewResource } from "../../scripts/preview/format";
+import { diffProperties, diffResources, diffViolations } from "../../preview/diff";
+import type { PreviewResource } from "../../preview/format";
 
 const pg = (props: Record<string, unknown>, protect = true): PreviewResource => ({
   type: "digitalocean:index/databaseCluster:DatabaseCluster",

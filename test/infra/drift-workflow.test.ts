@@ -1,14 +1,14 @@
 /**
  * The nightly drift check (.github/workflows/drift.yml): its schedule and steps, its preview step run for real
  * with a stand-in `pulumi` on PATH (what it passes, how it keeps the exit code), and the job summary it writes
- * (scripts/drift-report.ts) for prod in sync, prod drifted, and a preview that failed.
+ * (preview/drift-report.ts) for prod in sync, prod drifted, and a preview that failed.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { driftReport, driftedResources, parseUrn, type PreviewDigest } from "../../scripts/drift-report";
+import { driftReport, driftedResources, parseUrn, type PreviewDigest } from "../../preview/drift-report";
 import { TOKEN_DIR_ENV, tokenDirectory, tokenFilePath } from "../../infra/kubeconfig";
 import { ROOT } from "./plan-helpers";
 
@@ -168,7 +168,7 @@ describe("the workflow", () => {
   });
 });
 
-describe("the summary (scripts/drift-report.ts)", () => {
+describe("the summary (preview/drift-report.ts)", () => {
   test("prod in sync: says so", () => {
     const json = JSON.stringify(
       digest([{ op: "same", urn: `${URN}::kubernetes:apps/v1:Deployment::gomeet-prod-app` }], { changeSummary: { same: 45 } }),

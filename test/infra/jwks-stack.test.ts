@@ -2,9 +2,9 @@
  * A stack whose users' tokens are verified with a JWKS URL (gomeet:app.jwksUrl): no generated HS256 secret,
  * AUTH_JWKS_URL in the pod, and a NetworkPolicy that lets the app fetch the key set.
  */
-import { renderStack, type RenderedPlan } from "../../scripts/preview/render";
-import { readStackFile } from "../../scripts/preview/stack-file";
-import type { PlannedResource } from "../../policies/plan";
+import { renderStack, type RenderedPlan } from "../../preview/render";
+import { readStackFile } from "../../preview/stack-file";
+import type { PlannedResource } from "../../preview/plan";
 import { all, one, PROGRAM, ROOT, temporaryStack } from "./plan-helpers";
 
 /** The resource of `type` whose logical name ends with `suffix` (the variant stack has its own prefix). */

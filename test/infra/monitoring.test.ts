@@ -8,7 +8,7 @@ import { ConfigMap, Namespace, Secret, Service } from "kubernetes-models/v1";
 import { parse } from "yaml";
 import { prometheusRuleSpec } from "../../infra/alert-rules";
 import { AppMetrics } from "../../app/src/metrics";
-import type { RenderedPlan } from "../../scripts/preview/render";
+import type { RenderedPlan } from "../../preview/render";
 import { dependsOn, one, parentName, renderRepoStack } from "./plan-helpers";
 
 const T = {

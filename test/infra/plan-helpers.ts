@@ -6,9 +6,9 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
-import type { PlannedResource } from "../../policies/plan";
-import { renderStack, type RenderedPlan } from "../../scripts/preview/render";
-import { readStackFile } from "../../scripts/preview/stack-file";
+import type { PlannedResource } from "../../preview/plan";
+import { renderStack, type RenderedPlan } from "../../preview/render";
+import { readStackFile } from "../../preview/stack-file";
 
 export const ROOT = path.resolve(__dirname, "../..");
 export const PROGRAM = path.join(ROOT, "infra", "index.ts");

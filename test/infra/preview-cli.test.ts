@@ -6,7 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { runPreview, temporaryStack, type CliResult } from "./plan-helpers";
-import { SECRET_PLACEHOLDER } from "../../scripts/preview/stack-file";
+import { SECRET_PLACEHOLDER } from "../../preview/stack-file";
 
 const cleanups: (() => void)[] = [];
 afterAll(() => cleanups.forEach((c) => c()));

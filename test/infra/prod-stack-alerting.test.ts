@@ -4,7 +4,7 @@
  */
 import { loadBalancerIdOf } from "../../infra/app-manifests";
 import { DO_LOAD_BALANCER_ID_ANNOTATION } from "../../infra/annotations";
-import type { RenderedPlan } from "../../scripts/preview/render";
+import type { RenderedPlan } from "../../preview/render";
 import { nearestProbeRegion } from "../../infra/alerting";
 import { all, dependsOn, one, renderRepoStack } from "./plan-helpers";
 import { APP_SERVICE, T } from "./prod-stack-helpers";

@@ -8,7 +8,7 @@ import { Namespace, Secret, Service } from "kubernetes-models/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { secretChecksum, SECRET_CHECKSUM_ANNOTATION } from "../../infra/app-manifests";
 import { metricsServerValues } from "../../infra/metrics-server";
-import type { RenderedPlan } from "../../scripts/preview/render";
+import type { RenderedPlan } from "../../preview/render";
 import { all, dependsOn, one, parentName, renderRepoStack } from "./plan-helpers";
 import { APP_SERVICE, T } from "./prod-stack-helpers";
 

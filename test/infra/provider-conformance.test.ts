@@ -4,11 +4,11 @@
  * catches a seeded bad value with the resource, the property, the value and the source.
  */
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
-import type { PlannedResource } from "../../policies/plan";
-import { runPolicies } from "../../policies/runner";
+import type { PlannedResource } from "../../preview/plan";
+import { runPolicies } from "../../preview/runner";
 import { providerConformance } from "../../policies/rules/provider-conformance";
-import { listStacks } from "../../scripts/preview/stack-file";
-import type { RenderedPlan } from "../../scripts/preview/render";
+import { listStacks } from "../../preview/stack-file";
+import type { RenderedPlan } from "../../preview/render";
 import { one, renderRepoStack, ROOT, runPreview } from "./plan-helpers";
 
 const SOURCE = /\(source: [\w.-]+\/[\w.-]+@[0-9a-f]{40}:[^)]+\)\.$/;

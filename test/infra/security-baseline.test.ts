@@ -7,10 +7,10 @@
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { PriorityClass } from "kubernetes-models/scheduling.k8s.io/v1";
 import { ConfigMap, Namespace, ServiceAccount } from "kubernetes-models/v1";
-import type { PlannedResource } from "../../policies/plan";
-import { runPolicies } from "../../policies/runner";
-import { MOCK_DATABASE_CA } from "../../scripts/preview/mocks";
-import type { RenderedPlan } from "../../scripts/preview/render";
+import type { PlannedResource } from "../../preview/plan";
+import { runPolicies } from "../../preview/runner";
+import { MOCK_DATABASE_CA } from "../../preview/mocks";
+import type { RenderedPlan } from "../../preview/render";
 import { all, dependsOn, one, renderRepoStack } from "./plan-helpers";
 
 const T = {

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseOrigin } from "../../app/src/config";
 import { loadConfig, stackOrigin, urlPorts } from "../../infra/config";
 import { podSecurityVersion } from "../../infra/security-manifests";
-import { readStackFile } from "../../scripts/preview/stack-file";
+import { readStackFile } from "../../preview/stack-file";
 import { ROOT } from "./plan-helpers";
 
 const prod = readStackFile(ROOT, "prod");

@@ -1,6 +1,6 @@
 /** The staging stack renders: the same architecture, smaller, and without a domain. */
-import type { RenderedPlan } from "../../scripts/preview/render";
-import { firstUpChecklist } from "../../scripts/preview/checklist";
+import type { RenderedPlan } from "../../preview/render";
+import { firstUpChecklist } from "../../preview/checklist";
 import { all, one, renderRepoStack } from "./plan-helpers";
 
 let plan: RenderedPlan;

@@ -7,7 +7,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { prometheusConfig, startPrometheus, type LocalPrometheus } from "../../harness/prometheus";
 import { stopAll } from "../../harness/process";
-import { AlertWatch } from "../../scripts/drills/alerts";
+import { AlertWatch } from "../../drills/alerts";
 
 /** A target that serves what a healthy app instance reports about itself. */
 async function standIn(): Promise<{ server: http.Server; port: number }> {

@@ -9,9 +9,9 @@ import type { Struct as StructType } from "google-protobuf/google/protobuf/struc
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import * as analyzer from "@pulumi/pulumi/proto/analyzer_pb";
 import type { Policies } from "@pulumi/policy";
-import type { PlannedResource, Violation } from "../../policies/plan";
+import type { PlannedResource, Violation } from "../../preview/plan";
 import { packEnforcementLevel, packName, policies } from "../../policies/policies";
-import { runPolicies } from "../../policies/runner";
+import { runPolicies } from "../../preview/runner";
 import { buildStack, editProps, editResource, namesOf } from "./fixtures";
 
 /** The protobuf Struct class of the copy of google-protobuf that @pulumi/pulumi's generated code uses. */

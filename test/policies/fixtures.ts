@@ -2,7 +2,7 @@
  * Planned-resource fixtures for the policy tests: the stack the infra program emits (see the resource
  * catalogue), built from a few knobs.
  */
-import type { PlannedResource } from "../../policies/plan";
+import type { PlannedResource } from "../../preview/plan";
 import { APP_LABELS, SECRET_KEYS, deploymentProps, networkPolicySpecs, serviceAnnotations } from "./kubernetes-specs";
 import { PlanBuilder } from "./plan-builder";
 import { PROD, TYPES, namesOf, type StackKnobs } from "./stack-knobs";

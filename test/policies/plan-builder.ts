@@ -1,5 +1,5 @@
 /** The builder behind the policy-test stack (fixtures.ts): planned resources as the engine records them. */
-import type { PlannedResource } from "../../policies/plan";
+import type { PlannedResource } from "../../preview/plan";
 
 /** Options of one planned resource. */
 export interface ResourceOptions {

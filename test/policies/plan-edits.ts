@@ -1,6 +1,6 @@
 /** Helpers of the policy tests: edit one resource of a plan (on a deep copy), and run the pack over a plan. */
-import type { PlannedResource, PolicyPackConfig, Violation } from "../../policies/plan";
-import { runPolicies } from "../../policies/runner";
+import type { PlannedResource, PolicyPackConfig, Violation } from "../../preview/plan";
+import { runPolicies } from "../../preview/runner";
 
 /** The resource with this name (throws if absent, so a typo fails loudly). */
 export function resourceNamed(resources: readonly PlannedResource[], name: string): PlannedResource {

@@ -1,8 +1,8 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { POLICY_CONFIG_DIR, PolicyConfigError, loadPolicyConfig } from "../../policies/policy-config";
-import { runPolicies } from "../../policies/runner";
+import { POLICY_CONFIG_DIR, PolicyConfigError, loadPolicyConfig } from "../../preview/policy-config";
+import { runPolicies } from "../../preview/runner";
 import { STAGING, buildStack, namesOf } from "./fixtures";
 
 const staging = namesOf("staging");

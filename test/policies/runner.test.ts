@@ -8,10 +8,10 @@ import {
   type StackValidationPolicy,
 } from "@pulumi/policy";
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
-import { secretPathsOf } from "../../policies/offline-context";
+import { secretPathsOf } from "../../policies/rules/offline-context";
 import { policies as packPolicies } from "../../policies/policies";
-import { PolicyConfigError } from "../../policies/policy-config";
-import { runPolicies } from "../../policies/runner";
+import { PolicyConfigError } from "../../preview/policy-config";
+import { runPolicies } from "../../preview/runner";
 import { TYPES, buildStack, editProps, namesOf, resourceNamed } from "./fixtures";
 
 const n = namesOf("prod");

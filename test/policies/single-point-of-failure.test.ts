@@ -1,5 +1,5 @@
-import { runPolicies } from "../../policies/runner";
-import { haScorecard } from "../../policies/scorecard";
+import { runPolicies } from "../../preview/runner";
+import { haScorecard } from "../../policies/rules/scorecard";
 import { PROD, buildStack, editProps, namesOf, violationsOf, without, type StackKnobs } from "./fixtures";
 
 const n = namesOf("prod");

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
-import type { ClusterSummary } from "../../scripts/cluster/summary";
+import type { ClusterSummary } from "../../harness/cluster/summary";
 import { spawnManaged, stopAll, tempDir, waitFor, type ManagedProcess } from "../../harness/process";
 
 const REPO_ROOT = path.resolve(__dirname, "../..");

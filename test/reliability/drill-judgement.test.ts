@@ -3,16 +3,16 @@
  * malformed-input generators (never a valid input, reproducible from the seed), the report shapes,
  * the missing-binary error, and the cluster prompt's errors.
  */
-import type { BadTokens } from "../../scripts/drills/bad-input/bad-tokens";
-import { httpInput } from "../../scripts/drills/bad-input/http-inputs";
-import { frameInput, isValidClientFrame, upgradeInput } from "../../scripts/drills/bad-input/ws-inputs";
-import { Random } from "../../scripts/drills/bad-input/random";
-import { deliveryReport, roomsConverged, type ClientRecord } from "../../scripts/drills/load/delivery";
-import { longestOutage, outageEpisodes } from "../../scripts/drills/load/episodes";
-import { drillsDocument, formatMarkdownTable, formatTable } from "../../scripts/drills/report";
-import type { DrillResult } from "../../scripts/drills/types";
-import { checkClusterBinaries, MissingBinaryError } from "../../scripts/cluster/preflight";
-import { ControlError, runControlCommand } from "../../scripts/cluster/control";
+import type { BadTokens } from "../../drills/bad-input/bad-tokens";
+import { httpInput } from "../../drills/bad-input/http-inputs";
+import { frameInput, isValidClientFrame, upgradeInput } from "../../drills/bad-input/ws-inputs";
+import { Random } from "../../drills/bad-input/random";
+import { deliveryReport, roomsConverged, type ClientRecord } from "../../drills/load/delivery";
+import { longestOutage, outageEpisodes } from "../../drills/load/episodes";
+import { drillsDocument, formatMarkdownTable, formatTable } from "../../drills/report";
+import type { DrillResult } from "../../drills/types";
+import { checkClusterBinaries, MissingBinaryError } from "../../harness/cluster/preflight";
+import { ControlError, runControlCommand } from "../../harness/cluster/control";
 import { findBinaryIn, type BinaryName } from "../../harness/binaries";
 
 describe("outage episodes", () => {

@@ -4,16 +4,16 @@
  * a transaction-mode PgBouncer, with a read-only replica; two LiveKit stand-ins):
  * the same drills and the same pass criteria, with less load and fewer malformed inputs.
  */
-import { startCluster, type Cluster } from "../../scripts/cluster/cluster";
-import { clusterPieces, runControlCommand } from "../../scripts/cluster/control";
-import { badInput } from "../../scripts/drills/faults/bad-input";
-import { instanceKill } from "../../scripts/drills/faults/instance-kill";
-import { postgresFailover } from "../../scripts/drills/faults/postgres-failover";
-import { postgresReplicaLoss } from "../../scripts/drills/faults/postgres-replica-loss";
-import { valkeyFailover } from "../../scripts/drills/faults/valkey-failover";
-import { formatTable } from "../../scripts/drills/report";
-import { runDrill } from "../../scripts/drills/runner";
-import type { Drill, DrillResult, DrillScale } from "../../scripts/drills/types";
+import { startCluster, type Cluster } from "../../harness/cluster/cluster";
+import { clusterPieces, runControlCommand } from "../../harness/cluster/control";
+import { badInput } from "../../drills/faults/bad-input";
+import { instanceKill } from "../../drills/faults/instance-kill";
+import { postgresFailover } from "../../drills/faults/postgres-failover";
+import { postgresReplicaLoss } from "../../drills/faults/postgres-replica-loss";
+import { valkeyFailover } from "../../drills/faults/valkey-failover";
+import { formatTable } from "../../drills/report";
+import { runDrill } from "../../drills/runner";
+import type { Drill, DrillResult, DrillScale } from "../../drills/types";
 import { isAlive, processTree, type ProcessIdentity } from "../../harness/proc-tree";
 import { runningProcesses, stopAll, temporaryDirectories } from "../../harness/process";
 

@@ -13,7 +13,7 @@ import type { ServerResponse } from "node:http";
 import { HttpError, errorMessage } from "../errors";
 import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
-import type { RedisConnections } from "../redis/connections";
+import type { ValkeyConnections } from "../valkey/connections";
 
 export type LimitedAction = "room_create" | "token_issue";
 
@@ -47,7 +47,7 @@ export function rateLimitKey(userId: string, action: LimitedAction): string {
 export class RateLimits {
   constructor(
     private readonly settings: RateLimitSettings,
-    private readonly redis: RedisConnections,
+    private readonly redis: ValkeyConnections,
     private readonly metrics: AppMetrics,
     private readonly logger: Logger,
   ) {}

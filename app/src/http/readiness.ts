@@ -10,7 +10,7 @@
  * of the load balancer for something most requests do not need; that is why the primary counts
  * as "degraded".
  */
-import type { RedisHealth } from "../redis/connections";
+import type { ValkeyHealth } from "../valkey/connections";
 import type { NodeHealth } from "../db/database";
 import type { DeploymentHealth } from "../livekit/health";
 
@@ -21,7 +21,7 @@ export interface Readiness {
   instance: string;
   draining: boolean;
   dependencies: {
-    redis: RedisHealth;
+    redis: ValkeyHealth;
     postgres: { primary: NodeHealth; replicas: NodeHealth[] };
     livekit: DeploymentHealth[];
   };

@@ -3,7 +3,11 @@
  * takes one object.
  */
 import { defineScript, type CommandParser } from "redis";
-import { loadLuaScript } from "../redis/lua";
+import path from "node:path";
+import { loadLuaScript } from "../valkey/lua";
+
+/** This owner's .lua files: beside this module (src/…/lua from source, dist/…/lua in the image). */
+export const LUA_DIR = path.join(__dirname, "lua");
 
 /** Where a room is pinned after the call. */
 export interface PinReply {
@@ -28,7 +32,7 @@ export interface PinDeploymentArgs {
  */
 const PIN_DEPLOYMENT = defineScript({
   NUMBER_OF_KEYS: 1,
-  SCRIPT: loadLuaScript("pin-deployment"),
+  SCRIPT: loadLuaScript("pin-deployment", LUA_DIR),
   parseCommand(parser: CommandParser, { pinKey, ttlMs, order }: PinDeploymentArgs) {
     parser.pushKey(pinKey);
     parser.push(String(ttlMs), String(order.length));

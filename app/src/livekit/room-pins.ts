@@ -11,8 +11,9 @@
 import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
 import { DependencyUnavailableError, errorMessage } from "../errors";
-import type { RedisConnections } from "../redis/connections";
-import { roomKey } from "../redis/keys";
+import type { ValkeyConnections } from "../valkey/connections";
+import type { PIN_SCRIPTS } from "./pin-scripts";
+import { roomKey } from "../valkey/keys";
 import type { LivekitHealth } from "./health";
 
 /** String: name of the LiveKit deployment the room is pinned to. */
@@ -31,7 +32,7 @@ export class RoomPins {
     /** Deployment names in configuration order (the failover order). */
     private readonly names: readonly string[],
     private readonly health: LivekitHealth,
-    private readonly redis: RedisConnections,
+    private readonly redis: ValkeyConnections<typeof PIN_SCRIPTS>,
     private readonly options: { pinCacheMs: number },
     private readonly logger: Logger,
     private readonly metrics: AppMetrics,

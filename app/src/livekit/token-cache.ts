@@ -9,8 +9,8 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "../logger";
 import { errorMessage } from "../errors";
-import type { RedisConnections } from "../redis/connections";
-import { roomKey } from "../redis/keys";
+import type { ValkeyConnections } from "../valkey/connections";
+import { roomKey } from "../valkey/keys";
 
 /** A cached LiveKit token for one deployment + room + identity/grants digest. */
 export function tokenCacheKey(roomId: string, deployment: string, digest: string): string {
@@ -39,7 +39,7 @@ export class TokenCache<T> {
   private readonly memory = new Map<string, CachedEntry<T>>();
 
   constructor(
-    private readonly redis: RedisConnections,
+    private readonly redis: ValkeyConnections,
     private readonly logger: Logger,
   ) {}
 

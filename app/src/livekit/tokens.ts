@@ -10,7 +10,8 @@ import type { User } from "../auth";
 import type { LivekitDeployment } from "../config";
 import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
-import type { RedisConnections } from "../redis/connections";
+import type { ValkeyConnections } from "../valkey/connections";
+import type { PIN_SCRIPTS } from "./pin-scripts";
 import type { LivekitHealth } from "./health";
 import { RoomPins } from "./room-pins";
 import { TokenCache, type CachedEntry, type TokenLookup } from "./token-cache";
@@ -47,7 +48,7 @@ export class LivekitTokens {
   constructor(
     deployments: readonly LivekitDeployment[],
     health: LivekitHealth,
-    redis: RedisConnections,
+    redis: ValkeyConnections<typeof PIN_SCRIPTS>,
     private readonly options: LivekitTokenOptions,
     logger: Logger,
     private readonly metrics: AppMetrics,

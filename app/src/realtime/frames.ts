@@ -4,8 +4,8 @@
  *
  * Server frames (JSON, one per WebSocket text message):
  *   welcome  {type, room, connectionId, instance, seq, recovered}
- *   message  {type, room, seq, ts, from: {id, name}, data}      (assembled in Valkey: redis/lua/append-messages.lua)
- *   presence {type, event: "join" | "leave", user: {id, name}, connectionId}   (built in Valkey: redis/lua/lib/presence.lua)
+ *   message  {type, room, seq, ts, from: {id, name}, data}      (assembled in Valkey: realtime/lua/append-messages.lua)
+ *   presence {type, event: "join" | "leave", user: {id, name}, connectionId}   (built in Valkey: realtime/lua/lib/presence.lua)
  *   error    {type, code, message}
  * Client frame: {type: "message", data}.
  */

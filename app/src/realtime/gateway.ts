@@ -21,7 +21,7 @@ import { isValidRoomId, newConnectionId } from "../ids";
 import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
 import type { RoomRepository } from "../db/rooms";
-import type { RedisConnections } from "../redis/connections";
+import type { ValkeyConnections } from "../valkey/connections";
 import { CLOSE_CODES, Connection } from "./connection";
 import { clientFrameSchema } from "./frames";
 import type { JsonShapeLimits } from "./json-shape";
@@ -39,7 +39,7 @@ export interface GatewayDependencies {
   authenticate: Authenticator;
   rooms: RoomRepository;
   hub: Hub;
-  redis: RedisConnections;
+  redis: ValkeyConnections;
   metrics: AppMetrics;
   logger: Logger;
   isDraining(): boolean;

@@ -8,7 +8,11 @@
 import { defineScript, type CommandParser } from "redis";
 import type { PresenceKeys } from "./presence";
 import type { RoomLogKeys } from "./room-log";
-import { loadLuaScript } from "../redis/lua";
+import path from "node:path";
+import { loadLuaScript } from "../valkey/lua";
+
+/** This owner's .lua files: beside this module (src/…/lua from source, dist/…/lua in the image). */
+export const LUA_DIR = path.join(__dirname, "lua");
 
 const numberReply = (reply: unknown): number => Number(reply);
 
@@ -24,7 +28,7 @@ export interface JoinReply {
   seq: number;
   /** Whether every message after `since` is (still) in history. False when no `since` was given. */
   recoverable: boolean;
-  /** The presence join frame the script published (built in Lua only: redis/lua/lib/presence.lua). */
+  /** The presence join frame the script published (built in Lua only: lua/lib/presence.lua). */
   joinFrame: string;
   /** The first batch of frames after `since` (when recoverable), oldest first. */
   entries: string[];
@@ -46,7 +50,7 @@ export interface PresenceJoinArgs {
  */
 const PRESENCE_JOIN = defineScript({
   NUMBER_OF_KEYS: 4,
-  SCRIPT: loadLuaScript("presence-join"),
+  SCRIPT: loadLuaScript("presence-join", LUA_DIR),
   parseCommand(parser: CommandParser, { keys, log, member, ttl, replay }: PresenceJoinArgs) {
     parser.pushKey(keys.presence);
     parser.pushKey(keys.members);
@@ -77,7 +81,7 @@ export interface PresenceLeaveArgs {
 /** Removes one connection from the room's presence; announces the leave only if it was there. Resolves with 1 or 0. */
 const PRESENCE_LEAVE = defineScript({
   NUMBER_OF_KEYS: 2,
-  SCRIPT: loadLuaScript("presence-leave"),
+  SCRIPT: loadLuaScript("presence-leave", LUA_DIR),
   parseCommand(parser: CommandParser, { keys, connectionId }: PresenceLeaveArgs) {
     parser.pushKey(keys.presence);
     parser.pushKey(keys.members);
@@ -101,7 +105,7 @@ export interface PresenceRefreshArgs {
  */
 const PRESENCE_REFRESH = defineScript({
   NUMBER_OF_KEYS: 2,
-  SCRIPT: loadLuaScript("presence-refresh"),
+  SCRIPT: loadLuaScript("presence-refresh", LUA_DIR),
   parseCommand(parser: CommandParser, { keys, instanceId, ttl, members }: PresenceRefreshArgs) {
     parser.pushKey(keys.presence);
     parser.pushKey(keys.members);
@@ -122,7 +126,7 @@ export interface PresenceEntry {
 /** Prunes expired members (announcing their leave), then lists the rest. */
 const PRESENCE_LIST = defineScript({
   NUMBER_OF_KEYS: 2,
-  SCRIPT: loadLuaScript("presence-list"),
+  SCRIPT: loadLuaScript("presence-list", LUA_DIR),
   parseCommand(parser: CommandParser, { keys }: { keys: PresenceKeys }) {
     parser.pushKey(keys.presence);
     parser.pushKey(keys.members);
@@ -154,7 +158,7 @@ export interface InstanceBeatArgs {
 /** Records this instance's heartbeat in the instance registry; resolves with 1 when it was not registered (first beat, or purged). */
 const INSTANCE_BEAT = defineScript({
   NUMBER_OF_KEYS: 1,
-  SCRIPT: loadLuaScript("instance-beat"),
+  SCRIPT: loadLuaScript("instance-beat", LUA_DIR),
   parseCommand(parser: CommandParser, { instancesKey, instanceId }: InstanceBeatArgs) {
     parser.pushKey(instancesKey);
     parser.push(instanceId);
@@ -171,7 +175,7 @@ export interface StaleInstancesArgs {
 /** Instances whose last heartbeat is older than the TTL (at most 16 per call). */
 const STALE_INSTANCES = defineScript({
   NUMBER_OF_KEYS: 1,
-  SCRIPT: loadLuaScript("stale-instances"),
+  SCRIPT: loadLuaScript("stale-instances", LUA_DIR),
   parseCommand(parser: CommandParser, { instancesKey, ttlMs }: StaleInstancesArgs) {
     parser.pushKey(instancesKey);
     parser.push(String(ttlMs));
@@ -188,7 +192,7 @@ export interface ForgetStaleInstanceArgs {
 /** Removes an instance from the registry only if it is still stale (it may have come back). Resolves with 1 or 0. */
 const FORGET_STALE_INSTANCE = defineScript({
   NUMBER_OF_KEYS: 1,
-  SCRIPT: loadLuaScript("forget-stale-instance"),
+  SCRIPT: loadLuaScript("forget-stale-instance", LUA_DIR),
   parseCommand(parser: CommandParser, { instancesKey, instanceId, ttlMs }: ForgetStaleInstanceArgs) {
     parser.pushKey(instancesKey);
     parser.push(instanceId, String(ttlMs));

@@ -14,9 +14,9 @@ import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
 import { errorMessage } from "../errors";
 import { isValidRoomId } from "../ids";
-import { instanceKey, roomKey } from "../redis/keys";
-import type { RedisConnections } from "../redis/connections";
-import type { JoinReply, PresenceTtl } from "./presence-scripts";
+import { instanceKey, roomKey } from "../valkey/keys";
+import type { ValkeyConnections } from "../valkey/connections";
+import type { JoinReply, PRESENCE_SCRIPTS, PresenceTtl } from "./presence-scripts";
 import { roomLogKeys } from "./room-log";
 
 /** A room's presence keys. */
@@ -88,7 +88,7 @@ export class PresenceService {
   private readonly ttl: PresenceTtl;
 
   constructor(
-    private readonly redis: RedisConnections,
+    private readonly redis: ValkeyConnections<typeof PRESENCE_SCRIPTS>,
     private readonly options: PresenceOptions,
     private readonly logger: Logger,
     private readonly metrics: AppMetrics,

@@ -8,7 +8,11 @@
  */
 import { defineScript, type CommandParser } from "redis";
 import type { RoomLogKeys } from "./room-log";
-import { loadLuaScript } from "../redis/lua";
+import path from "node:path";
+import { loadLuaScript } from "../valkey/lua";
+
+/** This owner's .lua files: beside this module (src/…/lua from source, dist/…/lua in the image). */
+export const LUA_DIR = path.join(__dirname, "lua");
 
 /** Limits applied on every append. */
 export interface HistoryLimits {
@@ -38,7 +42,7 @@ export interface AppendMessagesArgs {
  */
 const APPEND_MESSAGES = defineScript({
   NUMBER_OF_KEYS: 2,
-  SCRIPT: loadLuaScript("append-messages"),
+  SCRIPT: loadLuaScript("append-messages", LUA_DIR),
   parseCommand(parser: CommandParser, { keys, framePrefix, tails, limits }: AppendMessagesArgs) {
     if (tails.length === 0 || tails.length > MAX_APPEND_BATCH) {
       throw new RangeError(`appendMessages takes 1 to ${MAX_APPEND_BATCH} messages; got ${tails.length}`);
@@ -67,7 +71,7 @@ export interface HistoryAfterArgs {
 /** Reads up to `limit` frames with seq > `after`, plus the oldest seq still in history. Read-only. */
 const HISTORY_AFTER = defineScript({
   NUMBER_OF_KEYS: 1,
-  SCRIPT: loadLuaScript("history-after"),
+  SCRIPT: loadLuaScript("history-after", LUA_DIR),
   parseCommand(parser: CommandParser, { keys, after, limit }: HistoryAfterArgs) {
     parser.pushKey(keys.history);
     parser.push(String(after), String(limit));
@@ -92,7 +96,7 @@ export interface SeqFloorArgs {
  */
 const SEQ_FLOOR = defineScript({
   NUMBER_OF_KEYS: 1,
-  SCRIPT: loadLuaScript("seq-floor"),
+  SCRIPT: loadLuaScript("seq-floor", LUA_DIR),
   parseCommand(parser: CommandParser, { keys, floor, ttlMs }: SeqFloorArgs) {
     parser.pushKey(keys.seq);
     parser.push(String(floor), String(ttlMs));

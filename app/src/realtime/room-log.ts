@@ -15,11 +15,11 @@
  * Reading: the channel delivers each published frame in the order the room's scripts ran (a batch is
  * split back into its frames); history is read in pages by seq.
  */
-import type { RedisConnections } from "../redis/connections";
-import { roomKey } from "../redis/keys";
+import type { ValkeyConnections } from "../valkey/connections";
+import { roomKey } from "../valkey/keys";
 import { forEachPublishedFrame, messageFramePrefix, messageSeqOfText } from "./frames";
 import { PacedRun } from "./paced-run";
-import { MAX_APPEND_BATCH, type HistoryLimits } from "./room-log-scripts";
+import { MAX_APPEND_BATCH, type HistoryLimits, type ROOM_LOG_SCRIPTS } from "./room-log-scripts";
 
 /** A room's log keys. */
 export interface RoomLogKeys {
@@ -69,7 +69,7 @@ export class RoomLog {
   private readonly sends: PacedRun;
 
   constructor(
-    private readonly redis: RedisConnections,
+    private readonly redis: ValkeyConnections<typeof ROOM_LOG_SCRIPTS>,
     private readonly options: RoomLogOptions,
   ) {
     this.sends = new PacedRun(options.publishBatchMs, () => this.sendAll());

@@ -7,21 +7,23 @@ import { Database } from "../db/database";
 import { LivekitHealth } from "../livekit/health";
 import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
-import { RedisConnections } from "../redis/connections";
+import { ValkeyConnections } from "../valkey/connections";
+import { VALKEY_SCRIPTS, type ValkeyScripts } from "./valkey-scripts";
 
 export interface Backends {
-  redis: RedisConnections;
+  redis: ValkeyConnections<ValkeyScripts>;
   db: Database;
   livekitHealth: LivekitHealth;
 }
 
 export function createBackends(config: ServiceConfig, logger: Logger, metrics: AppMetrics): Backends {
-  const redis = new RedisConnections(
+  const redis = new ValkeyConnections(
     {
       url: config.redisUrl,
       connectTimeoutMs: config.redisConnectTimeoutMs,
       roleCheckIntervalMs: config.redisRoleCheckIntervalMs,
       ca: config.redisCaCert,
+      scripts: VALKEY_SCRIPTS,
     },
     config.instanceId,
     logger,

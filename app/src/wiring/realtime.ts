@@ -8,7 +8,8 @@ import type { ServiceConfig } from "../config";
 import type { RoomRepository } from "../db/rooms";
 import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
-import type { RedisConnections } from "../redis/connections";
+import type { ValkeyConnections } from "../valkey/connections";
+import type { ValkeyScripts } from "./valkey-scripts";
 import { Gateway } from "../realtime/gateway";
 import { Heartbeat } from "../realtime/heartbeat";
 import { Hub } from "../realtime/hub";
@@ -24,7 +25,7 @@ export interface Realtime {
 }
 
 export interface RealtimeDependencies {
-  redis: RedisConnections;
+  redis: ValkeyConnections<ValkeyScripts>;
   rooms: RoomRepository;
   authenticate: Authenticator;
   logger: Logger;

@@ -1,0 +1,124 @@
+/**
+ * Which of the service's alerts fired during a drill, and when: the local Prometheus's /api/v1/alerts is polled
+ * while the drill runs; an alert counts from the first poll that sees it `firing`. Alerts already firing when
+ * the watch starts (left over from an earlier drill) are not counted unless they resolve and fire again.
+ */
+import type { ActiveAlert, LocalPrometheus } from "../harness/prometheus";
+
+/** One alert that fired, seconds after the fault (negative: before it). */
+export interface FiredAlert {
+  name: string;
+  firedAfterSeconds: number;
+}
+
+/**
+ * The alerts each drill's fault is expected to raise locally (measured: docs/local-cluster-and-drills.md lists them
+ * with the figures). The runner waits up to ALERT_SETTLE_MS after a drill for those that have not fired yet and
+ * notes any that did not; instance-kill also requires its own. Faults shorter than a scaled `for:` raise nothing.
+ */
+export const EXPECTED_ALERTS: Readonly<Record<string, readonly string[]>> = {
+  "instance-kill": ["GoMeetInstanceDown"],
+  // Locally a stopped instance stays a target (up == 0) and there is no surge instance: both fire.
+  "rolling-restart": ["GoMeetInstanceDown", "GoMeetReplicasBelowFloor"],
+  // The app's fast 503s for what needs Valkey while no primary answers. No recycle: HAProxy cuts the sessions
+  // and the clients reconnect, where DigitalOcean's endpoint would answer READONLY from the old primary.
+  "valkey-failover": ["GoMeetHttp5xxRatioHigh"],
+  "postgres-primary-loss": ["GoMeetCriticalDependencyDown"],
+  "postgres-failover": ["GoMeetCriticalDependencyDown"],
+};
+
+/** How long the runner keeps watching after a drill for its expected alerts. */
+export const ALERT_SETTLE_MS = 30_000;
+const POLL_MS = 200;
+
+const keyOf = (alert: ActiveAlert): string => JSON.stringify(Object.entries(alert.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+export class AlertWatch {
+  /** First time (epoch ms) each alert (by its labels) was seen firing. */
+  private readonly firstFiring = new Map<string, { name: string; at: number }>();
+  /** Firing when the watch started, and not resolved since. */
+  private readonly leftOver = new Set<string>();
+  private readonly errors: string[] = [];
+  private stopped = false;
+  private readonly loop: Promise<void>;
+
+  private constructor(
+    private readonly prometheus: LocalPrometheus,
+    baseline: readonly ActiveAlert[],
+  ) {
+    for (const alert of baseline) if (alert.state === "firing") this.leftOver.add(keyOf(alert));
+    this.loop = this.run();
+  }
+
+  /** Starts watching (the alerts firing now are the baseline). */
+  static async start(prometheus: LocalPrometheus): Promise<AlertWatch> {
+    return new AlertWatch(prometheus, await prometheus.alerts());
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      await this.poll();
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+
+  private async poll(): Promise<void> {
+    let alerts: ActiveAlert[];
+    try {
+      alerts = await this.prometheus.alerts();
+    } catch (error) {
+      this.errors.push(error instanceof Error ? error.message : String(error));
+      return;
+    }
+    const now = Date.now();
+    const firing = new Set(alerts.filter((a) => a.state === "firing").map(keyOf));
+    for (const key of this.leftOver) if (!firing.has(key)) this.leftOver.delete(key);
+    for (const alert of alerts) {
+      const key = keyOf(alert);
+      if (alert.state !== "firing" || this.leftOver.has(key) || this.firstFiring.has(key)) continue;
+      this.firstFiring.set(key, { name: alert.labels.alertname ?? "unnamed", at: now });
+    }
+  }
+
+  /** When `name` was first seen firing (epoch ms), if it was. */
+  firedAt(name: string): number | undefined {
+    const times = [...this.firstFiring.values()].filter((f) => f.name === name).map((f) => f.at);
+    return times.length === 0 ? undefined : Math.min(...times);
+  }
+
+  /** Resolves with the time `name` was first seen firing, or undefined after timeoutMs. */
+  async waitFiring(name: string, timeoutMs: number): Promise<number | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const at = this.firedAt(name);
+      if (at !== undefined || Date.now() >= deadline || this.stopped) return at;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS / 2));
+    }
+  }
+
+  /** Waits until every one of `names` has fired, or timeoutMs; returns those that did not. */
+  async settle(names: readonly string[], timeoutMs: number): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    await Promise.all(names.map((name) => this.waitFiring(name, Math.max(0, deadline - Date.now()))));
+    return names.filter((name) => this.firedAt(name) === undefined);
+  }
+
+  /** Each alert that fired, once, with the seconds from `faultAt` to its first firing poll; earliest first. */
+  firedSince(faultAt: number): FiredAlert[] {
+    const earliest = new Map<string, number>();
+    for (const { name, at } of this.firstFiring.values()) earliest.set(name, Math.min(at, earliest.get(name) ?? Infinity));
+    return [...earliest]
+      .map(([name, at]) => ({ name, firedAfterSeconds: Math.round((at - faultAt) / 10) / 100 }))
+      .sort((a, b) => a.firedAfterSeconds - b.firedAfterSeconds);
+  }
+
+  /** Polls that failed (Prometheus unreachable), for the drill's details. */
+  failedPolls(): string[] {
+    return [...this.errors];
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+  }
+}

@@ -1,0 +1,71 @@
+/** The drills' shared vocabulary: names, scale, context and result. */
+import type { Cluster } from "../harness/cluster/cluster";
+import type { AlertWatch, FiredAlert } from "./alerts";
+
+export const DRILL_NAMES = [
+  "instance-kill",
+  "rolling-restart",
+  "valkey-failover",
+  "postgres-replica-loss",
+  "postgres-primary-loss",
+  "livekit-outage",
+  "bad-input",
+  "postgres-failover",
+  "valkey-primary-hang",
+] as const;
+
+export type DrillName = (typeof DRILL_NAMES)[number];
+
+/** How much load each drill puts through the cluster. */
+export interface DrillScale {
+  rooms: number;
+  clientsPerRoom: number;
+  /** Each client sends one message per interval (waiting for the previous one's acknowledgement). */
+  sendIntervalMs: number;
+  /** Malformed inputs in the bad-input drill. */
+  badInputs: number;
+  /** How long the load runs before the fault is injected. */
+  warmupMs: number;
+}
+
+export const FULL_SCALE: DrillScale = { rooms: 4, clientsPerRoom: 3, sendIntervalMs: 100, badInputs: 10_000, warmupMs: 1500 };
+
+export interface DrillContext {
+  cluster: Cluster;
+  scale: DrillScale;
+  /** A progress line (stderr for the CLI). */
+  progress(line: string): void;
+  /** The cluster Prometheus's alerts, watched for the drill's duration. */
+  alerts: AlertWatch;
+}
+
+/** One drill's outcome; the first eight fields are the `--json` shape. */
+export interface DrillResult {
+  name: DrillName;
+  /** Client-observed recovery time; null if the service never recovered during the drill. */
+  recoverySeconds: number | null;
+  lost: number;
+  duplicates: number;
+  failedRequests: number;
+  degradedSeen: boolean;
+  passed: boolean;
+  /** The service's alerts that fired during the drill, seconds after the fault (set by the runner). */
+  alerts: FiredAlert[];
+  /** When the fault was injected (epoch ms; set by commonChecks): alerts are timed from it. */
+  faultAt?: number;
+  /** Why it failed (empty when passed). */
+  problems: string[];
+  /** The figures behind the verdict, for the readable report. */
+  details: string[];
+  /** A drill's own figures, added to its `--json` object beside the fields above (e.g. postgres-failover's writeOutageSeconds). */
+  figures?: Record<string, DrillFigure>;
+}
+
+export type DrillFigure = number | boolean | string | null | { [key: string]: number | null };
+
+export interface Drill {
+  name: DrillName;
+  /** One line: the fault and what passing means. */
+  description: string;
+  run(ctx: DrillContext): Promise<DrillResult>;
+}

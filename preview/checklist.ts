@@ -1,0 +1,150 @@
+/**
+ * "Before the first `pulumi up`": what the stack needs that the program does not create, derived from the plan,
+ * each with the command that verifies it. The offline preview prints it; docs/preview.md explains each item.
+ */
+import type { PlannedResource } from "./plan";
+import { PROVIDER_FACTS } from "../infra/provider-facts/facts";
+import { TYPE } from "../infra/type-tokens";
+
+/** One precondition. */
+export interface ChecklistItem {
+  /** What must be true. */
+  check: string;
+  /** Why: what fails otherwise (and the source, where a provider document says so). */
+  why: string;
+  /** A command that shows whether it is true. */
+  command: string;
+}
+
+const T = {
+  vpc: TYPE.vpc,
+  doks: TYPE.kubernetesCluster,
+  deployment: TYPE.deployment,
+  monitor: TYPE.monitorAlert,
+  uptimeAlert: TYPE.uptimeAlert,
+  certificate: TYPE.certificate,
+  dns: TYPE.dnsRecord,
+  helmRelease: TYPE.helmRelease,
+  database: TYPE.databaseCluster,
+};
+
+const REGISTRY_HOST = "registry.digitalocean.com/";
+
+/** Valkey's TLS port at DigitalOcean (infra/security-manifests.ts, DATABASE_PORTS). */
+const VALKEY_TLS_PORT = 25061;
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+}
+
+/** E-mail addresses that alerts notify (monitor alerts and uptime alerts). */
+function alertEmails(resources: readonly PlannedResource[]): string[] {
+  const emails = resources.flatMap((r) => {
+    if (r.type === T.monitor) return strings((r.props.alerts as { emails?: unknown } | undefined)?.emails);
+    if (r.type === T.uptimeAlert)
+      return (Array.isArray(r.props.notifications) ? r.props.notifications : []).flatMap((n) =>
+        strings((n as { emails?: unknown }).emails),
+      );
+    return [];
+  });
+  return [...new Set(emails)].sort();
+}
+
+/** Container images of the plan's Deployments. */
+function images(resources: readonly PlannedResource[]): string[] {
+  const out = resources
+    .filter((r) => r.type === T.deployment)
+    .flatMap((r) => {
+      const containers = (r.props.spec as { template?: { spec?: { containers?: { image?: unknown }[] } } } | undefined)?.template?.spec
+        ?.containers;
+      return (containers ?? []).map((c) => c.image).filter((i): i is string => typeof i === "string");
+    });
+  return [...new Set(out)];
+}
+
+/** The checklist for a rendered plan. */
+export function firstUpChecklist(resources: readonly PlannedResource[]): ChecklistItem[] {
+  const items: ChecklistItem[] = [];
+  for (const vpc of resources.filter((r) => r.type === T.vpc && typeof r.props.ipRange === "string")) {
+    items.push({
+      check: `no other VPC of the account overlaps ${String(vpc.props.ipRange)} (gomeet:network.ipRange)`,
+      why:
+        "VPC ranges may not overlap within one account: the VPC, and everything after it, fails to create " +
+        `(${PROVIDER_FACTS.resources[T.vpc]!.properties.ipRange!.rules!.find((r) => r.privateCidrPrefix)!.source})`,
+      command: "doctl vpcs list --format Name,Region,IPRange",
+    });
+  }
+  const emails = alertEmails(resources);
+  if (emails.length) {
+    const note = PROVIDER_FACTS.notes.uptimeAlertEmailsVerified!;
+    items.push({
+      check: `every alert e-mail is verified on the DigitalOcean account: ${emails.join(", ")}`,
+      why: `"${note.text}" (${note.source}); an unverified address makes the alert fail to create`,
+      command: "doctl account get --format Email,EmailVerified   # the account owner; team members: Settings > Team in the control panel",
+    });
+  }
+  const registryImages = images(resources).filter((i) => i.startsWith(REGISTRY_HOST));
+  const integration = resources.some((r) => r.type === T.doks && r.props.registryIntegration === true);
+  if (registryImages.length || integration) {
+    const [registry, repository, tag] = registryImages.length
+      ? (/^registry\.digitalocean\.com\/([^/]+)\/([^:@]+)[:@](.+)$/.exec(registryImages[0]!)?.slice(1) ?? [
+          "<registry>",
+          "<repository>",
+          "<tag>",
+        ])
+      : ["<registry>", "<repository>", "<tag>"];
+    items.push({
+      check: `the container registry "${registry}" exists on the account and holds ${repository}:${tag}`,
+      why:
+        "registryIntegration connects the cluster to the account's registry, which the program does not create; " +
+        "without the image every pod stays in ImagePullBackOff",
+      command: `doctl registry get && doctl registry repository list-tags ${repository}`,
+    });
+  }
+  for (const release of resources.filter((r) => r.type === T.helmRelease && r.props.chart === "metrics-server")) {
+    const namespace = String(release.props.namespace ?? "default");
+    items.push({
+      check: `the cluster runs no metrics-server of its own that the Helm release "${String(release.props.name)}" (${namespace}) would collide with`,
+      why:
+        "Helm does not take over objects another install created (the Deployment, Service and the v1beta1.metrics.k8s.io APIService), nor a release name in use: " +
+        'the release fails with "exists and cannot be imported into the current release". Only a cluster that exists already ' +
+        "(e.g. metrics-server from the 1-click app or kubectl apply); DOKS installs none",
+      command: `kubectl -n ${namespace} get deploy,apiservice | grep metrics   # expect nothing, or only the release's own (label app.kubernetes.io/managed-by=Helm)`,
+    });
+  }
+  for (const valkey of resources.filter((r) => r.type === T.database && r.props.engine === "valkey")) {
+    const name = String(valkey.props.name);
+    items.push({
+      check: `the Valkey cluster ${name}'s certificate verifies with the CA DigitalOcean returns for it, host name included`,
+      why:
+        "the app verifies Valkey's server certificate against that CA and the host (app/src/tls.ts, rejectUnauthorized); one that " +
+        "does not verify keeps /readyz failing with a certificate error. Only a cluster that exists already; run openssl from a pod " +
+        "in the cluster (the database firewall admits only the cluster)",
+      command:
+        `id=$(doctl databases list --format ID,Name --no-header | awk '$2=="${name}"{print $1}') && ` +
+        `host=$(doctl databases connection "$id" --private --format Host --no-header) && ` +
+        `doctl databases get-ca "$id" -o json | jq -r .certificate | base64 -d > ca.pem   # then, in the cluster: ` +
+        `openssl s_client -connect "$host:${VALKEY_TLS_PORT}" -servername "$host" -verify_hostname "$host" -verify_return_error -CAfile ca.pem < /dev/null`,
+    });
+  }
+  const zones = [...new Set(resources.filter((r) => r.type === T.dns).map((r) => String(r.props.domain)))];
+  const letsEncrypt = resources.some((r) => r.type === T.certificate && r.props.type === "lets_encrypt");
+  for (const zone of zones) {
+    items.push({
+      check: `the DNS zone ${zone} is managed by DigitalOcean and delegated to its name servers`,
+      why: `the DnsRecord is created in that zone${letsEncrypt ? ", and the Let's Encrypt certificate is validated through it" : ""}; the program does not create the zone`,
+      command: `doctl compute domain get ${zone} && dig +short NS ${zone}   # expect ns1/ns2/ns3.digitalocean.com`,
+    });
+  }
+  return items;
+}
+
+/** The checklist as the preview prints it. */
+export function formatChecklist(items: readonly ChecklistItem[]): string {
+  if (!items.length) return "";
+  const lines = ["", "Before the first `pulumi up` (the program cannot create or check these; run each command):"];
+  items.forEach((item, i) => {
+    lines.push(`  ${i + 1}. ${item.check}`, `     why: ${item.why}`, `     check: ${item.command}`);
+  });
+  return lines.join("\n");
+}
