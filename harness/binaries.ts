@@ -28,13 +28,15 @@ export const DEBIAN_PACKAGE: Readonly<Record<BinaryName, string>> = {
   psql: "postgresql",
   nginx: "nginx-light",
   haproxy: "haproxy",
-  pg_autoctl: "postgresql-15-auto-failover",
+  // The extension for the server's major (15 on Debian 12, 16 on Ubuntu 24.04): see debianPackage().
+  pg_autoctl: "postgresql-<major>-auto-failover",
   pgbouncer: "pgbouncer",
   prometheus: "prometheus",
   promtool: "prometheus",
 };
 
 const POSTGRES_VERSIONS_DIR = "/usr/lib/postgresql";
+const POSTGRES_EXTENSIONS_DIR = "/usr/share/postgresql";
 const SBIN_DIRS = ["/usr/sbin", "/usr/local/sbin", "/sbin"];
 
 function isExecutableFile(file: string): boolean {
@@ -46,21 +48,39 @@ function isExecutableFile(file: string): boolean {
   }
 }
 
-/** /usr/lib/postgresql/<version>/bin directories, newest major version first. */
-function postgresBinDirs(): string[] {
+/** Whether PostgreSQL `version` has the pg_auto_failover extension installed (Debian's layout). */
+function hasAutoFailover(version: string): boolean {
+  return fs.existsSync(path.join(POSTGRES_EXTENSIONS_DIR, version, "extension", "pgautofailover.control"));
+}
+
+/** The installed PostgreSQL versions: those with pg_auto_failover first (the formation needs it), each group newest first. */
+function postgresVersions(): string[] {
   let versions: string[];
   try {
     versions = fs.readdirSync(POSTGRES_VERSIONS_DIR);
   } catch {
     return [];
   }
-  return versions
-    .filter((v) => /^\d+(\.\d+)?$/.test(v))
-    .sort((a, b) => Number(b) - Number(a))
-    .map((v) => path.join(POSTGRES_VERSIONS_DIR, v, "bin"));
+  const rank = (v: string): number => (hasAutoFailover(v) ? 0 : 1);
+  return versions.filter((v) => /^\d+(\.\d+)?$/.test(v)).sort((a, b) => rank(a) - rank(b) || Number(b) - Number(a));
 }
 
-/** Directories searched, in order: PATH, then the PostgreSQL version directories, then the sbin directories. */
+/** /usr/lib/postgresql/<version>/bin directories, in postgresVersions' order. */
+function postgresBinDirs(): string[] {
+  return postgresVersions().map((v) => path.join(POSTGRES_VERSIONS_DIR, v, "bin"));
+}
+
+/** The Debian package that provides `name` here: pg_autoctl's names the installed server's major. */
+export function debianPackage(name: BinaryName): string {
+  const pkg = DEBIAN_PACKAGE[name];
+  const major = postgresVersions()[0];
+  return name === "pg_autoctl" && major !== undefined ? pkg.replace("<major>", major) : pkg;
+}
+
+/**
+ * Directories searched, in order: PATH, then the PostgreSQL version directories (a major with pg_auto_failover
+ * first), then the sbin directories.
+ */
 export function searchPath(env: NodeJS.ProcessEnv = process.env): string[] {
   const fromPath = (env.PATH ?? "").split(path.delimiter).filter((dir) => dir !== "");
   return [...fromPath, ...postgresBinDirs(), ...SBIN_DIRS];
@@ -99,7 +119,7 @@ export function findBinaryIn(name: BinaryName, dirs: readonly string[]): string 
     const candidate = path.join(dir, name);
     if (isExecutableFile(candidate)) return candidate;
   }
-  const pkg = DEBIAN_PACKAGE[name];
+  const pkg = debianPackage(name);
   throw new Error(
     `${name} not found (searched ${dirs.join(", ")}). ` +
       `Install the Debian package "${pkg}": apt-get update && apt-get install -y ${pkg}`,

@@ -32,7 +32,10 @@ export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
   /** Working directory; defaults to this process's, or to the system temp dir when running as another user. */
   cwd?: string;
-  /** Run as this system user (via setpriv); the harness itself runs as root. */
+  /**
+   * Run as this system user (via setpriv) when the harness runs as root (initdb and PgBouncer refuse root); as an
+   * ordinary user (a CI runner, a developer), the process runs as that user.
+   */
   asUser?: SystemUser;
   /** Signal stop() sends first (default SIGTERM); e.g. SIGINT is PostgreSQL's fast shutdown. */
   stopSignal?: NodeJS.Signals;
@@ -181,6 +184,11 @@ function systemAccount(user: SystemUser): Account {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
+/** Whether this process runs as root: only then does `asUser` switch users (and tempDir's `owner` chown). */
+export function runsAsRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
 let exitHooksInstalled = false;
 
 /** Synchronously SIGKILLs every survivor and removes the temporary directories. */
@@ -227,7 +235,7 @@ export function spawnManaged(name: string, command: string, args: string[], opts
   installExitHooks();
   const wrapper = ["--pdeathsig", "SIGKILL"];
   let cwd = opts.cwd;
-  if (opts.asUser !== undefined) {
+  if (opts.asUser !== undefined && runsAsRoot()) {
     systemAccount(opts.asUser); // clear error if the user is missing
     wrapper.push(`--reuid=${opts.asUser}`, `--regid=${opts.asUser}`, "--init-groups");
     cwd ??= os.tmpdir();
@@ -342,7 +350,7 @@ export async function waitForReady(proc: ManagedProcess, check: () => Promise<bo
 }
 
 /**
- * A new empty directory under the system temp dir (mode 0700), owned by `owner` if given.
+ * A new empty directory under the system temp dir (mode 0700), owned by `owner` if given and we run as root.
  * Removed by stopAll, or when this process exits.
  */
 export async function tempDir(prefix: string, owner?: SystemUser): Promise<string> {
@@ -352,7 +360,7 @@ export async function tempDir(prefix: string, owner?: SystemUser): Promise<strin
   installExitHooks();
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), `gomeet-${prefix}-`));
   temporaryDirs.add(dir);
-  if (owner !== undefined) {
+  if (owner !== undefined && runsAsRoot()) {
     const { uid, gid } = systemAccount(owner);
     await fsp.chown(dir, uid, gid);
   }

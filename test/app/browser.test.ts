@@ -1,20 +1,19 @@
 /**
- * A real browser (Debian's chromium, driven by puppeteer-core) against two app instances on real Valkey and
- * PostgreSQL. A page from an allowed origin creates a room (a CORS preflight, then the POST), opens a
+ * A real browser (Debian's chromium, Google Chrome or $GOMEET_BROWSER: harness/browser.ts; driven by
+ * puppeteer-core) against two app instances on real Valkey and PostgreSQL. A page from an allowed origin creates a room (a CORS preflight, then the POST), opens a
  * WebSocket, exchanges messages with a Node client on the other instance, and, once its instance is killed,
  * reconnects to the other one with `since` and receives what it missed. A page from another origin is
  * refused: its POST fails CORS (the preflight is answered 403) and its WebSocket upgrade is refused (403).
  */
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { startApp, type RunningApp } from "../../app/src/app";
+import { findBrowser } from "../../harness/browser";
 import { startBrowserPage, type BrowserPageServer } from "../../harness/browser-page";
 import { startLivekitStandIn } from "../../harness/livekit-standin";
 import { startPostgres } from "../../harness/postgres";
 import { onStopAll, stopAll, type ManagedProcess } from "../../harness/process";
 import { startRedis } from "../../harness/redis";
 import { api, appConfig, OpenClients, spawnApp, token, type Backends } from "./helpers";
-
-const CHROMIUM = "/usr/bin/chromium";
 
 let allowed: BrowserPageServer;
 let other: BrowserPageServer;
@@ -38,7 +37,7 @@ beforeAll(async () => {
   const backends: Backends = { redisUrl: redis.url, databaseUrl: postgres.url, livekit: [livekit] };
   const env = { CORS_ALLOWED_ORIGINS: allowed.origin };
   [a, b] = await Promise.all([spawnApp(backends, "browser-a", env), startApp(appConfig(backends, "browser-b", env))]);
-  browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
+  browser = await puppeteer.launch({ executablePath: findBrowser(), headless: true, args: ["--no-sandbox"] });
   onStopAll(() => browser.close());
 }, 90_000);
 
