@@ -307,7 +307,11 @@ export function figuresAt(
 }
 
 /** Whether `system` held at every rate tried so far. */
-function stillHolds(steps: readonly FanoutStep[], system: SystemName, plan: FanoutPlan): boolean {
+function stillHolds(
+  steps: readonly FanoutStep[],
+  system: SystemName,
+  plan: Pick<FanoutPlan, "maxOtherCpuPercent" | "p99LimitMs">,
+): boolean {
   const rates = new Set(steps.filter((s) => s.system === system).map((s) => s.offeredPerSecond));
   return [...rates].every((rate) => figuresAt(steps, system, rate, plan)?.held === true);
 }
@@ -327,11 +331,19 @@ export async function runFanout(targets: FanoutSystem[], plan: FanoutPlan, budge
       steps.push(...(await measuredStep(target, drainers.get(target.system.name) as DrainTracker, rate, plan, budget)));
     }
   }
-  return summarise(steps, targets, plan);
+  return summarise(
+    steps,
+    targets.map((t) => t.system.name),
+    plan,
+  );
 }
 
 /** The highest rate up to which `system` held at every rate (0 if not even the first). */
-function maxHeldRate(steps: readonly FanoutStep[], system: SystemName, plan: FanoutPlan): number {
+export function maxHeldRate(
+  steps: readonly FanoutStep[],
+  system: SystemName,
+  plan: Pick<FanoutPlan, "maxOtherCpuPercent" | "p99LimitMs">,
+): number {
   const rates = [...new Set(steps.filter((s) => s.system === system).map((s) => s.offeredPerSecond))].sort((a, b) => a - b);
   let best = 0;
   for (const rate of rates) {
@@ -343,13 +355,18 @@ function maxHeldRate(steps: readonly FanoutStep[], system: SystemName, plan: Fan
 
 const NOT_RUN = { deliveriesPerCpuSecond: Number.NaN, p99Ms: Number.NaN };
 
-function summarise(steps: FanoutStep[], targets: readonly FanoutSystem[], plan: FanoutPlan): FanoutResult {
+/** The fan-out's figures from its steps: the ratios and p99 at 3,000 msg/s, the highest rates held, the systems still holding. */
+export function summarise(
+  steps: FanoutStep[],
+  systems: readonly SystemName[],
+  plan: Pick<FanoutPlan, "maxOtherCpuPercent" | "p99LimitMs">,
+): FanoutResult {
   const ours = figuresAt(steps, "gomeet", RATE_FOR_TARGETS, plan) ?? NOT_RUN;
   const candidate = figuresAt(steps, "candidate", RATE_FOR_TARGETS, plan) ?? NOT_RUN;
   const socketio = figuresAt(steps, "socketio", RATE_FOR_TARGETS, plan) ?? NOT_RUN;
   const raw = figuresAt(steps, "raw", RATE_FOR_TARGETS, plan) ?? NOT_RUN;
   return {
-    ...(targets.some((t) => t.system.name === "candidate")
+    ...(systems.includes("candidate")
       ? {
           candidate: {
             efficiencyVsSocketio: candidate.deliveriesPerCpuSecond / socketio.deliveriesPerCpuSecond,
@@ -367,6 +384,6 @@ function summarise(steps: FanoutStep[], targets: readonly FanoutSystem[], plan: 
     efficiencyVsCeiling: ours.deliveriesPerCpuSecond / raw.deliveriesPerCpuSecond,
     p99MsAt3000: ours.p99Ms,
     maxRateUnder50msP99: { ours: maxHeldRate(steps, "gomeet", plan), socketio: maxHeldRate(steps, "socketio", plan) },
-    notReached: targets.map((t) => t.system.name).filter((name) => stillHolds(steps, name, plan)),
+    notReached: systems.filter((name) => stillHolds(steps, name, plan)),
   };
 }

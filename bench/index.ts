@@ -1,10 +1,11 @@
 /**
- * `npm run bench [-- --json]` (options: see options.ts)
+ * `npm run bench [-- --json] [--check]` (options: see options.ts)
  *
  * Starts Valkey, PostgreSQL, a LiveKit stand-in, three GoMeet instances, three Socket.IO nodes and
  * a raw ws server on 127.0.0.1, drives them from client worker processes, and prints the fan-out,
  * connection and token figures: tables on stdout (stderr with --json), progress on stderr, and
- * with --json the result document on stdout. Everything it started is stopped when it ends.
+ * with --json the result document on stdout. With --check it exits 1 when a target of the parts that ran is
+ * missed (bench/targets.ts). Everything it started is stopped when it ends.
  */
 import os from "node:os";
 import { stopAll } from "../harness/process";
@@ -12,6 +13,7 @@ import { openFilesLimit, runConnections, type ConnectionsPlan } from "./connecti
 import { connectFanoutClients, runFanout, type FanoutPlan, type FanoutResult } from "./fanout";
 import { Budget, log } from "./progress";
 import { renderTables, resultDocument, type BenchResults, type MachineInfo } from "./report";
+import { benchTargets, missedSummary } from "./targets";
 import { createRooms } from "./rooms";
 import { parseOptions, type BenchOptions } from "./options";
 import { prioritise } from "./priority";
@@ -152,6 +154,11 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(resultDocument(results), null, 2)}\n`);
   } else {
     process.stdout.write(`\n${tables}`);
+  }
+  if (options.check) {
+    const missed = missedSummary(benchTargets(results));
+    log(missed ?? "--check: every target of the parts that ran was met");
+    if (missed !== undefined) process.exitCode = 1;
   }
 }
 

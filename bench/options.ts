@@ -9,12 +9,14 @@ export const SYSTEMS: readonly SystemName[] = ["gomeet", "socketio", "raw"];
 const SYSTEM_CHOICES: readonly SystemName[] = [...SYSTEMS, "candidate"];
 
 export const USAGE =
-  `usage: npm run bench [-- --json] [--only ${PARTS.join(",")}] [--systems ${SYSTEM_CHOICES.join(",")}] ` +
+  `usage: npm run bench [-- --json] [--check] [--only ${PARTS.join(",")}] [--systems ${SYSTEM_CHOICES.join(",")}] ` +
   "[--rates 1000,3000] [--cpu-prof-dir <dir>] [--nice=<-20..19>]";
 
 export interface BenchOptions {
   /** Print the result document on stdout (tables go to stderr). */
   json: boolean;
+  /** Exit 1 when a target of the parts that ran is missed (bench/targets.ts). */
+  check: boolean;
   parts: Set<Part>;
   /** Systems the fan-out runs (default: all, the candidate build included when there is one). */
   systems?: SystemName[];
@@ -63,6 +65,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       args: argv,
       options: {
         json: { type: "boolean", default: false },
+        check: { type: "boolean", default: false },
         only: { type: "string" },
         systems: { type: "string" },
         rates: { type: "string" },
@@ -79,6 +82,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   if (profileDir === "") throw new Error(`--cpu-prof-dir takes a directory\n${USAGE}`);
   return {
     json: values.json === true,
+    check: values.check === true,
     parts: new Set(listOf("only", values.only, PARTS) ?? PARTS),
     systems: listOf("systems", values.systems, SYSTEM_CHOICES),
     rates: ratesOf(values.rates),

@@ -1,7 +1,8 @@
 /**
  * The client worker's HTTP load: token requests (POST /rooms/:id/token) at a fixed rate spread over the
- * servers on keep-alive agents, with the latency of those issued after the warm-up recorded. "cached"
- * mode reuses a few (room, user) pairs on every server; otherwise each request is a new user.
+ * servers on keep-alive agents. Of those issued after the warm-up, the latency of each successful answer (2xx)
+ * is recorded; the others (non-2xx, errors, timeouts) are counted apart, so a fast failure never counts as a fast
+ * answer. "cached" mode reuses a few (room, user) pairs on every server; otherwise each request is a new user.
  */
 import http from "node:http";
 import { performance } from "node:perf_hooks";
@@ -11,6 +12,11 @@ import type { HttpLoadReply, HttpLoadRequest } from "./worker-protocol";
 
 const MAX_ERRORS_KEPT = 5;
 const HTTP_REQUEST_TIMEOUT_MS = 5000;
+
+/** A token request succeeded: a 2xx answer (the app answers 200 with the token). */
+export function isSuccess(status: string): boolean {
+  return /^2\d\d$/.test(status);
+}
 
 export async function httpLoad(request: HttpLoadRequest): Promise<HttpLoadReply> {
   const total = Math.ceil((request.ratePerSecond * request.durationMs) / 1000);
@@ -28,7 +34,9 @@ export async function httpLoad(request: HttpLoadRequest): Promise<HttpLoadReply>
   const histogram = new LatencyHistogram();
   const statuses: Record<string, number> = {};
   const failures: string[] = [];
+  let measured = 0;
   let recorded = 0;
+  let failed = 0;
   let finished = 0;
   let firstRecorded = Number.POSITIVE_INFINITY;
   let lastRecorded = 0;
@@ -47,7 +55,8 @@ export async function httpLoad(request: HttpLoadRequest): Promise<HttpLoadReply>
         statuses[status] = (statuses[status] ?? 0) + 1;
         if (record) {
           const end = performance.now();
-          histogram.record(end - issuedAt);
+          if (isSuccess(status)) histogram.record(end - issuedAt);
+          else failed++;
           recorded++;
           firstRecorded = Math.min(firstRecorded, issuedAt);
           lastRecorded = Math.max(lastRecorded, end);
@@ -94,7 +103,9 @@ export async function httpLoad(request: HttpLoadRequest): Promise<HttpLoadReply>
       const due = Math.min(total, Math.floor(((now - started) / 1000) * request.ratePerSecond));
       for (; sent < due; sent++) {
         const scheduledAt = started + (sent * 1000) / request.ratePerSecond;
-        inflight.push(issue(sent, scheduledAt - started >= request.warmupMs));
+        const record = scheduledAt - started >= request.warmupMs;
+        if (record) measured++;
+        inflight.push(issue(sent, record));
       }
       if (sent >= total) resolve();
       else setTimeout(tick, 1);
@@ -111,6 +122,8 @@ export async function httpLoad(request: HttpLoadRequest): Promise<HttpLoadReply>
   return {
     sent,
     recorded,
+    // Measured requests without a 2xx answer: non-2xx, errors, and those still unanswered at the end.
+    failed: failed + (measured - recorded),
     latency: histogram.toSparse(),
     statuses,
     errors: failures,

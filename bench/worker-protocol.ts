@@ -98,7 +98,11 @@ export interface CountsReply {
 
 export interface HttpLoadReply {
   sent: number;
+  /** Requests after the warm-up that were answered (any status, or an error). */
   recorded: number;
+  /** Requests after the warm-up without a 2xx answer (non-2xx, error, or unanswered at the end). */
+  failed: number;
+  /** Latency of the successful (2xx) answers only. */
   latency: SparseHistogram;
   statuses: Record<string, number>;
   errors: string[];

@@ -7,7 +7,9 @@
  * standby node: nobody takes a manual step.
  *
  * Timings are the monitor's GUCs and the keepers' `timeout.*` settings (see FAILOVER_SETTINGS).
- * Every process runs as the `postgres` user. The nodes listen on 127.0.0.1 only.
+ * Every process runs as the `postgres` user when the harness runs as root, else as the current user; either way the
+ * superuser is `postgres` (the harness makes each data directory with initdb, and pg_autoctl takes it over). The
+ * nodes listen on 127.0.0.1 only.
  */
 import fsSync from "node:fs";
 import fs from "node:fs/promises";
@@ -16,10 +18,19 @@ import { Client } from "pg";
 import { findBinary } from "./binaries";
 import { freePort } from "./ports";
 import { processTree, signalAll } from "./proc-tree";
-import { spawnManaged, tempDir, waitFor, waitForReady, type ManagedProcess } from "./process";
+import {
+  autoctlEnv,
+  formationSocketDir,
+  initDataDir,
+  nodeHome,
+  POSTGRES_USER,
+  postgresBinDir,
+  runAutoctl,
+  type AutoctlHome,
+} from "./pg-autoctl";
+import { spawnManaged, waitFor, waitForReady, type ManagedProcess } from "./process";
 
 const LOOPBACK = "127.0.0.1" as const;
-const POSTGRES_USER = "postgres" as const;
 export const DATABASE = "gomeet";
 const FORMATION_TIMEOUT_MS = 60_000;
 
@@ -120,33 +131,6 @@ export interface PgFormation {
   stop(): Promise<void>;
 }
 
-/** The environment pg_autoctl runs with: the server's bin dir first, its config and state in the node's directory. */
-/** The real directory of the PostgreSQL server binaries (/usr/local/bin may hold symlinks to some of them only). */
-function postgresBinDir(): string {
-  return path.dirname(fsSync.realpathSync(findBinary("postgres")));
-}
-
-function autoctlEnv(home: string): NodeJS.ProcessEnv {
-  const binDir = postgresBinDir();
-  return {
-    PATH: `${binDir}:${process.env.PATH ?? ""}`,
-    XDG_CONFIG_HOME: path.join(home, "config"),
-    XDG_DATA_HOME: path.join(home, "share"),
-    XDG_RUNTIME_DIR: path.join(home, "run"),
-    HOME: home,
-    PGHOST: undefined,
-    PGPORT: undefined,
-    PGDATA: undefined,
-  };
-}
-
-async function runAutoctl(name: string, home: string, args: string[]): Promise<string> {
-  const proc = spawnManaged(name, findBinary("pg_autoctl"), args, { asUser: POSTGRES_USER, env: autoctlEnv(home) });
-  const code = await proc.exited;
-  if (code !== 0) throw new Error(`pg_autoctl ${args.join(" ")} failed with exit code ${String(code)}\n${proc.logs()}`);
-  return proc.logs();
-}
-
 async function query<T extends object>(url: string, sql: string, values: unknown[] = []): Promise<T[]> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 1000 });
   // Connection errors also reject connect()/query(), which is where they are reported.
@@ -158,12 +142,6 @@ async function query<T extends object>(url: string, sql: string, values: unknown
     // Closing a connection that never opened fails too; the connect/query error above is the one that matters.
     await client.end().catch(() => undefined);
   }
-}
-
-/** A directory owned by postgres holding pg_autoctl's config/state dirs and the data dir. */
-async function nodeHome(label: string): Promise<{ home: string; dataDir: string }> {
-  const home = await tempDir(label, POSTGRES_USER);
-  return { home, dataDir: path.join(home, "data") };
 }
 
 function postmasterPid(keeper: ManagedProcess, dataDir: string): number | undefined {
@@ -187,23 +165,24 @@ function readCmdline(pid: number): string[] {
 class AutoctlNode implements FormationNode {
   readonly host = LOOPBACK;
   readonly url: string;
+  readonly dataDir: string;
   process!: ManagedProcess;
 
   constructor(
     readonly name: string,
     readonly port: number,
-    readonly home: string,
-    readonly dataDir: string,
+    readonly dirs: AutoctlHome,
     private readonly formationStates: () => Promise<NodeStatus[]>,
   ) {
     this.url = `postgres://${POSTGRES_USER}@${LOOPBACK}:${port}/${DATABASE}`;
+    this.dataDir = dirs.dataDir;
   }
 
   /** Starts the keeper; resolves once its PostgreSQL accepts connections. */
   async run(): Promise<void> {
     this.process = spawnManaged(`pg_autoctl-${this.name}`, findBinary("pg_autoctl"), ["run", "--pgdata", this.dataDir], {
       asUser: POSTGRES_USER,
-      env: autoctlEnv(this.home),
+      env: autoctlEnv(this.dirs),
       // SIGINT: pg_autoctl stops its PostgreSQL with a fast shutdown, then exits.
       stopSignal: "SIGINT",
     });
@@ -250,10 +229,12 @@ function monitorSettings(): string {
   return ["", "# --- GoMeet test harness: failure detector timings ---", ...lines, ""].join("\n");
 }
 
-async function createMonitor(): Promise<PgFormation["monitor"]> {
+async function createMonitor(socketDir: string): Promise<PgFormation["monitor"]> {
   const port = await freePort();
-  const { home, dataDir } = await nodeHome(`pg-monitor-${port}`);
-  await runAutoctl(`pg_autoctl-create-monitor-${port}`, home, [
+  const dirs = await nodeHome(`pg-monitor-${port}`, socketDir);
+  const { dataDir } = dirs;
+  await initDataDir(`monitor-${port}`, dirs);
+  await runAutoctl(`pg_autoctl-create-monitor-${port}`, dirs, [
     "create",
     "monitor",
     "--pgdata",
@@ -272,7 +253,7 @@ async function createMonitor(): Promise<PgFormation["monitor"]> {
   const url = `postgres://autoctl_node@${LOOPBACK}:${port}/pg_auto_failover?sslmode=disable`;
   const proc = spawnManaged(`pg_autoctl-monitor-${port}`, findBinary("pg_autoctl"), ["run", "--pgdata", dataDir], {
     asUser: POSTGRES_USER,
-    env: autoctlEnv(home),
+    env: autoctlEnv(dirs),
     stopSignal: "SIGINT",
   });
   await waitForReady(proc, async () => (await query(url, "SELECT 1 FROM pgautofailover.formation")).length > 0, {
@@ -284,10 +265,19 @@ async function createMonitor(): Promise<PgFormation["monitor"]> {
 }
 
 /** `pg_autoctl create postgres` (registers the node; the second one is made from the first with pg_basebackup), then `run`. */
-async function createNode(name: string, monitorUrl: string, states: () => Promise<NodeStatus[]>, first: boolean): Promise<AutoctlNode> {
+async function createNode(
+  name: string,
+  monitorUrl: string,
+  states: () => Promise<NodeStatus[]>,
+  first: boolean,
+  socketDir: string,
+): Promise<AutoctlNode> {
   const port = await freePort();
-  const { home, dataDir } = await nodeHome(`pg-${name}-${port}`);
-  await runAutoctl(`pg_autoctl-create-${name}`, home, [
+  const dirs = await nodeHome(`pg-${name}-${port}`, socketDir);
+  const { dataDir } = dirs;
+  // The second node is made from the first by pg_autoctl (pg_basebackup).
+  if (first) await initDataDir(name, dirs);
+  await runAutoctl(`pg_autoctl-create-${name}`, dirs, [
     "create",
     "postgres",
     "--pgdata",
@@ -313,9 +303,9 @@ async function createNode(name: string, monitorUrl: string, states: () => Promis
   // The second node's postgresql.conf is a copy of the first one's (pg_basebackup), settings included.
   if (first) await fs.appendFile(path.join(dataDir, "postgresql.conf"), NODE_SETTINGS);
   for (const [key, value] of Object.entries(FAILOVER_SETTINGS.keeper)) {
-    await runAutoctl(`pg_autoctl-config-${name}`, home, ["config", "set", "--pgdata", dataDir, key, String(value)]);
+    await runAutoctl(`pg_autoctl-config-${name}`, dirs, ["config", "set", "--pgdata", dataDir, key, String(value)]);
   }
-  const node = new AutoctlNode(name, port, home, dataDir, states);
+  const node = new AutoctlNode(name, port, dirs, states);
   await node.run();
   return node;
 }
@@ -325,7 +315,9 @@ async function createNode(name: string, monitorUrl: string, states: () => Promis
  * from the first); resolves once the monitor reports primary + secondary.
  */
 export async function startPgFormation(): Promise<PgFormation> {
-  const monitor = await createMonitor();
+  // One unix socket directory for the whole formation: the second node's configuration is a copy of the first's.
+  const socketDir = await formationSocketDir();
+  const monitor = await createMonitor(socketDir);
   const nodes: AutoctlNode[] = [];
   const states = async (): Promise<NodeStatus[]> => {
     const rows = await query<{ nodename: string; nodeport: number; reportedstate: string; goalstate: string }>(
@@ -339,13 +331,13 @@ export async function startPgFormation(): Promise<PgFormation> {
     await monitor.process.stop(15_000);
   };
   try {
-    nodes.push(await createNode("node_a", monitor.url, states, true));
+    nodes.push(await createNode("node_a", monitor.url, states, true, socketDir));
     await waitFor(async () => (await states()).some((s) => s.reported === "single"), {
       timeoutMs: FORMATION_TIMEOUT_MS,
       intervalMs: 100,
       what: "the first node to be the formation's single primary",
     });
-    nodes.push(await createNode("node_b", monitor.url, states, false));
+    nodes.push(await createNode("node_b", monitor.url, states, false, socketDir));
   } catch (error) {
     await stop();
     throw error;

@@ -3,11 +3,12 @@
  * take what they forked with them, and never outlive the Node process that started them.
  */
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { DEBIAN_PACKAGE, findBinary, findBinaryIn, type BinaryName } from "../../harness/binaries";
 import { freePort } from "../../harness/ports";
 import { identify, isAlive, processTree, type ProcessIdentity } from "../../harness/proc-tree";
-import { runningProcesses, spawnManaged, stopAll, tempDir, waitFor, waitForReady } from "../../harness/process";
+import { runningProcesses, runsAsRoot, spawnManaged, stopAll, tempDir, waitFor, waitForReady } from "../../harness/process";
 
 const TSX = path.resolve(__dirname, "../../node_modules/.bin/tsx");
 const PROCESS_MODULE = path.resolve(__dirname, "../../harness/process");
@@ -34,6 +35,8 @@ describe("findBinary", () => {
     ["pg_basebackup", "postgresql"],
     ["nginx", "nginx-light"],
     ["haproxy", "haproxy"],
+    // The extension for the installed server's major (15 on Debian 12, 16 on Ubuntu 24.04), not a fixed name.
+    ["pg_autoctl", `postgresql-${path.basename(path.dirname(path.dirname(fs.realpathSync(findBinary("postgres")))))}-auto-failover`],
   ] as const)("names %s and the Debian package %s when it is missing", (name, pkg) => {
     const empty = fs.mkdtempSync("/tmp/gomeet-nobin-");
     try {
@@ -63,10 +66,10 @@ describe("spawnManaged", () => {
     expect(lines).not.toContain("line 300");
   });
 
-  it("runs as the postgres user when asked", async () => {
+  it("runs as the postgres user when asked and root, as the current user when not root (a CI runner, a developer)", async () => {
     const proc = spawnManaged("whoami", "/usr/bin/id", ["-un"], { asUser: "postgres" });
     await expect(proc.exited).resolves.toBe(0);
-    expect(proc.logs().trim()).toBe("postgres");
+    expect(proc.logs().trim()).toBe(runsAsRoot() ? "postgres" : os.userInfo().username);
   });
 
   it("merges env over the parent's environment", async () => {
@@ -138,11 +141,12 @@ describe("waitFor", () => {
 });
 
 describe("tempDir", () => {
-  it("creates a private directory, owned by postgres when asked, removed by stopAll", async () => {
+  it("creates a private directory, owned by postgres when asked (as root; by the current user otherwise), removed by stopAll", async () => {
     const mine = await tempDir("mine");
     const theirs = await tempDir("theirs", "postgres");
     expect(fs.statSync(mine).mode & 0o777).toBe(0o700);
-    expect(fs.statSync(theirs).uid).toBe(Number(/^postgres:x:(\d+):/m.exec(fs.readFileSync("/etc/passwd", "utf8"))?.[1]));
+    const postgresUid = Number(/^postgres:x:(\d+):/m.exec(fs.readFileSync("/etc/passwd", "utf8"))?.[1]);
+    expect(fs.statSync(theirs).uid).toBe(runsAsRoot() ? postgresUid : process.getuid?.());
     await stopAll();
     expect(fs.existsSync(mine)).toBe(false);
     expect(fs.existsSync(theirs)).toBe(false);
