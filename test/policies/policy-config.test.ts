@@ -41,13 +41,28 @@ describe("per-stack policy config files", () => {
     expect(scorecard.find((row) => row.tier === "region")).toMatchObject({ spof: true, accepted: expect.any(String) });
   });
 
-  it("relaxes thresholds only: the staging config disables no policy and lowers no floor below one", () => {
+  it("relaxes thresholds only: the staging config disables no policy and lowers no floor below one (but the one it names)", () => {
+    // The one floor staging takes to zero, on purpose: it runs no read-only replica (Pulumi.staging.yaml readReplicas: 0).
+    const zeroAllowed = new Set(["postgres-read-replica.minReadReplicas"]);
+    const floors: string[] = [];
     for (const [policy, entry] of Object.entries(loadPolicyConfig("staging"))) {
       expect([policy, entry.enforcementLevel ?? "default"]).not.toEqual([policy, "disabled"]);
       for (const [key, value] of Object.entries(entry)) {
-        if (key !== "enforcementLevel") expect([policy, key, typeof value === "number" && value >= 0]).toEqual([policy, key, true]);
+        if (key === "enforcementLevel") continue;
+        const floor = zeroAllowed.has(`${policy}.${key}`) ? 0 : 1;
+        expect([policy, key, typeof value === "number" && Number.isInteger(value) && value >= floor]).toEqual([policy, key, true]);
+        floors.push(`${policy}.${key}=${String(value)}`);
       }
     }
+    expect(floors).toEqual([
+      "postgres-standby.minNodeCount=1",
+      "postgres-read-replica.minReadReplicas=0",
+      "valkey-high-availability.minNodeCount=1",
+      "doks-high-availability.minNodes=2",
+      "deployment-replicas.minReplicas=2",
+      "pod-disruption-budget.minAvailable=1",
+      "hpa-min-replicas.minReplicas=2",
+    ]);
   });
 
   it("still holds staging to everything it does not relax", async () => {
