@@ -26,28 +26,31 @@ beforeAll(async () => {
 });
 
 test("the stack and the app agree on what an origin is, and normalise it the same way", () => {
-  const items = [
-    "https://app.gomeet.example",
-    "HTTPS://App.Gomeet.Example:443",
-    "http://127.0.0.1:5173",
-    "http://[::1]:8080",
-    "https://app.gomeet.example/",
-    "https://app.gomeet.example/x",
-    "https://u@app.gomeet.example",
-    "https://app.gomeet.example?q",
-    "*",
-    "null",
-    "app.gomeet.example",
-    "wss://app.gomeet.example",
+  // [item, the origin it stands for, or undefined: refused]. Fixed values, not the code's own answers.
+  const cases: Array<[string, string | undefined]> = [
+    ["https://app.gomeet.example", "https://app.gomeet.example"],
+    ["HTTPS://App.Gomeet.Example:443", "https://app.gomeet.example"], // scheme and host lower-cased, default port dropped
+    ["http://app.gomeet.example:80", "http://app.gomeet.example"],
+    ["https://app.gomeet.example:8443", "https://app.gomeet.example:8443"],
+    ["http://127.0.0.1:5173", "http://127.0.0.1:5173"],
+    ["http://[::1]:8080", "http://[::1]:8080"],
+    ["https://app.gomeet.example/", undefined], // a path, even "/"
+    ["https://app.gomeet.example/x", undefined],
+    ["https://u@app.gomeet.example", undefined], // credentials
+    ["https://app.gomeet.example?q", undefined], // a query
+    ["*", undefined],
+    ["null", undefined],
+    ["app.gomeet.example", undefined], // no scheme
+    ["wss://app.gomeet.example", undefined], // not http(s)
   ];
-  for (const item of items) {
+  for (const [item, expected] of cases) {
     let app: string | undefined;
     try {
       app = parseOrigin(item);
     } catch {
       app = undefined;
     }
-    expect([item, stackOrigin(item)]).toEqual([item, app]);
+    expect([item, app, stackOrigin(item)]).toEqual([item, expected, expected]);
   }
 });
 
