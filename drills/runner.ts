@@ -3,7 +3,7 @@
  * and leaves it whole again; a drill that throws counts as failed, with the error as its problem.
  */
 import type { Cluster } from "../harness/cluster/cluster";
-import { AlertWatch, ALERT_SETTLE_MS, EXPECTED_ALERTS } from "./alerts";
+import { AlertWatch, ALERT_SETTLE_MS, judgeAlerts, requiredAlerts } from "./alerts";
 import { waitClusterHealthy } from "./cluster-health";
 import { badInput } from "./faults/bad-input";
 import { instanceKill } from "./faults/instance-kill";
@@ -60,19 +60,17 @@ export async function runDrill(cluster: Cluster, drill: Drill, scale: DrillScale
   progress(`${drill.name}: ${drill.description}`);
   const alerts = await AlertWatch.start(cluster.prometheus);
   let result: DrillResult;
+  let missing: string[] = [];
   try {
     result = await drill.run({ cluster, scale, progress, alerts });
-    const missing = await alerts.settle(EXPECTED_ALERTS[drill.name] ?? [], ALERT_SETTLE_MS);
-    for (const name of missing)
-      result.details.push(`expected alert ${name} did not fire within ${ALERT_SETTLE_MS / 1000} s after the drill`);
+    missing = await alerts.settle(requiredAlerts(drill.name), ALERT_SETTLE_MS);
   } catch (error) {
     result = failed(drill.name, `the drill could not run: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
     await alerts.stop();
   }
   result.alerts = alerts.firedSince(result.faultAt ?? began);
-  const pollErrors = alerts.failedPolls();
-  if (pollErrors.length > 0) result.details.push(`${pollErrors.length} alert poll(s) failed, e.g. ${pollErrors[0]}`);
+  judgeAlerts(result, missing, alerts.failedPolls());
   progress(`${drill.name}: alerts ${result.alerts.map((a) => `${a.name} after ${a.firedAfterSeconds.toFixed(2)} s`).join(", ") || "none"}`);
   progress(
     `${drill.name}: ${result.passed ? "PASS" : `FAIL (${result.problems.join("; ")})`} in ${((Date.now() - began) / 1000).toFixed(1)} s`,

@@ -14,7 +14,7 @@
  *
  * Pass: writes back within 10 s of the fault, 0 failed reads, 0 app restarts, every failed write a
  * fast 503 database_unavailable, nothing else failed, nothing lost or duplicated in realtime, /readyz
- * degraded. Acknowledged writes lost are reported, not judged: with an asynchronous standby (as on
+ * degraded, the read-only replica has a write made after the failover within 30 s (followed or rebuilt). Acknowledged writes lost are reported, not judged: with an asynchronous standby (as on
  * DigitalOcean) losing the last commits is possible by design; synchronous_commit = on is what brings
  * it to 0, at the measured price.
  */
@@ -94,7 +94,7 @@ export const postgresFailover: Drill = {
             return true;
           },
           { timeoutMs: 30_000, intervalMs: 100, what: "the read-only replica to have a write made after the failover" },
-        ).catch((error: unknown) => ctx.progress(`postgres-failover: ${(error as Error).message}`));
+        ).catch((error: unknown) => ctx.progress(`postgres-failover: ${(error as Error).message}`)); // judged below: replicaCaughtUpAt
         ctx.progress(
           `postgres-failover: ${promoted} promoted after ${seconds(promotedAt - faultAt)}; restarting ${victim.name} as the standby`,
         );
@@ -159,6 +159,10 @@ export const postgresFailover: Drill = {
       verdict.require(otherFailures.length === 0, `${otherFailures.length} request(s) other than writes failed`);
       verdict.require(degradedSeen, "no instance's /readyz reported the primary as down");
       verdict.require(value.stableAt !== undefined, "the service was not stable within 30 s of the fault");
+      verdict.require(
+        value.replicaCaughtUpAt !== undefined,
+        "the read-only replica never had a write made after the failover (30 s): reads from it would stay stale",
+      );
       const result = verdict.resultFromLoad(obs, { recoveryMs: writeOutageMs, degradedSeen });
       const round = (ms: number | undefined): number | null =>
         ms === undefined || !Number.isFinite(ms) ? null : Math.round(ms / 10) / 100;

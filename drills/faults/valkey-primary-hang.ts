@@ -4,7 +4,8 @@
  * The thawed node still believes it is the primary until a Sentinel turns it into a replica of the new
  * one; anything it accepted meanwhile would be thrown away by that resync. Pass: like valkey-failover
  * (writes back within 5 s, no acknowledged message lost, no duplicate, /readyz showed the outage), and
- * after the thaw the old primary rejoins as an in-sync replica with still nothing lost.
+ * after the thaw the old primary rejoins as an in-sync replica with still nothing lost, the endpoint never routes
+ * to it while it still claims to be primary, and no request fails after the thaw (judgeThaw).
  */
 import { processTree, signalAll } from "../../harness/proc-tree";
 import { waitFor } from "../../harness/process";
@@ -14,6 +15,25 @@ import type { Drill, DrillContext, DrillResult } from "../types";
 import { commonChecks, seconds, Verdict } from "../verdict";
 
 const MAX_RECOVERY_MS = 5000;
+
+/** What happened after SIGCONT, as the drill measured it. */
+export interface ThawFigures {
+  /** The old primary, host:port. */
+  before: string;
+  /** The Valkey endpoint (HAProxy) marked the thawed old primary UP while it was not yet a replica of the new one. */
+  routedAfterThaw: boolean;
+  /** Requests of the load that failed after the thaw. */
+  failedAfterThaw: number;
+}
+
+/** The thaw's part of the verdict: routing to the thawed node, or any failure after the thaw, fails the drill. */
+export function judgeThaw(verdict: Verdict, thaw: ThawFigures): void {
+  verdict.require(
+    !thaw.routedAfterThaw,
+    `the endpoint routed to the thawed old primary ${thaw.before} before it rejoined as a replica: writes it took would be lost in its resync`,
+  );
+  verdict.require(thaw.failedAfterThaw === 0, `${thaw.failedAfterThaw} request(s) failed after the thaw`);
+}
 
 export const valkeyPrimaryHang: Drill = {
   name: "valkey-primary-hang",
@@ -96,6 +116,7 @@ export const valkeyPrimaryHang: Drill = {
       );
       const failedAfterThaw = obs.failedRequests.filter((s) => s.end >= value.thawAt).length;
       verdict.detail(`${failedAfterThaw} request(s) failed after the thaw`);
+      judgeThaw(verdict, { before: value.before, routedAfterThaw: value.routedAfterThaw, failedAfterThaw });
       verdict.require(degradedSeen, "no instance's /readyz reported the Valkey outage");
       const result = verdict.resultFromLoad(obs, { recoveryMs: outages.overall, degradedSeen });
       result.figures = {

@@ -1,18 +1,22 @@
 /**
- * A fast subset of `npm run drills`, on one local cluster (three app instances behind nginx,
+ * Every drill of `npm run drills`, on one local cluster (three app instances behind nginx,
  * Sentinel-managed Valkey behind HAProxy, PostgreSQL as a pg_auto_failover formation behind HAProxy and
- * a transaction-mode PgBouncer, with a read-only replica; two LiveKit stand-ins):
- * the same drills and the same pass criteria, with less load and fewer malformed inputs.
+ * a transaction-mode PgBouncer, with a read-only replica; two LiveKit stand-ins), in the runner's order:
+ * the same pass criteria (required alerts included), with less load and fewer malformed inputs.
  */
 import { startCluster, type Cluster } from "../../harness/cluster/cluster";
 import { clusterPieces, runControlCommand } from "../../harness/cluster/control";
 import { badInput } from "../../drills/faults/bad-input";
 import { instanceKill } from "../../drills/faults/instance-kill";
+import { livekitOutage } from "../../drills/faults/livekit-outage";
 import { postgresFailover } from "../../drills/faults/postgres-failover";
+import { postgresPrimaryLoss } from "../../drills/faults/postgres-primary-loss";
 import { postgresReplicaLoss } from "../../drills/faults/postgres-replica-loss";
+import { rollingRestart } from "../../drills/faults/rolling-restart";
 import { valkeyFailover } from "../../drills/faults/valkey-failover";
+import { valkeyPrimaryHang } from "../../drills/faults/valkey-primary-hang";
 import { formatTable } from "../../drills/report";
-import { runDrill } from "../../drills/runner";
+import { DRILLS, runDrill } from "../../drills/runner";
 import type { Drill, DrillResult, DrillScale } from "../../drills/types";
 import { isAlive, processTree, type ProcessIdentity } from "../../harness/proc-tree";
 import { runningProcesses, stopAll, temporaryDirectories } from "../../harness/process";
@@ -36,7 +40,11 @@ afterAll(async () => {
   await stopAll();
 });
 
+/** The drills this suite ran, in order. */
+const ran: string[] = [];
+
 async function drill(subject: Drill): Promise<DrillResult> {
+  ran.push(subject.name);
   const progress: string[] = [];
   const result = await runDrill(cluster, subject, SCALE, (line) => progress.push(line));
   rememberProcesses();
@@ -84,6 +92,13 @@ test(
   150_000,
 );
 
+// 120 s: three restarts, then up to 30 s for GoMeetInstanceDown and GoMeetReplicasBelowFloor (required).
+test(
+  "rolling-restart: SIGTERM and restart each instance in turn; 0 failed requests, nothing lost, every instance exits 0",
+  async () => void (await drill(rollingRestart)),
+  120_000,
+);
+
 // 120 s: after the drill the runner waits up to 30 s for the alert the fault is expected to raise (GoMeetHttp5xxRatioHigh).
 test(
   "valkey-failover: SIGKILL the Valkey primary; writes back within 5 s, no acknowledged message lost",
@@ -92,6 +107,19 @@ test(
 );
 
 test("postgres-replica-loss: SIGKILL the PostgreSQL replica; no failed read", async () => void (await drill(postgresReplicaLoss)), 60_000);
+
+// 90 s: a 4 s cut, then up to 30 s for GoMeetCriticalDependencyDown (required).
+test(
+  "postgres-primary-loss: the primary unreachable for 4 s; reads continue, writes fail fast with 503 and succeed once it is back",
+  async () => void (await drill(postgresPrimaryLoss)),
+  90_000,
+);
+
+test(
+  "livekit-outage: the pinned LiveKit deployment goes away; no token for it after it is detected, no failed request",
+  async () => void (await drill(livekitOutage)),
+  60_000,
+);
 
 test("postgres-failover: SIGKILL the PostgreSQL primary node; the standby is promoted, writes back within 10 s, no failed read, no app restart", async () => {
   const result = await drill(postgresFailover);
@@ -102,6 +130,17 @@ test("postgres-failover: SIGKILL the PostgreSQL primary node; the standby is pro
 }, 120_000);
 
 test("bad-input: 2,000 malformed inputs; every one refused, no crash, state intact", async () => void (await drill(badInput)), 60_000);
+
+// 120 s: up to 20 s for the promotion and 20 s for the thawed node to rejoin, each with the load.
+test(
+  "valkey-primary-hang: SIGSTOP the Valkey primary, SIGCONT after the failover; writes back within 5 s, the old primary rejoins unrouted",
+  async () => void (await drill(valkeyPrimaryHang)),
+  120_000,
+);
+
+test("every drill of the runner runs here", () => {
+  expect(DRILLS.map((d) => d.name).sort()).toEqual([...ran].sort());
+});
 
 test("stopping the cluster leaves no process and no temporary directory", async () => {
   await cluster.stop();
