@@ -18,6 +18,8 @@ import { formatPolicies, formatTree, previewDocument } from "../preview/format";
 import { renderStack } from "../preview/render";
 import { revisionSides, stackSides } from "../preview/sides";
 import { PreviewInputError, listStacks, readStackFile } from "../preview/stack-file";
+import { costDelta, estimateCost, formatCost } from "../preview/cost/estimate";
+import { loadPrices } from "../preview/cost/prices";
 
 const USAGE = [
   "usage: npm run preview -- --stack <name> [--json]                     --stack defaults to prod when Pulumi.prod.yaml exists",
@@ -78,7 +80,12 @@ async function compare(options: Options): Promise<number> {
       ? await revisionSides(options.root, options.stack, options.diff)
       : await stackSides(options.root, options.stack, options.againstStack!);
   const diff = diffPlans(base.doc, head.doc);
-  process.stdout.write(options.json ? `${JSON.stringify(diffDocument(base, head, diff), null, 2)}\n` : `${formatDiff(base, head, diff)}\n`);
+  // Both sides priced by this checkout's price table (a base revision may predate it).
+  const prices = loadPrices();
+  const cost = costDelta(estimateCost(base.doc.resources, prices), estimateCost(head.doc.resources, prices));
+  process.stdout.write(
+    options.json ? `${JSON.stringify(diffDocument(base, head, diff, cost), null, 2)}\n` : `${formatDiff(base, head, diff, cost)}\n`,
+  );
   return head.doc.policies.violations.some((v) => v.level === "mandatory") ? 1 : 0;
 }
 
@@ -88,12 +95,13 @@ async function main(): Promise<number> {
   const stackFile = readStackFile(options.root, options.stack);
   const plan = await renderStack(stackFile, path.join(options.root, "infra", "index.ts"));
   const report = await runPolicies(plan.resources, loadPolicyConfig(options.stack));
-  const doc = previewDocument(plan, report);
+  const plain = previewDocument(plan, report);
+  const doc = { ...plain, cost: estimateCost(plain.resources, loadPrices()) };
   if (options.json) {
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   } else {
     process.stdout.write(
-      `${formatTree(doc, path.basename(stackFile.file))}\n${formatPolicies(report)}\n${formatChecklist(doc.checklist ?? [])}\n`,
+      `${formatTree(doc, path.basename(stackFile.file))}\n${formatPolicies(report)}\n${formatCost(doc.cost)}\n${formatChecklist(doc.checklist ?? [])}\n`,
     );
   }
   return report.violations.some((v) => v.level === "mandatory") ? 1 : 0;
