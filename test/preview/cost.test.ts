@@ -78,7 +78,7 @@ describe("the preview CLI", () => {
   let stack: { stack: string; remove(): void } | undefined;
   afterAll(() => stack?.remove());
 
-  test("--json carries the cost block; --against-stack with one more minimum node shows its list price as the delta", () => {
+  test("--json carries the cost block; --against-stack with one more minimum node shows its list price as the delta (JSON, text, Markdown)", () => {
     const single = runPreview(["--stack", "prod", "--json"]);
     expect(single.status).toBe(0);
     const doc = JSON.parse(single.stdout);
@@ -93,7 +93,13 @@ describe("the preview CLI", () => {
       beforeMonthlyUsd: doc.cost.monthlyUsd,
       deltaMonthlyUsd: prices.dropletSizes.monthlyUsd[size],
     });
+    const delta = `+$${prices.dropletSizes.monthlyUsd[size]!.toFixed(2)}`;
     const readable = runPreview(["--stack", stack.stack, "--against-stack", "prod"]);
-    expect(readable.stdout).toContain(`(+$${prices.dropletSizes.monthlyUsd[size]!.toFixed(2)})`);
+    expect(readable.stdout).toContain(`(${delta})`);
+    const markdown = runPreview(["--stack", stack.stack, "--against-stack", "prod", "--format", "markdown"]);
+    expect(markdown.status).toBe(0);
+    expect(markdown.stdout).toContain(`cost ${delta}/month`);
+    expect(markdown.stdout).toMatch(/```mermaid\nflowchart LR\n[\s\S]*~ DOKS cluster[\s\S]*```/);
+    expect(markdown.stdout).toMatch(/<details>\n<summary>Full diff \(\d+ change\(s\)\)<\/summary>/);
   }, 120_000);
 });
