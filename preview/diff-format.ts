@@ -1,5 +1,6 @@
 /** Readable and JSON forms of a plan diff. */
 import type { Violation } from "./plan";
+import { formatCostDelta, type CostDelta } from "./cost/estimate";
 import type { Change, PlanDiff } from "./diff";
 import type { Side } from "./sides";
 
@@ -18,8 +19,8 @@ function describeSide(side: Side) {
 }
 
 /** The `--json` document of a diff. */
-export function diffDocument(base: Side, head: Side, diff: PlanDiff) {
-  return { base: describeSide(base), head: describeSide(head), changes: diff.changes, policies: diff.policies };
+export function diffDocument(base: Side, head: Side, diff: PlanDiff, cost?: CostDelta) {
+  return { base: describeSide(base), head: describeSide(head), changes: diff.changes, policies: diff.policies, ...(cost ? { cost } : {}) };
 }
 
 function violationLine(prefix: string, v: Violation): string {
@@ -27,7 +28,7 @@ function violationLine(prefix: string, v: Violation): string {
 }
 
 /** The Pulumi-style readable diff. */
-export function formatDiff(base: Side, head: Side, diff: PlanDiff): string {
+export function formatDiff(base: Side, head: Side, diff: PlanDiff, cost?: CostDelta): string {
   const title = base.stack === head.stack ? `stack ${head.stack}: ${base.label} → ${head.label}` : `${base.label} → ${head.label}`;
   const lines = [`GoMeet offline preview diff, ${title}`, ""];
   if (!diff.changes.length) lines.push("No changes.");
@@ -55,6 +56,7 @@ export function formatDiff(base: Side, head: Side, diff: PlanDiff): string {
       `WARNING: ${risky.length} change(s) would destroy a database cluster and its data: ${risky.map((c) => `${c.name} (${c.op})`).join(", ")}.`,
     );
   }
+  if (cost) lines.push(formatCostDelta(cost));
   const headViolations = head.doc.policies.violations;
   lines.push(
     "",

@@ -18,19 +18,26 @@ import { formatPolicies, formatTree, previewDocument } from "../preview/format";
 import { renderStack } from "../preview/render";
 import { revisionSides, stackSides } from "../preview/sides";
 import { PreviewInputError, listStacks, readStackFile } from "../preview/stack-file";
+import { costDelta, estimateCost, formatCost } from "../preview/cost/estimate";
+import { loadPrices } from "../preview/cost/prices";
+import { diffComment, previewComment } from "../preview/markdown/pull-request-comment";
 
 const USAGE = [
   "usage: npm run preview -- --stack <name> [--json]                     --stack defaults to prod when Pulumi.prod.yaml exists",
   "       npm run preview -- --stack <name> --diff <git-ref> [--json]          what the working tree changes against a revision",
   "       npm run preview -- --stack <name> --against-stack <other> [--json]   how <name> differs from <other>",
   "       --root <dir>: render the repository at <dir> (default: this one)",
+  "       --format text|json|markdown: the output (--json is --format json); markdown is the pull-request comment",
 ].join("\n");
 
 const DEFAULT_STACK = "prod";
 
+const FORMATS = ["text", "json", "markdown"] as const;
+type Format = (typeof FORMATS)[number];
+
 interface Options {
   stack: string;
-  json: boolean;
+  format: Format;
   root: string;
   diff?: string;
   againstStack?: string;
@@ -44,6 +51,7 @@ function parseOptions(argv: string[]): Options {
       options: {
         stack: { type: "string" },
         json: { type: "boolean", default: false },
+        format: { type: "string" },
         diff: { type: "string" },
         "against-stack": { type: "string" },
         root: { type: "string" },
@@ -68,7 +76,10 @@ function parseOptions(argv: string[]): Options {
   const { diff, "against-stack": againstStack } = parsed.values;
   if (diff !== undefined && againstStack !== undefined)
     throw new PreviewInputError(`--diff and --against-stack exclude each other\n${USAGE}`);
-  return { stack, json: parsed.values.json ?? false, root, diff, againstStack };
+  const format = (parsed.values.format ?? (parsed.values.json ? "json" : "text")) as Format;
+  if (!FORMATS.includes(format)) throw new PreviewInputError(`--format must be one of ${FORMATS.join(", ")}, got "${format}"\n${USAGE}`);
+  if (parsed.values.json && format !== "json") throw new PreviewInputError(`--json and --format ${format} exclude each other\n${USAGE}`);
+  return { stack, format, root, diff, againstStack };
 }
 
 /** `--diff` / `--against-stack`: render both sides, print the diff. */
@@ -78,7 +89,15 @@ async function compare(options: Options): Promise<number> {
       ? await revisionSides(options.root, options.stack, options.diff)
       : await stackSides(options.root, options.stack, options.againstStack!);
   const diff = diffPlans(base.doc, head.doc);
-  process.stdout.write(options.json ? `${JSON.stringify(diffDocument(base, head, diff), null, 2)}\n` : `${formatDiff(base, head, diff)}\n`);
+  // Both sides priced by this checkout's price table (a base revision may predate it).
+  const prices = loadPrices();
+  const cost = costDelta(estimateCost(base.doc.resources, prices), estimateCost(head.doc.resources, prices));
+  const text = formatDiff(base, head, diff, cost);
+  if (options.format === "json") process.stdout.write(`${JSON.stringify(diffDocument(base, head, diff, cost), null, 2)}\n`);
+  else if (options.format === "markdown") {
+    const title = `Offline preview diff: ${text.split("\n")[0]!.replace(/^GoMeet offline preview diff, /, "")}`;
+    process.stdout.write(diffComment(title, base.doc, head.doc, diff.changes, diff.policies.introduced, cost, text));
+  } else process.stdout.write(`${text}\n`);
   return head.doc.policies.violations.some((v) => v.level === "mandatory") ? 1 : 0;
 }
 
@@ -88,14 +107,12 @@ async function main(): Promise<number> {
   const stackFile = readStackFile(options.root, options.stack);
   const plan = await renderStack(stackFile, path.join(options.root, "infra", "index.ts"));
   const report = await runPolicies(plan.resources, loadPolicyConfig(options.stack));
-  const doc = previewDocument(plan, report);
-  if (options.json) {
-    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-  } else {
-    process.stdout.write(
-      `${formatTree(doc, path.basename(stackFile.file))}\n${formatPolicies(report)}\n${formatChecklist(doc.checklist ?? [])}\n`,
-    );
-  }
+  const plain = previewDocument(plan, report);
+  const doc = { ...plain, cost: estimateCost(plain.resources, loadPrices()) };
+  const text = `${formatTree(doc, path.basename(stackFile.file))}\n${formatPolicies(report)}\n${formatCost(doc.cost)}\n${formatChecklist(doc.checklist ?? [])}\n`;
+  if (options.format === "json") process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  else if (options.format === "markdown") process.stdout.write(previewComment(`Offline preview: stack ${doc.stack}`, doc, doc.cost, text));
+  else process.stdout.write(text);
   return report.violations.some((v) => v.level === "mandatory") ? 1 : 0;
 }
 

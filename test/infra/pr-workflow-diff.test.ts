@@ -11,9 +11,9 @@ test("checks out full history so the base branch can be rendered", () => {
   expect(steps.find((s) => s.uses?.startsWith("actions/checkout@"))?.with).toMatchObject({ "fetch-depth": 0 });
 });
 
-test("renders the diff against the base branch, comments it, then fails on its verdict", () => {
+test("renders the diff against the base branch as Markdown, comments it, then fails on its verdict", () => {
   const diff = steps.findIndex((s) =>
-    /npm run --silent preview -- --stack prod --diff "origin\/\$\{\{ github\.base_ref \}\}"/.test(s.run ?? ""),
+    /npm run --silent preview -- --stack prod --diff "origin\/\$\{\{ github\.base_ref \}\}" --format markdown > diff\.md/.test(s.run ?? ""),
   );
   expect(diff).toBeGreaterThanOrEqual(0);
   expect(steps[diff]!.run).toContain('>> "$GITHUB_STEP_SUMMARY"');
