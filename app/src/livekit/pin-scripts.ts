@@ -2,8 +2,8 @@
  * The LiveKit room pin's Valkey script (lua/pin-deployment.lua). Arguments are named: the command
  * takes one object.
  */
-import { defineScript, type CommandParser } from "redis";
 import path from "node:path";
+import { defineScript, type CommandParser } from "redis";
 import { loadLuaScript } from "../valkey/lua";
 
 /** This owner's .lua files: beside this module (src/…/lua from source, dist/…/lua in the image). */

@@ -5,16 +5,25 @@
  * Times come from the Valkey clock, so every instance compares expiries against the same clock.
  * Arguments are named: each command takes one object.
  */
-import { defineScript, type CommandParser } from "redis";
-import type { PresenceKeys } from "./presence";
-import type { RoomLogKeys } from "./room-log";
 import path from "node:path";
+import { defineScript, type CommandParser } from "redis";
 import { loadLuaScript } from "../valkey/lua";
+import type { RoomLogKeys } from "./room-log-scripts";
 
 /** This owner's .lua files: beside this module (src/…/lua from source, dist/…/lua in the image). */
 export const LUA_DIR = path.join(__dirname, "lua");
 
 const numberReply = (reply: unknown): number => Number(reply);
+
+/** A room's presence keys. */
+export interface PresenceKeys {
+  /** Sorted set: member = connection id, score = expiry (ms, Valkey clock). */
+  presence: string;
+  /** Hash: connection id → "<instance>|<joinedAtMs>|<user JSON>". */
+  members: string;
+  /** The room's channel (owned by the room log), where join and leave frames are published. */
+  channel: string;
+}
 
 /** Member TTL and the TTL of the room's presence keys. */
 export interface PresenceTtl {

@@ -16,18 +16,8 @@ import { errorMessage } from "../errors";
 import { isValidRoomId } from "../ids";
 import { instanceKey, roomKey } from "../valkey/keys";
 import type { ValkeyConnections } from "../valkey/connections";
-import type { JoinReply, PRESENCE_SCRIPTS, PresenceTtl } from "./presence-scripts";
+import type { JoinReply, PRESENCE_SCRIPTS, PresenceKeys, PresenceTtl } from "./presence-scripts";
 import { roomLogKeys } from "./room-log";
-
-/** A room's presence keys. */
-export interface PresenceKeys {
-  /** Sorted set: member = connection id, score = expiry (ms, Valkey clock). */
-  presence: string;
-  /** Hash: connection id → "<instance>|<joinedAtMs>|<user JSON>". */
-  members: string;
-  /** The room's channel (owned by the room log), where join and leave frames are published. */
-  channel: string;
-}
 
 export function presenceKeys(roomId: string): PresenceKeys {
   return { presence: roomKey(roomId, "presence"), members: roomKey(roomId, "members"), channel: roomLogKeys(roomId).channel };

@@ -6,13 +6,22 @@
  * Frames are assembled in Lua by concatenation from pieces serialised once in JavaScript; the
  * published bytes are exactly what every socket receives.
  */
-import { defineScript, type CommandParser } from "redis";
-import type { RoomLogKeys } from "./room-log";
 import path from "node:path";
+import { defineScript, type CommandParser } from "redis";
 import { loadLuaScript } from "../valkey/lua";
 
 /** This owner's .lua files: beside this module (src/…/lua from source, dist/…/lua in the image). */
 export const LUA_DIR = path.join(__dirname, "lua");
+
+/** A room's log keys. */
+export interface RoomLogKeys {
+  /** INCR counter: the room's last message sequence number. */
+  seq: string;
+  /** Sorted set: score = seq, member = the serialised message frame. Bounded by length and age. */
+  history: string;
+  /** Pub/Sub channel carrying the room's message frames, and presence frames (realtime/presence.ts publishes there). */
+  channel: string;
+}
 
 /** Limits applied on every append. */
 export interface HistoryLimits {

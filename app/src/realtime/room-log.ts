@@ -19,17 +19,7 @@ import type { ValkeyConnections } from "../valkey/connections";
 import { roomKey } from "../valkey/keys";
 import { forEachPublishedFrame, messageFramePrefix, messageSeqOfText } from "./frames";
 import { PacedRun } from "./paced-run";
-import { MAX_APPEND_BATCH, type HistoryLimits, type ROOM_LOG_SCRIPTS } from "./room-log-scripts";
-
-/** A room's log keys. */
-export interface RoomLogKeys {
-  /** INCR counter: the room's last message sequence number. */
-  seq: string;
-  /** Sorted set: score = seq, member = the serialised message frame. Bounded by length and age. */
-  history: string;
-  /** Pub/Sub channel carrying the room's message frames, and presence frames (realtime/presence.ts publishes there). */
-  channel: string;
-}
+import { MAX_APPEND_BATCH, type HistoryLimits, type ROOM_LOG_SCRIPTS, type RoomLogKeys } from "./room-log-scripts";
 
 export function roomLogKeys(roomId: string): RoomLogKeys {
   return { seq: roomKey(roomId, "seq"), history: roomKey(roomId, "history"), channel: roomKey(roomId, "events") };
