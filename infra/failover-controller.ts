@@ -1,0 +1,146 @@
+/**
+ * The region failover controller, in the standby region's cluster: the app's image with another command
+ * (`node dist/failover/controller-main.js`, the shared core of app/src/failover/), one replica, the DigitalOcean driver.
+ * It watches the primary region from the standby region and from DigitalOcean's uptime probes, and in `automatic`
+ * mode fails over on its own (fence, promote, switch the GLB, restore, confirm); in `manual` mode it only reports
+ * (gomeet_region_primary_up, gomeet_failover_state) and an operator runs `npm run region-failover`.
+ *
+ * Its settings are one JSON document (FAILOVER_DIGITALOCEAN, not secret: ids, names, URLs) plus the API token
+ * (DO_API_TOKEN, a Secret); app/src/failover/digitalocean-topology.ts validates the document, and
+ * test/infra/failover-controller.test.ts checks that what the stack renders passes that validation.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { MONITORING_NAMESPACE } from "./monitoring-chart";
+import { NON_PUBLIC_RANGES } from "./security-manifests";
+
+/** What the DigitalOcean driver acts on: the same shape as app/src/failover/digitalocean-topology.ts. */
+export interface FailoverTopology {
+  /** The stack's public endpoint (through the GLB): the confirm step's synthetic write and WebSocket join go there. */
+  entryUrl: string;
+  glbId: string;
+  /** The region that holds the primary database now, and the one that takes over. */
+  primary: RegionTopology & { databaseId: string };
+  standby: RegionTopology & { databaseName: string };
+  /** What the restore step puts on the promoted cluster: the app's pool, and a standby node. */
+  restore: { pool: { name: string; mode: "transaction"; size: number; db: string; user: string }; size: string; numNodes: number };
+  detection: { windowSeconds: number; intervalSeconds: number };
+  mode: "automatic" | "manual";
+}
+
+/** One region as the driver sees it. */
+export interface RegionTopology {
+  region: string;
+  loadBalancerId: string;
+  /** `https://<region>.<host>`: the region's own endpoint, probed from the other region. */
+  url: string;
+  /** DigitalOcean's uptime check of that endpoint from four probe regions (its state is a vantage point). */
+  uptimeCheckId: string;
+}
+
+/** Arguments of {@link FailoverController}. */
+export interface FailoverControllerArgs {
+  prefix: string;
+  provider: k8s.Provider;
+  namespace: pulumi.Input<string>;
+  image: string;
+  topology: pulumi.Input<FailoverTopology>;
+  apiToken: pulumi.Input<string>;
+  /** What the pod may not start before (the app's baseline: namespace, policies). */
+  dependsOn: pulumi.Resource[];
+}
+
+export const CONTROLLER_LABELS = { "app.kubernetes.io/name": "gomeet-failover", "app.kubernetes.io/part-of": "gomeet" } as const;
+export const CONTROLLER_COMMAND = ["node", "dist/failover/controller-main.js"];
+/** The controller's /metrics and /healthz port. */
+export const CONTROLLER_PORT = 9464;
+
+/** The controller's Deployment spec: one replica (it must never race itself), restricted pod security, probes. */
+export function controllerDeploymentSpec(image: string, secretName: pulumi.Input<string>): k8s.types.input.apps.v1.DeploymentSpec {
+  return {
+    replicas: 1,
+    // Recreate: never two controllers at once, not even during a rollout.
+    strategy: { type: "Recreate" },
+    selector: { matchLabels: { ...CONTROLLER_LABELS } },
+    template: {
+      metadata: { labels: { ...CONTROLLER_LABELS } },
+      spec: {
+        automountServiceAccountToken: false,
+        securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+        containers: [
+          {
+            name: "controller",
+            image,
+            command: CONTROLLER_COMMAND,
+            ports: [{ name: "metrics", containerPort: CONTROLLER_PORT }],
+            envFrom: [{ secretRef: { name: secretName } }],
+            env: [{ name: "CONTROLLER_PORT", value: String(CONTROLLER_PORT) }],
+            livenessProbe: { httpGet: { path: "/healthz", port: "metrics" }, periodSeconds: 10, failureThreshold: 6 },
+            resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "250m", memory: "128Mi" } },
+            securityContext: {
+              allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true,
+              capabilities: { drop: ["ALL"] },
+            },
+          },
+        ],
+      },
+    },
+  };
+}
+
+/** The controller, its Secret, and the NetworkPolicy that lets it out (the namespace denies all by default). */
+export class FailoverController extends pulumi.ComponentResource {
+  readonly deployment: k8s.apps.v1.Deployment;
+
+  constructor(name: string, args: FailoverControllerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("gomeet:index:FailoverController", name, {}, opts);
+    const child = { parent: this, provider: args.provider };
+    const secret = new k8s.core.v1.Secret(
+      `${args.prefix}-failover-secrets`,
+      {
+        metadata: { name: "gomeet-failover", namespace: args.namespace },
+        type: "Opaque",
+        stringData: {
+          DO_API_TOKEN: pulumi.secret(args.apiToken),
+          FAILOVER_DIGITALOCEAN: pulumi.output(args.topology).apply((t) => JSON.stringify(t)),
+        },
+      },
+      child,
+    );
+    new k8s.networking.v1.NetworkPolicy(
+      `${args.prefix}-failover-egress`,
+      {
+        metadata: {
+          name: "allow-failover-controller",
+          namespace: args.namespace,
+          annotations: {
+            "gomeet.dev/purpose": "The failover controller calls DigitalOcean's API and probes both regions' public endpoints (HTTPS).",
+          },
+        },
+        spec: {
+          podSelector: { matchLabels: { ...CONTROLLER_LABELS } },
+          policyTypes: ["Ingress", "Egress"],
+          egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NON_PUBLIC_RANGES } }], ports: [{ protocol: "TCP", port: 443 }] }],
+          // Prometheus scrapes its metrics; nothing else reaches it.
+          ingress: [
+            {
+              from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": MONITORING_NAMESPACE } } }],
+              ports: [{ protocol: "TCP", port: CONTROLLER_PORT }],
+            },
+          ],
+        },
+      },
+      { ...child, dependsOn: args.dependsOn },
+    );
+    this.deployment = new k8s.apps.v1.Deployment(
+      `${args.prefix}-failover-controller`,
+      {
+        metadata: { name: "gomeet-failover", namespace: args.namespace, labels: { ...CONTROLLER_LABELS } },
+        spec: controllerDeploymentSpec(args.image, secret.metadata.name),
+      },
+      { ...child, dependsOn: args.dependsOn },
+    );
+    this.registerOutputs({});
+  }
+}
