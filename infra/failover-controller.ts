@@ -21,7 +21,7 @@ export interface FailoverTopology {
   glbId: string;
   /** The region that holds the primary database now, and the one that takes over. */
   primary: RegionTopology & { databaseId: string };
-  standby: RegionTopology & { databaseName: string };
+  standby: RegionTopology & { databaseName: string; databaseId: string };
   /** What the restore step puts on the promoted cluster: the app's pool, and a standby node. */
   restore: { pool: { name: string; mode: "transaction"; size: number; db: string; user: string }; size: string; numNodes: number };
   detection: { windowSeconds: number; intervalSeconds: number };

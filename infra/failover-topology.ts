@@ -32,6 +32,7 @@ export function failoverTopology(args: FailoverTopologyArgs): pulumi.Output<Fail
       standbyUrl: standby.regionalUrl,
       standbyCheck: standby.alerting.uptimeCheckId,
       databaseName: standby.standbyDatabase!.name,
+      standbyDatabaseId: standby.standbyDatabase!.uuid,
     })
     .apply((v): FailoverTopology => ({
       entryUrl: glb.endpoint,
@@ -49,6 +50,7 @@ export function failoverTopology(args: FailoverTopologyArgs): pulumi.Output<Fail
         url: v.standbyUrl,
         uptimeCheckId: v.standbyCheck,
         databaseName: v.databaseName,
+        databaseId: v.standbyDatabaseId,
       },
       restore: {
         pool: { name: `${pg.database}-pool`, mode: "transaction", size: pg.poolSize, db: pg.database, user: pg.user },
