@@ -111,7 +111,7 @@ export class DigitalOceanDriver implements FailoverDriver {
       {
         step: "fence",
         description: `take ${from}'s load balancer ${p.loadBalancerId} out of the GLB; admit only tag ${FENCE_TAG} to the old primary ${p.databaseId}`,
-        requests: [`GET ${glb}`, `PUT ${glb}`, `PUT /v2/databases/${p.databaseId}/firewall`],
+        requests: [`GET ${glb}`, `PUT ${glb}`, `GET /v2/databases/${p.databaseId}/firewall`, `PUT /v2/databases/${p.databaseId}/firewall`],
       },
       {
         step: "promote",
@@ -154,7 +154,10 @@ export class DigitalOceanDriver implements FailoverDriver {
       const priorities = Object.fromEntries(Object.entries(lb.glb_settings?.region_priorities ?? {}).filter(([r]) => r !== lost.region));
       return { targets, priorities };
     });
-    await this.api.request("PUT", `/v2/databases/${lost.databaseId}/firewall`, {
+    const firewall = `/v2/databases/${lost.databaseId}/firewall`;
+    const { rules } = await this.api.request<{ rules?: { type: string; value: string }[] }>("GET", firewall);
+    if (rules?.length === 1 && rules[0]!.type === "tag" && rules[0]!.value === FENCE_TAG) return;
+    await this.api.request("PUT", firewall, {
       rules: [{ type: "tag", value: FENCE_TAG, description: "fenced by the region failover: no client may reach the old primary" }],
     });
   }

@@ -18,6 +18,7 @@ export const OPERATIONS: { method: "get" | "put" | "post"; path: string }[] = [
   { method: "get", path: "/v2/load_balancers/{lb_id}" },
   { method: "put", path: "/v2/load_balancers/{lb_id}" },
   { method: "get", path: "/v2/databases/{database_cluster_uuid}" },
+  { method: "get", path: "/v2/databases/{database_cluster_uuid}/firewall" },
   { method: "put", path: "/v2/databases/{database_cluster_uuid}/firewall" },
   { method: "get", path: "/v2/databases/{database_cluster_uuid}/replicas/{replica_name}" },
   { method: "put", path: "/v2/databases/{database_cluster_uuid}/replicas/{replica_name}/promote" },
@@ -30,6 +31,14 @@ export const OPERATIONS: { method: "get" | "put" | "post"; path: string }[] = [
 const ROOT_FILE = "specification/DigitalOcean-public.v2.yaml";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** The parts of an OpenAPI operation object read here. */
+interface OperationObject {
+  operationId: string;
+  parameters?: { name: string; in: string; required?: boolean; schema: Json }[];
+  requestBody?: { required?: boolean; content?: Record<string, { schema: Json }> };
+  responses?: Record<string, { content?: Record<string, { schema?: Json }> }>;
+}
 
 /** Resolves `$ref`s (relative file paths with an optional `#/json/pointer`) recursively, recording each file read. */
 class Resolver {
@@ -73,22 +82,22 @@ export function distill(checkout: Checkout) {
     const ref = root.paths[apiPath]?.[method]?.$ref;
     if (!ref) throw new Error(`${method.toUpperCase()} ${apiPath} is not in ${ROOT_FILE}`);
     const file = path.posix.join(path.posix.dirname(ROOT_FILE), ref);
-    const op = resolver.resolve(resolver.load(file), file) as Record<string, any>;
+    const op = resolver.resolve(resolver.load(file), file) as unknown as OperationObject;
     const body = op.requestBody?.content?.["application/json"];
     const responses = Object.fromEntries(
-      Object.entries((op.responses ?? {}) as Record<string, any>)
+      Object.entries(op.responses ?? {})
         .filter(([code]) => /^2\d\d$/.test(code))
         .map(([code, r]) => [code, r.content?.["application/json"]?.schema ?? null]),
     );
     return {
       method: method.toUpperCase(),
       path: apiPath,
-      operationId: op.operationId as string,
+      operationId: op.operationId,
       source: checkout.source(file),
-      parameters: ((op.parameters ?? []) as any[])
+      parameters: (op.parameters ?? [])
         .filter((p) => p.in === "path")
-        .map((p) => ({ name: p.name as string, required: p.required === true, schema: p.schema })),
-      requestBody: body ? { required: op.requestBody.required === true, schema: body.schema } : null,
+        .map((p) => ({ name: p.name, required: p.required === true, schema: p.schema })),
+      requestBody: body ? { required: op.requestBody?.required === true, schema: body.schema } : null,
       responses,
     };
   });
