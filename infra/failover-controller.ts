@@ -11,8 +11,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
+import { SINGLETON_ANNOTATION } from "./annotations";
 import { MONITORING_NAMESPACE } from "./monitoring-chart";
-import { NON_PUBLIC_RANGES } from "./security-manifests";
+import { METRICS_LABEL, METRICS_PORT_NAME } from "./monitoring-manifests";
+import { NON_PUBLIC_RANGES, PRIORITY_CLASS, SERVICE_ACCOUNT } from "./security-manifests";
 
 /** What the DigitalOcean driver acts on: the same shape as app/src/failover/digitalocean-topology.ts. */
 export interface FailoverTopology {
@@ -54,9 +56,17 @@ export const CONTROLLER_LABELS = { "app.kubernetes.io/name": "gomeet-failover", 
 export const CONTROLLER_COMMAND = ["node", "dist/failover/controller-main.js"];
 /** The controller's /metrics and /healthz port. */
 export const CONTROLLER_PORT = 9464;
+/** Where the controller records a failover (app/src/failover/journal.ts FileJournal), on a volume that outlives the pod. */
+export const JOURNAL_DIR = "/var/lib/gomeet-failover";
+export const SINGLETON_REASON =
+  "the region failover controller: two would race each other's DigitalOcean API calls; while it is down, failover is manual (npm run region-failover)";
 
 /** The controller's Deployment spec: one replica (it must never race itself), restricted pod security, probes. */
-export function controllerDeploymentSpec(image: string, secretName: pulumi.Input<string>): k8s.types.input.apps.v1.DeploymentSpec {
+export function controllerDeploymentSpec(
+  image: string,
+  secretName: pulumi.Input<string>,
+  journalClaim: pulumi.Input<string>,
+): k8s.types.input.apps.v1.DeploymentSpec {
   return {
     replicas: 1,
     // Recreate: never two controllers at once, not even during a rollout.
@@ -65,17 +75,32 @@ export function controllerDeploymentSpec(image: string, secretName: pulumi.Input
     template: {
       metadata: { labels: { ...CONTROLLER_LABELS } },
       spec: {
+        // The app's own ServiceAccount (no API token) and PriorityClass, from the namespace's security baseline.
+        serviceAccountName: SERVICE_ACCOUNT,
         automountServiceAccountToken: false,
-        securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+        priorityClassName: PRIORITY_CLASS,
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser: 1000,
+          runAsGroup: 1000,
+          fsGroup: 1000,
+          seccompProfile: { type: "RuntimeDefault" },
+        },
+        volumes: [{ name: "journal", persistentVolumeClaim: { claimName: journalClaim } }],
         containers: [
           {
             name: "controller",
             image,
             command: CONTROLLER_COMMAND,
-            ports: [{ name: "metrics", containerPort: CONTROLLER_PORT }],
+            ports: [{ name: METRICS_PORT_NAME, containerPort: CONTROLLER_PORT }],
             envFrom: [{ secretRef: { name: secretName } }],
-            env: [{ name: "CONTROLLER_PORT", value: String(CONTROLLER_PORT) }],
-            livenessProbe: { httpGet: { path: "/healthz", port: "metrics" }, periodSeconds: 10, failureThreshold: 6 },
+            env: [
+              { name: "CONTROLLER_PORT", value: String(CONTROLLER_PORT) },
+              { name: "FAILOVER_JOURNAL", value: `${JOURNAL_DIR}/journal.json` },
+            ],
+            volumeMounts: [{ name: "journal", mountPath: JOURNAL_DIR }],
+            readinessProbe: { httpGet: { path: "/healthz", port: METRICS_PORT_NAME }, periodSeconds: 10 },
+            livenessProbe: { httpGet: { path: "/healthz", port: METRICS_PORT_NAME }, periodSeconds: 10, failureThreshold: 6 },
             resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "250m", memory: "128Mi" } },
             securityContext: {
               allowPrivilegeEscalation: false,
@@ -133,13 +158,40 @@ export class FailoverController extends pulumi.ComponentResource {
       },
       { ...child, dependsOn: args.dependsOn },
     );
+    // The journal: a DigitalOcean block storage volume in the standby region (ReadWriteOnce: one pod, Recreate).
+    const journal = new k8s.core.v1.PersistentVolumeClaim(
+      `${args.prefix}-failover-journal`,
+      {
+        metadata: { name: "gomeet-failover-journal", namespace: args.namespace },
+        spec: { accessModes: ["ReadWriteOnce"], storageClassName: "do-block-storage", resources: { requests: { storage: "1Gi" } } },
+      },
+      child,
+    );
     this.deployment = new k8s.apps.v1.Deployment(
       `${args.prefix}-failover-controller`,
       {
-        metadata: { name: "gomeet-failover", namespace: args.namespace, labels: { ...CONTROLLER_LABELS } },
-        spec: controllerDeploymentSpec(args.image, secret.metadata.name),
+        metadata: {
+          name: "gomeet-failover",
+          namespace: args.namespace,
+          labels: { ...CONTROLLER_LABELS },
+          annotations: { [SINGLETON_ANNOTATION]: SINGLETON_REASON },
+        },
+        spec: controllerDeploymentSpec(args.image, secret.metadata.name, journal.metadata.name),
       },
       { ...child, dependsOn: args.dependsOn },
+    );
+    // Scraped by the app's ServiceMonitor (it selects the metrics label and the `metrics` port): job gomeet-failover.
+    new k8s.core.v1.Service(
+      `${args.prefix}-failover-metrics`,
+      {
+        metadata: { name: "gomeet-failover-metrics", namespace: args.namespace, labels: { ...CONTROLLER_LABELS, ...METRICS_LABEL } },
+        spec: {
+          type: "ClusterIP",
+          selector: { ...CONTROLLER_LABELS },
+          ports: [{ name: METRICS_PORT_NAME, port: CONTROLLER_PORT, targetPort: METRICS_PORT_NAME, protocol: "TCP" }],
+        },
+      },
+      { ...child, dependsOn: [this.deployment] },
     );
     this.registerOutputs({});
   }
