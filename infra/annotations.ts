@@ -32,3 +32,10 @@ export const LIVEKIT_DEPLOYMENTS_ANNOTATION = "gomeet.dev/livekit-deployments";
  * single point of failure with that reason; probes, ServiceAccount, PriorityClass, security and monitoring still apply.
  */
 export const SINGLETON_ANNOTATION = "gomeet.dev/singleton";
+
+/** Annotations of the failover controller's Deployment that the scorecard reads for the region tier's RTO and RPO. */
+export const FAILOVER_ANNOTATIONS = {
+  mode: "gomeet.dev/failover-mode",
+  detectionWindowSeconds: "gomeet.dev/failover-detection-window-seconds",
+  maxReplicationLagSeconds: "gomeet.dev/failover-max-replication-lag-seconds",
+} as const;

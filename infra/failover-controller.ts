@@ -11,7 +11,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { SINGLETON_ANNOTATION } from "./annotations";
+import { FAILOVER_ANNOTATIONS, SINGLETON_ANNOTATION } from "./annotations";
 import { MONITORING_NAMESPACE } from "./monitoring-chart";
 import { METRICS_LABEL, METRICS_PORT_NAME } from "./monitoring-manifests";
 import { NON_PUBLIC_RANGES, PRIORITY_CLASS, SERVICE_ACCOUNT } from "./security-manifests";
@@ -48,6 +48,8 @@ export interface FailoverControllerArgs {
   image: string;
   topology: pulumi.Input<FailoverTopology>;
   apiToken: pulumi.Input<string>;
+  /** The failover mode, detection window and replication-lag alert threshold (the scorecard reads them as RTO / RPO). */
+  recovery: { mode: "automatic" | "manual"; detectionWindowSeconds: number; maxReplicationLagSeconds: number };
   /** What the pod may not start before (the app's baseline: namespace, policies). */
   dependsOn: pulumi.Resource[];
 }
@@ -174,7 +176,12 @@ export class FailoverController extends pulumi.ComponentResource {
           name: "gomeet-failover",
           namespace: args.namespace,
           labels: { ...CONTROLLER_LABELS },
-          annotations: { [SINGLETON_ANNOTATION]: SINGLETON_REASON },
+          annotations: {
+            [SINGLETON_ANNOTATION]: SINGLETON_REASON,
+            [FAILOVER_ANNOTATIONS.mode]: args.recovery.mode,
+            [FAILOVER_ANNOTATIONS.detectionWindowSeconds]: String(args.recovery.detectionWindowSeconds),
+            [FAILOVER_ANNOTATIONS.maxReplicationLagSeconds]: String(args.recovery.maxReplicationLagSeconds),
+          },
         },
         spec: controllerDeploymentSpec(args.image, secret.metadata.name, journal.metadata.name),
       },

@@ -81,6 +81,11 @@ if (standby && topology) {
     image: config.app.image,
     topology,
     apiToken: config.failoverToken!,
+    recovery: {
+      mode: config.standby!.failover,
+      detectionWindowSeconds: config.standby!.detectionWindowSeconds,
+      maxReplicationLagSeconds: config.standby!.maxReplicationLagSeconds,
+    },
     dependsOn: [standby.app.deployment],
   });
 }
