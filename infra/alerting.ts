@@ -117,6 +117,9 @@ export function downtimeBudgetMinutes(uptimeTargetPercent: number): number {
  * Every alert goes to the configured emails and, when set, Slack.
  */
 export class Alerting extends pulumi.ComponentResource {
+  /** The uptime check of the endpoint from four regions (its state is a vantage point of the failover controller). */
+  readonly uptimeCheckId: pulumi.Output<string>;
+
   constructor(name: string, args: AlertingArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gomeet:index:Alerting", name, {}, opts);
     const cfg = args.config;
@@ -194,6 +197,7 @@ export class Alerting extends pulumi.ComponentResource {
     uptimeAlert("latency", latencyCheck, { type: "latency", comparison: "greater_than", threshold: cfg.uptimeLatencyMs, period: "5m" });
     if (args.tls) uptimeAlert("ssl-expiry", check, { type: "ssl_expiry", threshold: 14 });
 
+    this.uptimeCheckId = check.id;
     this.registerOutputs({ uptimeCheckId: check.id, downtimeBudgetMinutes: downtimeBudgetMinutes(cfg.uptimeTargetPercent) });
   }
 }

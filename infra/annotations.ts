@@ -24,3 +24,18 @@ export const DO_LOAD_BALANCER_ID_ANNOTATION = "kubernetes.digitalocean.com/load-
 
 /** Pod template annotation of the app listing its LiveKit deployments by name (comma-separated, configuration order). */
 export const LIVEKIT_DEPLOYMENTS_ANNOTATION = "gomeet.dev/livekit-deployments";
+
+/**
+ * A Deployment that must never run twice at once (the region failover controller: two would race each other's API
+ * calls), with the reason as the value. The policy pack then asks exactly one replica and the Recreate strategy instead
+ * of the HA rules (replicas, rolling update, spread, disruption budget), and the scorecard shows it as an accepted
+ * single point of failure with that reason; probes, ServiceAccount, PriorityClass, security and monitoring still apply.
+ */
+export const SINGLETON_ANNOTATION = "gomeet.dev/singleton";
+
+/** Annotations of the failover controller's Deployment that the scorecard reads for the region tier's RTO and RPO. */
+export const FAILOVER_ANNOTATIONS = {
+  mode: "gomeet.dev/failover-mode",
+  detectionWindowSeconds: "gomeet.dev/failover-detection-window-seconds",
+  maxReplicationLagSeconds: "gomeet.dev/failover-max-replication-lag-seconds",
+} as const;

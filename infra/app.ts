@@ -78,7 +78,8 @@ export class App extends pulumi.ComponentResource {
 
     const jwksUrl = args.config.jwksUrl === undefined ? undefined : new URL(args.config.jwksUrl);
     const baseline = new SecurityBaseline(
-      "security",
+      // The first cell's App is "app" and keeps the name its baseline had before there were two regions (its URN).
+      name === "app" ? "security" : `${name}-security`,
       {
         prefix: args.prefix,
         provider: args.provider,

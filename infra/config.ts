@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import { z } from "zod";
-import { isPrivateCidr, parseCidr } from "./provider-facts/cidr";
+import { cidrsOverlap, isPrivateCidr, parseCidr } from "./provider-facts/cidr";
 import { PROVIDER_FACTS } from "./provider-facts/facts";
 import { TYPE } from "./type-tokens";
 
@@ -218,6 +218,38 @@ const livekitSchema = z
   .min(1)
   .refine((l) => new Set(l.map((d) => d.name)).size === l.length, { message: "deployment names must be unique" });
 
+/**
+ * `gomeet:standby`: a second region that takes over when the primary region is lost (docs/architecture.md, "Two
+ * regions"). Absent: one region (staging). The standby region's VPC needs its own range: VPC ranges may not overlap
+ * within one account, and the two VPCs are separate networks (no peering: the cross-region read-only node replicates
+ * over DigitalOcean's own network, its clients are in its own VPC).
+ */
+const standbySchema = z
+  .object({
+    region: z.enum(REGIONS),
+    network: networkSchema,
+    /** automatic: the controller in the standby cluster fails over on its own; manual: it only detects and alerts. */
+    failover: z.enum(["automatic", "manual"]).default("automatic"),
+    /** The Global Load Balancer's failover threshold (percent of unhealthy targets in a region before it moves traffic). */
+    failoverThresholdPercent: count(1, 99).default(50),
+    /** The primary is declared lost when every vantage point has seen it down for this long (the RTO's detection part). */
+    detectionWindowSeconds: count(30, 1800).default(120),
+    /** How often each vantage point probes. */
+    probeIntervalSeconds: count(5, 300).default(15),
+    /** Replication lag of the cross-region node above which GoMeetStandbyReplicationLagHigh fires: the RPO. */
+    maxReplicationLagSeconds: count(1, 3600).default(60),
+    /**
+     * After a failover (docs/runbooks.md, "Reconcile the stack after a region failover"): the id (uuid) of the node
+     * that was promoted. The standby region's cell then owns the primary database cluster (imported, not created),
+     * and the old primary region's database is no longer declared.
+     */
+    promoted: z
+      .object({ postgresClusterId: z.uuid({ error: "the promoted database cluster's id (a uuid, `doctl databases list`)" }) })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 export type NetworkConfig = z.infer<typeof networkSchema>;
 export type KubernetesConfig = z.infer<typeof kubernetesSchema>;
 export type PostgresConfig = z.infer<typeof postgresSchema>;
@@ -226,6 +258,7 @@ export type AppConfig = z.infer<typeof appSchema>;
 export type DomainConfig = z.infer<typeof domainSchema>;
 export type MonitoringConfig = z.infer<typeof monitoringSchema>;
 export type LivekitDeployment = z.infer<typeof livekitSchema>[number];
+export type StandbyConfig = z.infer<typeof standbySchema>;
 
 /** Alertmanager's SMTP relay; the password is a secret. */
 export interface SmtpConfig {
@@ -266,6 +299,10 @@ export interface StackConfig {
   livekitNames: string[];
   /** TCP ports of the LiveKit URLs (443 for wss:// without a port): the app's egress to LiveKit. Not secret. */
   livekitPorts: number[];
+  /** The standby region, when the stack has two (`gomeet:standby`). */
+  standby?: StandbyConfig;
+  /** `gomeet:failoverToken`: the DigitalOcean API token the failover controller acts with (secret; set with a standby). */
+  failoverToken?: pulumi.Output<string>;
 }
 
 /** A stack configuration error: names the key, what was found and what is accepted. */
@@ -335,6 +372,14 @@ export function loadConfig(): StackConfig {
       `got ${app.maxReplicas}; expected at most gomeet:kubernetes.maxNodes (${kubernetes.maxNodes}): the app runs one pod per node`,
     );
   }
+  const rawStandby = readRaw("standby");
+  const standby = rawStandby === undefined ? undefined : validateKey(key("standby"), standbySchema, rawStandby);
+  if (standby) checkStandby(standby, region, network.ipRange);
+  const rawToken = readRaw("failoverToken");
+  if (standby && rawToken === undefined) {
+    throw new ConfigError(key("failoverToken"), "missing; expected the DigitalOcean API token (secret) the failover controller acts with");
+  }
+  const failoverToken = rawToken === undefined ? undefined : validateKey(key("failoverToken"), z.string().min(1), rawToken, true);
   return {
     stack: pulumi.getStack(),
     region,
@@ -353,7 +398,23 @@ export function loadConfig(): StackConfig {
     livekit: pulumi.secret(livekit),
     livekitNames: livekit.map((d) => d.name),
     livekitPorts: urlPorts(livekit.map((d) => d.url)),
+    standby,
+    failoverToken: failoverToken === undefined ? undefined : pulumi.secret(failoverToken),
   };
+}
+
+/** The standby is another region, in a VPC range that overlaps the primary's in no address. */
+export function checkStandby(standby: StandbyConfig, region: string, primaryRange: string): void {
+  const key = `${CONFIG_NAMESPACE}:standby`;
+  if (standby.region === region) {
+    throw new ConfigError(`${key}.region`, `got ${JSON.stringify(region)}; expected another region than gomeet:region (${region})`);
+  }
+  if (cidrsOverlap(standby.network.ipRange, primaryRange)) {
+    throw new ConfigError(
+      `${key}.network.ipRange`,
+      `got ${JSON.stringify(standby.network.ipRange)}; expected a range that does not overlap gomeet:network.ipRange (${primaryRange})`,
+    );
+  }
 }
 
 /** The distinct TCP ports of URLs (ws/http: 80, wss/https: 443 unless the URL names one), sorted. */

@@ -7,6 +7,8 @@ export interface CertificateArgs {
   /** Name prefix of every resource of the stack, e.g. `gomeet-prod`. */
   prefix: string;
   domain: DomainConfig;
+  /** More names on the same certificate: the regional hosts (`<region>.<host>`) the regional load balancers answer. */
+  extraNames?: string[];
 }
 
 /** A Let's Encrypt certificate for the public host (the zone must be managed by DigitalOcean DNS). */
@@ -18,7 +20,7 @@ export class Certificate extends pulumi.ComponentResource {
     super("gomeet:index:Certificate", name, {}, opts);
     const cert = new digitalocean.Certificate(
       `${args.prefix}-cert`,
-      { name: `${args.prefix}-cert`, type: "lets_encrypt", domains: [args.domain.host] },
+      { name: `${args.prefix}-cert`, type: "lets_encrypt", domains: [args.domain.host, ...(args.extraNames ?? [])] },
       // name, type and domains are ForceNew (terraform-provider-digitalocean@401992a1e493a0e3cfc833197820867991fc011f:
       // digitalocean/certificate/resource_certificate.go) and a certificate's name is unique in the account (CCM
       // docs/controllers/services/annotations.md, do-loadbalancer-certificate-name): a new host must delete the old one first.
@@ -32,6 +34,11 @@ export class Certificate extends pulumi.ComponentResource {
 /** The record name inside the zone: `@` for the apex, else the host without the zone. */
 export function recordName(domain: DomainConfig): string {
   return domain.host === domain.zone ? "@" : domain.host.slice(0, -(domain.zone.length + 1));
+}
+
+/** A region's own host name, `<region>.<host>`: its regional load balancer, probed on its own (and the DNS-flip fallback). */
+export function regionalDomain(domain: DomainConfig, region: string): DomainConfig {
+  return { host: `${region}.${domain.host}`, zone: domain.zone };
 }
 
 /** Arguments of {@link DnsRecord}. */

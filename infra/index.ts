@@ -1,96 +1,106 @@
 /**
- * GoMeet on DigitalOcean with no single point of failure:
+ * GoMeet on DigitalOcean with no single point of failure, the region included:
  *
- *   internet ─▶ DO load balancer (REGIONAL, health-checked) ─▶ app × N on an HA DOKS cluster (nodes ≥ 3)
- *                                                               ├─▶ PostgreSQL: primary + standby, read replica(s), pool
- *                                                               ├─▶ Valkey: primary + standby (noeviction)
- *                                                               └─▶ LiveKit deployments (tokens pinned per room)
- *   all inside one VPC; the databases admit only the cluster; alerts and uptime checks watch every tier.
+ *   internet ─▶ Global Load Balancer (domain + certificate; region priorities: primary 1, standby 2)
+ *                 ├─▶ region cell nyc3 (primary): regional LB ─▶ app × N on HA DOKS ─┬─▶ PostgreSQL primary + standby, replica, pool
+ *                 │                                                                  └─▶ Valkey primary + standby
+ *                 └─▶ region cell tor1 (standby, warm): regional LB ─▶ app × N on HA DOKS ─┬─▶ read-only node of the primary (cross-region)
+ *                                                                                          ├─▶ Valkey of its own
+ *                                                                                          └─ failover controller (detect → fence → promote → switch)
+ *   each cell: its own VPC, monitoring, metrics-server, alerts; the databases admit only their region's cluster.
+ *   Without `gomeet:standby` (staging): one cell, and the public host points at its load balancer.
  */
 import { loadConfig } from "./config";
-import { Network } from "./network";
-import { Kubernetes } from "./kubernetes";
-import { Postgres } from "./postgres";
-import { Valkey } from "./valkey";
-import { Certificate, DnsRecord } from "./domain";
-import { App } from "./app";
-import { MetricsServer } from "./metrics-server";
-import { Alerting } from "./alerting";
-import { APP_PORT } from "./app-manifests";
-import { Monitoring } from "./monitoring";
-import { MONITORING_NAMESPACE } from "./monitoring-chart";
-import { podSecurityVersion } from "./security-manifests";
+import { Certificate, DnsRecord, regionalDomain } from "./domain";
+import { FailoverController } from "./failover-controller";
+import { failoverTopology } from "./failover-topology";
+import { GlobalLoadBalancer } from "./global-load-balancer";
 import { Project, projectEnvironment } from "./project";
+import { cellPlan } from "./region-roles";
+import { RegionCell } from "./region-cell";
 
 const config = loadConfig();
 const prefix = `gomeet-${config.stack}`;
-const region = config.region;
+const roles = cellPlan(prefix, config);
+const twoRegions = roles.standby !== undefined;
 
-const network = new Network("network", { prefix, region, ipRange: config.network.ipRange });
-const kubernetes = new Kubernetes("kubernetes", { prefix, region, vpcId: network.vpcId, config: config.kubernetes });
-const databaseAccess = { prefix, region, vpcId: network.vpcId, kubernetesClusterId: kubernetes.clusterId };
-const postgres = new Postgres("postgres", { ...databaseAccess, config: config.postgres });
-const valkey = new Valkey("valkey", { ...databaseAccess, config: config.valkey });
-const certificate = config.domain && new Certificate("certificate", { prefix, domain: config.domain });
-
-// The autoscaler's CPU metrics: DOKS does not install metrics-server.
-const metricsServer = new MetricsServer("metrics-server", { prefix, provider: kubernetes.provider, minNodes: config.kubernetes.minNodes });
-
-const app = new App("app", {
-  prefix,
-  provider: kubernetes.provider,
-  config: config.app,
-  databaseUrl: postgres.poolUrl,
-  databaseReplicaUrls: postgres.replicaUrls,
-  redisUrl: valkey.url,
+const certificate =
+  config.domain &&
+  new Certificate("certificate", {
+    prefix,
+    domain: config.domain,
+    extraNames: roles.all.filter(() => twoRegions).map((cell) => regionalDomain(config.domain!, cell.region).host),
+  });
+const domain = config.domain &&
+  certificate && { config: config.domain, certificateName: certificate.certificateName, regionalHost: twoRegions };
+const cellArgs = (cell: (typeof roles.all)[number]) => ({
+  prefix: cell.prefix,
+  stackPrefix: prefix,
+  region: cell.region,
+  ipRange: cell.ipRange,
+  firstRegion: cell.firstRegion,
+  kubernetes: config.kubernetes,
+  valkey: config.valkey,
+  app: config.app,
+  alerts: config.alerts,
+  monitoring: config.monitoring,
   livekit: config.livekit,
   livekitNames: config.livekitNames,
-  metricsApi: metricsServer.release,
-  certificateName: certificate?.certificateName,
-  databaseCa: { postgres: postgres.caCertificate, valkey: valkey.caCertificate },
-  security: {
-    podSecurityVersion: podSecurityVersion(config.kubernetes.versionPrefix),
-    vpcCidr: config.network.ipRange,
-    monitoringNamespace: MONITORING_NAMESPACE,
-    livekitPorts: config.livekitPorts,
-  },
-});
-const dns = config.domain && new DnsRecord("dns", { prefix, domain: config.domain, ip: app.loadBalancerIp });
-
-new Alerting("alerting", {
-  prefix,
-  config: config.alerts,
-  nodeTag: kubernetes.nodeTag,
-  loadBalancer: { id: app.loadBalancerId, createdBy: app.service },
-  region,
-  databases: [
-    { label: "postgres", clusterId: postgres.clusterId },
-    { label: "valkey", clusterId: valkey.clusterId },
-  ],
-  endpointUrl: config.domain ? `https://${config.domain.host}/readyz` : app.loadBalancerIp.apply((ip) => `http://${ip}/readyz`),
-  tls: config.domain !== undefined,
+  livekitPorts: config.livekitPorts,
+  domain,
 });
 
-new Monitoring("monitoring", {
-  prefix,
-  provider: kubernetes.provider,
-  config: config.monitoring,
-  alerts: config.alerts,
-  appNamespace: app.namespace,
-  appPort: APP_PORT,
-  haFloor: config.app.replicas,
-  fanoutP99Seconds: config.alerts.responseTimeMs / 1000,
-  appResources: [app.deployment],
-});
+// The region holding the primary database first: the standby's read-only node replicates from it.
+const primary = new RegionCell(roles.primary.region, { ...cellArgs(roles.primary), database: roles.primary.database });
+const standby =
+  roles.standby &&
+  new RegionCell(roles.standby.region, {
+    ...cellArgs(roles.standby),
+    database: { role: "standby", primary: primary.postgres!, size: config.postgres.size },
+  });
+
+const glb =
+  standby &&
+  new GlobalLoadBalancer("global-load-balancer", {
+    prefix,
+    targets: [primary, standby].map((cell) => ({ region: cell.region, loadBalancerId: cell.loadBalancerId, createdBy: cell.app.service })),
+    failoverThresholdPercent: config.standby!.failoverThresholdPercent,
+    domain: config.domain!,
+    certificateName: certificate!.certificateName,
+    idleTimeoutSeconds: config.app.websocketIdleTimeoutSeconds,
+    alerts: config.alerts,
+  });
+const dns = !glb && config.domain && new DnsRecord("dns", { prefix, domain: config.domain, ip: primary.loadBalancerIp });
+
+const topology = standby && glb && failoverTopology({ config, primary, standby, glb });
+if (standby && topology) {
+  new FailoverController("failover-controller", {
+    prefix: roles.standby!.prefix,
+    provider: standby.kubernetes.provider,
+    namespace: standby.app.namespace,
+    image: config.app.image,
+    topology,
+    apiToken: config.failoverToken!,
+    recovery: {
+      mode: config.standby!.failover,
+      detectionWindowSeconds: config.standby!.detectionWindowSeconds,
+      maxReplicationLagSeconds: config.standby!.maxReplicationLagSeconds,
+    },
+    dependsOn: [standby.app.deployment],
+  });
+}
 
 new Project("project", {
   prefix,
   environment: projectEnvironment(config.stack),
-  resources: [kubernetes.clusterUrn, postgres.clusterUrn, valkey.clusterUrn],
+  resources: [primary, ...(standby ? [standby] : [])].flatMap((cell) => cell.projectUrns),
 });
 
-export const endpoint = dns ? dns.fqdn.apply((host) => `https://${host}`) : app.loadBalancerIp.apply((ip) => `http://${ip}`);
-export const kubeconfig = kubernetes.kubeconfig;
-export const postgresHost = postgres.privateHost;
-export const valkeyHost = valkey.privateHost;
-export const kubernetesVersion = kubernetes.version;
+export const endpoint = glb ? glb.endpoint : dns ? dns.fqdn.apply((host) => `https://${host}`) : primary.regionalUrl;
+export const kubeconfig = primary.kubernetes.kubeconfig;
+export const standbyKubeconfig = standby?.kubernetes.kubeconfig;
+export const postgresHost = primary.postgres!.privateHost;
+export const valkeyHost = primary.valkey.privateHost;
+export const kubernetesVersion = primary.kubernetes.version;
+/** What `npm run region-failover` acts on (`pulumi stack output failoverTopology`): ids, names and URLs, no secret. */
+export const failoverTopologyOutput = topology;

@@ -24,6 +24,8 @@ export interface ManagedDatabaseArgs extends DatabasePlacement {
   maintenance: { day: string; hour: string };
   /** Engine-specific inputs (e.g. Valkey's eviction policy). */
   extra?: Partial<digitalocean.DatabaseClusterArgs>;
+  /** Adopt the existing cluster with this id (named `name`) and its firewall instead of creating them. */
+  importId?: string;
 }
 
 /**
@@ -45,12 +47,12 @@ export function managedDatabase(args: ManagedDatabaseArgs, parent: pulumi.Resour
       tags: [args.prefix],
       ...args.extra,
     },
-    { parent, protect: true },
+    { parent, protect: true, ...(args.importId ? { import: args.importId } : {}) },
   );
   const firewall = new digitalocean.DatabaseFirewall(
     `${args.name}-firewall`,
     { clusterId: cluster.id, rules: [{ type: "k8s", value: args.kubernetesClusterId }] },
-    { parent },
+    { parent, ...(args.importId ? { import: args.importId } : {}) },
   );
   // The CA that signs the cluster's server certificates (PEM, "decoded to a string": pulumi/pulumi-digitalocean
   // @ c52e0a381c523576bfd0c2fc587b7d644bd390f6, provider/cmd/pulumi-resource-digitalocean/schema.json,

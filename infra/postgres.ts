@@ -6,6 +6,13 @@ import { managedDatabase, type DatabasePlacement } from "./managed-database";
 /** Arguments of {@link Postgres}. */
 export interface PostgresArgs extends DatabasePlacement {
   config: PostgresConfig;
+  /**
+   * Adopt an existing cluster instead of creating one: after a region failover, the promoted node (its id, and the
+   * name it had as a replica). Its database, user, pool and firewall are adopted with it (import ids from
+   * terraform-provider-digitalocean@401992a1e493a0e3cfc833197820867991fc011f:docs/resources/database_{cluster,db,user,
+   * connection_pool,firewall}.md, "Import": the cluster's id, or `<cluster id>,<name>`). See docs/runbooks.md, "Reconcile".
+   */
+  import?: { clusterId: string; clusterName: string };
 }
 
 /**
@@ -32,11 +39,15 @@ export class Postgres extends pulumi.ComponentResource {
   readonly poolUrl: pulumi.Output<string>;
   /** One URL per read replica for the app user (secret). */
   readonly replicaUrls: pulumi.Output<string[]>;
+  /** The app user's credentials and database (secret): a cross-region node has the same roles, they replicate. */
+  readonly appLogin: pulumi.Output<{ user: string; password: string; database: string }>;
 
   constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gomeet:index:Postgres", name, {}, opts);
     const { config: cfg, ...placement } = args;
-    const clusterName = `${args.prefix}-pg`;
+    const adopt = args.import;
+    const clusterName = adopt?.clusterName ?? `${args.prefix}-pg`;
+    const imported = (name?: string) => (adopt ? { import: name === undefined ? adopt.clusterId : `${adopt.clusterId},${name}` } : {});
     const { cluster, caCertificate } = managedDatabase(
       {
         ...placement,
@@ -46,18 +57,27 @@ export class Postgres extends pulumi.ComponentResource {
         size: cfg.size,
         nodeCount: cfg.nodeCount,
         maintenance: cfg.maintenance,
+        importId: adopt?.clusterId,
       },
       this,
     );
-    const db = new digitalocean.DatabaseDb(`${clusterName}-db`, { clusterId: cluster.id, name: cfg.database }, { parent: this });
-    const user = new digitalocean.DatabaseUser(`${clusterName}-user`, { clusterId: cluster.id, name: cfg.user }, { parent: this });
+    const db = new digitalocean.DatabaseDb(
+      `${clusterName}-db`,
+      { clusterId: cluster.id, name: cfg.database },
+      { parent: this, ...imported(cfg.database) },
+    );
+    const user = new digitalocean.DatabaseUser(
+      `${clusterName}-user`,
+      { clusterId: cluster.id, name: cfg.user },
+      { parent: this, ...imported(cfg.user) },
+    );
     const pool = new digitalocean.DatabaseConnectionPool(
       `${clusterName}-pool`,
       { clusterId: cluster.id, name: `${cfg.database}-pool`, mode: "transaction", size: cfg.poolSize, dbName: db.name, user: user.name },
       // Every pool field is ForceNew (terraform-provider-digitalocean@401992a1e493a0e3cfc833197820867991fc011f:
       // digitalocean/database/resource_database_connection_pool.go) and the name is fixed: created first, the new pool
       // would collide with the old one. The app's connections drop while the pool is recreated (seconds).
-      { parent: this, deleteBeforeReplace: true },
+      { parent: this, deleteBeforeReplace: true, ...imported(`${cfg.database}-pool`) },
     );
     const replicas = Array.from(
       { length: cfg.readReplicas },
@@ -100,6 +120,9 @@ export class Postgres extends pulumi.ComponentResource {
       pulumi
         .all([user.name, user.password, db.name, pulumi.all(replicas.map((r) => pulumi.all([r.privateHost, r.port])))])
         .apply(([u, password, database, hosts]) => hosts.map(([host, port]) => postgresUrl({ user: u, password, host, port, database }))),
+    );
+    this.appLogin = pulumi.secret(
+      pulumi.all([user.name, user.password, db.name]).apply(([u, password, database]) => ({ user: u, password, database })),
     );
     this.registerOutputs({
       clusterId: this.clusterId,

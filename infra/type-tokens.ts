@@ -40,6 +40,7 @@ export const TYPE = {
   uptimeCheck: typeToken(digitalocean.UptimeCheck),
   uptimeAlert: typeToken(digitalocean.UptimeAlert),
   project: typeToken(digitalocean.Project),
+  loadBalancer: typeToken(digitalocean.LoadBalancer),
   deployment: typeToken(k8s.apps.v1.Deployment),
   statefulSet: typeToken(k8s.apps.v1.StatefulSet),
   daemonSet: typeToken(k8s.apps.v1.DaemonSet),

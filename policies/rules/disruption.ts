@@ -6,7 +6,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import { validateResourceOfType, type ResourceValidationPolicy, type StackValidationPolicy } from "@pulumi/policy";
-import { podLabelsOf, replicasOf, sameNamespace, selectorMatches } from "./kubernetes-objects";
+import { podLabelsOf, replicasOf, sameNamespace, selectorMatches, singletonReason } from "./kubernetes-objects";
 import { describe, field, message, num, subject, text, type Props } from "./props";
 import { configSchemaOf, integerSetting, readSettings } from "./settings";
 
@@ -58,6 +58,8 @@ export const podDisruptionBudget: StackValidationPolicy = {
     const { minAvailable } = readSettings(args, budgetSettings);
     const budgets = args.resources.filter((r) => r.isType(k8s.policy.v1.PodDisruptionBudget));
     for (const deployment of args.resources.filter((r) => r.isType(k8s.apps.v1.Deployment))) {
+      // A singleton's only pod cannot be kept available through a drain: a budget would block the drain for good.
+      if (singletonReason(deployment.props) !== undefined) continue;
       const labels = podLabelsOf(deployment.props);
       const replicas = replicasOf(deployment.props).effective;
       const selecting = budgets.filter(

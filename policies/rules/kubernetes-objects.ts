@@ -2,7 +2,7 @@
  * Reading Kubernetes objects in their native shape (as the kubernetes provider takes them): pod
  * templates, containers, label selectors, namespaces and the app's own annotations.
  */
-import { LIVEKIT_DEPLOYMENTS_ANNOTATION } from "../../infra/annotations";
+import { LIVEKIT_DEPLOYMENTS_ANNOTATION, SINGLETON_ANNOTATION } from "../../infra/annotations";
 import { field, list, num, readOrUnknown, record, stringMap, text, UNKNOWN, type Props } from "./props";
 
 /** Node label every node carries a distinct value of. */
@@ -130,4 +130,10 @@ export function livekitDeploymentsOf(workload: Props): string[] {
         .filter((name) => name.length > 0),
     ),
   ];
+}
+
+/** Why a Deployment is a singleton by design (its {@link SINGLETON_ANNOTATION}), or undefined for an ordinary one. */
+export function singletonReason(workload: Props): string | undefined {
+  const reason = text(field(workload, "metadata", "annotations", SINGLETON_ANNOTATION));
+  return reason !== undefined && reason.trim() !== "" ? reason.trim() : undefined;
 }

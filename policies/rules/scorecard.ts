@@ -10,8 +10,9 @@ import { doLoadBalancerAnnotation, LIVEKIT_DEPLOYMENTS_ANNOTATION } from "../../
 import { TYPE } from "../../infra/type-tokens";
 import { CACHE_ENGINES, POSTGRES_ENGINE } from "./databases";
 import { nodeFloorOf } from "./kubernetes-cluster";
-import { livekitDeploymentsOf, replicasOf, spreadsAcrossNodes } from "./kubernetes-objects";
+import { livekitDeploymentsOf, replicasOf, singletonReason, spreadsAcrossNodes } from "./kubernetes-objects";
 import { isLoadBalancerService } from "./load-balancer";
+import { regionTier } from "./region-tier";
 import { describe, field, message, num, record, stringMap, subject, text } from "./props";
 
 /** What the scorecard reads of a resource. */
@@ -48,7 +49,7 @@ export interface ScorecardThresholds {
   minPostgresNodes: number;
   minValkeyNodes: number;
   minLivekitDeployments: number;
-  /** Below this many DigitalOcean regions the region is a single point of failure that fails the policy; at 1 it is an accepted risk. */
+  /** Below this many DigitalOcean regions the region is a single point of failure that fails the policy; at 1 (staging) one region is an accepted risk. */
   minRegions: number;
 }
 
@@ -59,7 +60,7 @@ export const DEFAULT_SCORECARD_THRESHOLDS: Readonly<ScorecardThresholds> = Objec
   minPostgresNodes: 2,
   minValkeyNodes: 2,
   minLivekitDeployments: 2,
-  minRegions: 1,
+  minRegions: 2,
 });
 
 const TYPES = {
@@ -115,6 +116,15 @@ function appTier(deployments: ScorecardInput[], minReplicas: number): ScorecardT
     "app",
     deployments.map((deployment) => {
       const replicas = replicasOf(deployment.props);
+      const singleton = singletonReason(deployment.props);
+      if (singleton !== undefined) {
+        // Accepted, never hidden: it does not serve users; what its absence costs is in its reason.
+        return {
+          ...rowFor(deployment, `${plural(replicas.effective, "replica")} (a singleton by design)`),
+          spof: true,
+          accepted: singleton,
+        };
+      }
       const placement = spreadsAcrossNodes(deployment.props) ? "one per node" : "may share a node";
       const redundancy = `${plural(replicas.effective, "replica")} (${placement})`;
       return rowFor(
@@ -234,37 +244,6 @@ function livekitTier(deployments: ScorecardInput[], minDeployments: number): Sco
 }
 
 /** What would remove the single-region risk (printed with the accepted row). */
-export const REGION_RISK =
-  "a regional outage takes the whole stack down. Removing it takes a second stack in another region (its own VPC range), " +
-  "PostgreSQL replicated across regions with a promotion runbook, and DNS failover between the two load balancers";
-
-/**
- * The region tier: every DigitalOcean resource of the stack that has a region lives in one. One region is a single
- * point of failure for region loss; with `minRegions` 1 it is reported as an accepted risk, never hidden.
- */
-function regionTier(resources: readonly ScorecardInput[], minRegions: number): ScorecardTier[] {
-  const regional = resources.filter((r) => r.type.startsWith("digitalocean:") && typeof r.props.region === "string");
-  const regions = [...new Set(regional.map((r) => r.props.region as string))].sort();
-  if (regions.length === 0) return [];
-  const redundancy = `${plural(regions.length, "DigitalOcean region")} (${regions.join(", ")})`;
-  if (regions.length >= 2) return [{ tier: "region", redundancy, spof: false }];
-  const first = regional[0]!;
-  const row: ScorecardTier = {
-    tier: "region",
-    redundancy,
-    spof: true,
-    resource: first.name,
-    urn: first.urn,
-    reason: message({
-      resource: "Stack",
-      property: "DigitalOcean regions",
-      found: describe(regions.join(", ")),
-      required: `at least ${Math.max(2, minRegions)}`,
-    }),
-  };
-  return minRegions <= 1 ? [{ ...row, accepted: REGION_RISK }] : [row];
-}
-
 /** The scorecard: load balancer, app, Kubernetes control plane and nodes, PostgreSQL, Valkey, LiveKit, region. */
 export function haScorecard(resources: readonly ScorecardInput[], thresholds: Partial<ScorecardThresholds> = {}): ScorecardTier[] {
   const limits = { ...DEFAULT_SCORECARD_THRESHOLDS, ...thresholds };

@@ -13,7 +13,7 @@ import {
   type ResourceValidationArgs,
   type ResourceValidationPolicy,
 } from "@pulumi/policy";
-import { containersOf, podSpecOf, replicasOf, spreadsAcrossNodes, HOSTNAME_TOPOLOGY_KEY } from "./kubernetes-objects";
+import { containersOf, podSpecOf, replicasOf, singletonReason, spreadsAcrossNodes, HOSTNAME_TOPOLOGY_KEY } from "./kubernetes-objects";
 import { describe, field, message, record, subject, text, type Props } from "./props";
 import { configSchemaOf, integerSetting, readSettings, stringListSetting } from "./settings";
 
@@ -36,6 +36,20 @@ export const deploymentReplicas: ResourceValidationPolicy = {
   validateResource: validateDeployment((deployment, args, reportViolation) => {
     const { minReplicas } = readSettings(args, replicasSettings);
     const replicas = replicasOf(deployment);
+    const singleton = singletonReason(deployment);
+    if (singleton !== undefined) {
+      if (replicas.effective === 1) return;
+      reportViolation(
+        message({
+          resource: subject(args.type, args.name),
+          property: "spec.replicas",
+          found: describe(replicas.value),
+          required: "exactly 1 (it is annotated a singleton)",
+          reason: `A singleton must never run twice at once: ${singleton}`,
+        }),
+      );
+      return;
+    }
     if (replicas.value !== undefined && replicas.value >= minReplicas) return;
     reportViolation(
       message({
@@ -61,6 +75,19 @@ export const deploymentRollingUpdate: ResourceValidationPolicy = {
     const resource = subject(args.type, args.name);
     const strategy = record(field(deployment, "spec", "strategy"));
     const type = strategy?.type;
+    if (singletonReason(deployment) !== undefined) {
+      if (type === "Recreate") return;
+      reportViolation(
+        message({
+          resource,
+          property: "spec.strategy.type",
+          found: describe(type),
+          required: '"Recreate" (it is annotated a singleton)',
+          reason: "A rolling update starts the new pod before the old one stops: for a moment the singleton runs twice.",
+        }),
+      );
+      return;
+    }
     if (type !== undefined && type !== "RollingUpdate") {
       reportViolation(
         message({
@@ -151,7 +178,7 @@ export const deploymentSpread: ResourceValidationPolicy = {
   description:
     "Deployments force their replicas onto distinct nodes (hostname topology spread with DoNotSchedule, or required anti-affinity).",
   validateResource: validateDeployment((deployment, args, reportViolation) => {
-    if (spreadsAcrossNodes(deployment)) return;
+    if (spreadsAcrossNodes(deployment) || singletonReason(deployment) !== undefined) return; // one pod: nothing to spread
     reportViolation(
       message({
         resource: subject(args.type, args.name),

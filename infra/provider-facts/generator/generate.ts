@@ -34,6 +34,7 @@ export const RESOURCE_FILES: Record<string, string> = {
   "digitalocean:index/uptimeCheck:UptimeCheck": "digitalocean/uptime/resource_uptime_check.go",
   "digitalocean:index/uptimeAlert:UptimeAlert": "digitalocean/uptime/resource_uptime_alert.go",
   "digitalocean:index/project:Project": "digitalocean/project/resource_project.go",
+  "digitalocean:index/loadBalancer:LoadBalancer": "digitalocean/loadbalancer/resource_loadbalancer.go",
 };
 
 function resourceFacts(token: string, schema: PulumiSchema, pulumi: Checkout, tf: Checkout): ResourceFacts {
