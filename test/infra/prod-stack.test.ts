@@ -167,6 +167,11 @@ describe("app", () => {
     expect(c.image).toBe("registry.digitalocean.com/gomeet/app:0.1.0");
   });
 
+  test("the replica count is the HPA's once the Deployment exists: ignoreChanges on spec.replicas", () => {
+    expect(one(plan, T.deployment).ignoreChanges).toEqual(["spec.replicas"]);
+    expect(props(T.deployment).spec.replicas).toBe(3); // the count it is created with: the HPA's minReplicas
+  });
+
   test("PodDisruptionBudget keeps 2 up; the autoscaler never goes below the 3 replicas", () => {
     const selector = props(T.deployment).spec.selector.matchLabels;
     expect(props("kubernetes:policy/v1:PodDisruptionBudget").spec).toEqual({ minAvailable: 2, selector: { matchLabels: selector } });
