@@ -34,7 +34,7 @@ describe("network and Kubernetes", () => {
   test("DOKS: HA control plane set explicitly, autoscaling pool of at least 3, surge upgrades in a window", () => {
     const doks = props(T.doks);
     expect(doks.ha).toBe(true);
-    expect(doks.nodePool).toMatchObject({ autoScale: true, minNodes: 3, maxNodes: 6, size: "s-4vcpu-8gb" });
+    expect(doks.nodePool).toMatchObject({ autoScale: true, minNodes: 3, maxNodes: 7, size: "s-4vcpu-8gb" });
     expect(doks).toMatchObject({ autoUpgrade: true, surgeUpgrade: true, registryIntegration: true, region: "nyc3" });
     expect(doks.maintenancePolicy).toEqual({ day: "sunday", startTime: "04:00" });
     expect(doks.version).toBe("1.33.1-do.0"); // resolved from getKubernetesVersions by the "1.33." prefix
@@ -177,7 +177,7 @@ describe("app", () => {
     expect(props("kubernetes:policy/v1:PodDisruptionBudget").spec).toEqual({ minAvailable: 2, selector: { matchLabels: selector } });
     expect(props("kubernetes:autoscaling/v2:HorizontalPodAutoscaler").spec).toMatchObject({
       minReplicas: 3,
-      maxReplicas: 6, // one pod per node: never more than kubernetes.maxNodes
+      maxReplicas: 6, // one pod per node, and a node left for a rollout's surge pod: kubernetes.maxNodes - 1
       scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "gomeet" },
     });
   });
