@@ -7,6 +7,9 @@
  */
 import fs from "node:fs";
 
+/** Set in the environment of a harness watchdog (harness/watchdog.ts). */
+export const WATCHDOG_ENV = "GOMEET_HARNESS_WATCHDOG";
+
 export interface ProcessIdentity {
   pid: number;
   /** Field 22 of /proc/<pid>/stat: start time in clock ticks since boot. */
@@ -56,6 +59,30 @@ function allStats(): ProcStat[] {
   return stats;
 }
 
+/** A process's environment (empty when it is gone or a kernel thread). */
+export function readEnviron(pid: number): Map<string, string> {
+  const vars = new Map<string, string>();
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/environ`, "utf8");
+  } catch {
+    return vars;
+  }
+  for (const pair of text.split("\0")) {
+    const eq = pair.indexOf("=");
+    if (eq > 0) vars.set(pair.slice(0, eq), pair.slice(eq + 1));
+  }
+  return vars;
+}
+
+/**
+ * True for a harness watchdog: a nested harness owner's watchdog must outlive its owner (it ends the
+ * owner's servers and removes its temporary directories), so it is never part of a tree we kill.
+ */
+export function isWatchdog(pid: number): boolean {
+  return readEnviron(pid).has(WATCHDOG_ENV);
+}
+
 /** The identity of a running process, or undefined if there is none with that pid. */
 export function identify(pid: number): ProcessIdentity | undefined {
   const stat = readStat(pid);
@@ -71,6 +98,7 @@ export function isAlive(id: ProcessIdentity): boolean {
 /**
  * `rootPid`, all its descendants, and every member of the process group `rootPid` leads
  * (members outlive the leader's exit; children re-parented to init are found that way).
+ * Harness watchdogs (of a harness owner among them) are left out: see isWatchdog.
  */
 export function processTree(rootPid: number): ProcessIdentity[] {
   const stats = allStats();
@@ -84,7 +112,7 @@ export function processTree(rootPid: number): ProcessIdentity[] {
   const queue = stats.filter((s) => s.pid === rootPid || s.pgrp === rootPid);
   while (queue.length > 0) {
     const next = queue.pop() as ProcStat;
-    if (found.has(next.pid) || next.state === "Z") continue;
+    if (found.has(next.pid) || next.state === "Z" || isWatchdog(next.pid)) continue;
     found.set(next.pid, next);
     queue.push(...(children.get(next.pid) ?? []));
   }

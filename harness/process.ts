@@ -2,15 +2,19 @@
  * Managed child processes for tests, the local cluster and the drills.
  *
  * Every process started here is registered until it is stopped. Survivors are SIGKILLed (with
- * everything they forked) when this Node process exits or is terminated, and each child also gets
- * the kernel's parent-death signal, so nothing outlives us even if we are SIGKILLed ourselves.
+ * everything they forked) when this Node process exits or is terminated. If it is SIGKILLed itself
+ * (no exit handler runs), its watchdog (harness/watchdog.ts) ends them, with whatever they forked
+ * into sessions of their own, and removes the temporary directories; each child also gets the
+ * kernel's parent-death signal.
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { OWNER_MARKER_ENV } from "./owned-processes";
 import { identify, isAlive, killTreeSync, processTree, signalAll, type ProcessIdentity } from "./proc-tree";
+import { ensureWatchdog, forgetServer, ownerMarker, temporaryRoot, watchServer } from "./watchdog";
 
 export interface ManagedProcess {
   name: string;
@@ -115,6 +119,7 @@ class ManagedChild implements ManagedProcess {
         running.delete(this);
         // Whatever it leaves in its process group (e.g. nginx workers of a crashed master) goes with it.
         signalAll(processTree(pid), "SIGKILL");
+        forgetServer(pid);
         resolve(code);
       });
     });
@@ -209,6 +214,11 @@ function cleanupSync(): void {
     }
   }
   temporaryDirs.clear();
+  try {
+    fs.rmSync(temporaryRoot, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  } catch (error) {
+    process.stderr.write(`harness: could not remove ${temporaryRoot}: ${String(error)}\n`);
+  }
 }
 
 function installExitHooks(): void {
@@ -242,14 +252,17 @@ export function spawnManaged(name: string, command: string, args: string[], opts
   }
   const child = spawn("setpriv", [...wrapper, "--", command, ...args], {
     cwd,
-    env: { ...process.env, ...opts.env },
+    // The marker lets the watchdog find what the process forks, wherever it ends up (owned-processes.ts).
+    env: { ...process.env, ...opts.env, [OWNER_MARKER_ENV]: ownerMarker() },
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
   if (child.pid === undefined) {
     throw new Error(`${name}: could not start ${command} (is setpriv from util-linux installed?)`);
   }
-  const managed = new ManagedChild(name, child.pid, identify(child.pid), opts.stopSignal ?? "SIGTERM", child);
+  const identity = identify(child.pid);
+  if (identity !== undefined) watchServer(identity);
+  const managed = new ManagedChild(name, child.pid, identity, opts.stopSignal ?? "SIGTERM", child);
   running.add(managed);
   return managed;
 }
@@ -350,15 +363,20 @@ export async function waitForReady(proc: ManagedProcess, check: () => Promise<bo
 }
 
 /**
- * A new empty directory under the system temp dir (mode 0700), owned by `owner` if given and we run as root.
- * Removed by stopAll, or when this process exits.
+ * A new empty directory (mode 0700), owned by `owner` if given and we run as root, in this process's temporary
+ * root (`<system temp dir>/gomeet-harness-<pid>-<random>`, mode 0711 so that the postgres user can reach its
+ * own directories). Removed by stopAll, or when this process exits, or by the watchdog if it is killed.
  */
 export async function tempDir(prefix: string, owner?: SystemUser): Promise<string> {
   if (!/^[A-Za-z0-9._-]+$/.test(prefix)) {
     throw new Error(`tempDir: prefix "${prefix}" must contain only letters, digits, ".", "_" and "-"`);
   }
   installExitHooks();
-  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), `gomeet-${prefix}-`));
+  // The watchdog knows the root's name before the root exists: it removes it whenever we die.
+  ensureWatchdog();
+  await fsp.mkdir(temporaryRoot, { recursive: true, mode: 0o711 });
+  await fsp.chmod(temporaryRoot, 0o711);
+  const dir = await fsp.mkdtemp(path.join(temporaryRoot, `${prefix}-`));
   temporaryDirs.add(dir);
   if (owner !== undefined && runsAsRoot()) {
     const { uid, gid } = systemAccount(owner);

@@ -13,6 +13,8 @@ type ServiceMetadata = k8s.types.input.meta.v1.ObjectMeta;
 
 /** Port the container serves HTTP and WebSocket on. */
 export const APP_PORT = 8080;
+/** Pods a rolling update adds before it removes one (maxUnavailable is 0): config-limits.ts leaves a node for it. */
+export const ROLLING_UPDATE_MAX_SURGE = 1;
 /** Seconds the preStop hook waits so the load balancer stops sending new connections before drain starts. */
 export const PRE_STOP_SECONDS = 10;
 /** Keys of the app Secret; each becomes an env var of the same name (AUTH_JWT_SECRET only without a JWKS URL). */
@@ -93,7 +95,7 @@ export function deploymentSpec(s: DeploymentSettings): DeploymentSpec {
     replicas: s.app.replicas,
     minReadySeconds: 10,
     revisionHistoryLimit: 5,
-    strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+    strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: ROLLING_UPDATE_MAX_SURGE } },
     selector: { matchLabels: labels },
     template: {
       metadata: {
@@ -114,7 +116,7 @@ export function deploymentSpec(s: DeploymentSettings): DeploymentSpec {
         },
         // One pod per node: with externalTrafficPolicy Local (see serviceSpec) the load balancer's /readyz check through a
         // node's NodePort reaches that node's pod, so each backend's health is exactly one pod's readiness, and the
-        // load balancer's even split across nodes is an even split across pods. maxReplicas ≤ maxNodes (config.ts).
+        // load balancer's even split across nodes is an even split across pods. maxReplicas + surge ≤ maxNodes (config-limits.ts).
         affinity: {
           podAntiAffinity: {
             requiredDuringSchedulingIgnoredDuringExecution: [

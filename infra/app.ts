@@ -141,7 +141,14 @@ export class App extends pulumi.ComponentResource {
           databaseCaConfigMap: databaseCa.metadata.name,
         }),
       },
-      { ...child, dependsOn: [baseline] },
+      // The HorizontalPodAutoscaler below owns the replica count once the Deployment exists: `spec.replicas` is
+      // the count it is created with, and later runs leave it to the HPA. With server-side apply (pulumi-kubernetes
+      // v4's default) a field under ignoreChanges that another field manager (the HPA's kube-controller-manager)
+      // owns is dropped from the patch, otherwise it is sent with its live value
+      // (pulumi/pulumi-kubernetes@94977969d64112b04e19945818a7d5d5f38f631d:provider/pkg/await/await.go,
+      // handleSSAIgnoreFields): no conflict with the controller manager after a scale-out, no scale-in back to
+      // `replicas` on the next `pulumi up`, and no drift reported for the HPA's count.
+      { ...child, dependsOn: [baseline], ignoreChanges: ["spec.replicas"] },
     );
 
     this.deployment = deployment;

@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import { z } from "zod";
+import { configProblems } from "./config-limits";
 import { cidrsOverlap, isPrivateCidr, parseCidr } from "./provider-facts/cidr";
 import { PROVIDER_FACTS } from "./provider-facts/facts";
 import { TYPE } from "./type-tokens";
@@ -365,13 +366,9 @@ export function loadConfig(): StackConfig {
   const rawDomain = readRaw("domain");
   const domain = rawDomain === undefined ? undefined : validateKey(key("domain"), domainSchema, rawDomain);
   const livekit = validateKey(key("livekit"), livekitSchema, readRaw("livekit"), true);
-  // One app pod per node (app-manifests.ts): more replicas than nodes would stay Pending.
-  if (app.maxReplicas > kubernetes.maxNodes) {
-    throw new ConfigError(
-      key("app.maxReplicas"),
-      `got ${app.maxReplicas}; expected at most gomeet:kubernetes.maxNodes (${kubernetes.maxNodes}): the app runs one pod per node`,
-    );
-  }
+  // Across keys, and what DigitalOcean refuses (sizes, node counts): config-limits.ts.
+  const [problem] = configProblems({ kubernetes, postgres, valkey, app });
+  if (problem !== undefined) throw new ConfigError(problem.key, problem.detail);
   const rawStandby = readRaw("standby");
   const standby = rawStandby === undefined ? undefined : validateKey(key("standby"), standbySchema, rawStandby);
   if (standby) checkStandby(standby, region, network.ipRange);

@@ -91,7 +91,11 @@ export function diffResources(base: PreviewResource[], head: PreviewResource[]):
     const old = before.get(key(r));
     if (!old) continue;
     matched.set(resourceRef(r), old);
-    const diffs = diffProperties(old.props, r.props).map((d) => withReplacement(r.type, d));
+    // As the engine does: an input under ignoreChanges keeps its old value on update, so its change is no change.
+    const ignored = r.ignoreChanges ?? [];
+    const diffs = diffProperties(old.props, r.props)
+      .filter((d) => !ignored.some((p) => d.path === p || d.path.startsWith(`${p}.`) || d.path.startsWith(`${p}[`)))
+      .map((d) => withReplacement(r.type, d));
     if (old.protect !== r.protect) diffs.push({ path: "(option) protect", old: old.protect, new: r.protect });
     own.set(resourceRef(r), diffs);
   }

@@ -48,7 +48,7 @@ function policyProps(props: Record<string, unknown>): Record<string, unknown> {
 function optionsOf(resource: PlannedResource): PolicyResourceOptions {
   const options: PolicyResourceOptions = {
     protect: resource.protect,
-    ignoreChanges: [],
+    ignoreChanges: [...(resource.ignoreChanges ?? [])],
     aliases: [],
     customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
     additionalSecretOutputs: [...resource.additionalSecretOutputs],

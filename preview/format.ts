@@ -24,6 +24,11 @@ export interface PreviewResource {
   provider?: string;
   /** Replaced by deleting first (the `deleteBeforeReplace` option). */
   deleteBeforeReplace?: boolean;
+  /**
+   * The `ignoreChanges` option: input paths set when the resource is created and left alone afterwards (e.g. a
+   * Deployment's `spec.replicas`, which its HorizontalPodAutoscaler owns). Absent when there are none.
+   */
+  ignoreChanges?: string[];
 }
 
 /** How a preview document refers to a resource: `<type>::<name>`. */
@@ -101,6 +106,7 @@ export function previewDocument(plan: RenderedPlan, report: PreviewDocument["pol
         : {}),
       ...(r.provider && refs.has(r.provider) ? { provider: refs.get(r.provider) } : {}),
       ...(r.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
+      ...(r.ignoreChanges?.length ? { ignoreChanges: [...r.ignoreChanges] } : {}),
     }));
   const outputs = Object.fromEntries(Object.entries(plan.outputs).map(([k, o]) => [k, o.secret ? SECRET_TEXT : o.value]));
   return { stack: plan.stack, resources, outputs, policies: report, checklist: firstUpChecklist(plan.resources) };
@@ -184,11 +190,14 @@ export function formatTree(doc: PreviewDocument, stackFile: string): string {
   for (const [component, resources] of groups) {
     lines.push(`${component}`);
     for (const r of resources) {
-      lines.push(`  + ${r.type}  ${r.name}${r.protect ? "  [protected]" : ""}`);
+      const ignored = r.ignoreChanges ?? [];
+      const tags = [...(r.protect ? ["[protected]"] : []), ...(ignored.length ? [`[ignoreChanges: ${ignored.join(", ")}]`] : [])];
+      lines.push(`  + ${r.type}  ${r.name}${tags.map((t) => `  ${t}`).join("")}`);
+      // A value under ignoreChanges is the one the resource is created with; a later `pulumi up` leaves it alone.
       const shown = (HIGHLIGHTS[r.type] ?? [])
         .map((path) => [path, highlight(r.props, path)] as const)
         .filter(([, v]) => v !== undefined)
-        .map(([path, v]) => `${shortKey(path)}=${show(v)}`);
+        .map(([path, v]) => `${shortKey(path)}=${show(v)}${ignored.includes(path) ? " (at create; ignoreChanges)" : ""}`);
       if (shown.length) lines.push(`      ${shown.join("  ")}`);
     }
   }

@@ -36,6 +36,8 @@ export interface PlannedResource {
   provider?: string;
   /** `deleteBeforeReplace` resource option. */
   deleteBeforeReplace?: boolean;
+  /** `ignoreChanges` resource option: input paths a later `pulumi up` leaves as they are (absent when none). */
+  ignoreChanges?: string[];
 }
 
 export type EnforcementLevel = "mandatory" | "advisory" | "disabled";

@@ -1,7 +1,7 @@
 /**
  * Runs the real infra program under Pulumi's mock runtime and records every resource it registers,
  * with what the engine would hand a policy pack: type, name, URN, inputs (secrets marked), parent,
- * `protect`, `additionalSecretOutputs` and dependencies. No CLI, no credentials, no network.
+ * `protect`, `additionalSecretOutputs`, `ignoreChanges` and dependencies. No CLI, no credentials, no network.
  *
  * The Pulumi runtime is process-global: render one stack per process (or per jest test file).
  */
@@ -42,6 +42,7 @@ interface RegisterRequest {
   /** `<provider URN>::<provider id>`, or "" for the default provider. */
   getProvider(): string;
   getDeletebeforereplace(): boolean;
+  getIgnorechangesList(): string[];
 }
 
 interface Recorded {
@@ -117,6 +118,7 @@ function toPlanned(entry: Recorded): PlannedResource {
     propertyDependencies: propertyDependenciesOf(req),
     ...(req.getProvider() ? { provider: req.getProvider().split("::").slice(0, -1).join("::") } : {}),
     ...(req.getDeletebeforereplace() ? { deleteBeforeReplace: true } : {}),
+    ...(req.getIgnorechangesList().length ? { ignoreChanges: [...req.getIgnorechangesList()] } : {}),
   };
 }
 

@@ -25,7 +25,8 @@ if (missing.length) {
   process.stderr.write(`generate: missing ${missing.map((m) => `--${m} <checkout of ${REPOSITORIES[m]}>`).join(", ")}\n`);
   process.exit(2);
 }
-const facts = generate(values as Record<Repo, string>);
+// Only the checkouts: `out` is not one (passing it along made Checkout run git in the output file's path).
+const facts = generate(Object.fromEntries((Object.keys(REPOSITORIES) as Repo[]).map((r) => [r, values[r]!])) as Record<Repo, string>);
 const out = values.out ?? FACTS_FILE;
 fs.writeFileSync(out, `${JSON.stringify(facts, null, 2)}\n`);
 const count = Object.values(facts.resources).reduce((n, r) => n + Object.keys(r.properties).length, 0);

@@ -49,6 +49,11 @@ export interface ResourceFacts {
   inputs: string[];
   requiredInputs: string[];
   properties: Record<string, PropertyFact>;
+  /**
+   * Inputs DigitalOcean's API requires on create (openapi: the operation's request body `required`) that the
+   * schema leaves optional, e.g. an uptime alert's `period`: the provider passes them on unset and the API refuses.
+   */
+  apiRequiredInputs?: { inputs: string[]; source: string };
   /** Where the inputs come from (schema) and where the terraform resource lives. */
   schemaSource: string;
   terraformSource: string;
@@ -63,6 +68,24 @@ export interface AnnotationFact {
   summary: string;
 }
 
+/** A size or count rule DigitalOcean enforces (limit-facts.ts): the number, what the sources say, and where. */
+export interface LimitFact {
+  value: number;
+  text: string;
+  /** `<repository>@<commit>:<path>`, or a documentation address with the date it was read. */
+  sources: string[];
+}
+
+/** Limits no schema states (infra/provider-facts/generator/limit-facts.ts). */
+export interface LimitFacts {
+  /** How a size slug names its memory in GB (a regular expression; group 1 is the number). */
+  slugMemory: { pattern: string; text: string; source: string };
+  /** Per database engine (`pg`, `valkey`): most nodes (primary + standbys), and the smallest plan that takes standbys. */
+  databases: Record<string, { maxNodes: LimitFact; standbyMinMemoryGb: LimitFact }>;
+  /** The smallest DOKS worker node. */
+  kubernetesNodeMinMemoryGb: LimitFact;
+}
+
 /** The whole facts file. */
 export interface ProviderFacts {
   generatedBy: string;
@@ -71,6 +94,13 @@ export interface ProviderFacts {
   annotations: { prefixes: string[]; known: Record<string, AnnotationFact>; /** The CCM annotations doc. */ source: string };
   /** Facts that are not a property rule: notification e-mails must be verified, alert type meanings. */
   notes: Record<string, { text: string; source: string }>;
+  limits: LimitFacts;
+}
+
+/** A size slug's memory in GB, when the slug names it (`db-s-1vcpu-2gb` → 2; `c-2` → undefined). */
+export function slugMemoryGb(slug: string, facts: Pick<ProviderFacts, "limits"> = PROVIDER_FACTS): number | undefined {
+  const m = new RegExp(facts.limits.slugMemory.pattern).exec(slug);
+  return m ? Number(m[1]) : undefined;
 }
 
 /** The committed facts. */

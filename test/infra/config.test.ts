@@ -128,8 +128,32 @@ describe("loadConfig", () => {
     [
       "more app replicas than nodes (one pod per node)",
       "app",
-      (a: any) => ({ ...a, maxReplicas: 7 }),
-      /^gomeet:app\.maxReplicas: got 7; expected at most gomeet:kubernetes\.maxNodes \(6\)/,
+      (a: any) => ({ ...a, maxReplicas: 8 }),
+      /^gomeet:app\.maxReplicas: got 8 with gomeet:kubernetes\.maxNodes 7; expected at most 6/,
+    ],
+    [
+      "as many app replicas as nodes: a rollout at the ceiling has no node for its surge pod",
+      "kubernetes",
+      (k: any) => ({ ...k, maxNodes: 6 }),
+      /^gomeet:app\.maxReplicas: got 6 with gomeet:kubernetes\.maxNodes 6; expected at most 5: .*surge pod/,
+    ],
+    [
+      "PostgreSQL standby nodes on a 1 GB plan",
+      "postgres",
+      (p: any) => ({ ...p, size: "db-s-1vcpu-1gb", nodeCount: 2 }),
+      /^gomeet:postgres\.size: got "db-s-1vcpu-1gb" with gomeet:postgres\.nodeCount 2; DigitalOcean requires a plan with at least 2 GB .*source: digitalocean\/openapi@[0-9a-f]{40}:.*docs\.digitalocean\.com/,
+    ],
+    [
+      "two Valkey standbys",
+      "valkey",
+      (v: any) => ({ ...v, nodeCount: 3 }),
+      /^gomeet:valkey\.nodeCount: got 3; DigitalOcean requires at most 2 nodes for valkey \(1 standby\).*add-standby-nodes/,
+    ],
+    [
+      "a DOKS node below the smallest size DOKS offers",
+      "kubernetes",
+      (k: any) => ({ ...k, nodeSize: "s-1vcpu-1gb" }),
+      /^gomeet:kubernetes\.nodeSize: got "s-1vcpu-1gb"; DigitalOcean requires a node size with at least 2 GB of memory/,
     ],
     [
       "a public VPC range",
@@ -147,6 +171,13 @@ describe("loadConfig", () => {
     ["a VPC range straddling private space", "network", () => ({ ipRange: "172.31.255.0/16" }), /^gomeet:network\.ipRange: /],
   ])("%s is rejected with a message naming the key", (_name, key, edit, message) => {
     expect(loadWith(key, edit)).toThrow(expect.objectContaining({ name: "ConfigError", message: expect.stringMatching(message) }));
+  });
+
+  test("the cloud's size rules leave what DigitalOcean accepts alone", () => {
+    // A single 1 GB node (staging's), three PostgreSQL nodes on 2 GB, a size whose slug does not name its memory.
+    expect(loadWith("postgres", (p: any) => ({ ...p, size: "db-s-1vcpu-1gb", nodeCount: 1 }))).not.toThrow();
+    expect(loadWith("postgres", (p: any) => ({ ...p, size: "db-s-1vcpu-2gb", nodeCount: 3 }))).not.toThrow();
+    expect(loadWith("kubernetes", (k: any) => ({ ...k, nodeSize: "c-2" }))).not.toThrow();
   });
 
   test("a bad secret value is reported without printing it", () => {

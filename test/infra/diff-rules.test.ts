@@ -86,6 +86,20 @@ test("replacement rules of the node pool, the Deployment selector, the VPC range
   expect(scale!.op).toBe("update");
 });
 
+test("a change under ignoreChanges is no change, as in the engine (the HPA owns a Deployment's replicas)", () => {
+  const deployment = (replicas: number, image: string): PreviewResource => ({
+    type: "kubernetes:apps/v1:Deployment",
+    name: "gomeet-prod-app",
+    protect: false,
+    props: { spec: { replicas, template: { spec: { containers: [{ image }] } } } },
+    ignoreChanges: ["spec.replicas"],
+  });
+  expect(diffResources([deployment(3, "app:1")], [deployment(4, "app:1")])).toEqual([]);
+  expect(diffResources([deployment(3, "app:1")], [deployment(4, "app:2")])[0]!.diffs).toEqual([
+    { path: "spec.template.spec.containers[0].image", old: "app:1", new: "app:2" },
+  ]);
+});
+
 test("a rename is a delete and a create; deleting a database cluster is a data-loss risk", () => {
   const renamed = { ...pg({}), name: "gomeet-prod-postgres" };
   expect(diffResources([pg({})], [renamed]).map((c) => [c.op, c.name, c.dataLossRisk, c.protected ?? false])).toEqual([

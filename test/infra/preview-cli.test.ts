@@ -36,6 +36,18 @@ test("--json prints exactly one JSON document with the planned resources and no 
   expect(deployment).toMatchObject({ parent: "app", props: { spec: { replicas: 3 } } });
 });
 
+test("--json gives each resource with an ignoreChanges option the list; the tree marks it", () => {
+  const doc = JSON.parse(prodJson.stdout);
+  const byType = (type: string) => doc.resources.find((r: { type: string }) => r.type === type);
+  // The HPA owns the replica count; DOKS auto-upgrades move the version within its prefix.
+  expect(byType("kubernetes:apps/v1:Deployment").ignoreChanges).toEqual(["spec.replicas"]);
+  expect(byType("digitalocean:index/kubernetesCluster:KubernetesCluster").ignoreChanges).toEqual(["version"]);
+  expect(Object.keys(byType("kubernetes:autoscaling/v2:HorizontalPodAutoscaler"))).not.toContain("ignoreChanges");
+  expect(prodText.stdout).toMatch(
+    /^ {2}\+ kubernetes:apps\/v1:Deployment {2}gomeet-prod-app {2}\[ignoreChanges: spec\.replicas\]\n {6}replicas=3 \(at create; ignoreChanges\) {2}/m,
+  );
+});
+
 test("the 'before the first pulumi up' checklist: what the program cannot create, each with the command that checks it", () => {
   const { checklist } = JSON.parse(prodJson.stdout);
   expect(checklist.map((c: { command: string }) => c.command)).toEqual([
@@ -89,7 +101,7 @@ test("the readable output is a tree grouped by component, then policies and the 
     /^postgres\n  \+ digitalocean:index\/databaseCluster:DatabaseCluster  gomeet-prod-pg  \[protected\]\n      engine=pg  version=16  size=db-s-2vcpu-4gb  nodeCount=2/m,
   );
   expect(out).toMatch(
-    /^kubernetes\n  \+ digitalocean:index\/kubernetesCluster:KubernetesCluster  gomeet-prod-doks\n      version=1\.33\.1-do\.0  ha=true/m,
+    /^kubernetes\n  \+ digitalocean:index\/kubernetesCluster:KubernetesCluster  gomeet-prod-doks  \[ignoreChanges: version\]\n      version=1\.33\.1-do\.0 \(at create; ignoreChanges\)  ha=true/m,
   );
   expect(out).toContain("Policies (gomeet-ha): 0 mandatory, 0 advisory violations");
   expect(out).toMatch(/HA scorecard\n/);

@@ -34,7 +34,7 @@ describe("network and Kubernetes", () => {
   test("DOKS: HA control plane set explicitly, autoscaling pool of at least 3, surge upgrades in a window", () => {
     const doks = props(T.doks);
     expect(doks.ha).toBe(true);
-    expect(doks.nodePool).toMatchObject({ autoScale: true, minNodes: 3, maxNodes: 6, size: "s-4vcpu-8gb" });
+    expect(doks.nodePool).toMatchObject({ autoScale: true, minNodes: 3, maxNodes: 7, size: "s-4vcpu-8gb" });
     expect(doks).toMatchObject({ autoUpgrade: true, surgeUpgrade: true, registryIntegration: true, region: "nyc3" });
     expect(doks.maintenancePolicy).toEqual({ day: "sunday", startTime: "04:00" });
     expect(doks.version).toBe("1.33.1-do.0"); // resolved from getKubernetesVersions by the "1.33." prefix
@@ -167,12 +167,17 @@ describe("app", () => {
     expect(c.image).toBe("registry.digitalocean.com/gomeet/app:0.1.0");
   });
 
+  test("the replica count is the HPA's once the Deployment exists: ignoreChanges on spec.replicas", () => {
+    expect(one(plan, T.deployment).ignoreChanges).toEqual(["spec.replicas"]);
+    expect(props(T.deployment).spec.replicas).toBe(3); // the count it is created with: the HPA's minReplicas
+  });
+
   test("PodDisruptionBudget keeps 2 up; the autoscaler never goes below the 3 replicas", () => {
     const selector = props(T.deployment).spec.selector.matchLabels;
     expect(props("kubernetes:policy/v1:PodDisruptionBudget").spec).toEqual({ minAvailable: 2, selector: { matchLabels: selector } });
     expect(props("kubernetes:autoscaling/v2:HorizontalPodAutoscaler").spec).toMatchObject({
       minReplicas: 3,
-      maxReplicas: 6, // one pod per node: never more than kubernetes.maxNodes
+      maxReplicas: 6, // one pod per node, and a node left for a rollout's surge pod: kubernetes.maxNodes - 1
       scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "gomeet" },
     });
   });

@@ -17,7 +17,7 @@ test("smaller tiers: single database nodes, no read replica, 2 app replicas, 2-3
   expect(one(plan, "kubernetes:policy/v1:PodDisruptionBudget").props).toMatchObject({ spec: { minAvailable: 1 } });
   expect(one(plan, "digitalocean:index/kubernetesCluster:KubernetesCluster").props).toMatchObject({
     ha: true,
-    nodePool: { minNodes: 2, maxNodes: 3 },
+    nodePool: { minNodes: 2, maxNodes: 4 },
   });
   expect(one(plan, "digitalocean:index/project:Project").props.environment).toBe("Staging");
   expect(one(plan, "digitalocean:index/vpc:Vpc").props.ipRange).toBe("10.30.0.0/16"); // not prod's: same account

@@ -13,7 +13,8 @@ import type { FactSource, PropertyFact, ProviderFacts, ResourceFacts } from "../
 import { annotationFacts } from "./annotation-facts";
 import { Checkout, REPOSITORIES, type Repo } from "./checkout";
 import { forceNewIfChangeFields, resourceSchema } from "./go-schema";
-import { addOpenapiEnums, notes } from "./openapi-facts";
+import { limitFacts } from "./limit-facts";
+import { addOpenapiEnums, addOpenapiRequired, notes } from "./openapi-facts";
 import { collectProperties, pulumiName, resolverFor, type PulumiSchema } from "./property-facts";
 
 const SCHEMA_PATH = "provider/cmd/pulumi-resource-digitalocean/schema.json";
@@ -60,6 +61,21 @@ function resourceFacts(token: string, schema: PulumiSchema, pulumi: Checkout, tf
   };
 }
 
+/**
+ * Top-level inputs the provider fills in when the program leaves them out: a terraform `Default:`, and a field
+ * terraform requires that Pulumi's schema does not (Pulumi auto-names it, as with `name`).
+ */
+function suppliedByProvider(token: string, schema: PulumiSchema, tf: Checkout): Set<string> {
+  const resource = schema.resources[token]!;
+  const file = RESOURCE_FILES[token]!;
+  const required = new Set(resource.requiredInputs ?? []);
+  const supplied = resourceSchema(tf.read(file), resolverFor(tf, file))
+    .filter((f) => f.hasDefault === true || f.required)
+    .map((f) => pulumiName(f.name, resource.inputProperties))
+    .filter((name): name is string => name !== undefined && !required.has(name));
+  return new Set(supplied);
+}
+
 /** Builds the facts from the four checkouts. */
 export function generate(dirs: Record<Repo, string>): ProviderFacts {
   const co = Object.fromEntries(Object.entries(dirs).map(([repo, dir]) => [repo, new Checkout(repo as Repo, dir)])) as Record<
@@ -69,6 +85,7 @@ export function generate(dirs: Record<Repo, string>): ProviderFacts {
   const schema = JSON.parse(co.pulumi.read(SCHEMA_PATH)) as PulumiSchema;
   const resources = Object.fromEntries(Object.keys(RESOURCE_FILES).map((t) => [t, resourceFacts(t, schema, co.pulumi, co.terraform)]));
   addOpenapiEnums(resources, co.openapi);
+  addOpenapiRequired(resources, co.openapi, (token) => suppliedByProvider(token, schema, co.terraform));
   const sources = Object.fromEntries(
     (Object.keys(REPOSITORIES) as Repo[]).map((r) => [r, { repository: REPOSITORIES[r], commit: co[r].commit } satisfies FactSource]),
   ) as ProviderFacts["sources"];
@@ -78,6 +95,7 @@ export function generate(dirs: Record<Repo, string>): ProviderFacts {
     resources,
     annotations: annotationFacts(co.ccm, co.openapi),
     notes: notes(co.openapi),
+    limits: limitFacts(co.openapi),
   };
 }
 

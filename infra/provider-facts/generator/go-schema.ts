@@ -12,6 +12,8 @@ export interface TfField {
   optional: boolean;
   computed: boolean;
   forceNew: boolean;
+  /** The field has a `Default:` (the provider sends it when the program does not). */
+  hasDefault?: boolean;
   maxItems?: number;
   /** The ValidateFunc expression as written, if any. */
   validate?: string;
@@ -115,6 +117,7 @@ function parseField(name: string, literal: string, resolve: SchemaFunctionResolv
     optional: flag("Optional"),
     computed: flag("Computed"),
     forceNew: flag("ForceNew"),
+    ...(attribute(items, "Default") !== undefined ? { hasDefault: true } : {}),
   };
   const maxItems = attribute(items, "MaxItems");
   if (maxItems && /^\d+$/.test(maxItems)) field.maxItems = Number(maxItems);

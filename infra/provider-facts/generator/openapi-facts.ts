@@ -62,6 +62,39 @@ const OPENAPI_PROPERTIES: { type: string; property: string; file: string; pointe
 ];
 const VPC_MODEL = "specification/resources/vpcs/models/vpc.yml";
 
+/** Create operations whose request body's `required` list says more than the Pulumi schema's requiredInputs. */
+const OPENAPI_CREATE_OPERATIONS: { type: string; file: string }[] = [
+  { type: "digitalocean:index/uptimeAlert:UptimeAlert", file: "specification/resources/uptime/create_alert.yml" },
+  { type: "digitalocean:index/uptimeCheck:UptimeCheck", file: "specification/resources/uptime/create_check.yml" },
+];
+
+const camelCase = (snake: string): string => snake.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * The inputs each create operation requires that the schema does not (`apiRequiredInputs`). Left out: a required
+ * API field that is no input of the resource (the path's check id, say), and one the provider fills in itself
+ * (`suppliedByProvider`: a terraform `Default:`, or a terraform-required `name` Pulumi auto-names).
+ */
+export function addOpenapiRequired(
+  resources: Record<string, ResourceFacts>,
+  openapi: Checkout,
+  suppliedByProvider: (type: string) => Set<string>,
+): void {
+  for (const { type, file } of OPENAPI_CREATE_OPERATIONS) {
+    const operation = parseYaml(openapi.read(file)) as {
+      requestBody: { content: { "application/json": { schema: { required?: string[] } } } };
+    };
+    const required = operation.requestBody.content["application/json"].schema.required;
+    if (!required) throw new Error(`${file}: no required list in the request body`);
+    const facts = resources[type]!;
+    const supplied = suppliedByProvider(type);
+    const extra = required
+      .map(camelCase)
+      .filter((name) => facts.inputs.includes(name) && !facts.requiredInputs.includes(name) && !supplied.has(name));
+    if (extra.length) facts.apiRequiredInputs = { inputs: extra.sort(), source: openapi.source(file) };
+  }
+}
+
 function pointerInto(doc: unknown, pointer: string[]): Record<string, unknown> {
   return pointer.reduce<Record<string, unknown>>((node, key) => node[key] as Record<string, unknown>, doc as Record<string, unknown>);
 }
