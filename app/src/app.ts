@@ -37,11 +37,11 @@ export async function startApp(config: ServiceConfig, options: { logger?: Logger
   const authenticate = createAuthenticator(config.auth, { issuer: config.authIssuer, audience: config.authAudience });
 
   const backends = createBackends(config, logger, metrics);
-  const { redis, db, livekitHealth } = backends;
+  const { valkey, db, livekitHealth } = backends;
   const rooms = new RoomRepository(db);
   const origins = new OriginPolicy(config.corsAllowedOrigins);
   const { hub, presence, heartbeat, gateway } = createRealtime(config, {
-    redis,
+    valkey,
     rooms,
     authenticate,
     logger,
@@ -63,7 +63,7 @@ export async function startApp(config: ServiceConfig, options: { logger?: Logger
       rooms,
       presence,
       tokens,
-      rateLimits: new RateLimits(config.rateLimits, redis, metrics, logger),
+      rateLimits: new RateLimits(config.rateLimits, valkey, metrics, logger),
       origins,
       metrics,
       logger,
@@ -74,7 +74,7 @@ export async function startApp(config: ServiceConfig, options: { logger?: Logger
   );
 
   await startInOrder([
-    { start: () => redis.start(), stop: () => redis.stop() },
+    { start: () => valkey.start(), stop: () => valkey.stop() },
     { start: () => db.start(), stop: () => db.stop() },
     { start: () => migrate(db.primary.pool, logger) },
     { start: () => livekitHealth.start(), stop: () => livekitHealth.stop() },

@@ -32,10 +32,10 @@ export interface ServiceConfig {
   /** Optional `iss` / `aud` the app's own JWTs must carry. */
   authIssuer?: string;
   authAudience?: string;
-  redisUrl: string;
-  redisConnectTimeoutMs: number;
+  valkeyUrl: string;
+  valkeyConnectTimeoutMs: number;
   /** How often the command connection's ROLE is checked (a demoted primary accepts PUBLISH silently). */
-  redisRoleCheckIntervalMs: number;
+  valkeyRoleCheckIntervalMs: number;
   databaseUrl: string;
   databaseReplicaUrls: string[];
   dbConnectTimeoutMs: number;
@@ -67,7 +67,7 @@ export interface ServiceConfig {
   /** PEM of the CA that signs PostgreSQL's server certificate: set, every PostgreSQL connection is verify-full. */
   databaseCaCert?: string;
   /** PEM of the CA that signs Valkey's server certificate: set, the rediss:// connections verify certificate and host. */
-  redisCaCert?: string;
+  valkeyCaCert?: string;
   /** Per-user limits (per window) of POST /rooms and POST /rooms/:id/token, counted in Valkey across instances. */
   rateLimits: { windowSeconds: number; roomCreates: number; livekitGrants: number };
 }
@@ -102,7 +102,7 @@ const urlWith = (protocols: readonly string[], description: string) =>
       }
     }, description);
 
-const redisUrl = urlWith(["redis:", "rediss:"], "a redis:// or rediss:// URL with a host");
+const valkeyUrl = urlWith(["redis:", "rediss:"], "a redis:// or rediss:// URL with a host");
 const postgresUrl = urlWith(["postgres:", "postgresql:"], "a postgres:// or postgresql:// URL with a host");
 const websocketUrl = urlWith(["ws:", "wss:"], "a ws:// or wss:// URL");
 
@@ -196,7 +196,7 @@ const envSchema = z.object({
   AUTH_JWKS_URL: z.url({ protocol: /^https?$/, error: "an http(s) URL" }).optional(),
   AUTH_JWT_ISSUER: z.string().min(1).optional(),
   AUTH_JWT_AUDIENCE: z.string().min(1).optional(),
-  REDIS_URL: redisUrl,
+  REDIS_URL: valkeyUrl,
   REDIS_CONNECT_TIMEOUT_MS: int(100, 60_000, 2000),
   REDIS_ROLE_CHECK_INTERVAL_MS: int(50, 60_000, 1000),
   DATABASE_URL: postgresUrl,
@@ -295,9 +295,9 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
         : { kind: "jwks", jwksUrl: e.AUTH_JWKS_URL as string },
     authIssuer: e.AUTH_JWT_ISSUER,
     authAudience: e.AUTH_JWT_AUDIENCE,
-    redisUrl: e.REDIS_URL,
-    redisConnectTimeoutMs: e.REDIS_CONNECT_TIMEOUT_MS,
-    redisRoleCheckIntervalMs: e.REDIS_ROLE_CHECK_INTERVAL_MS,
+    valkeyUrl: e.REDIS_URL,
+    valkeyConnectTimeoutMs: e.REDIS_CONNECT_TIMEOUT_MS,
+    valkeyRoleCheckIntervalMs: e.REDIS_ROLE_CHECK_INTERVAL_MS,
     databaseUrl: e.DATABASE_URL,
     databaseReplicaUrls: e.DATABASE_REPLICA_URLS,
     dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
@@ -324,7 +324,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     shutdownDrainSeconds: e.SHUTDOWN_DRAIN_SECONDS,
     corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS,
     databaseCaCert: e.DATABASE_CA_FILE,
-    redisCaCert: e.REDIS_CA_FILE,
+    valkeyCaCert: e.REDIS_CA_FILE,
     rateLimits: {
       windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
       roomCreates: e.RATE_LIMIT_ROOM_CREATES,

@@ -82,7 +82,7 @@ export class AppMetrics {
     labelNames: ["dependency", "name"] as const,
     registers: [this.registry],
   });
-  readonly redisRecycles = new Counter({
+  readonly valkeyRecycles = new Counter({
     name: "gomeet_redis_recycles_total",
     help: "Times the Valkey command and subscribe connections were recycled (READONLY, role change)",
     registers: [this.registry],

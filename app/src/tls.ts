@@ -25,7 +25,7 @@ export function postgresConnection(
 }
 
 /** node-redis socket settings for a `rediss://` URL verified against `ca` (nothing to add without a CA). */
-export function redisTlsSocket(ca: string | undefined): { tls: true; ca: string; rejectUnauthorized: true } | Record<string, never> {
+export function valkeyTlsSocket(ca: string | undefined): { tls: true; ca: string; rejectUnauthorized: true } | Record<string, never> {
   return ca === undefined ? {} : { tls: true, ca, rejectUnauthorized: true };
 }
 

@@ -33,7 +33,7 @@ async function connect(target: RunningApp, room: string, userToken: string): Pro
   return client;
 }
 
-const recycles = async (target: RunningApp): Promise<number> => (await target.metrics.redisRecycles.get()).values[0]?.value ?? 0;
+const recycles = async (target: RunningApp): Promise<number> => (await target.metrics.valkeyRecycles.get()).values[0]?.value ?? 0;
 
 async function waitHealthy(target: RunningApp): Promise<void> {
   await waitFor(async () => target.readiness().dependencies.redis.healthy, {

@@ -29,7 +29,7 @@ test("defaults: no origin allowed, no CA (the URLs' own TLS settings), 20 rooms 
   const config = loadServiceConfig(valid);
   expect(config.corsAllowedOrigins).toEqual([]);
   expect(config.databaseCaCert).toBeUndefined();
-  expect(config.redisCaCert).toBeUndefined();
+  expect(config.valkeyCaCert).toBeUndefined();
   expect(config.rateLimits).toEqual({ windowSeconds: 60, roomCreates: 20, livekitGrants: 120 });
 });
 
@@ -62,7 +62,7 @@ test("DATABASE_CA_FILE / REDIS_CA_FILE: the PEM is read once; a missing or non-P
   const ca = path.join(dir, "ca.pem");
   const config = loadServiceConfig({ ...valid, DATABASE_CA_FILE: ca, REDIS_CA_FILE: ca });
   expect(config.databaseCaCert).toContain("BEGIN CERTIFICATE");
-  expect(config.redisCaCert).toBe(config.databaseCaCert);
+  expect(config.valkeyCaCert).toBe(config.databaseCaCert);
   const missing = path.join(dir, "missing.pem");
   expect(problems({ DATABASE_CA_FILE: missing })).toEqual([
     `DATABASE_CA_FILE must be a readable PEM file of CA certificates (${missing}: ENOENT)`,

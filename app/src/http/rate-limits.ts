@@ -47,7 +47,7 @@ export function rateLimitKey(userId: string, action: LimitedAction): string {
 export class RateLimits {
   constructor(
     private readonly settings: RateLimitSettings,
-    private readonly redis: ValkeyConnections,
+    private readonly valkey: ValkeyConnections,
     private readonly metrics: AppMetrics,
     private readonly logger: Logger,
   ) {}
@@ -61,7 +61,7 @@ export class RateLimits {
     let remainingMs: number;
     try {
       const replies = await within(
-        this.redis.run((client) =>
+        this.valkey.run((client) =>
           client
             .multi()
             .set(key, "0", { condition: "NX", expiration: { type: "PX", value: windowMs } })

@@ -21,6 +21,7 @@ export interface Readiness {
   instance: string;
   draining: boolean;
   dependencies: {
+    /** Valkey. The /readyz key keeps its published name (docs/service-contract.md, "Names kept from Redis"). */
     redis: ValkeyHealth;
     postgres: { primary: NodeHealth; replicas: NodeHealth[] };
     livekit: DeploymentHealth[];

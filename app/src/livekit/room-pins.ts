@@ -32,7 +32,7 @@ export class RoomPins {
     /** Deployment names in configuration order (the failover order). */
     private readonly names: readonly string[],
     private readonly health: LivekitHealth,
-    private readonly redis: ValkeyConnections<typeof PIN_SCRIPTS>,
+    private readonly valkey: ValkeyConnections<typeof PIN_SCRIPTS>,
     private readonly options: { pinCacheMs: number },
     private readonly logger: Logger,
     private readonly metrics: AppMetrics,
@@ -51,7 +51,7 @@ export class RoomPins {
     if (firstHealthy === undefined) throw new DependencyUnavailableError("livekit_unavailable", "No LiveKit deployment is healthy");
     let chosen: string;
     try {
-      const reply = await this.redis.run((c) => c.pinDeployment({ pinKey: roomPinKey(roomId), ttlMs: PIN_TTL_MS, order }));
+      const reply = await this.valkey.run((c) => c.pinDeployment({ pinKey: roomPinKey(roomId), ttlMs: PIN_TTL_MS, order }));
       if (reply.deployment === "") throw new DependencyUnavailableError("livekit_unavailable", "No LiveKit deployment is healthy");
       chosen = reply.deployment;
       if (reply.movedFrom !== undefined) {

@@ -39,7 +39,7 @@ export class TokenCache<T> {
   private readonly memory = new Map<string, CachedEntry<T>>();
 
   constructor(
-    private readonly redis: ValkeyConnections,
+    private readonly valkey: ValkeyConnections,
     private readonly logger: Logger,
   ) {}
 
@@ -57,7 +57,7 @@ export class TokenCache<T> {
   /** An unexpired entry from Valkey (remembered in memory too); undefined on a miss or when Valkey is away. */
   async fromValkey(key: string, lookup: TokenLookup): Promise<T | undefined> {
     try {
-      const stored = await this.redis.run((c) => c.get(this.valkeyKey(key, lookup)));
+      const stored = await this.valkey.run((c) => c.get(this.valkeyKey(key, lookup)));
       if (stored === null) return undefined;
       const entry = JSON.parse(stored) as CachedEntry<T>;
       if (entry.cachedUntil <= Date.now()) return undefined;
@@ -72,7 +72,7 @@ export class TokenCache<T> {
   /** Stores the entry in memory now and in Valkey in the background (a failed write is logged). */
   store(key: string, lookup: TokenLookup, entry: CachedEntry<T>): void {
     this.remember(key, entry);
-    this.redis
+    this.valkey
       .run((c) =>
         c.set(this.valkeyKey(key, lookup), JSON.stringify(entry), {
           expiration: { type: "PX", value: Math.max(1, entry.cachedUntil - Date.now()) },

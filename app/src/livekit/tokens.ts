@@ -48,7 +48,7 @@ export class LivekitTokens {
   constructor(
     deployments: readonly LivekitDeployment[],
     health: LivekitHealth,
-    redis: ValkeyConnections<typeof PIN_SCRIPTS>,
+    valkey: ValkeyConnections<typeof PIN_SCRIPTS>,
     private readonly options: LivekitTokenOptions,
     logger: Logger,
     private readonly metrics: AppMetrics,
@@ -57,12 +57,12 @@ export class LivekitTokens {
     this.pins = new RoomPins(
       deployments.map((d) => d.name),
       health,
-      redis,
+      valkey,
       { pinCacheMs: options.pinCacheMs },
       logger,
       metrics,
     );
-    this.cache = new TokenCache<IssuedToken>(redis, logger);
+    this.cache = new TokenCache<IssuedToken>(valkey, logger);
     this.cacheMs = Math.floor((options.tokenTtlSeconds * 1000) / 4);
     health.on("change", (name, healthy) => {
       if (healthy) return;

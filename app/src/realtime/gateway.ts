@@ -39,7 +39,7 @@ export interface GatewayDependencies {
   authenticate: Authenticator;
   rooms: RoomRepository;
   hub: Hub;
-  redis: ValkeyConnections;
+  valkey: ValkeyConnections;
   metrics: AppMetrics;
   logger: Logger;
   isDraining(): boolean;
@@ -119,7 +119,7 @@ export class Gateway {
     }
     const user = await this.deps.authenticate(url.searchParams.get("access_token") ?? undefined);
     await this.deps.rooms.get(roomId);
-    if (!this.deps.redis.currentHealth().healthy)
+    if (!this.deps.valkey.currentHealth().healthy)
       throw new HttpError(503, "redis_unavailable", "Rooms are unavailable on this instance; connect again");
     return { roomId, since, user };
   }

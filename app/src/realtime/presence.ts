@@ -78,7 +78,7 @@ export class PresenceService {
   private readonly ttl: PresenceTtl;
 
   constructor(
-    private readonly redis: ValkeyConnections<typeof PRESENCE_SCRIPTS>,
+    private readonly valkey: ValkeyConnections<typeof PRESENCE_SCRIPTS>,
     private readonly options: PresenceOptions,
     private readonly logger: Logger,
     private readonly metrics: AppMetrics,
@@ -90,7 +90,7 @@ export class PresenceService {
   /** Clears what a previous process with this instance id left behind, and registers the instance. */
   async start(): Promise<void> {
     await this.purgeIndex(this.options.instanceId);
-    await this.redis.run((c) => c.instanceBeat({ instancesKey: INSTANCES_KEY, instanceId: this.options.instanceId }));
+    await this.valkey.run((c) => c.instanceBeat({ instancesKey: INSTANCES_KEY, instanceId: this.options.instanceId }));
   }
 
   /**
@@ -103,9 +103,9 @@ export class PresenceService {
     if (this.leaving.has(member.connectionId)) return undefined;
     const entry: LocalEntry = { ...member, announced: false };
     this.local.set(member.connectionId, entry);
-    await this.redis.run((c) => c.hSet(this.indexKey, member.connectionId, member.roomId));
+    await this.valkey.run((c) => c.hSet(this.indexKey, member.connectionId, member.roomId));
     if (this.local.get(member.connectionId) !== entry) return undefined;
-    return this.redis.run((c) => {
+    return this.valkey.run((c) => {
       // Set synchronously with the send: heartbeat refreshes issued from now on queue behind the join.
       entry.announced = true;
       return c.presenceJoin({
@@ -133,8 +133,8 @@ export class PresenceService {
       await joinSettled.catch(() => undefined);
       // Whatever the join did meanwhile, the heartbeat must not refresh this member any more.
       this.local.delete(member.connectionId);
-      await this.redis.run((c) => c.presenceLeave({ keys: presenceKeys(member.roomId), connectionId: member.connectionId }));
-      await this.redis.run((c) => c.hDel(this.indexKey, member.connectionId));
+      await this.valkey.run((c) => c.presenceLeave({ keys: presenceKeys(member.roomId), connectionId: member.connectionId }));
+      await this.valkey.run((c) => c.hDel(this.indexKey, member.connectionId));
     } catch (error) {
       this.logger.warn({ connection: member.connectionId, err: errorMessage(error) }, "presence leave failed; member will expire");
     } finally {
@@ -144,11 +144,11 @@ export class PresenceService {
 
   /** Removes this instance from the registry (after its connections have left). */
   async deregister(): Promise<void> {
-    await this.redis.run((c) => c.zRem(INSTANCES_KEY, this.options.instanceId));
+    await this.valkey.run((c) => c.zRem(INSTANCES_KEY, this.options.instanceId));
   }
 
   async participants(roomId: string): Promise<Participant[]> {
-    const entries = await this.redis.run((c) => c.presenceList({ keys: presenceKeys(roomId) }));
+    const entries = await this.valkey.run((c) => c.presenceList({ keys: presenceKeys(roomId) }));
     return entries.map((entry) => ({
       connectionId: entry.connectionId,
       user: JSON.parse(entry.userJson) as { id: string; name: string },
@@ -166,7 +166,7 @@ export class PresenceService {
     const byRoom = this.localByRoom();
     try {
       await this.refreshMembers(byRoom);
-      const registered = await this.redis.run((c) => c.instanceBeat({ instancesKey: INSTANCES_KEY, instanceId: this.options.instanceId }));
+      const registered = await this.valkey.run((c) => c.instanceBeat({ instancesKey: INSTANCES_KEY, instanceId: this.options.instanceId }));
       if (registered === 1) await this.rewriteIndex(byRoom);
       await this.purgeStaleInstances();
     } catch (error) {
@@ -192,7 +192,7 @@ export class PresenceService {
         .map((entry) => ({ connectionId: entry.connectionId, userJson: entry.userJson }));
       if (members.length === 0) continue;
       refreshes.push(
-        this.redis.run((c) =>
+        this.valkey.run((c) =>
           c.presenceRefresh({ keys: presenceKeys(roomId), instanceId: this.options.instanceId, ttl: this.ttl, members }),
         ),
       );
@@ -205,14 +205,14 @@ export class PresenceService {
   private async rewriteIndex(byRoom: Map<string, LocalEntry[]>): Promise<void> {
     const fields: Record<string, string> = {};
     for (const [roomId, entries] of byRoom) for (const entry of entries) fields[entry.connectionId] = roomId;
-    if (Object.keys(fields).length > 0) await this.redis.run((c) => c.hSet(this.indexKey, fields));
+    if (Object.keys(fields).length > 0) await this.valkey.run((c) => c.hSet(this.indexKey, fields));
   }
 
   private async purgeStaleInstances(): Promise<void> {
-    const stale = await this.redis.run((c) => c.staleInstances({ instancesKey: INSTANCES_KEY, ttlMs: this.options.presenceTtlMs }));
+    const stale = await this.valkey.run((c) => c.staleInstances({ instancesKey: INSTANCES_KEY, ttlMs: this.options.presenceTtlMs }));
     for (const instanceId of stale) {
       if (instanceId === this.options.instanceId) continue;
-      const lock = await this.redis.run((c) =>
+      const lock = await this.valkey.run((c) =>
         c.set(instancePurgeLockKey(instanceId), this.options.instanceId, {
           condition: "NX",
           expiration: { type: "PX", value: this.options.presenceTtlMs * 2 },
@@ -220,7 +220,7 @@ export class PresenceService {
       );
       if (lock === null) continue;
       const purged = await this.purgeIndex(instanceId);
-      await this.redis.run((c) => c.forgetStaleInstance({ instancesKey: INSTANCES_KEY, instanceId, ttlMs: this.options.presenceTtlMs }));
+      await this.valkey.run((c) => c.forgetStaleInstance({ instancesKey: INSTANCES_KEY, instanceId, ttlMs: this.options.presenceTtlMs }));
       this.logger.info({ deadInstance: instanceId, purged }, "purged the members of a dead instance");
     }
   }
@@ -231,16 +231,16 @@ export class PresenceService {
     let purged = 0;
     let cursor = "0";
     do {
-      const page = await this.redis.run((c) => c.hScan(indexKey, cursor, { COUNT: PURGE_BATCH }));
+      const page = await this.valkey.run((c) => c.hScan(indexKey, cursor, { COUNT: PURGE_BATCH }));
       cursor = String(page.cursor);
       const removals = page.entries.map(async ({ field, value }) => {
         const roomId = String(value);
         if (!isValidRoomId(roomId)) return 0;
-        return this.redis.run((c) => c.presenceLeave({ keys: presenceKeys(roomId), connectionId: String(field) }));
+        return this.valkey.run((c) => c.presenceLeave({ keys: presenceKeys(roomId), connectionId: String(field) }));
       });
       purged += (await Promise.all(removals)).reduce((sum, n) => sum + n, 0);
       const fields = page.entries.map(({ field }) => String(field));
-      if (fields.length > 0) await this.redis.run((c) => c.hDel(indexKey, fields));
+      if (fields.length > 0) await this.valkey.run((c) => c.hDel(indexKey, fields));
     } while (cursor !== "0");
     if (purged > 0) this.metrics.presencePurged.inc(purged);
     return purged;

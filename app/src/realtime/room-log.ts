@@ -59,7 +59,7 @@ export class RoomLog {
   private readonly sends: PacedRun;
 
   constructor(
-    private readonly redis: ValkeyConnections<typeof ROOM_LOG_SCRIPTS>,
+    private readonly valkey: ValkeyConnections<typeof ROOM_LOG_SCRIPTS>,
     private readonly options: RoomLogOptions,
   ) {
     this.sends = new PacedRun(options.publishBatchMs, () => this.sendAll());
@@ -85,21 +85,21 @@ export class RoomLog {
 
   /** Receives every frame published on the room's channel, one at a time, in order. */
   subscribe(roomId: string, onFrame: (frame: Buffer) => void): Promise<void> {
-    return this.redis.subscribe(roomLogKeys(roomId).channel, (payload) => forEachPublishedFrame(payload, onFrame));
+    return this.valkey.subscribe(roomLogKeys(roomId).channel, (payload) => forEachPublishedFrame(payload, onFrame));
   }
 
   unsubscribe(roomId: string): Promise<void> {
-    return this.redis.unsubscribe(roomLogKeys(roomId).channel);
+    return this.valkey.unsubscribe(roomLogKeys(roomId).channel);
   }
 
   /** After the subscriptions came back (reconnect or recycle): frames published meanwhile may be missing. */
   onResubscribed(listener: () => void): void {
-    this.redis.on("resubscribed", listener);
+    this.valkey.on("resubscribed", listener);
   }
 
   /** Resolves true once the log can be read and written (at once if it can), false after `timeoutMs`. */
   ready(timeoutMs: number): Promise<boolean> {
-    return this.redis.commandReady(timeoutMs);
+    return this.valkey.commandReady(timeoutMs);
   }
 
   /**
@@ -113,7 +113,7 @@ export class RoomLog {
     const entries = [...first];
     let cursor = entries.length > 0 ? messageSeqOfText(entries[entries.length - 1] as string, length) : since;
     while (cursor < through) {
-      const page = await this.redis.run((c) => c.historyAfter({ keys, after: cursor, limit: pageSize }));
+      const page = await this.valkey.run((c) => c.historyAfter({ keys, after: cursor, limit: pageSize }));
       // Trimming removes the oldest entries: if the oldest left is past cursor + 1, something we need is gone.
       if (page.oldest < 0 || page.oldest > cursor + 1 || page.entries.length === 0) return undefined;
       for (const entry of page.entries) {
@@ -132,7 +132,7 @@ export class RoomLog {
     const length = prefixLength(roomId);
     let cursor = after;
     for (;;) {
-      const page = await this.redis.run((c) => c.historyAfter({ keys, after: cursor, limit: pageSize }));
+      const page = await this.valkey.run((c) => c.historyAfter({ keys, after: cursor, limit: pageSize }));
       for (const frame of page.entries) {
         cursor = messageSeqOfText(frame, length);
         yield { seq: cursor, frame };
@@ -146,7 +146,7 @@ export class RoomLog {
    * replication the new primary may be behind what clients already saw. Resolves with the counter.
    */
   raiseSeqFloor(roomId: string, floor: number): Promise<number> {
-    return this.redis.run((c) => c.seqFloor({ keys: roomLogKeys(roomId), floor, ttlMs: this.options.history.seqTtlMs }));
+    return this.valkey.run((c) => c.seqFloor({ keys: roomLogKeys(roomId), floor, ttlMs: this.options.history.seqTtlMs }));
   }
 
   private sendAll(): void {
@@ -161,7 +161,7 @@ export class RoomLog {
 
   private send(batch: RoomBatch, messages: PendingMessage[]): void {
     const tails = messages.map((message) => message.tail);
-    this.redis
+    this.valkey
       .run((c) => c.appendMessages({ keys: batch.keys, framePrefix: batch.prefix, tails, limits: this.options.history }))
       .then(
         (first) => messages.forEach((message, index) => message.resolve(first + index)),

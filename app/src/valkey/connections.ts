@@ -17,7 +17,7 @@ import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
 import { errorMessage } from "../errors";
 import { Periodic } from "../periodic";
-import { certificateProblem, redisTlsSocket } from "../tls";
+import { certificateProblem, valkeyTlsSocket } from "../tls";
 
 /** No Lua scripts: the client type of owners that run only built-in commands. */
 export type NoScripts = Record<never, never>;
@@ -49,7 +49,7 @@ function createCommandClient<S extends RedisScripts>(options: ValkeyConnectionOp
     // (measurable on the hot path), and it only covers the wait before the command is written.
     // 0 turns it off; the ROLE watchdog covers silent connections.
     commandOptions: { timeout: 0 },
-    socket: { connectTimeout: options.connectTimeoutMs, reconnectStrategy: reconnectDelay(options.url), ...redisTlsSocket(options.ca) },
+    socket: { connectTimeout: options.connectTimeoutMs, reconnectStrategy: reconnectDelay(options.url), ...valkeyTlsSocket(options.ca) },
   });
 }
 
@@ -58,7 +58,7 @@ function createSubscribeClient(options: ValkeyConnectionOptions<RedisScripts>, n
     url: options.url,
     name,
     disableOfflineQueue: true,
-    socket: { connectTimeout: options.connectTimeoutMs, reconnectStrategy: reconnectDelay(options.url), ...redisTlsSocket(options.ca) },
+    socket: { connectTimeout: options.connectTimeoutMs, reconnectStrategy: reconnectDelay(options.url), ...valkeyTlsSocket(options.ca) },
   });
 }
 
@@ -195,7 +195,7 @@ export class ValkeyConnections<S extends RedisScripts = NoScripts> extends Event
 
   private async doRecycle(reason: string): Promise<void> {
     this.generation++;
-    this.metrics.redisRecycles.inc();
+    this.metrics.valkeyRecycles.inc();
     this.health = { ...this.health, healthy: false, error: reason, recycles: this.health.recycles + 1 };
     this.metrics.dependencyUp.set({ dependency: "redis", name: "valkey" }, 0);
     this.logger.warn({ reason }, "recycling Valkey command and subscribe connections");

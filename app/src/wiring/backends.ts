@@ -11,18 +11,18 @@ import { ValkeyConnections } from "../valkey/connections";
 import { VALKEY_SCRIPTS, type ValkeyScripts } from "./valkey-scripts";
 
 export interface Backends {
-  redis: ValkeyConnections<ValkeyScripts>;
+  valkey: ValkeyConnections<ValkeyScripts>;
   db: Database;
   livekitHealth: LivekitHealth;
 }
 
 export function createBackends(config: ServiceConfig, logger: Logger, metrics: AppMetrics): Backends {
-  const redis = new ValkeyConnections(
+  const valkey = new ValkeyConnections(
     {
-      url: config.redisUrl,
-      connectTimeoutMs: config.redisConnectTimeoutMs,
-      roleCheckIntervalMs: config.redisRoleCheckIntervalMs,
-      ca: config.redisCaCert,
+      url: config.valkeyUrl,
+      connectTimeoutMs: config.valkeyConnectTimeoutMs,
+      roleCheckIntervalMs: config.valkeyRoleCheckIntervalMs,
+      ca: config.valkeyCaCert,
       scripts: VALKEY_SCRIPTS,
     },
     config.instanceId,
@@ -48,5 +48,5 @@ export function createBackends(config: ServiceConfig, logger: Logger, metrics: A
     logger,
     metrics,
   );
-  return { redis, db, livekitHealth };
+  return { valkey, db, livekitHealth };
 }

@@ -81,6 +81,6 @@ export async function shutDown(parts: ShutdownParts, drainSeconds: number): Prom
   await backends.livekitHealth.stop();
   server.closeAllConnections();
   await closed;
-  await Promise.allSettled([backends.db.stop(), backends.redis.stop()]);
+  await Promise.allSettled([backends.db.stop(), backends.valkey.stop()]);
   logger.info("stopped");
 }

@@ -9,7 +9,7 @@ export function createLivekitTokens(config: ServiceConfig, backends: Backends, l
   return new LivekitTokens(
     config.livekitDeployments,
     backends.livekitHealth,
-    backends.redis,
+    backends.valkey,
     // An instance trusts its copy of a room's pin for one health interval: a pin to a deployment that turns unhealthy is dropped then.
     { tokenTtlSeconds: config.livekitTokenTtlSeconds, pinCacheMs: config.livekitHealthIntervalMs },
     logger,

@@ -21,7 +21,7 @@ export class DrainState {
 export function readinessReporter(instanceId: string, backends: Backends, drain: DrainState): () => Readiness {
   return () => {
     const dependencies = {
-      redis: backends.redis.currentHealth(),
+      redis: backends.valkey.currentHealth(),
       postgres: backends.db.health(),
       livekit: backends.livekitHealth.snapshot(),
     };

@@ -25,7 +25,7 @@ export interface Realtime {
 }
 
 export interface RealtimeDependencies {
-  redis: ValkeyConnections<ValkeyScripts>;
+  valkey: ValkeyConnections<ValkeyScripts>;
   rooms: RoomRepository;
   authenticate: Authenticator;
   logger: Logger;
@@ -45,10 +45,10 @@ export function historyLimits(config: Pick<ServiceConfig, "historyMaxLength" | "
 }
 
 export function createRealtime(config: ServiceConfig, deps: RealtimeDependencies): Realtime {
-  const { redis, logger, metrics } = deps;
-  const log = new RoomLog(redis, { history: historyLimits(config), publishBatchMs: config.wsPublishBatchMs });
+  const { valkey, logger, metrics } = deps;
+  const log = new RoomLog(valkey, { history: historyLimits(config), publishBatchMs: config.wsPublishBatchMs });
   const presence = new PresenceService(
-    redis,
+    valkey,
     { instanceId: config.instanceId, presenceTtlMs: config.presenceTtlSeconds * 1000 },
     logger,
     metrics,
@@ -72,7 +72,7 @@ export function createRealtime(config: ServiceConfig, deps: RealtimeDependencies
       authenticate: deps.authenticate,
       rooms: deps.rooms,
       hub,
-      redis,
+      valkey,
       metrics,
       logger,
       isDraining: deps.isDraining,
