@@ -16,7 +16,7 @@ import { createBackends } from "./wiring/backends";
 import { createHttpServer, listen, serverUrl } from "./wiring/http-server";
 import { shutDown, startInOrder } from "./wiring/lifecycle";
 import { createLivekitTokens } from "./wiring/livekit";
-import { DrainState, readinessReporter } from "./wiring/readiness";
+import { DrainState, readinessReporter } from "./wiring/readiness-reporter";
 import { createRealtime } from "./wiring/realtime";
 
 export interface RunningApp {

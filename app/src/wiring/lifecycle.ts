@@ -10,7 +10,7 @@ import type { Heartbeat } from "../realtime/heartbeat";
 import type { Hub } from "../realtime/hub";
 import type { PresenceService } from "../realtime/presence";
 import type { Backends } from "./backends";
-import type { DrainState } from "./readiness";
+import type { DrainState } from "./readiness-reporter";
 
 export interface StartStep {
   start(): Promise<unknown>;
