@@ -195,7 +195,9 @@ export class Alerting extends pulumi.ComponentResource {
       );
     uptimeAlert("down", check, { type: "down_global", period: "2m" });
     uptimeAlert("latency", latencyCheck, { type: "latency", comparison: "greater_than", threshold: cfg.uptimeLatencyMs, period: "5m" });
-    if (args.tls) uptimeAlert("ssl-expiry", check, { type: "ssl_expiry", threshold: 14 });
+    // period is required by the API (openapi uptime/create_alert.yml; the provider facts' apiRequiredInputs). A 14-day
+    // warning loses nothing by waiting an hour, and a probe that sees a stale certificate for minutes does not page.
+    if (args.tls) uptimeAlert("ssl-expiry", check, { type: "ssl_expiry", threshold: 14, period: "1h" });
 
     this.uptimeCheckId = check.id;
     this.registerOutputs({ uptimeCheckId: check.id, downtimeBudgetMinutes: downtimeBudgetMinutes(cfg.uptimeTargetPercent) });

@@ -11,9 +11,12 @@
  *                                                 resources, storageSpec, serviceMonitorSelectorNilUsesHelmValues,
  *                                                 ruleSelectorNilUsesHelmValues}; prometheusOperator.resources;
  *                                                 grafana.{admin.existingSecret, sidecar.dashboards.{label, labelValue,
- *                                                 searchNamespace}}; kubeScheduler/kubeEtcd/kubeControllerManager.enabled;
- *                                                 defaultRules.rules.{etcd, kubeSchedulerAlerting, kubeSchedulerRecording,
- *                                                 kubeControllerManager}
+ *                                                 searchNamespace}}; kubeScheduler/kubeEtcd/kubeControllerManager/
+ *                                                 kubeProxy.enabled; defaultRules.rules.{etcd, kubeSchedulerAlerting,
+ *                                                 kubeSchedulerRecording, kubeControllerManager, kubeProxy}
+ *     charts/kube-prometheus-stack/templates/exporters/kube-proxy/service.yaml        only `if .Values.kubeProxy.enabled`
+ *     charts/kube-prometheus-stack/templates/prometheus/rules-1.14/kubernetes-system-kube-proxy.yaml   KubeProxyDown
+ *                                                 (critical) only if kubeProxy.enabled and defaultRules.rules.kubeProxy
  *     charts/kube-prometheus-stack/templates/alertmanager/secret.yaml   no chart Secret when useExistingSecret is true
  *     charts/kube-prometheus-stack/templates/prometheus/prometheus.yaml NilUsesHelmValues true = select `release: <name>` only
  *     charts/kube-state-metrics/values.yaml, charts/prometheus-node-exporter/values.yaml   resources
@@ -121,6 +124,11 @@ export function monitoringValues(config: MonitoringConfig, secrets: MonitoringSe
     kubeScheduler: { enabled: false },
     kubeEtcd: { enabled: false },
     kubeControllerManager: { enabled: false },
-    defaultRules: { rules: { etcd: false, kubeSchedulerAlerting: false, kubeSchedulerRecording: false, kubeControllerManager: false } },
+    // DOKS runs Cilium, which routes Services itself: there is no kube-proxy to scrape, and the chart's default
+    // (kubeProxy.enabled true) would fire KubeProxyDown, severity critical, from the first evaluation on.
+    kubeProxy: { enabled: false },
+    defaultRules: {
+      rules: { etcd: false, kubeSchedulerAlerting: false, kubeSchedulerRecording: false, kubeControllerManager: false, kubeProxy: false },
+    },
   };
 }

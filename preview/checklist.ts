@@ -30,8 +30,23 @@ const T = {
 
 const REGISTRY_HOST = "registry.digitalocean.com/";
 
-/** Valkey's TLS port at DigitalOcean (infra/security-manifests.ts, DATABASE_PORTS). */
+/** Valkey's and PostgreSQL's TLS ports at DigitalOcean (infra/security-manifests.ts, DATABASE_PORTS). */
 const VALKEY_TLS_PORT = 25061;
+const POSTGRES_TLS_PORT = 25060;
+
+/** The shell that finds a database cluster's id and private host, and writes its CA to ca.pem (doctl). */
+function databaseCaCommand(name: string): string {
+  return (
+    `id=$(doctl databases list --format ID,Name --no-header | awk '$2=="${name}"{print $1}') && ` +
+    `host=$(doctl databases connection "$id" --private --format Host --no-header) && ` +
+    `doctl databases get-ca "$id" -o json | jq -r .certificate | base64 -d > ca.pem`
+  );
+}
+
+/** The DOKS minor version prefix (`1.33.`) of a resolved version (`1.33.1-do.0`). */
+function versionPrefix(version: unknown): string | undefined {
+  return typeof version === "string" ? /^(\d+\.\d+\.)/.exec(version)?.[1] : undefined;
+}
 
 function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
@@ -74,6 +89,18 @@ export function firstUpChecklist(resources: readonly PlannedResource[]): Checkli
       command: "doctl vpcs list --format Name,Region,IPRange",
     });
   }
+  for (const doks of resources.filter((r) => r.type === T.doks)) {
+    const prefix = versionPrefix(doks.props.version);
+    if (prefix === undefined) continue;
+    items.push({
+      check: `DOKS still offers a version with the prefix ${prefix} (gomeet:kubernetes.versionPrefix)`,
+      why:
+        "the program takes the newest DOKS version with that prefix (getKubernetesVersions); DigitalOcean offers only its most recent " +
+        "minor versions and retires old ones, and with none left the lookup finds no version and the cluster fails to create " +
+        "(a running cluster keeps its version: auto-upgrades move it within the prefix, and the program ignores the version after creation)",
+      command: `doctl kubernetes options versions --format Slug --no-header | grep '^${prefix.replace(/\./g, "\\.")}'   # expect at least one ${prefix}<patch>-do.<n>`,
+    });
+  }
   const emails = alertEmails(resources);
   if (emails.length) {
     const note = PROVIDER_FACTS.notes.uptimeAlertEmailsVerified!;
@@ -112,6 +139,20 @@ export function firstUpChecklist(resources: readonly PlannedResource[]): Checkli
       command: `kubectl -n ${namespace} get deploy,apiservice | grep metrics   # expect nothing, or only the release's own (label app.kubernetes.io/managed-by=Helm)`,
     });
   }
+  for (const pg of resources.filter((r) => r.type === T.database && r.props.engine === "pg")) {
+    const name = String(pg.props.name);
+    items.push({
+      check: `the PostgreSQL cluster ${name}'s certificate names its private host, which the app connects to under sslmode=verify-full`,
+      why:
+        "the app's PostgreSQL URLs (the pool and the read replicas) are verify-full on the private hosts (infra/postgres.ts, app/src/tls.ts): " +
+        "a certificate whose names do not cover the private host fails every connection and keeps /readyz failing. Only a cluster that " +
+        "exists already; run openssl from a pod in the cluster (the database firewall admits only the cluster), and the same for each " +
+        'read replica\'s host (doctl databases replica list "$id")',
+      command:
+        `${databaseCaCommand(name)}   # then, in the cluster: ` +
+        `openssl s_client -starttls postgres -connect "$host:${POSTGRES_TLS_PORT}" -servername "$host" -verify_hostname "$host" -verify_return_error -CAfile ca.pem < /dev/null`,
+    });
+  }
   for (const valkey of resources.filter((r) => r.type === T.database && r.props.engine === "valkey")) {
     const name = String(valkey.props.name);
     items.push({
@@ -121,9 +162,7 @@ export function firstUpChecklist(resources: readonly PlannedResource[]): Checkli
         "does not verify keeps /readyz failing with a certificate error. Only a cluster that exists already; run openssl from a pod " +
         "in the cluster (the database firewall admits only the cluster)",
       command:
-        `id=$(doctl databases list --format ID,Name --no-header | awk '$2=="${name}"{print $1}') && ` +
-        `host=$(doctl databases connection "$id" --private --format Host --no-header) && ` +
-        `doctl databases get-ca "$id" -o json | jq -r .certificate | base64 -d > ca.pem   # then, in the cluster: ` +
+        `${databaseCaCommand(name)}   # then, in the cluster: ` +
         `openssl s_client -connect "$host:${VALKEY_TLS_PORT}" -servername "$host" -verify_hostname "$host" -verify_return_error -CAfile ca.pem < /dev/null`,
     });
   }

@@ -1,15 +1,17 @@
 /**
  * Provider conformance: every input of every DigitalOcean resource and every DigitalOcean annotation on a
  * Kubernetes object is checked against what DigitalOcean's own sources accept (the committed facts file,
- * `infra/provider-facts/digitalocean.json`, distilled by `scripts/provider-facts.ts`): unknown inputs,
- * missing required inputs, enum values the API rejects, numbers out of range, malformed CIDRs, unknown
- * annotations. Each violation names the resource, the property, the value and the source of the rule.
+ * `infra/provider-facts/digitalocean.json`, distilled by `scripts/provider-facts.ts`): unknown inputs, missing
+ * required inputs (the schema's, and those the API requires on create), enum values the API rejects, numbers out of
+ * range, malformed CIDRs, unknown annotations, and the size and count rules (database standby plans and node
+ * counts, DOKS node sizes). Each violation names the resource, the property, the value and the source of the rule.
  *
  * Mocks and our own runner accept anything; this is what the real `pulumi up` would meet.
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { isPrivateCidr, parseCidr } from "../../infra/provider-facts/cidr";
 import { PROVIDER_FACTS, type ProviderFacts, type ValueRule } from "../../infra/provider-facts/facts";
+import { databaseLimitBreaches, kubernetesNodeSizeBreach } from "../../infra/provider-facts/limits";
 import { describe, kindOf, readOrUnknown, record, UNKNOWN } from "./props";
 
 /** One value that breaks a provider rule. */
@@ -95,6 +97,33 @@ export function valuesAt(props: unknown, path: string): { path: string; value: u
 }
 
 const DIGITALOCEAN = "digitalocean:";
+const DATABASE_CLUSTER = "digitalocean:index/databaseCluster:DatabaseCluster";
+const KUBERNETES_CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster";
+
+/** The size and count rules DigitalOcean enforces (the facts' `limits`): database node counts and plans, DOKS node sizes. */
+function sizeLimitFindings(type: string, props: Record<string, unknown>, facts: ProviderFacts): ConformanceFinding[] {
+  const known = (read: () => unknown): unknown => {
+    const value = readOrUnknown(read);
+    return value === UNKNOWN ? undefined : value;
+  };
+  if (type === DATABASE_CLUSTER) {
+    const engine = known(() => props.engine);
+    const size = known(() => props.size);
+    const nodeCount = known(() => props.nodeCount);
+    if (typeof engine !== "string" || typeof nodeCount !== "number") return [];
+    const breaches = databaseLimitBreaches(engine, typeof size === "string" ? size : undefined, nodeCount, facts);
+    return [
+      ...(breaches.nodeCount ? [{ property: "nodeCount", value: nodeCount, ...breaches.nodeCount }] : []),
+      ...(breaches.size ? [{ property: "size", value: size, ...breaches.size }] : []),
+    ];
+  }
+  if (type === KUBERNETES_CLUSTER) {
+    const size = known(() => record(props.nodePool)?.size);
+    const breach = typeof size === "string" ? kubernetesNodeSizeBreach(size, facts) : undefined;
+    return breach ? [{ property: "nodePool.size", value: size, ...breach }] : [];
+  }
+  return [];
+}
 
 /** What a DigitalOcean resource's inputs break. */
 export function resourceFindings(
@@ -129,7 +158,18 @@ export function resourceFindings(
     for (const key of resource.requiredInputs.filter((k) => !keys.includes(k))) {
       findings.push({ property: key, value: undefined, required: "a value (a required input)", source: resource.schemaSource });
     }
+    // Optional in the schema, required by the API (and not filled in by the provider): the create call would fail.
+    const apiRequired = resource.apiRequiredInputs;
+    for (const key of (apiRequired?.inputs ?? []).filter((k) => !keys.includes(k))) {
+      findings.push({
+        property: key,
+        value: undefined,
+        required: "a value (DigitalOcean's API requires it on create)",
+        source: apiRequired!.source,
+      });
+    }
   }
+  findings.push(...sizeLimitFindings(type, props, facts));
   for (const [path, fact] of Object.entries(resource.properties)) {
     for (const { path: at, value } of valuesAt(props, path)) {
       // Two sources may state the same rule (terraform and openapi): one finding per value, the first rule it breaks.

@@ -85,6 +85,16 @@ describe("kube-prometheus-stack release", () => {
     });
   });
 
+  test("nothing DOKS does not run is scraped or alerted on: control plane pieces, and kube-proxy (DOKS runs Cilium)", () => {
+    // kube-prometheus-stack 88.5.3 values.yaml: kubeProxy.enabled and defaultRules.rules.kubeProxy default to true;
+    // templates/prometheus/rules-1.14/kubernetes-system-kube-proxy.yaml renders KubeProxyDown (critical) unless either is off.
+    const v = values();
+    for (const component of ["kubeScheduler", "kubeEtcd", "kubeControllerManager", "kubeProxy"]) {
+      expect({ component, enabled: v[component]?.enabled }).toEqual({ component, enabled: false });
+    }
+    expect(v.defaultRules.rules).toMatchObject({ etcd: false, kubeControllerManager: false, kubeProxy: false });
+  });
+
   test("no credential in the release values: Alertmanager and Grafana read Secrets", () => {
     const release = one(plan, T.release, RELEASE);
     expect(release.secretPaths).toEqual([]);

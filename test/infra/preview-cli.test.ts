@@ -52,33 +52,43 @@ test("the 'before the first pulumi up' checklist: what the program cannot create
   const { checklist } = JSON.parse(prodJson.stdout);
   expect(checklist.map((c: { command: string }) => c.command)).toEqual([
     "doctl vpcs list --format Name,Region,IPRange",
+    "doctl kubernetes options versions --format Slug --no-header | grep '^1\\.33\\.'   # expect at least one 1.33.<patch>-do.<n>",
     expect.stringMatching(/^doctl account get --format Email,EmailVerified/),
     "doctl registry get && doctl registry repository list-tags app",
     expect.stringMatching(/^kubectl -n kube-system get deploy,apiservice \| grep metrics {3}# expect nothing/),
+    expect.stringMatching(/^id=\$\(doctl databases list --format ID,Name --no-header \| awk '\$2=="gomeet-prod-pg"\{print \$1\}'\) && /),
     expect.stringMatching(
       /^id=\$\(doctl databases list --format ID,Name --no-header \| awk '\$2=="gomeet-prod-valkey"\{print \$1\}'\) && /,
     ),
     expect.stringMatching(/^doctl compute domain get gomeet\.example && dig \+short NS gomeet\.example/),
   ]);
-  expect(checklist[3].check).toBe(
+  expect(checklist[4].check).toBe(
     'the cluster runs no metrics-server of its own that the Helm release "metrics-server" (kube-system) would collide with',
   );
-  expect(checklist[4].check).toBe(
+  expect(checklist[6].check).toBe(
     "the Valkey cluster gomeet-prod-valkey's certificate verifies with the CA DigitalOcean returns for it, host name included",
   );
   // The CA from DigitalOcean, then a verification that fails on any certificate error, host name included.
-  expect(checklist[4].command).toContain('doctl databases get-ca "$id" -o json | jq -r .certificate | base64 -d > ca.pem');
-  expect(checklist[4].command).toContain(
+  expect(checklist[6].command).toContain('doctl databases get-ca "$id" -o json | jq -r .certificate | base64 -d > ca.pem');
+  expect(checklist[6].command).toContain(
     'openssl s_client -connect "$host:25061" -servername "$host" -verify_hostname "$host" -verify_return_error -CAfile ca.pem',
   );
-  expect(checklist[1].check).toBe("every alert e-mail is verified on the DigitalOcean account: oncall@gomeet.example");
-  expect(checklist[1].why).toMatch(
+  expect(checklist[2].check).toBe("every alert e-mail is verified on the DigitalOcean account: oncall@gomeet.example");
+  expect(checklist[2].why).toMatch(
     /verified on that DigitalOcean account.*digitalocean\/openapi@[0-9a-f]{40}:specification\/resources\/uptime\/models\/notification\.yml/,
   );
-  expect(checklist[2].check).toBe('the container registry "gomeet" exists on the account and holds app:0.1.0');
+  expect(checklist[3].check).toBe('the container registry "gomeet" exists on the account and holds app:0.1.0');
+  // The DOKS version prefix is still offered, and PostgreSQL's certificate covers the private host under verify-full.
+  expect(checklist[1].check).toBe("DOKS still offers a version with the prefix 1.33. (gomeet:kubernetes.versionPrefix)");
+  expect(checklist[5].check).toBe(
+    "the PostgreSQL cluster gomeet-prod-pg's certificate names its private host, which the app connects to under sslmode=verify-full",
+  );
+  expect(checklist[5].command).toContain(
+    'openssl s_client -starttls postgres -connect "$host:25060" -servername "$host" -verify_hostname "$host" -verify_return_error -CAfile ca.pem',
+  );
   const text = prodText.stdout;
   expect(text).toContain("Before the first `pulumi up` (the program cannot create or check these; run each command):");
-  expect(text).toContain("  6. the DNS zone gomeet.example is managed by DigitalOcean and delegated to its name servers");
+  expect(text).toContain("  8. the DNS zone gomeet.example is managed by DigitalOcean and delegated to its name servers");
   expect(text).toContain("     check: doctl vpcs list --format Name,Region,IPRange");
 });
 

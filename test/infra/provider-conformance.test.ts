@@ -125,6 +125,13 @@ test.each([
     (p: Record<string, any>) => delete p.mode,
     /^DatabaseConnectionPool "gomeet-prod-pg-pool": mode is unset; required a value \(a required input\)/,
   ],
+  [
+    "an ssl_expiry uptime alert without the period the API requires",
+    "digitalocean:index/uptimeAlert:UptimeAlert",
+    "gomeet-prod-ssl-expiry",
+    (p: Record<string, any>) => delete p.period,
+    /^UptimeAlert "gomeet-prod-ssl-expiry": period is unset; required a value \(DigitalOcean's API requires it on create\) \(source: digitalocean\/openapi@[0-9a-f]{40}:specification\/resources\/uptime\/create_alert\.yml\)\.$/,
+  ],
 ])("the check catches %s", async (_what, type, name, edit, message) => {
   one(plan, type, name); // the seeded resource exists
   const violations = await conformance(seeded(type, name, edit));
@@ -147,4 +154,46 @@ test("in a real preview, values unknown until apply are skipped and the engine's
     p.__defaults = [];
   });
   expect(await conformance(plan)).toEqual([]);
+});
+
+describe("size and count rules DigitalOcean enforces (the facts' limits, with their sources)", () => {
+  test.each([
+    [
+      "PostgreSQL standby nodes on a 1 GB plan",
+      "digitalocean:index/databaseCluster:DatabaseCluster",
+      "gomeet-prod-pg",
+      (p: Record<string, any>) => Object.assign(p, { size: "db-s-1vcpu-1gb", nodeCount: 2 }),
+      /^DatabaseCluster "gomeet-prod-pg": size is "db-s-1vcpu-1gb"; required a plan with at least 2 GB of memory when the cluster has standby nodes \(2 nodes\)/,
+    ],
+    [
+      "a Valkey cluster with two standbys",
+      "digitalocean:index/databaseCluster:DatabaseCluster",
+      "gomeet-prod-valkey",
+      (p: Record<string, any>) => (p.nodeCount = 3),
+      /^DatabaseCluster "gomeet-prod-valkey": nodeCount is 3; required at most 2 nodes for valkey \(1 standby\): "Valkey clusters can have up to one standby node\./,
+    ],
+    [
+      "a DOKS node below the smallest size DOKS offers",
+      "digitalocean:index/kubernetesCluster:KubernetesCluster",
+      "gomeet-prod-doks",
+      (p: Record<string, any>) => (p.nodePool.size = "s-1vcpu-1gb"),
+      /^KubernetesCluster "gomeet-prod-doks": nodePool\.size is "s-1vcpu-1gb"; required a node size with at least 2 GB of memory/,
+    ],
+  ])("catches %s, naming the property and the sources", async (_what, type, name, edit, message) => {
+    one(plan, type, name);
+    const violations = await conformance(seeded(type, name, edit));
+    expect(violations).toEqual([
+      expect.objectContaining({ policy: "provider-conformance", resource: name, message: expect.stringMatching(message) }),
+    ]);
+    expect(violations[0]!.message).toMatch(
+      /\(source: (digitalocean\/openapi@[0-9a-f]{40}:[^;]+|https:\/\/docs\.digitalocean\.com\/[^;]+)(; [^;]+)*\)\.$/,
+    );
+  });
+
+  test("a standby on a 2 GB plan and a single 1 GB node pass", async () => {
+    const ok = seeded("digitalocean:index/databaseCluster:DatabaseCluster", "gomeet-prod-valkey", (p) =>
+      Object.assign(p, { size: "db-s-1vcpu-1gb", nodeCount: 1 }),
+    );
+    expect(await conformance(ok)).toEqual([]);
+  });
 });

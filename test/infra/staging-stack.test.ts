@@ -8,7 +8,7 @@ beforeAll(async () => {
   plan = await renderRepoStack("staging");
 });
 
-test("smaller tiers: single database nodes, no read replica, 2 app replicas, 2-3 nodes", () => {
+test("smaller tiers: single database nodes, no read replica, 2 app replicas, 2-4 nodes", () => {
   const pg = one(plan, "digitalocean:index/databaseCluster:DatabaseCluster", "gomeet-staging-pg");
   expect(pg.props).toMatchObject({ nodeCount: 1, size: "db-s-1vcpu-1gb" });
   expect(pg.protect).toBe(true);
@@ -49,9 +49,11 @@ test("the first-up checklist has no DNS item without a domain", () => {
   const checks = firstUpChecklist(plan.resources).map((c) => c.check);
   expect(checks).toEqual([
     "no other VPC of the account overlaps 10.30.0.0/16 (gomeet:network.ipRange)",
+    "DOKS still offers a version with the prefix 1.33. (gomeet:kubernetes.versionPrefix)",
     "every alert e-mail is verified on the DigitalOcean account: staging-alerts@gomeet.example",
     'the container registry "gomeet" exists on the account and holds app:0.1.0',
     'the cluster runs no metrics-server of its own that the Helm release "metrics-server" (kube-system) would collide with',
+    "the PostgreSQL cluster gomeet-staging-pg's certificate names its private host, which the app connects to under sslmode=verify-full",
     "the Valkey cluster gomeet-staging-valkey's certificate verifies with the CA DigitalOcean returns for it, host name included",
   ]);
 });
