@@ -3,13 +3,14 @@
  * catalogue), built from a few knobs.
  */
 import type { PlannedResource } from "../../preview/plan";
+import { addStandbyRegion } from "./standby-fixture";
 import { APP_LABELS, SECRET_KEYS, deploymentProps, networkPolicySpecs, serviceAnnotations } from "./kubernetes-specs";
 import { PlanBuilder } from "./plan-builder";
 import { PROD, TYPES, namesOf, type StackKnobs } from "./stack-knobs";
 
 // The knobs, resource types and names live in stack-knobs.ts; editing a plan and running the pack over it in
 // plan-edits.ts. Both are re-exported so every test imports one module.
-export { PROD, STAGING, TYPES, namesOf, type StackKnobs } from "./stack-knobs";
+export { PROD, STAGING, TWO_REGIONS, TYPES, namesOf, type StackKnobs } from "./stack-knobs";
 export { editProps, editResource, messagesOf, resourceNamed, violationsOf, without } from "./plan-edits";
 
 /** The stack the infra program emits for these knobs (production by default). */
@@ -291,6 +292,8 @@ export function buildStack(overrides: Partial<StackKnobs> = {}): PlannedResource
     }),
     { parent: monitoring, dependsOn: [provider, release, deployment] },
   );
+
+  if (k.standbyRegion) addStandbyRegion(plan, k, k.standbyRegion, { doks, postgres, service, provider });
 
   const project = plan.component("project", "Project");
   plan.add(

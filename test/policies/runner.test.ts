@@ -12,7 +12,7 @@ import { secretPathsOf } from "../../policies/rules/offline-context";
 import { policies as packPolicies } from "../../policies/policies";
 import { PolicyConfigError } from "../../preview/policy-config";
 import { runPolicies } from "../../preview/runner";
-import { TYPES, buildStack, editProps, namesOf, resourceNamed } from "./fixtures";
+import { TYPES, buildStack, editProps, namesOf, resourceNamed, TWO_REGIONS } from "./fixtures";
 
 const n = namesOf("prod");
 
@@ -30,9 +30,10 @@ function reportsOnPostgres(name: string, enforcementLevel?: ResourceValidationPo
 
 describe("offline policy runner", () => {
   it("passes the production plan through the whole pack with no violation", async () => {
-    const run = await runPolicies(buildStack());
+    const run = await runPolicies(buildStack(TWO_REGIONS));
     expect(run.violations).toEqual([]);
-    expect(run.scorecard).toHaveLength(8); // seven tiers and the region (accepted risk)
+    // seven tiers, those in both regions once per region (load balancer, control plane, nodes, Valkey), and the region
+    expect(run.scorecard).toHaveLength(12);
   });
 
   describe("how policies are called", () => {
@@ -236,7 +237,9 @@ describe("offline policy runner", () => {
     });
 
     it("disables a pack policy through config", async () => {
-      const run = await runPolicies(buildStack({ postgresNodeCount: 1 }), { "postgres-standby": { enforcementLevel: "disabled" } });
+      const run = await runPolicies(buildStack({ ...TWO_REGIONS, postgresNodeCount: 1 }), {
+        "postgres-standby": { enforcementLevel: "disabled" },
+      });
       expect(run.violations.map((v) => v.policy)).toEqual(["no-single-point-of-failure"]);
     });
   });

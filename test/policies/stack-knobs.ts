@@ -3,7 +3,10 @@
  * logical names the tests refer to.
  */
 
-/** The settings that differ between stacks or that tests turn. */
+/**
+ * The settings that differ between stacks or that tests turn. The knobs describe one region cell; most rules check
+ * objects one by one and are tested on it. Tests of the whole production stack add the standby region (TWO_REGIONS).
+ */
 export interface StackKnobs {
   stack: string;
   postgresNodeCount: number;
@@ -20,6 +23,8 @@ export interface StackKnobs {
   livekitDeployments: string[];
   image: string;
   idleTimeoutSeconds: string;
+  /** A second region with a standby (standby-fixture.ts); staging has none. */
+  standbyRegion?: string;
 }
 
 export const PROD: Readonly<StackKnobs> = Object.freeze({
@@ -38,7 +43,11 @@ export const PROD: Readonly<StackKnobs> = Object.freeze({
   livekitDeployments: ["nyc", "ams"],
   image: "registry.digitalocean.com/gomeet/app:0.1.0",
   idleTimeoutSeconds: "600",
+  standbyRegion: undefined,
 });
+
+/** Prod as the stack is now: the region cell above plus a standby region with a GLB over both (standby-fixture.ts). */
+export const TWO_REGIONS: Partial<StackKnobs> = Object.freeze({ standbyRegion: "tor1" });
 
 /** Staging as the lead's Pulumi.staging.yaml makes it: single database nodes, smaller floors. */
 export const STAGING: Readonly<StackKnobs> = Object.freeze({
@@ -52,6 +61,7 @@ export const STAGING: Readonly<StackKnobs> = Object.freeze({
   pdbMinAvailable: 1,
   hpaMinReplicas: 2,
   livekitDeployments: ["staging"],
+  standbyRegion: undefined,
 });
 
 export const TYPES = {
