@@ -1,6 +1,7 @@
 /** The drills' shared vocabulary: names, scale, context and result. */
 import type { Cluster } from "../harness/cluster/cluster";
 import type { AlertWatch, FiredAlert } from "./alerts";
+import type { LoadSeries } from "./load/time-series";
 
 export const DRILL_NAMES = [
   "instance-kill",
@@ -57,8 +58,20 @@ export interface DrillResult {
   problems: string[];
   /** The figures behind the verdict, for the readable report. */
   details: string[];
+  /** The load over time with the fault and the recovery, for the timeline (`--report`); absent if the drill never ran its load. */
+  timeline?: DrillTimeline;
   /** A drill's own figures, added to its `--json` object beside the fields above (e.g. postgres-failover's writeOutageSeconds). */
   figures?: Record<string, DrillFigure>;
+}
+
+/** What a drill's timeline shows (epoch ms); the alerts come from the result's `alerts`. */
+export interface DrillTimeline {
+  startedAt: number;
+  endedAt: number;
+  faultAt?: number;
+  /** When the last client-observed outage after the fault ended (service whole again). */
+  recoveredAt?: number;
+  series: LoadSeries;
 }
 
 export type DrillFigure = number | boolean | string | null | { [key: string]: number | null };

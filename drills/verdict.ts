@@ -12,6 +12,8 @@ export class Verdict {
   readonly details: string[] = [];
   /** When the fault was injected (commonChecks records it). */
   faultAt?: number;
+  /** When the last outage that ended after the fault ended (commonChecks records it). */
+  recoveredAt?: number;
 
   constructor(readonly name: DrillName) {}
 
@@ -26,12 +28,21 @@ export class Verdict {
 
   /** The result with the load's lost / duplicates / failed-request counts. */
   resultFromLoad(obs: LoadObservation, figures: { recoveryMs: number; degradedSeen: boolean }): DrillResult {
-    return this.result({
-      ...figures,
-      lost: obs.delivery.lost,
-      duplicates: obs.delivery.duplicates,
-      failedRequests: obs.failedRequests.length,
-    });
+    return {
+      ...this.result({
+        ...figures,
+        lost: obs.delivery.lost,
+        duplicates: obs.delivery.duplicates,
+        failedRequests: obs.failedRequests.length,
+      }),
+      timeline: {
+        startedAt: obs.startedAt,
+        endedAt: obs.endedAt,
+        faultAt: this.faultAt,
+        recoveredAt: this.recoveredAt,
+        series: obs.series,
+      },
+    };
   }
 
   result(figures: { recoveryMs: number; lost: number; duplicates: number; failedRequests: number; degradedSeen: boolean }): DrillResult {
@@ -91,6 +102,10 @@ export function commonChecks(verdict: Verdict, obs: LoadObservation, faultAt: nu
   const ws = longestEpisode(obs.wsEpisodes, faultAt);
   const http = longestEpisode(obs.httpEpisodes, faultAt);
   const outages = { websocket: episodeLength(ws), http: episodeLength(http), overall: Math.max(episodeLength(ws), episodeLength(http)) };
+  const ends = [...obs.wsEpisodes, ...obs.httpEpisodes]
+    .map((e) => e.end)
+    .filter((end): end is number => end !== undefined && end >= faultAt);
+  if (ends.length) verdict.recoveredAt = Math.max(...ends);
   verdict.detail(
     `${d.accepted} messages accepted (${d.resends} sent again after a reconnect or an error), ${obs.connections} WebSocket connections; ` +
       `${obs.samples.length} HTTP requests, ${obs.failedRequests.length} failed (${describeFailures(obs.failedRequests)})`,

@@ -1,7 +1,8 @@
 /**
- * `npm run drills [-- --json] [--only <name,...>] [--inputs <n>] [--markdown]`: starts the local
+ * `npm run drills [-- --json] [--only <name,...>] [--inputs <n>] [--markdown] [--report <dir>]`: starts the local
  * cluster, runs the failure drills one after the other under load, stops everything, and prints
- * the results (a table, its markdown form, or `{"drills": [...]}`). Progress goes to stderr.
+ * the results (a table, its markdown form, or `{"drills": [...]}`). Progress goes to stderr. With --report,
+ * it also writes each drill's SVG timeline and an index.html into <dir>.
  * Exit 0 if every drill passed, 1 if one failed or the cluster could not start, 2 on bad arguments.
  */
 import { parseArgs } from "node:util";
@@ -9,15 +10,18 @@ import { stopAll } from "../harness/process";
 import { startCluster, type Cluster } from "../harness/cluster/cluster";
 import { drillsDocument, formatMarkdownTable, formatTable } from "../drills/report";
 import { drillByName, runDrills } from "../drills/runner";
+import { writeDrillReport } from "../drills/report-files";
 import { DRILL_NAMES, FULL_SCALE, type DrillName, type DrillScale } from "../drills/types";
 
-const USAGE = `usage: npm run drills [-- --json] [--only <name,...>] [--inputs <n>] [--markdown]
+const USAGE = `usage: npm run drills [-- --json] [--only <name,...>] [--inputs <n>] [--markdown] [--report <dir>]
   drills: ${DRILL_NAMES.join(", ")}
+  --report: write each drill's SVG timeline and an index.html into <dir>
   --inputs: malformed inputs in bad-input (default ${FULL_SCALE.badInputs})`;
 
 interface Options {
   json: boolean;
   markdown: boolean;
+  report?: string;
   drills: DrillName[];
   scale: DrillScale;
 }
@@ -37,6 +41,7 @@ function parseOptions(argv: string[]): Options {
         markdown: { type: "boolean", default: false },
         only: { type: "string" },
         inputs: { type: "string" },
+        report: { type: "string" },
         help: { type: "boolean", default: false },
       },
     }));
@@ -61,7 +66,8 @@ function parseOptions(argv: string[]): Options {
     scale.badInputs = Number(values.inputs);
   }
   if (values.json && values.markdown) usageError("--json and --markdown exclude each other");
-  return { json: values.json, markdown: values.markdown, drills, scale };
+  if (values.report === "") usageError("--report takes a directory");
+  return { json: values.json, markdown: values.markdown, report: values.report, drills, scale };
 }
 
 const progress = (line: string): void => void process.stderr.write(`[drills] ${line}\n`);
@@ -87,6 +93,10 @@ async function main(): Promise<void> {
   await cluster.stop();
   await stopAll();
   progress(`done in ${((Date.now() - began) / 1000).toFixed(0)} s (cluster start-up ${(cluster.startupMs.total / 1000).toFixed(1)} s)`);
+  if (options.report !== undefined) {
+    const files = await writeDrillReport(options.report, results);
+    progress(`report: ${files.join(", ")}`);
+  }
   if (options.json) process.stdout.write(`${JSON.stringify(drillsDocument(results))}\n`);
   else if (options.markdown) process.stdout.write(formatMarkdownTable(results));
   else process.stdout.write(formatTable(results));

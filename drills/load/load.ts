@@ -11,6 +11,7 @@ import { deliveryReport, roomsConverged, type DeliveryReport } from "./delivery"
 import { clientOutcomes, outageEpisodes, requestOutcomes, type Episode } from "./episodes";
 import { HttpLoad, type HttpStream, type RequestKind, type RequestSample } from "./http-load";
 import { ReadinessWatch } from "./readiness-watch";
+import { loadSeries, type LoadSeries } from "./time-series";
 import { DrillClient } from "./ws-client";
 
 export interface LoadOptions {
@@ -38,6 +39,8 @@ export interface LoadObservation {
   converged: boolean;
   startedAt: number;
   endedAt: number;
+  /** Delivered and failed operations over time (the drill timeline plots it). */
+  series: LoadSeries;
 }
 
 const ACK_TIMEOUT_MS = 3000;
@@ -188,6 +191,7 @@ export class DrillLoad {
       converged,
       startedAt: this.startedAt,
       endedAt,
+      series: loadSeries(clients, this.http.samples, this.startedAt, endedAt),
     };
     return this.finished;
   }

@@ -55,7 +55,7 @@ const selects = (selector: Record<string, unknown> | undefined, labels: Record<s
 
 /** The region of every Kubernetes provider: the region of the cluster its clusterIdentifier names. */
 function providerRegions(resources: readonly DiagramResource[]): Map<string, string> {
-  // The offline preview's mock gives every resource the id `<name>-id` (scripts/preview/render.ts).
+  // The offline preview's mock gives every resource the id `<name>-id` (preview/render.ts).
   const clusterRegion = new Map<string, string>(
     resources.filter((r) => r.type === TYPE.kubernetesCluster).map((r) => [`${r.name}-id`, String(r.props.region)]),
   );
