@@ -14,33 +14,45 @@ export interface FiredAlert {
 
 /**
  * What each drill's fault must raise locally: `required` alerts fail the drill unless they fire within
- * ALERT_SETTLE_MS after it (instance-kill also requires its own within 90 s of the kill); `informational` drills
- * require none, and say why (faults shorter than a scaled `for:` raise nothing). Measured:
+ * ALERT_SETTLE_MS after it (instance-kill also requires its own within 90 s of the kill); `informational` says which
+ * alerts are reported but not required, and why (faults shorter than a scaled `for:`, or too few failed requests
+ * against a 5-minute ratio, raise nothing reliably). A drill that requires none says why. Measured:
  * docs/local-cluster-and-drills.md lists them with the figures. Every drill has an entry.
  */
-export type AlertExpectation = { required: readonly string[] } | { informational: string };
+export type AlertExpectation =
+  { required: readonly [string, ...string[]]; informational?: string } | { required: readonly []; informational: string };
 
 export const DRILL_ALERTS: Readonly<Record<DrillName, AlertExpectation>> = {
   "instance-kill": { required: ["GoMeetInstanceDown"] },
-  // Locally a stopped instance stays a target (up == 0) and there is no surge instance: both fire.
-  "rolling-restart": { required: ["GoMeetInstanceDown", "GoMeetReplicasBelowFloor"] },
-  // The app's fast 503s for what needs Valkey while no primary answers. No recycle: HAProxy cuts the sessions
-  // and the clients reconnect, where DigitalOcean's endpoint would answer READONLY from the old primary.
-  "valkey-failover": { required: ["GoMeetHttp5xxRatioHigh"] },
-  "postgres-replica-loss": { informational: "the replica is down 4 s, less than the scaled 6 s of GoMeetDependencyDown" },
-  "postgres-primary-loss": { required: ["GoMeetCriticalDependencyDown"] },
-  "livekit-outage": { informational: "the deployment's outage is shorter than the scaled 6 s of GoMeetDependencyDown" },
-  "bad-input": { informational: "every input gets a 4xx or an error frame: no 5xx, no instance down" },
+  // Locally a stopped instance stays a target (up == 0): InstanceDown fires for each restart.
+  "rolling-restart": {
+    required: ["GoMeetInstanceDown"],
+    informational:
+      "GoMeetReplicasBelowFloor fires only if the instances stay below the floor for its scaled 15 s without a break; the restarts follow each other with about a second at full strength between them",
+  },
+  "valkey-failover": {
+    required: [],
+    informational:
+      "GoMeetHttp5xxRatioHigh fires when the fast 503s while no primary answers exceed 1 % of the 5-minute window: they did at npm run drills' load (120 of them), not necessarily at npm test's smaller one",
+  },
+  "postgres-replica-loss": { required: [], informational: "the replica is down 4 s, less than the scaled 6 s of GoMeetDependencyDown" },
+  "postgres-primary-loss": {
+    required: [],
+    informational:
+      "GoMeetCriticalDependencyDown needs the primary down for its scaled 3 s as scraped: the 4 s cut is barely longer (it fired 5.2 s after the fault in one run, not at all in another)",
+  },
+  "livekit-outage": { required: [], informational: "the deployment's outage is shorter than the scaled 6 s of GoMeetDependencyDown" },
+  "bad-input": { required: [], informational: "every input gets a 4xx or an error frame: no 5xx, no instance down" },
   "postgres-failover": { required: ["GoMeetCriticalDependencyDown"] },
   "valkey-primary-hang": {
-    informational: "the Sentinels promote within about 4 s; the instances see Valkey down for less than the scaled for: of any alert",
+    required: [],
+    informational: "the Sentinels promote within a few seconds; the instances see Valkey down for less than the scaled for: of any alert",
   },
 };
 
 /** The alerts `drill` requires (none for an informational one). */
 export function requiredAlerts(drill: DrillName): readonly string[] {
-  const expectation = DRILL_ALERTS[drill];
-  return "required" in expectation ? expectation.required : [];
+  return DRILL_ALERTS[drill].required;
 }
 
 /**
@@ -51,8 +63,8 @@ export function judgeAlerts(result: DrillResult, missing: readonly string[], pol
   for (const name of missing)
     result.problems.push(`required alert ${name} did not fire within ${ALERT_SETTLE_MS / 1000} s after the drill`);
   if (pollErrors.length > 0) result.problems.push(`${pollErrors.length} alert poll(s) of Prometheus failed, e.g. ${pollErrors[0]}`);
-  const expectation = DRILL_ALERTS[result.name];
-  if ("informational" in expectation) result.details.push(`alerts are informational for this drill: ${expectation.informational}`);
+  const { informational } = DRILL_ALERTS[result.name];
+  if (informational !== undefined) result.details.push(`informational, not required: ${informational}`);
   result.passed = result.passed && result.problems.length === 0;
 }
 

@@ -1,8 +1,10 @@
 /**
  * The browser the browser tests drive (puppeteer-core launches it; nothing is downloaded): $GOMEET_BROWSER when
  * set, else the first of chromium, google-chrome-stable, google-chrome and chromium-browser on PATH that is not a
- * snap. Debian has a `chromium` package; GitHub's ubuntu-latest image has Google Chrome, and Ubuntu's chromium is
- * a snap, whose confinement does not let it read the harness's temporary directories: skipped.
+ * snap. Debian has a `chromium` package. GitHub's ubuntu-latest image has Google Chrome (/usr/bin/google-chrome) and
+ * a Chromium snapshot linked at /usr/bin/chromium (actions/runner-images@24a738efd420:
+ * images/ubuntu/scripts/build/install-google-chrome.sh). Ubuntu's own chromium-browser package installs a snap,
+ * whose confinement does not let it read the harness's temporary directories: skipped.
  */
 import fs from "node:fs";
 import path from "node:path";

@@ -8,6 +8,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { countedSteps, figuresAt, maxHeldRate, summarise, type FanoutStep } from "../../bench/fanout";
 import { LatencyHistogram } from "../../bench/histogram";
+import { parseOptions } from "../../bench/options";
 import { benchTargets, fanoutTargets, missedSummary, tokensTargets } from "../../bench/targets";
 import type { TokenModeResult, TokensResult } from "../../bench/tokens";
 import { httpLoad, isSuccess } from "../../bench/worker-http-load";
@@ -199,6 +200,11 @@ describe("token targets and --check", () => {
       "cached vs signed median latency",
     ]);
     expect(missedSummary(failing)).toBe("1 target(s) MISSED:\n  tokens: token requests failed (target none)");
+  });
+
+  it("--check is off unless asked for", () => {
+    expect(parseOptions(["--check", "--only", "tokens"])).toMatchObject({ check: true, parts: new Set(["tokens"]) });
+    expect(parseOptions([]).check).toBe(false);
   });
 
   it("judges only the parts that ran", () => {

@@ -1,15 +1,15 @@
 /**
  * The Mermaid the preview emits really renders: the `mermaid` package's browser bundle, loaded into the Chromium the
- * browser tests drive (Debian's, by puppeteer-core), renders the deployment diagram of the prod plan, plain and with
+ * browser tests drive (harness/browser.ts: Debian's chromium, Google Chrome or $GOMEET_BROWSER; by puppeteer-core), renders the deployment diagram of the prod plan, plain and with
  * every kind of change marked; a diagram with a syntax error is refused (so a broken one would fail this test).
  */
 import * as path from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { findBrowser } from "../../harness/browser";
 import { TYPE } from "../../infra/type-tokens";
 import { deploymentDiagram, type DiagramChange } from "../../preview/markdown/deployment-diagram";
 import { ROOT, renderRepoStack } from "../infra/plan-helpers";
 
-const CHROMIUM = "/usr/bin/chromium";
 const MERMAID = path.join(ROOT, "node_modules", "mermaid", "dist", "mermaid.min.js");
 
 let browser: Browser;
@@ -22,7 +22,7 @@ beforeAll(async () => {
   resources = plan.resources
     .filter((r) => r.custom)
     .map((r) => ({ type: r.type, name: r.name, props: r.props, ...(r.provider ? { provider: refs.get(r.provider) } : {}) }));
-  browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
+  browser = await puppeteer.launch({ executablePath: findBrowser(), headless: true, args: ["--no-sandbox"] });
   page = await browser.newPage();
   await page.setContent("<!doctype html><html><body></body></html>");
   await page.addScriptTag({ path: MERMAID });

@@ -51,3 +51,27 @@ describe("findBrowser", () => {
     expect(findBrowser({ PATH: dir })).toBe(chrome);
   });
 });
+
+describe("every browser the tests launch", () => {
+  it("is the one findBrowser names: no test or tool launches a browser by a path of its own", () => {
+    const root = path.join(__dirname, "..", "..");
+    const launches: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        if (entry.name === "node_modules" || entry.name.startsWith(".")) continue;
+        const file = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(file);
+        else if (file.endsWith(".ts")) {
+          for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+            if (/executablePath\s*:/.test(line) && !line.includes("/executablePath"))
+              launches.push(`${path.relative(root, file)}: ${line.trim()}`);
+          }
+        }
+      }
+    };
+    for (const dir of ["test", "harness", "drills", "bench", "preview", "scripts"])
+      if (fs.existsSync(path.join(root, dir))) walk(path.join(root, dir));
+    expect(launches.length).toBeGreaterThan(0);
+    expect(launches.filter((l) => !l.includes("executablePath: findBrowser()"))).toEqual([]);
+  });
+});

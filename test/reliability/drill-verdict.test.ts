@@ -120,12 +120,11 @@ describe("the runner's alert judgement", () => {
 
   it("every drill either requires its alerts or says why they are informational", () => {
     expect(Object.keys(DRILL_ALERTS).sort()).toEqual([...DRILL_NAMES].sort());
-    expect(requiredAlerts("rolling-restart")).toEqual(["GoMeetInstanceDown", "GoMeetReplicasBelowFloor"]);
+    expect(requiredAlerts("rolling-restart")).toEqual(["GoMeetInstanceDown"]);
     expect(requiredAlerts("bad-input")).toEqual([]);
     for (const name of DRILL_NAMES) {
-      const expectation = DRILL_ALERTS[name];
-      const stated = "required" in expectation ? expectation.required.length > 0 : expectation.informational.length > 10;
-      expect([name, stated]).toEqual([name, true]);
+      const { required, informational } = DRILL_ALERTS[name];
+      expect([name, required.length > 0 || (informational ?? "").length > 10]).toEqual([name, true]);
     }
   });
 
@@ -155,7 +154,7 @@ describe("the runner's alert judgement", () => {
     judgeAlerts(informational, [], []);
     expect(informational.passed).toBe(true);
     expect(informational.details).toEqual([
-      "alerts are informational for this drill: every input gets a 4xx or an error frame: no 5xx, no instance down",
+      "informational, not required: every input gets a 4xx or an error frame: no 5xx, no instance down",
     ]);
   });
 

@@ -92,14 +92,14 @@ test(
   150_000,
 );
 
-// 120 s: three restarts, then up to 30 s for GoMeetInstanceDown and GoMeetReplicasBelowFloor (required).
+// 120 s: three restarts, then up to 30 s for GoMeetInstanceDown (required; GoMeetReplicasBelowFloor is informational).
 test(
   "rolling-restart: SIGTERM and restart each instance in turn; 0 failed requests, nothing lost, every instance exits 0",
   async () => void (await drill(rollingRestart)),
   120_000,
 );
 
-// 120 s: after the drill the runner waits up to 30 s for the alert the fault is expected to raise (GoMeetHttp5xxRatioHigh).
+// 120 s: the failover under load (GoMeetHttp5xxRatioHigh is informational at this scale: drills/alerts.ts).
 test(
   "valkey-failover: SIGKILL the Valkey primary; writes back within 5 s, no acknowledged message lost",
   async () => void (await drill(valkeyFailover)),
