@@ -32,6 +32,7 @@ function observation(edit: Partial<LoadObservation> = {}, delivery: Partial<Load
     converged: true,
     startedAt: 0,
     endedAt: 20_000,
+    series: { bucketMs: 250, points: [] },
     ...edit,
   };
 }
