@@ -7,11 +7,13 @@ import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import { z } from "zod";
 import { configProblems } from "./config-limits";
+import { ConfigError, validateKey } from "./config-error";
 import { cidrsOverlap, isPrivateCidr, parseCidr } from "./provider-facts/cidr";
 import { PROVIDER_FACTS } from "./provider-facts/facts";
 import { TYPE } from "./type-tokens";
 
 export const CONFIG_NAMESPACE = "gomeet";
+export { ConfigError, validateKey };
 
 /** DigitalOcean regions the provider knows. */
 export const REGIONS = Object.values(digitalocean.Region) as [string, ...string[]];
@@ -304,41 +306,6 @@ export interface StackConfig {
   standby?: StandbyConfig;
   /** `gomeet:failoverToken`: the DigitalOcean API token the failover controller acts with (secret; set with a standby). */
   failoverToken?: pulumi.Output<string>;
-}
-
-/** A stack configuration error: names the key, what was found and what is accepted. */
-export class ConfigError extends Error {
-  constructor(
-    readonly key: string,
-    detail: string,
-  ) {
-    super(`${key}: ${detail}`);
-    this.name = "ConfigError";
-  }
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return "nothing";
-  const text = JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
-/** Validates one key's raw value; a failure throws a ConfigError naming the exact key path. */
-export function validateKey<T extends z.ZodType>(key: string, schema: T, raw: unknown, secret = false): z.infer<T> {
-  const result = schema.safeParse(raw);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const path = [key, ...issue.path.map(String)].join(".");
-  if (issue.code === "unrecognized_keys") {
-    const shape = issue.path.length === 0 && "shape" in schema ? Object.keys(schema.shape as object) : [];
-    const accepted = shape.length ? `; accepted keys: ${shape.join(", ")}` : "";
-    throw new ConfigError(`${path}.${issue.keys[0]}`, `unknown key${accepted}`);
-  }
-  let found: unknown = raw;
-  for (const part of issue.path) found = (found as Record<PropertyKey, unknown> | undefined)?.[part as PropertyKey];
-  const accepted = issue.code === "invalid_value" ? `one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}` : issue.message;
-  const got = secret ? "a secret value" : describe(found);
-  throw new ConfigError(path, found === undefined ? `missing; expected ${accepted}` : `got ${got}; expected ${accepted}`);
 }
 
 function readRaw(name: string): unknown {
