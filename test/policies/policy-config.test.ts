@@ -62,6 +62,7 @@ describe("per-stack policy config files", () => {
       "deployment-replicas.minReplicas=2",
       "pod-disruption-budget.minAvailable=1",
       "hpa-min-replicas.minReplicas=2",
+      "no-single-point-of-failure.minRegions=1",
     ]);
   });
 
