@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   if (options.plot !== undefined && options.report !== undefined) {
     const figures = readPlotFigures(options.plot);
-    log(`plots: ${(await writeBenchPlots(options.report, figures.rows, figures.p99LimitMs)).join(", ")}`);
+    log(`plots: ${(await writeBenchPlots(options.report, figures)).join(", ")}`);
     return;
   }
   const settingsText = process.env[CANDIDATE_SETTINGS_ENV];
@@ -159,7 +159,9 @@ async function main(): Promise<void> {
   };
   const tables = renderTables(results, machine);
   if (options.report !== undefined && results.fanout !== undefined) {
-    log(`plots: ${(await writeBenchPlots(options.report, plotRows(results.fanout), results.fanout.p99LimitMs)).join(", ")}`);
+    const source = `npm run bench at ${new Date().toISOString()} on ${machine.cores} cores, load average ${machine.loadAverageStart.map((l) => l.toFixed(1)).join(" ")}`;
+    const figures = { p99LimitMs: results.fanout.p99LimitMs, source, rows: plotRows(results.fanout) };
+    log(`plots: ${(await writeBenchPlots(options.report, figures)).join(", ")}`);
   }
   if (options.json) {
     process.stderr.write(`\n${tables}`);

@@ -21,9 +21,17 @@ const row = z.object({
     .transform((v) => v ?? NaN),
   held: z.boolean(),
 });
-const figures = z.object({ p99LimitMs: z.number().positive(), rows: z.array(row).min(1).max(1000) });
+const figures = z.object({ p99LimitMs: z.number().positive(), source: z.string().optional(), rows: z.array(row).min(1).max(1000) });
 
-export function readPlotFigures(file: string): { p99LimitMs: number; rows: PlotRow[] } {
+/** The figures the plots are drawn from, and where they came from. */
+export interface PlotFigures {
+  p99LimitMs: number;
+  /** Where the figures came from (the run, or the document they were copied from). */
+  source?: string;
+  rows: PlotRow[];
+}
+
+export function readPlotFigures(file: string): PlotFigures {
   const parsed = figures.safeParse(JSON.parse(fs.readFileSync(file, "utf8")));
   if (!parsed.success) throw new Error(`${file}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
   return parsed.data;

@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { renderSvg, type ChartSpec } from "../harness/vega-svg";
 import { figuresAt, type FanoutResult } from "./fanout";
 import type { SystemName } from "./worker-protocol";
+import type { PlotFigures } from "./plot-figures";
 
 /** One system at one offered rate. */
 export interface PlotRow {
@@ -123,8 +124,9 @@ export function efficiencySpec(rows: readonly PlotRow[]): ChartSpec {
   } as ChartSpec;
 }
 
-/** Writes `fanout-latency.svg` and `fanout-efficiency.svg` into `dir` (created if missing); returns the files. */
-export async function writeBenchPlots(dir: string, rows: readonly PlotRow[], p99LimitMs: number): Promise<string[]> {
+/** Writes `fanout-latency.svg`, `fanout-efficiency.svg` and the figures (`fanout-figures.json`) into `dir`; returns the files. */
+export async function writeBenchPlots(dir: string, figures: PlotFigures): Promise<string[]> {
+  const { rows, p99LimitMs } = figures;
   fs.mkdirSync(dir, { recursive: true });
   const files: [string, ChartSpec][] = [
     ["fanout-latency.svg", latencySpec(rows, p99LimitMs)],
@@ -135,7 +137,7 @@ export async function writeBenchPlots(dir: string, rows: readonly PlotRow[], p99
     fs.writeFileSync(path.join(dir, name), await renderSvg(spec));
     written.push(path.join(dir, name));
   }
-  fs.writeFileSync(path.join(dir, "fanout-figures.json"), `${JSON.stringify({ p99LimitMs, rows }, null, 2)}\n`);
+  fs.writeFileSync(path.join(dir, "fanout-figures.json"), `${JSON.stringify(figures, null, 2)}\n`);
   written.push(path.join(dir, "fanout-figures.json"));
   return written;
 }

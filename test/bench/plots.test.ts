@@ -29,7 +29,7 @@ function parseSvg(file: string): Document {
 test("latency and deliveries per CPU-second plots, one line per system, and the figures to re-draw them", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gomeet-bench-plots-"));
   try {
-    const files = await writeBenchPlots(dir, ROWS, 50);
+    const files = await writeBenchPlots(dir, { p99LimitMs: 50, source: "fixed figures", rows: ROWS });
     expect(files.map((f) => path.basename(f))).toEqual(["fanout-latency.svg", "fanout-efficiency.svg", "fanout-figures.json"]);
     for (const [file, title] of [
       ["fanout-latency.svg", "Fan-out latency against offered rate"],
@@ -42,6 +42,7 @@ test("latency and deliveries per CPU-second plots, one line per system, and the 
     const back = readPlotFigures(path.join(dir, "fanout-figures.json"));
     expect(back.rows[5]!.p99Ms).toBeNaN();
     expect(back.rows.slice(0, 5)).toEqual(ROWS.slice(0, 5));
+    expect(back.source).toBe("fixed figures");
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
