@@ -1,11 +1,13 @@
 /**
- * `npm run bench [-- --json] [--check]` (options: see options.ts)
+ * `npm run bench [-- --json] [--check] [--report <dir>]` (options: see options.ts)
  *
  * Starts Valkey, PostgreSQL, a LiveKit stand-in, three GoMeet instances, three Socket.IO nodes and
  * a raw ws server on 127.0.0.1, drives them from client worker processes, and prints the fan-out,
  * connection and token figures: tables on stdout (stderr with --json), progress on stderr, and
  * with --json the result document on stdout. With --check it exits 1 when a target of the parts that ran is
- * missed (bench/targets.ts). Everything it started is stopped when it ends.
+ * missed (bench/targets.ts). With --report, SVG plots of the fan-out (bench/plots.ts); with
+ * --plot <figures.json> --report <dir> it only re-draws the plots from a report's figures. Everything it started
+ * is stopped when it ends.
  */
 import os from "node:os";
 import { stopAll } from "../harness/process";
@@ -17,6 +19,8 @@ import { benchTargets, missedSummary } from "./targets";
 import { createRooms } from "./rooms";
 import { parseOptions, type BenchOptions } from "./options";
 import { prioritise } from "./priority";
+import { plotRows, writeBenchPlots } from "./plots";
+import { readPlotFigures } from "./plot-figures";
 import {
   CANDIDATE_ENTRY_ENV,
   CANDIDATE_SETTINGS_ENV,
@@ -101,6 +105,11 @@ async function fanout(systems: BenchSystems, rooms: string[], options: BenchOpti
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  if (options.plot !== undefined && options.report !== undefined) {
+    const figures = readPlotFigures(options.plot);
+    log(`plots: ${(await writeBenchPlots(options.report, figures)).join(", ")}`);
+    return;
+  }
   const settingsText = process.env[CANDIDATE_SETTINGS_ENV];
   const start: StartOptions = {
     cpuProfileDir: options.cpuProfileDir,
@@ -149,6 +158,11 @@ async function main(): Promise<void> {
     candidate,
   };
   const tables = renderTables(results, machine);
+  if (options.report !== undefined && results.fanout !== undefined) {
+    const source = `npm run bench at ${new Date().toISOString()} on ${machine.cores} cores, load average ${machine.loadAverageStart.map((l) => l.toFixed(1)).join(" ")}`;
+    const figures = { p99LimitMs: results.fanout.p99LimitMs, source, rows: plotRows(results.fanout) };
+    log(`plots: ${(await writeBenchPlots(options.report, figures)).join(", ")}`);
+  }
   if (options.json) {
     process.stderr.write(`\n${tables}`);
     process.stdout.write(`${JSON.stringify(resultDocument(results), null, 2)}\n`);

@@ -10,7 +10,7 @@ const SYSTEM_CHOICES: readonly SystemName[] = [...SYSTEMS, "candidate"];
 
 export const USAGE =
   `usage: npm run bench [-- --json] [--check] [--only ${PARTS.join(",")}] [--systems ${SYSTEM_CHOICES.join(",")}] ` +
-  "[--rates 1000,3000] [--cpu-prof-dir <dir>] [--nice=<-20..19>]";
+  "[--rates 1000,3000] [--cpu-prof-dir <dir>] [--nice=<-20..19>] [--report <dir>] [--plot <fanout-figures.json> --report <dir>]";
 
 export interface BenchOptions {
   /** Print the result document on stdout (tables go to stderr). */
@@ -29,6 +29,10 @@ export interface BenchOptions {
    * machine where other work runs, so that work interferes less with what is measured.
    */
   nice?: number;
+  /** Write SVG plots of the fan-out figures (and the figures as JSON) into this directory. */
+  report?: string;
+  /** Only re-plot: read the figures from this file (a report's fanout-figures.json) and run nothing. */
+  plot?: string;
 }
 
 /** The comma-separated values of `--flag`, each one of `allowed`. */
@@ -71,6 +75,8 @@ export function parseOptions(argv: string[]): BenchOptions {
         rates: { type: "string" },
         "cpu-prof-dir": { type: "string" },
         nice: { type: "string" },
+        report: { type: "string" },
+        plot: { type: "string" },
       },
       strict: true,
       allowPositionals: false,
@@ -80,7 +86,12 @@ export function parseOptions(argv: string[]): BenchOptions {
   }
   const profileDir = values["cpu-prof-dir"];
   if (profileDir === "") throw new Error(`--cpu-prof-dir takes a directory\n${USAGE}`);
+  if (values.report === "") throw new Error(`--report takes a directory\n${USAGE}`);
+  if (values.plot !== undefined && values.report === undefined)
+    throw new Error(`--plot needs --report <dir> to write the plots into\n${USAGE}`);
   return {
+    report: values.report,
+    plot: values.plot,
     json: values.json === true,
     check: values.check === true,
     parts: new Set(listOf("only", values.only, PARTS) ?? PARTS),

@@ -3,6 +3,7 @@
  * browser tests drive (harness/browser.ts: Debian's chromium, Google Chrome or $GOMEET_BROWSER; by puppeteer-core), renders the deployment diagram of the prod plan, plain and with
  * every kind of change marked; a diagram with a syntax error is refused (so a broken one would fail this test).
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { findBrowser } from "../../harness/browser";
@@ -80,4 +81,22 @@ test("a broken diagram fails to render (the check above can fail)", async () => 
   const result = await render(broken);
   expect(result.svg).toBeUndefined();
   expect(result.error).toMatch(/Parse error|Syntax error|Expecting/i);
+});
+
+test("every Mermaid picture in the README and docs renders", async () => {
+  const files = [
+    "README.md",
+    ...fs
+      .readdirSync(path.join(ROOT, "docs"))
+      .filter((f) => f.endsWith(".md"))
+      .map((f) => `docs/${f}`),
+  ];
+  const blocks = files.flatMap((f) =>
+    [...fs.readFileSync(path.join(ROOT, f), "utf8").matchAll(/^( *)```mermaid\n([\s\S]*?)^\1```/gm)].map((m) => ({
+      file: f,
+      source: m[2]!,
+    })),
+  );
+  expect(blocks.map((b) => b.file)).toEqual(expect.arrayContaining(["README.md", "docs/preview.md"]));
+  for (const b of blocks) expect({ file: b.file, error: (await render(b.source)).error }).toEqual({ file: b.file, error: undefined });
 });
