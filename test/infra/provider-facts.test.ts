@@ -50,6 +50,42 @@ test("the facts this stack depends on are there", () => {
   for (const n of Object.values(facts.notes)) expect(n.source).toMatch(SOURCE);
 });
 
+test("the size and count limits are there, each with DigitalOcean's sources (openapi at its commit, docs quoted)", () => {
+  const DOCS = /^https:\/\/docs\.digitalocean\.com\/[\w./-]+ \(read \d{4}-\d{2}-\d{2}\)$/;
+  const { limits } = facts;
+  expect(limits.slugMemory.source).toMatch(SOURCE);
+  expect(new RegExp(limits.slugMemory.pattern).exec("db-s-2vcpu-4gb")?.[1]).toBe("4");
+  expect(new RegExp(limits.slugMemory.pattern).exec("so1_5-2vcpu-16gb-intel")?.[1]).toBe("16");
+  expect(new RegExp(limits.slugMemory.pattern).exec("c-2")).toBeNull();
+  expect(limits.databases.pg!.maxNodes.value).toBe(3);
+  expect(limits.databases.valkey!.maxNodes.value).toBe(2);
+  expect(limits.databases.valkey!.maxNodes.text).toMatch(/up to one standby node/);
+  for (const engine of ["pg", "valkey"]) {
+    expect(limits.databases[engine]!.standbyMinMemoryGb.value).toBe(2);
+    expect(limits.databases[engine]!.standbyMinMemoryGb.text).toMatch(
+      /standby nodes are only supported for plans with 2 GB of RAM or more/,
+    );
+  }
+  expect(limits.kubernetesNodeMinMemoryGb.value).toBe(2);
+  const all = [limits.kubernetesNodeMinMemoryGb, ...Object.values(limits.databases).flatMap((d) => [d.maxNodes, d.standbyMinMemoryGb])];
+  for (const fact of all) {
+    expect(fact.sources.length).toBeGreaterThan(0);
+    for (const source of fact.sources) expect(source).toMatch(new RegExp(`${SOURCE.source}|${DOCS.source}`));
+  }
+  expect(all.some((f) => f.sources.some((s) => SOURCE.test(s)))).toBe(true);
+});
+
+test("inputs the API requires on create that the schema leaves optional: an uptime alert's period", () => {
+  const alert = facts.resources["digitalocean:index/uptimeAlert:UptimeAlert"]!;
+  expect(alert.apiRequiredInputs).toEqual({
+    inputs: ["period"],
+    source: expect.stringMatching(/^digitalocean\/openapi@[0-9a-f]{40}:specification\/resources\/uptime\/create_alert\.yml$/),
+  });
+  for (const [type, r] of Object.entries(facts.resources)) {
+    for (const k of r.apiRequiredInputs?.inputs ?? []) expect({ type, k, input: r.inputs.includes(k) }).toEqual({ type, k, input: true });
+  }
+});
+
 test("the generator's readings of terraform validators and CCM annotation docs", () => {
   const s = "src";
   expect(rulesOfValidateFunc('validation.StringInSlice([]string{ "a", "b" }, false)', s)).toEqual([{ enum: ["a", "b"], source: s }]);

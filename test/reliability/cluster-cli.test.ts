@@ -23,6 +23,21 @@ async function runCli(args: string[]): Promise<{ cli: ManagedProcess; tmp: strin
   return { cli, tmp };
 }
 
+/**
+ * What the cluster's harness keeps under `tmp`: its temporary root (`gomeet-harness-<pid>-<random>`) and the
+ * directories in it, each as `<root>/<dir>`; anything else named `gomeet-*` as well.
+ */
+function harnessEntries(tmp: string): string[] {
+  return fs
+    .readdirSync(tmp)
+    .filter((name) => name.startsWith("gomeet-"))
+    .flatMap((name) => {
+      const full = path.join(tmp, name);
+      const inside = name.startsWith("gomeet-harness-") && fs.statSync(full).isDirectory() ? fs.readdirSync(full) : [];
+      return [name, ...inside.map((entry) => `${name}/${entry}`)];
+    });
+}
+
 function pidAlive(pid: number): boolean {
   try {
     const state = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0];
@@ -118,18 +133,18 @@ test("--json: one line with the whole cluster once ready; SIGINT stops everythin
     s.prometheus.pid,
   ];
   expect(pids.every(pidAlive)).toBe(true);
-  expect(fs.readdirSync(tmp).filter((name) => name.startsWith("gomeet-")).length).toBeGreaterThanOrEqual(10);
+  expect(harnessEntries(tmp).filter((name) => name.includes("/")).length).toBeGreaterThanOrEqual(10);
 
   process.kill(cli.pid, "SIGINT");
   expect(await cli.exited).toBe(0);
   expect(pids.filter(pidAlive)).toEqual([]);
-  expect(fs.readdirSync(tmp).filter((name) => name.startsWith("gomeet-"))).toEqual([]);
+  expect(harnessEntries(tmp)).toEqual([]);
   expect(cli.logs()).toMatch(/SIGINT: stopping every process/);
 }, 240_000);
 
 test("SIGINT during start-up stops what had started and removes its directories", async () => {
   const { cli, tmp } = await runCli(["--json"]);
-  await waitFor(async () => fs.readdirSync(tmp).some((name) => name.startsWith("gomeet-pg-monitor-")), {
+  await waitFor(async () => harnessEntries(tmp).some((name) => /^gomeet-harness-[^/]+\/pg-monitor-/.test(name)), {
     timeoutMs: 30_000,
     intervalMs: 50,
     what: "the cluster to start creating its servers",
@@ -137,5 +152,5 @@ test("SIGINT during start-up stops what had started and removes its directories"
   process.kill(cli.pid, "SIGINT");
   expect(await cli.exited).toBe(0);
   expect(cli.logs()).not.toMatch(/^\{/m);
-  expect(fs.readdirSync(tmp).filter((name) => name.startsWith("gomeet-"))).toEqual([]);
+  expect(harnessEntries(tmp)).toEqual([]);
 }, 60_000);
