@@ -34,7 +34,13 @@ export interface AlertRuleSettings {
    * without it the link is the repository-relative path.
    */
   runbookBaseUrl?: string;
+  /** The standby region's replication lag above which GoMeetStandbyReplicationLagHigh fires: the RPO (default 60 s). */
+  maxReplicationLagSeconds?: number;
 }
+
+/** The scrape job of the region failover controller (its metrics Service's `app.kubernetes.io/name`). */
+export const FAILOVER_JOB = "gomeet-failover";
+export const DEFAULT_MAX_REPLICATION_LAG_SECONDS = 60;
 
 /** One alert, as written once. */
 export interface AlertDefinition {
@@ -68,7 +74,9 @@ const APP = `job="${APP_JOB}"`;
 const SERVED = `${APP},route!~"/readyz|/healthz|/metrics"`;
 
 /** The service's alerts with the given thresholds. */
-export function alertDefinitions(s: Pick<AlertRuleSettings, "haFloor" | "fanoutP99Seconds">): AlertDefinition[] {
+export function alertDefinitions(
+  s: Pick<AlertRuleSettings, "haFloor" | "fanoutP99Seconds" | "maxReplicationLagSeconds">,
+): AlertDefinition[] {
   if (!Number.isInteger(s.haFloor) || s.haFloor < 1)
     throw new Error(`alert rules: haFloor must be a positive integer, got ${String(s.haFloor)}`);
   if (!(s.fanoutP99Seconds > 0)) throw new Error(`alert rules: fanoutP99Seconds must be positive, got ${String(s.fanoutP99Seconds)}`);
@@ -193,6 +201,48 @@ export function alertDefinitions(s: Pick<AlertRuleSettings, "haFloor" | "fanoutP
       summary: "Over 1% of GoMeet's HTTP requests fail with 5xx",
       description: "{{ $value | humanizePercentage }} of API requests (probes and scrapes excluded) answered 5xx over 5 minutes.",
       runbook: "http-5xx-ratio",
+    },
+    ...regionAlerts(s.maxReplicationLagSeconds ?? DEFAULT_MAX_REPLICATION_LAG_SECONDS),
+  ];
+}
+
+/**
+ * The standby region's alerts. The lag is the app's gomeet_postgres_replication_lag_seconds (only a standby region's
+ * instances export it; 0 once everything received is replayed): above the threshold, a region failover now would lose
+ * that much. The controller's (job gomeet-failover): the primary region declared lost, and a failover that failed.
+ */
+function regionAlerts(maxLagSeconds: number): AlertDefinition[] {
+  if (!(maxLagSeconds > 0)) throw new Error(`alert rules: maxReplicationLagSeconds must be positive, got ${String(maxLagSeconds)}`);
+  const controller = `job="${FAILOVER_JOB}"`;
+  return [
+    {
+      alert: "GoMeetStandbyReplicationLagHigh",
+      expr: `max(gomeet_postgres_replication_lag_seconds{${APP}}) > ${maxLagSeconds}`,
+      forSeconds: 120,
+      severity: "warning",
+      summary: `The standby region's database is more than ${maxLagSeconds} s behind the primary`,
+      description: `Replication lag {{ $value | humanizeDuration }}: a region failover now would lose that much (the RPO is ${maxLagSeconds} s).`,
+      runbook: "standby-replication-lag",
+    },
+    {
+      alert: "GoMeetRegionLost",
+      expr: `max by (region) (gomeet_region_lost{${controller}}) == 1`,
+      forSeconds: 0,
+      severity: "critical",
+      summary: "The primary region is declared lost",
+      description:
+        "Every vantage point has seen region {{ $labels.region }} down for the detection window. Automatic mode fails over now; manual mode waits for npm run region-failover.",
+      runbook: "region-failover",
+    },
+    {
+      alert: "GoMeetFailoverFailed",
+      expr: `max(gomeet_failover_state{${controller},state="failed"}) == 1`,
+      forSeconds: 0,
+      severity: "critical",
+      summary: "A region failover stopped part-way",
+      description:
+        "The failover controller's last run failed at a step (its log names it); it retries, and the runbook says how to finish by hand.",
+      runbook: "region-failover",
     },
   ];
 }

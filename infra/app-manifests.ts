@@ -66,6 +66,11 @@ export interface DeploymentSettings {
   priorityClassName: pulumi.Input<string>;
   /** ConfigMap holding DigitalOcean's CA certificates of PostgreSQL and Valkey ({@link DATABASE_CA_KEYS}). */
   databaseCaConfigMap: pulumi.Input<string>;
+  /**
+   * In a stack with a standby region: the instance's region, and REGION_ROLE=auto (it learns from its database whether
+   * it is the primary region or a standby whose writes wait for a promotion; docs/service-contract.md, "Standby region").
+   */
+  region?: string;
 }
 
 /** Environment of the browser-facing, auth and abuse settings (plain values: none is secret). */
@@ -146,6 +151,12 @@ export function deploymentSpec(s: DeploymentSettings): DeploymentSpec {
               { name: "WS_PUBLISH_BATCH_MS", value: String(s.app.publishBatchMs) },
               { name: "WS_DELIVERY_BATCH_MS", value: String(s.app.deliveryBatchMs) },
               { name: "INSTANCE_ID", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+              ...(s.region === undefined
+                ? []
+                : [
+                    { name: "REGION_NAME", value: s.region },
+                    { name: "REGION_ROLE", value: "auto" },
+                  ]),
               ...securityEnv(s.app),
               ...secretKeys(s.app).map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: s.secretName, key } } })),
             ],

@@ -39,6 +39,8 @@ export interface AppArgs {
   certificateName?: pulumi.Input<string>;
   /** DigitalOcean's CA certificates (PEM) of the PostgreSQL and Valkey clusters (`getDatabaseCa`). */
   databaseCa: { postgres: pulumi.Input<string>; valkey: pulumi.Input<string> };
+  /** The region the app runs in, in a stack with a standby region (REGION_NAME, REGION_ROLE=auto); absent with one region. */
+  region?: string;
   /** The namespace's security baseline: what its NetworkPolicies allow, and the Pod Security version pinned. */
   security: {
     /** e.g. `v1.33`: the `restricted` standard of that Kubernetes version (security-manifests.ts). */
@@ -139,6 +141,7 @@ export class App extends pulumi.ComponentResource {
           serviceAccountName: baseline.serviceAccountName,
           priorityClassName: baseline.priorityClassName,
           databaseCaConfigMap: databaseCa.metadata.name,
+          region: args.region,
         }),
       },
       // The HorizontalPodAutoscaler below owns the replica count once the Deployment exists: `spec.replicas` is

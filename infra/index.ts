@@ -39,6 +39,8 @@ const cellArgs = (cell: (typeof roles.all)[number]) => ({
   region: cell.region,
   ipRange: cell.ipRange,
   firstRegion: cell.firstRegion,
+  multiRegion: twoRegions,
+  maxReplicationLagSeconds: config.standby?.maxReplicationLagSeconds,
   kubernetes: config.kubernetes,
   valkey: config.valkey,
   app: config.app,

@@ -29,6 +29,8 @@ export interface MonitoringArgs {
   haFloor: number;
   /** Fan-out p99 target in seconds. */
   fanoutP99Seconds: number;
+  /** The standby region's replication-lag alert threshold (gomeet:standby.maxReplicationLagSeconds). */
+  maxReplicationLagSeconds?: number;
   /** Resources the app's monitoring objects wait for (the app's namespace and Deployment). */
   appResources: pulumi.Resource[];
 }
@@ -107,7 +109,12 @@ export class Monitoring extends pulumi.ComponentResource {
       dependsOn: args.appResources,
     });
     new k8s.apiextensions.CustomResource(`${args.prefix}-service-monitor`, serviceMonitor(app), afterRelease);
-    const ruleSettings = { haFloor: args.haFloor, fanoutP99Seconds: args.fanoutP99Seconds, runbookBaseUrl: args.config.runbookBaseUrl };
+    const ruleSettings = {
+      haFloor: args.haFloor,
+      fanoutP99Seconds: args.fanoutP99Seconds,
+      runbookBaseUrl: args.config.runbookBaseUrl,
+      maxReplicationLagSeconds: args.maxReplicationLagSeconds,
+    };
     new k8s.apiextensions.CustomResource(`${args.prefix}-prometheus-rule`, prometheusRule(app, ruleSettings), afterRelease);
     new k8s.core.v1.ConfigMap(
       `${args.prefix}-dashboard`,

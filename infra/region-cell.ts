@@ -67,6 +67,10 @@ export interface RegionCellArgs {
    * cell existed, through aliases, so that introducing the cell moves nothing in the cloud.
    */
   firstRegion: boolean;
+  /** The standby region's replication-lag alert threshold, when there is one. */
+  maxReplicationLagSeconds?: number;
+  /** The stack has a standby region: the app learns its role from its database (REGION_ROLE=auto). */
+  multiRegion: boolean;
 }
 
 /** A region of GoMeet (see the file comment). */
@@ -140,6 +144,7 @@ export class RegionCell extends pulumi.ComponentResource {
         livekit: args.livekit,
         livekitNames: args.livekitNames,
         metricsApi: metricsServer.release,
+        region: args.multiRegion ? region : undefined,
         certificateName: args.domain?.certificateName,
         // A read-only node is part of its primary's cluster family and serves certificates signed by the same CA.
         databaseCa: { postgres: (this.postgres ?? (db as StandbyCellDatabase).primary).caCertificate, valkey: this.valkey.caCertificate },
@@ -195,6 +200,7 @@ export class RegionCell extends pulumi.ComponentResource {
         appPort: APP_PORT,
         haFloor: args.app.replicas,
         fanoutP99Seconds: args.alerts.responseTimeMs / 1000,
+        maxReplicationLagSeconds: args.maxReplicationLagSeconds,
         appResources: [this.app.deployment],
       },
       child,

@@ -327,4 +327,69 @@ export const ALERT_CASES: AlertCase[] = [
     evalTime: "11m",
     fires: [],
   },
+  {
+    alert: "GoMeetStandbyReplicationLagHigh",
+    title: "a standby 90 s behind for 2 minutes fires (threshold 60 s)",
+    series: [
+      [`gomeet_postgres_replication_lag_seconds${app(A)}`, "0 30 90 90 90 90"],
+      [`gomeet_postgres_replication_lag_seconds${app(B)}`, "0x5"],
+    ],
+    evalTime: "5m",
+    fires: [
+      {
+        labels: { severity: "warning" },
+        description: "Replication lag 1m 30s: a region failover now would lose that much (the RPO is 60 s).",
+      },
+    ],
+  },
+  {
+    alert: "GoMeetStandbyReplicationLagHigh",
+    title: "a lag spike under 2 minutes stays quiet",
+    series: [[`gomeet_postgres_replication_lag_seconds${app(A)}`, "0 0 90 0 0 0"]],
+    evalTime: "5m",
+    fires: [],
+  },
+  {
+    alert: "GoMeetRegionLost",
+    title: "the controller declaring the primary region lost fires at once",
+    series: [[`gomeet_region_lost{job="gomeet-failover",instance="10.0.1.1:9464",region="nyc3"}`, "0 0 1"]],
+    evalTime: "2m",
+    fires: [
+      {
+        labels: { region: "nyc3", severity: "critical" },
+        description:
+          "Every vantage point has seen region nyc3 down for the detection window. Automatic mode fails over now; manual mode waits for npm run region-failover.",
+      },
+    ],
+  },
+  {
+    alert: "GoMeetRegionLost",
+    title: "a watching controller stays quiet",
+    series: [[`gomeet_region_lost{job="gomeet-failover",instance="10.0.1.1:9464",region="nyc3"}`, "0x2"]],
+    evalTime: "2m",
+    fires: [],
+  },
+  {
+    alert: "GoMeetFailoverFailed",
+    title: "a failover stopped part-way fires",
+    series: [
+      [`gomeet_failover_state{job="gomeet-failover",instance="10.0.1.1:9464",state="failed"}`, "0 1 1"],
+      [`gomeet_failover_state{job="gomeet-failover",instance="10.0.1.1:9464",state="failing_over"}`, "1 0 0"],
+    ],
+    evalTime: "2m",
+    fires: [
+      {
+        labels: { severity: "critical" },
+        description:
+          "The failover controller's last run failed at a step (its log names it); it retries, and the runbook says how to finish by hand.",
+      },
+    ],
+  },
+  {
+    alert: "GoMeetFailoverFailed",
+    title: "a completed failover stays quiet",
+    series: [[`gomeet_failover_state{job="gomeet-failover",instance="10.0.1.1:9464",state="failed"}`, "0x2"]],
+    evalTime: "2m",
+    fires: [],
+  },
 ];

@@ -10,8 +10,8 @@
  *   switch-entry  GLB: the new region's load balancer the only target, priority 1.
  *   restore       the app's pool on the promoted cluster (POST /v2/databases/{uuid}/pools) and a standby node
  *                 (PUT /v2/databases/{uuid}/resize with the configured node count).
- *   confirm       the GLB targets the new region only, the cluster is online, and the entry probe (a synthetic write
- *                 and a WebSocket join through the GLB) passes.
+ *   confirm       the GLB targets the new region only, the cluster is online, and the entry probe passes (entry-probe.ts:
+ *                 /readyz through the GLB, and a synthetic write with a user token; no WebSocket join yet).
  * Each step reads first and changes only what is not yet as wanted: re-running it after a partial failure is safe.
  * The driver fails over from the topology's primary to its standby only: failing back is a rebuild (docs/runbooks.md).
  */
@@ -139,8 +139,8 @@ export class DigitalOceanDriver implements FailoverDriver {
       },
       {
         step: "confirm",
-        description: `the GLB targets ${to} only, the cluster is online, and a synthetic write and WebSocket join through ${this.t.entryUrl} succeed`,
-        requests: [`GET ${glb}`, `GET /v2/databases/${s.databaseId}`, `POST ${this.t.entryUrl}/rooms`, `WebSocket ${this.t.entryUrl}`],
+        description: `the GLB targets ${to} only, the cluster is online, and ${this.t.entryUrl}/readyz answers 200 (with GOMEET_CONFIRM_TOKEN: a synthetic write)`,
+        requests: [`GET ${glb}`, `GET /v2/databases/${s.databaseId}`, `GET ${this.t.entryUrl}/readyz`, `POST ${this.t.entryUrl}/rooms`],
       },
     ];
   }
