@@ -5,6 +5,7 @@
 import { createAuthenticator } from "./auth";
 import type { ServiceConfig } from "./config";
 import { migrate } from "./db/migrations";
+import { RoomMembers } from "./db/room-members";
 import { RoomRepository } from "./db/rooms";
 import { OriginPolicy } from "./http/cors";
 import { RateLimits } from "./http/rate-limits";
@@ -39,10 +40,11 @@ export async function startApp(config: ServiceConfig, options: { logger?: Logger
   const backends = createBackends(config, logger, metrics);
   const { valkey, db, livekitHealth } = backends;
   const rooms = new RoomRepository(db);
+  const members = new RoomMembers(db);
   const origins = new OriginPolicy(config.corsAllowedOrigins);
   const { hub, presence, heartbeat, gateway } = createRealtime(config, {
     valkey,
-    rooms,
+    members,
     authenticate,
     logger,
     metrics,
@@ -61,6 +63,7 @@ export async function startApp(config: ServiceConfig, options: { logger?: Logger
       maxBodyBytes: config.httpMaxBodyBytes,
       authenticate,
       rooms,
+      members,
       presence,
       tokens,
       rateLimits: new RateLimits(config.rateLimits, valkey, metrics, logger),

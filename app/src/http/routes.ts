@@ -1,12 +1,13 @@
 /**
  * The HTTP request handler: CORS, then the route, then the error body and the request metrics. Every
  * response is JSON (except /metrics and a preflight's empty 204); every error is
- * `{"error": {"code", "message"}}`. Routes: operations-routes.ts (no token) and room-routes.ts.
+ * `{"error": {"code", "message"}}`. Routes: operations-routes.ts (no token), room-routes.ts and member-routes.ts.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HttpError, errorMessage } from "../errors";
 import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
+import { memberRoutes } from "./member-routes";
 import { addCorsHeaders, answerPreflight, isPreflight, type OriginPolicy } from "./cors";
 import { operationsRoutes, type OperationsDependencies } from "./operations-routes";
 import { roomRoutes, type RoomRouteDependencies } from "./room-routes";
@@ -20,7 +21,7 @@ export interface HttpDependencies extends OperationsDependencies, RoomRouteDepen
 }
 
 export function createRequestHandler(deps: HttpDependencies): (req: IncomingMessage, res: ServerResponse) => void {
-  const routes: Route[] = [...operationsRoutes(deps), ...roomRoutes(deps)];
+  const routes: Route[] = [...operationsRoutes(deps), ...roomRoutes(deps), ...memberRoutes(deps)];
 
   const handle = async (req: IncomingMessage, res: ServerResponse, path: string, setLabel: (label: string) => void): Promise<void> => {
     const preflight = isPreflight(req);
