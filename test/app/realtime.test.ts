@@ -66,7 +66,10 @@ describe("fan-out across instances", () => {
   });
 
   test("rooms are isolated", async () => {
-    const [room1, room2] = await Promise.all([createRoom(a.url, alice, "room", ["bob", "carol"]), createRoom(a.url, alice, "room", ["bob", "carol"])]);
+    const [room1, room2] = await Promise.all([
+      createRoom(a.url, alice, "room", ["bob", "carol"]),
+      createRoom(a.url, alice, "room", ["bob", "carol"]),
+    ]);
     const in1 = await connect(a.url, room1 as string, alice);
     const in2 = await connect(b.url, room2 as string, bob);
     in1.send("only room 1");
