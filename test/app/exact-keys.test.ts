@@ -10,13 +10,13 @@ import { RateLimits, rateLimitKey } from "../../app/src/http/rate-limits";
 import { TokenCache, type TokenLookup } from "../../app/src/livekit/token-cache";
 import { createLogger } from "../../app/src/logger";
 import { AppMetrics } from "../../app/src/metrics";
-import { RedisConnections } from "../../app/src/redis/connections";
+import { ValkeyConnections } from "../../app/src/valkey/connections";
 import { stopAll } from "../../harness/process";
 import { startRedis } from "../../harness/redis";
 
 const logger = createLogger("silent", "keys");
 const metrics = new AppMetrics("keys");
-let redis: RedisConnections;
+let redis: ValkeyConnections;
 
 /** Pairs of (user id, display name) that a separator-joined or UTF-8-hashed key could not tell apart. */
 const LOOKALIKES: Array<[string, [string, string], [string, string]]> = [
@@ -27,7 +27,12 @@ const LOOKALIKES: Array<[string, [string, string], [string, string]]> = [
 
 beforeAll(async () => {
   const server = await startRedis();
-  redis = new RedisConnections({ url: server.url, connectTimeoutMs: 2000, roleCheckIntervalMs: 1000 }, "keys", logger, metrics);
+  redis = new ValkeyConnections(
+    { url: server.url, connectTimeoutMs: 2000, roleCheckIntervalMs: 1000, scripts: {} },
+    "keys",
+    logger,
+    metrics,
+  );
   await redis.start();
 }, 30_000);
 
