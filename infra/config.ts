@@ -9,7 +9,7 @@ import { z } from "zod";
 import { configProblems } from "./config-limits";
 import { cidrsOverlap, isPrivateCidr, parseCidr } from "./provider-facts/cidr";
 import { PROVIDER_FACTS } from "./provider-facts/facts";
-import { projectEnvironment } from "./project";
+import { jwtClaim, missingJwtClaimInProduction } from "./jwt-claims";
 import { TYPE } from "./type-tokens";
 
 export const CONFIG_NAMESPACE = "gomeet";
@@ -111,9 +111,6 @@ const browserOrigin = z.string().transform((item, ctx) => {
   ctx.addIssue({ code: "custom", message: "an origin: scheme://host[:port] (http or https) with no path, query, fragment or credentials" });
   return z.NEVER;
 });
-
-/** An `iss` or `aud` value: printable, no surrounding spaces (the app compares it exactly). */
-const jwtClaim = z.string().regex(/^\S(.{0,254}\S)?$/, "1-256 printable characters without leading or trailing spaces");
 
 const appSchema = z
   .object({
@@ -384,7 +381,8 @@ export function loadConfig(): StackConfig {
     throw new ConfigError(key("failoverToken"), "missing; expected the DigitalOcean API token (secret) the failover controller acts with");
   }
   const failoverToken = rawToken === undefined ? undefined : validateKey(key("failoverToken"), z.string().min(1), rawToken, true);
-  requireJwtClaimsInProduction(pulumi.getStack(), app, key);
+  const missingClaim = missingJwtClaimInProduction(pulumi.getStack(), app);
+  if (missingClaim) throw new ConfigError(key(`app.${missingClaim.name}`), missingClaim.detail);
   return {
     stack: pulumi.getStack(),
     region,
@@ -419,32 +417,6 @@ export function checkStandby(standby: StandbyConfig, region: string, primaryRang
       `${key}.network.ipRange`,
       `got ${JSON.stringify(standby.network.ipRange)}; expected a range that does not overlap gomeet:network.ipRange (${primaryRange})`,
     );
-  }
-}
-
-/**
- * A production stack (the project environment `Production`: a stack name containing "prod") must say which issuer and
- * audience users' tokens carry: without them the app accepts any token signed with its key, including one minted for
- * another service that shares the issuer's key set. A config rule rather than a policy: it names the key to set, and
- * stops `pulumi preview` before anything is planned.
- */
-export function requireJwtClaimsInProduction(
-  stack: string,
-  app: Pick<AppConfig, "jwtIssuer" | "jwtAudience">,
-  key: (name: string) => string,
-): void {
-  if (projectEnvironment(stack) !== "Production") return;
-  for (const [name, env] of [
-    ["jwtIssuer", "AUTH_JWT_ISSUER"],
-    ["jwtAudience", "AUTH_JWT_AUDIENCE"],
-  ] as const) {
-    if (app[name] === undefined) {
-      throw new ConfigError(
-        key(`app.${name}`),
-        `missing; expected on a production stack (${stack}): the ${name === "jwtIssuer" ? "iss" : "aud"} users' tokens must carry ` +
-          `(the app's ${env}); without it a token minted for another service with the same key is accepted`,
-      );
-    }
   }
 }
 
