@@ -15,7 +15,7 @@ import { createClient } from "redis";
 import { INSTANCES_KEY } from "../app/src/realtime/presence";
 import { rssBytes, sampleCpu, cpuBetween } from "./proc-stats";
 import { log, sleep } from "./progress";
-import { createRooms } from "./rooms";
+import { addRoomMembers, createRooms } from "./rooms";
 import type { BenchSystems } from "./systems";
 import { startWorkers } from "./workers";
 import type { ConnectionSpec, OpenReply } from "./worker-protocol";
@@ -125,6 +125,8 @@ export async function runConnections(systems: BenchSystems, plan: ConnectionsPla
   const roomCount = Math.ceil(plan.connections / plan.roomSize);
   log(`connections: creating ${roomCount} rooms of ${plan.roomSize}`);
   const rooms = await createRooms(gomeet.endpoints[0] as string, roomCount, "conn");
+  // Only members join: connection n (`conn-n`) is member n mod roomSize of room n / roomSize.
+  await addRoomMembers(gomeet.endpoints[0] as string, rooms, plan.roomSize, (r, j) => `conn-${r * plan.roomSize + j}`);
 
   log(`connections: idle CPU with no connections over ${plan.baselineMs / 1000} s`);
   const idleBefore = sampleCpu(gomeet.servers);

@@ -16,7 +16,7 @@ import { connectFanoutClients, runFanout, type FanoutPlan, type FanoutResult } f
 import { Budget, log } from "./progress";
 import { renderTables, resultDocument, type BenchResults, type MachineInfo } from "./report";
 import { benchTargets, missedSummary } from "./targets";
-import { createRooms } from "./rooms";
+import { addRoomMembers, createRooms } from "./rooms";
 import { parseOptions, type BenchOptions } from "./options";
 import { prioritise } from "./priority";
 import { plotRows, writeBenchPlots } from "./plots";
@@ -135,6 +135,10 @@ async function main(): Promise<void> {
   const results: BenchResults = {};
   const needsRooms = options.parts.has("fanout") || options.parts.has("tokens");
   const rooms = needsRooms ? await createRooms(systems.gomeet.endpoints[0] as string, FANOUT_ROOMS, "fanout") : [];
+  // Only members join: the fan-out's clients (bench/fanout.ts roomConnections names member j of room r `fanout-r-j`).
+  if (options.parts.has("fanout")) {
+    await addRoomMembers(systems.gomeet.endpoints[0] as string, rooms, FANOUT_PLAN.membersPerRoom, (r, j) => `fanout-${r}-${j}`);
+  }
   if (options.parts.has("tokens")) budget.reserve(TOKENS_RESERVE_MS);
   // Connections first: the instances' resident memory is measured from their fresh state.
   if (options.parts.has("connections")) {

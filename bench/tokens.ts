@@ -3,7 +3,8 @@
  * modes that alternate:
  * - cached: a fixed set of (room, user) pairs, every instance warmed first: each request is an
  *   in-process cache hit;
- * - signed: a new user on every request: a cache miss (Valkey GET), a signature, a Valkey SET.
+ * - signed: a new display name on every request (the rooms' members, each request under a name of its own): a cache
+ *   miss (Valkey GET), a signature, a Valkey SET. The membership is cached after each member's first request.
  * The load is open-loop (requests leave on schedule whatever the answers do); latency runs from
  * the moment a request is issued (waiting for a free keep-alive socket included) to the end of its
  * response, and is taken from the successful (2xx) answers only: failures (non-2xx, errors, no answer)
@@ -13,6 +14,7 @@
 import { LatencyHistogram } from "./histogram";
 import { cpuBetween, sampleCpu } from "./proc-stats";
 import { log } from "./progress";
+import { addRoomMembers } from "./rooms";
 import type { BenchSystems } from "./systems";
 import { startWorkers } from "./workers";
 import type { HttpLoadReply } from "./worker-protocol";
@@ -67,6 +69,9 @@ export async function runTokens(systems: BenchSystems, rooms: readonly string[],
     signed: { requests: 0, failed: 0, seconds: 0, cpu: 0, statuses: {} as Record<string, number> },
   };
   const errors: string[] = [];
+  // Member k of the set belongs to rooms[k % rooms] (bench/worker-http-load.ts pairs requests with members that way).
+  const memberPrefix = `tok-member-${Date.now()}`;
+  await addRoomMembers(gomeet.endpoints[0] as string, rooms, plan.usersPerRoom, (r, j) => `${memberPrefix}-${j * rooms.length + r}`);
   try {
     for (let round = 0; round < plan.rounds; round++) {
       for (const mode of ["cached", "signed"] as const) {
@@ -76,6 +81,7 @@ export async function runTokens(systems: BenchSystems, rooms: readonly string[],
           rooms: [...rooms],
           mode,
           usersPerRoom: plan.usersPerRoom,
+          memberPrefix,
           ratePerSecond: plan.ratePerSecond,
           durationMs: plan.runMs,
           warmupMs: plan.warmupMs,

@@ -2,7 +2,8 @@
  * The client worker's HTTP load: token requests (POST /rooms/:id/token) at a fixed rate spread over the
  * servers on keep-alive agents. Of those issued after the warm-up, the latency of each successful answer (2xx)
  * is recorded; the others (non-2xx, errors, timeouts) are counted apart, so a fast failure never counts as a fast
- * answer. "cached" mode reuses a few (room, user) pairs on every server; otherwise each request is a new user.
+ * answer. "cached" mode reuses a few (room, user) pairs on every server; otherwise each request has a new display name
+ * (a cache miss: the cache is keyed by identity and name), from the rooms' fixed members.
  */
 import http from "node:http";
 import { performance } from "node:perf_hooks";
@@ -25,11 +26,14 @@ export async function httpLoad(request: HttpLoadRequest): Promise<HttpLoadReply>
     return { host: url.hostname, port: Number(url.port), agent: new http.Agent({ keepAlive: true, maxSockets: request.socketsPerServer }) };
   });
   // JWTs are signed before the clock starts: the load is the server's work, not ours.
-  const users =
-    request.mode === "cached"
-      ? Array.from({ length: request.rooms.length * request.usersPerRoom }, (_, i) => `${request.userPrefix}-${i}`)
-      : Array.from({ length: total }, (_, i) => `${request.userPrefix}-${i}`);
-  const tokens = await Promise.all(users.map(jwtFor));
+  // Only members get tokens: member k of the run's set belongs to rooms[k % rooms]; pair i uses member i % members, so
+  // its room (rooms[i % rooms]) is that member's. Signed mode gives every request its own display name.
+  const members = request.rooms.length * request.usersPerRoom;
+  const users = Array.from({ length: request.mode === "cached" ? members : total }, (_, i) => ({
+    id: `${request.memberPrefix}-${i % members}`,
+    name: `${request.userPrefix}-${i}`,
+  }));
+  const tokens = await Promise.all(users.map((user) => jwtFor(user.id, user.name)));
   const body = "{}";
   const histogram = new LatencyHistogram();
   const statuses: Record<string, number> = {};

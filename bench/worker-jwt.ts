@@ -4,6 +4,6 @@ import { WORKER_JWT_SECRET_ENV } from "./worker-protocol";
 
 const secret = process.env[WORKER_JWT_SECRET_ENV] ?? "";
 
-export function jwtFor(user: string): Promise<string> {
-  return signUserToken(secret, user, { name: user, expiresInSeconds: 2 * 60 * 60 });
+export function jwtFor(user: string, name = user): Promise<string> {
+  return signUserToken(secret, user, { name, expiresInSeconds: 2 * 60 * 60 });
 }

@@ -42,15 +42,19 @@ export interface HttpLoadRequest {
   /** Base URLs (http://host:port) to spread the requests over. */
   servers: string[];
   rooms: string[];
-  /** "cached": a small fixed set of users (after a warm-up every request is a cache hit); "signed": a new user per request. */
+  /**
+   * "cached": a small fixed set of (user, name) pairs (after a warm-up every request is a cache hit); "signed": a new
+   * display name per request (the token cache is keyed by identity and name: every request is a miss).
+   */
   mode: "cached" | "signed";
-  /** Users per room in "cached" mode. */
+  /** Members per room: user `<memberPrefix>-<k>` is a member of `rooms[k % rooms.length]` (bench/rooms.ts adds them). */
   usersPerRoom: number;
+  memberPrefix: string;
   ratePerSecond: number;
   durationMs: number;
   /** Requests whose scheduled time is before this offset (ms) are sent but not recorded. */
   warmupMs: number;
-  /** Prefix of user ids, unique per run so an earlier run's cache entries cannot answer. */
+  /** Prefix of display names, unique per run so an earlier run's cache entries cannot answer. */
   userPrefix: string;
   /** Keep-alive sockets per server. */
   socketsPerServer: number;

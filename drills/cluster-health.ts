@@ -12,7 +12,7 @@ async function problems(cluster: Cluster): Promise<string[]> {
   await Promise.all(
     cluster.instances.map(async (instance) => {
       if (!instance.running) return void found.push(`${instance.id} is not running`);
-      const readiness = await fetchReadiness(instance.url, 1000).catch(() => undefined);
+      const readiness = await fetchReadiness(instance.metricsUrl, 1000).catch(() => undefined);
       if (readiness?.status !== "healthy") found.push(`${instance.id} is ${readiness?.status ?? "not answering /readyz"}`);
     }),
   );

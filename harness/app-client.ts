@@ -32,10 +32,33 @@ export async function api(
   return { status: response.status, body };
 }
 
-export async function createRoom(baseUrl: string, userToken: string, name = "room"): Promise<string> {
+export type MemberRole = "member" | "viewer";
+
+/**
+ * A new room owned by the token's user; `members` (user ids, or user id → role) are added by the owner
+ * (PUT /rooms/:id/members/:userId): only members may join, read or get LiveKit tokens.
+ */
+export async function createRoom(
+  baseUrl: string,
+  userToken: string,
+  name = "room",
+  members: readonly string[] | Readonly<Record<string, MemberRole>> = [],
+): Promise<string> {
   const created = await api(baseUrl, "POST", "/rooms", { token: userToken, body: { name } });
   if (created.status !== 201) throw new Error(`POST /rooms answered ${created.status}: ${JSON.stringify(created.body)}`);
-  return created.body.id as string;
+  const room = created.body.id as string;
+  const roles: Array<[string, MemberRole]> = Array.isArray(members)
+    ? (members as readonly string[]).map((userId) => [userId, "member"])
+    : Object.entries(members as Readonly<Record<string, MemberRole>>);
+  for (const [userId, role] of roles) await addMember(baseUrl, userToken, room, userId, role);
+  return room;
+}
+
+/** The owner adds `userId` to the room as `role` (or changes their role). */
+export async function addMember(baseUrl: string, ownerToken: string, room: string, userId: string, role: MemberRole = "member"): Promise<void> {
+  const path = `/rooms/${encodeURIComponent(room)}/members/${encodeURIComponent(userId)}`;
+  const added = await api(baseUrl, "PUT", path, { token: ownerToken, body: { role } });
+  if (added.status !== 200) throw new Error(`PUT ${path} answered ${added.status}: ${JSON.stringify(added.body)}`);
 }
 
 export interface Frame {

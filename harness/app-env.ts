@@ -40,11 +40,16 @@ export function livekitEnv(deployments: readonly LivekitDeployment[]): string {
 
 export function appEnvironment(
   backends: AppBackends,
-  instance: { id: string; port: number },
+  instance: {
+    id: string;
+    port: number;
+    /** /metrics and the detailed /readyz; 0 (the default here): any free port. */ metricsPort?: number;
+  },
   overrides: Readonly<Record<string, string>> = {},
 ): Record<string, string> {
   return {
     PORT: String(instance.port),
+    METRICS_PORT: String(instance.metricsPort ?? 0),
     HOST: "127.0.0.1",
     INSTANCE_ID: instance.id,
     AUTH_JWT_SECRET: backends.authSecret,

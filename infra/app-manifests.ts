@@ -11,10 +11,15 @@ import type { AppConfig } from "./config";
 type DeploymentSpec = k8s.types.input.apps.v1.DeploymentSpec;
 type ServiceMetadata = k8s.types.input.meta.v1.ObjectMeta;
 
-/** Port the container serves HTTP and WebSocket on. */
+/** Port the container serves HTTP and WebSocket on (the load balancer's). */
 export const APP_PORT = 8080;
 /** Pods a rolling update adds before it removes one (maxUnavailable is 0): config-limits.ts leaves a node for it. */
 export const ROLLING_UPDATE_MAX_SURGE = 1;
+/**
+ * Port of /metrics and the detailed /readyz (the app's METRICS_PORT): not a port of the load-balanced Service, and
+ * only the monitoring namespace may reach it (security-manifests.ts, allow-monitoring-scrape).
+ */
+export const METRICS_PORT = 9091;
 /** Seconds the preStop hook waits so the load balancer stops sending new connections before drain starts. */
 export const PRE_STOP_SECONDS = 10;
 /** Keys of the app Secret; each becomes an env var of the same name (AUTH_JWT_SECRET only without a JWKS URL). */
@@ -78,6 +83,9 @@ function securityEnv(app: AppConfig): Array<{ name: string; value: string }> {
   return [
     { name: "CORS_ALLOWED_ORIGINS", value: app.allowedOrigins.join(",") },
     ...(app.jwksUrl === undefined ? [] : [{ name: "AUTH_JWKS_URL", value: app.jwksUrl }]),
+    // The `iss` / `aud` users' tokens must carry (required on a production stack: config.ts).
+    ...(app.jwtIssuer === undefined ? [] : [{ name: "AUTH_JWT_ISSUER", value: app.jwtIssuer }]),
+    ...(app.jwtAudience === undefined ? [] : [{ name: "AUTH_JWT_AUDIENCE", value: app.jwtAudience }]),
     { name: "RATE_LIMIT_WINDOW_SECONDS", value: String(app.rateLimits.windowSeconds) },
     { name: "RATE_LIMIT_ROOM_CREATES", value: String(app.rateLimits.roomCreates) },
     { name: "RATE_LIMIT_LIVEKIT_GRANTS", value: String(app.rateLimits.livekitGrants) },
@@ -143,9 +151,13 @@ export function deploymentSpec(s: DeploymentSettings): DeploymentSpec {
             name: "app",
             image: s.app.image,
             imagePullPolicy: "IfNotPresent",
-            ports: [{ name: "http", containerPort: APP_PORT, protocol: "TCP" }],
+            ports: [
+              { name: "http", containerPort: APP_PORT, protocol: "TCP" },
+              { name: "metrics", containerPort: METRICS_PORT, protocol: "TCP" },
+            ],
             env: [
               { name: "PORT", value: String(APP_PORT) },
+              { name: "METRICS_PORT", value: String(METRICS_PORT) },
               { name: "LOG_LEVEL", value: s.app.logLevel },
               { name: "SHUTDOWN_DRAIN_SECONDS", value: String(s.app.drainSeconds) },
               { name: "WS_PUBLISH_BATCH_MS", value: String(s.app.publishBatchMs) },

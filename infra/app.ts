@@ -4,6 +4,7 @@ import * as random from "@pulumi/random";
 import type { AppConfig, LivekitDeployment } from "./config";
 import {
   APP_PORT,
+  METRICS_PORT,
   appLabels,
   DATABASE_CA_KEYS,
   deploymentSpec,
@@ -89,6 +90,7 @@ export class App extends pulumi.ComponentResource {
         network: {
           appLabels: appLabels(),
           appPort: APP_PORT,
+          metricsPort: METRICS_PORT,
           monitoringNamespace: args.security.monitoringNamespace,
           vpcCidr: args.security.vpcCidr,
           livekitPorts: args.security.livekitPorts,

@@ -10,6 +10,7 @@ import { configProblems } from "./config-limits";
 import { ConfigError, validateKey } from "./config-error";
 import { cidrsOverlap, isPrivateCidr, parseCidr } from "./provider-facts/cidr";
 import { PROVIDER_FACTS } from "./provider-facts/facts";
+import { jwtClaim, missingJwtClaimInProduction } from "./jwt-claims";
 import { TYPE } from "./type-tokens";
 
 export const CONFIG_NAMESPACE = "gomeet";
@@ -137,6 +138,9 @@ const appSchema = z
     allowedOrigins: z.array(browserOrigin).default([]),
     /** AUTH_JWKS_URL: verify users' tokens with this key set instead of the generated HS256 secret. */
     jwksUrl: z.url({ protocol: /^https$/, error: "an https:// URL of a JSON Web Key Set" }).optional(),
+    /** AUTH_JWT_ISSUER / AUTH_JWT_AUDIENCE: the `iss` and `aud` users' tokens must carry. Required on a production stack. */
+    jwtIssuer: jwtClaim.optional(),
+    jwtAudience: jwtClaim.optional(),
     /** RATE_LIMIT_*: per-user limits of room creation and LiveKit token requests, per window. */
     rateLimits: z
       .object({
@@ -344,6 +348,8 @@ export function loadConfig(): StackConfig {
     throw new ConfigError(key("failoverToken"), "missing; expected the DigitalOcean API token (secret) the failover controller acts with");
   }
   const failoverToken = rawToken === undefined ? undefined : validateKey(key("failoverToken"), z.string().min(1), rawToken, true);
+  const missingClaim = missingJwtClaimInProduction(pulumi.getStack(), app);
+  if (missingClaim) throw new ConfigError(key(`app.${missingClaim.name}`), missingClaim.detail);
   return {
     stack: pulumi.getStack(),
     region,

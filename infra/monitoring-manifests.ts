@@ -1,6 +1,6 @@
 /**
- * The app's monitoring objects as plain functions: the metrics Service (a named `metrics` port on the app's one
- * HTTP port), the ServiceMonitor that scrapes it, the PrometheusRule with the service's alerts and the Grafana
+ * The app's monitoring objects as plain functions: the metrics Service (the app's own metrics port, which the
+ * load-balanced Service does not carry), the ServiceMonitor that scrapes it, the PrometheusRule with the service's alerts and the Grafana
  * dashboard ConfigMap. Field names are those of the Prometheus Operator's CRDs (monitoring.coreos.com/v1,
  * validated in tests with @kubernetes-models/prometheus-operator).
  */
@@ -21,17 +21,17 @@ export const SCRAPE_INTERVAL = "15s";
 const releaseLabel = { release: MONITORING_RELEASE };
 
 /**
- * A ClusterIP Service in front of the app's pods whose port is named `metrics`: the LoadBalancer Service carries
- * the same pods but is public, and its ports are `http`/`https`. Its `app.kubernetes.io/name` label (`gomeet`)
- * becomes the scrape job.
+ * A ClusterIP Service in front of the app's pods whose port is named `metrics` and targets the container's `metrics`
+ * port (METRICS_PORT: /metrics and the detailed /readyz): the LoadBalancer Service carries the same pods but is
+ * public, and its ports target `http` only. Its `app.kubernetes.io/name` label (`gomeet`) becomes the scrape job.
  */
-export function metricsService(namespace: pulumi.Input<string>, appPort: number) {
+export function metricsService(namespace: pulumi.Input<string>, metricsPort: number) {
   return {
     metadata: { name: METRICS_SERVICE, namespace, labels: { ...appLabels(), ...METRICS_LABEL } },
     spec: {
       type: "ClusterIP",
       selector: appLabels(),
-      ports: [{ name: METRICS_PORT_NAME, port: appPort, targetPort: "http", protocol: "TCP" }],
+      ports: [{ name: METRICS_PORT_NAME, port: metricsPort, targetPort: METRICS_PORT_NAME, protocol: "TCP" }],
     },
   };
 }

@@ -23,8 +23,8 @@ export interface MonitoringArgs {
   alerts: AlertsConfig;
   /** Namespace of the app, where its metrics Service, ServiceMonitor and PrometheusRule go. */
   appNamespace: pulumi.Input<string>;
-  /** Port the app's container serves HTTP (and /metrics) on. */
-  appPort: number;
+  /** Port the app's container serves /metrics on (its METRICS_PORT). */
+  metricsPort: number;
   /** Ready instances below this raise GoMeetReplicasBelowFloor: the app's replicas. */
   haFloor: number;
   /** Fan-out p99 target in seconds. */
@@ -104,7 +104,7 @@ export class Monitoring extends pulumi.ComponentResource {
     // The CRDs (ServiceMonitor, PrometheusRule) come with the release.
     const afterRelease = { ...child, dependsOn: [release, ...args.appResources] };
     const app = args.appNamespace;
-    new k8s.core.v1.Service(`${args.prefix}-metrics-service`, metricsService(app, args.appPort), {
+    new k8s.core.v1.Service(`${args.prefix}-metrics-service`, metricsService(app, args.metricsPort), {
       ...child,
       dependsOn: args.appResources,
     });

@@ -21,7 +21,7 @@ import type {
 } from "./config";
 import { Alerting, type WatchedDatabase } from "./alerting";
 import { App } from "./app";
-import { APP_PORT } from "./app-manifests";
+import { METRICS_PORT } from "./app-manifests";
 import { DnsRecord, regionalDomain } from "./domain";
 import { Kubernetes } from "./kubernetes";
 import { MetricsServer } from "./metrics-server";
@@ -197,7 +197,7 @@ export class RegionCell extends pulumi.ComponentResource {
         config: args.monitoring,
         alerts: args.alerts,
         appNamespace: this.app.namespace,
-        appPort: APP_PORT,
+        metricsPort: METRICS_PORT,
         haFloor: args.app.replicas,
         fanoutP99Seconds: args.alerts.responseTimeMs / 1000,
         maxReplicationLagSeconds: args.maxReplicationLagSeconds,

@@ -58,8 +58,10 @@ export const NON_PUBLIC_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16
 export interface NetworkPolicySettings {
   /** Labels of the app's pods. */
   appLabels: Record<string, string>;
-  /** Port the app serves HTTP, WebSocket and /metrics on. */
+  /** Port the app serves HTTP and WebSocket on (the load balancer's). */
   appPort: number;
+  /** Port of the app's /metrics and detailed /readyz: the monitoring namespace's only. */
+  metricsPort: number;
   /** Namespace of the Prometheus that scrapes the app. */
   monitoringNamespace: string;
   /** The VPC's range: the managed databases' private addresses are in it. */
@@ -87,8 +89,9 @@ const publicInternet: NetworkPolicyPeer = { ipBlock: { cidr: "0.0.0.0/0", except
  *
  * - ingress from anywhere to the app port: the DigitalOcean load balancer forwards clients' connections
  *   (their addresses are arbitrary) and runs its health checks on it;
- * - ingress from the monitoring namespace to the app port (the scrape): stated on its own, so it survives
- *   the public rule being narrowed (e.g. to the load balancer's source ranges);
+ * - ingress from the monitoring namespace, and from nowhere else, to the metrics port (the scrape of /metrics;
+ *   the detailed /readyz is there too): no Service the load balancer uses exposes it, and this keeps a pod on
+ *   another namespace (or a node's NodePort) from reading it;
  * - egress to kube-dns (UDP and TCP 53) for every pod of the namespace;
  * - egress to the VPC range on the managed databases' ports;
  * - egress to public addresses on the LiveKit ports (health checks of the deployments), and on the JWKS port.
@@ -109,14 +112,14 @@ export function networkPolicies(s: NetworkPolicySettings): NamedNetworkPolicy[] 
     },
     {
       name: "allow-monitoring-scrape",
-      purpose: `Prometheus in namespace ${s.monitoringNamespace} scrapes /metrics on the app port.`,
+      purpose: `Only Prometheus in namespace ${s.monitoringNamespace} reaches the metrics port (/metrics, the detailed /readyz).`,
       spec: {
         podSelector: app,
         policyTypes: ["Ingress"],
         ingress: [
           {
             from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": s.monitoringNamespace } } }],
-            ports: [tcp(s.appPort)],
+            ports: [tcp(s.metricsPort)],
           },
         ],
       },

@@ -5,15 +5,16 @@
 import { createAuthenticator } from "./auth";
 import type { ServiceConfig } from "./config";
 import { migrate } from "./db/migrations";
+import { RoomMembers } from "./db/room-members";
 import { RoomRepository } from "./db/rooms";
 import { OriginPolicy } from "./http/cors";
 import { RateLimits } from "./http/rate-limits";
-import { createRequestHandler } from "./http/routes";
+import { createInternalRequestHandler, createRequestHandler } from "./http/routes";
 import { readinessHttpStatus, type Readiness } from "./http/readiness";
 import { createLogger, type Logger } from "./logger";
 import { AppMetrics } from "./metrics";
 import { createBackends } from "./wiring/backends";
-import { createHttpServer, listen, serverUrl } from "./wiring/http-server";
+import { closeServer, createHttpServer, listen, serverUrl } from "./wiring/http-server";
 import { shutDown, startInOrder } from "./wiring/lifecycle";
 import { createLivekitTokens } from "./wiring/livekit";
 import { DrainState, readinessReporter } from "./wiring/readiness-reporter";
@@ -23,6 +24,9 @@ export interface RunningApp {
   /** http://<host>:<port> (127.0.0.1 when listening on every address). */
   url: string;
   port: number;
+  /** http://<host>:<metrics port>: /metrics and the detailed /readyz (the public /readyz carries the status only). */
+  metricsUrl: string;
+  metricsPort: number;
   instanceId: string;
   metrics: AppMetrics;
   readiness(): Readiness;
@@ -39,10 +43,11 @@ export async function startApp(config: ServiceConfig, options: { logger?: Logger
   const backends = createBackends(config, logger, metrics);
   const { valkey, db, livekitHealth } = backends;
   const rooms = new RoomRepository(db);
+  const members = new RoomMembers(db);
   const origins = new OriginPolicy(config.corsAllowedOrigins);
   const { hub, presence, heartbeat, gateway } = createRealtime(config, {
     valkey,
-    rooms,
+    members,
     authenticate,
     logger,
     metrics,
@@ -61,6 +66,7 @@ export async function startApp(config: ServiceConfig, options: { logger?: Logger
       maxBodyBytes: config.httpMaxBodyBytes,
       authenticate,
       rooms,
+      members,
       presence,
       tokens,
       rateLimits: new RateLimits(config.rateLimits, valkey, metrics, logger),
@@ -72,6 +78,11 @@ export async function startApp(config: ServiceConfig, options: { logger?: Logger
     gateway,
     logger,
   );
+  const metricsServer = createHttpServer(
+    createInternalRequestHandler({ instanceId: config.instanceId, metrics, logger, readiness }),
+    undefined,
+    logger,
+  );
 
   await startInOrder([
     { start: () => valkey.start(), stop: () => valkey.stop() },
@@ -80,18 +91,22 @@ export async function startApp(config: ServiceConfig, options: { logger?: Logger
     { start: () => livekitHealth.start(), stop: () => livekitHealth.stop() },
     { start: () => presence.start() },
     { start: async () => heartbeat.start(), stop: () => heartbeat.stop() },
+    { start: () => listen(metricsServer, config.metricsPort, config.host), stop: () => closeServer(metricsServer) },
     { start: () => listen(server, config.port, config.host) },
   ]);
   const { url, port } = serverUrl(server, config.host);
-  logger.info({ port, readiness: readiness().status }, "GoMeet realtime service listening");
+  const metricsAddress = serverUrl(metricsServer, config.host);
+  logger.info({ port, metricsPort: metricsAddress.port, readiness: readiness().status }, "GoMeet realtime service listening");
 
   let stopping: Promise<void> | undefined;
   return {
     url,
     port,
+    metricsUrl: metricsAddress.url,
+    metricsPort: metricsAddress.port,
     instanceId: config.instanceId,
     metrics,
     readiness,
-    stop: () => (stopping ??= shutDown({ server, hub, presence, heartbeat, backends, drain, logger }, config.shutdownDrainSeconds)),
+    stop: () => (stopping ??= shutDown({ server, metricsServer, hub, presence, heartbeat, backends, drain, logger }, config.shutdownDrainSeconds)),
   };
 }

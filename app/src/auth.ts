@@ -6,6 +6,7 @@ import { createSecretKey } from "node:crypto";
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
 import type { AuthConfig } from "./config";
 import { HttpError } from "./errors";
+import { isValidUserId, MAX_USER_ID_LENGTH, unsafeTextProblem } from "./ids";
 
 export interface User {
   id: string;
@@ -20,7 +21,6 @@ export type Authenticator = (token: string | undefined) => Promise<User>;
  * limit never reach here: the server answers 431.)
  */
 export const MAX_TOKEN_BYTES = 8192;
-const MAX_USER_ID = 128;
 const MAX_NAME = 128;
 const ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
 
@@ -59,18 +59,40 @@ export function createAuthenticator(auth: AuthConfig, claims: { issuer?: string;
       if (keySetUnreachable) {
         throw new HttpError(503, "auth_unavailable", "The key set used to verify access tokens could not be fetched");
       }
-      throw unauthorized("invalid_token", `The access token is not valid: ${(error as Error).message}`);
+      throw unauthorized("invalid_token", `The access token is not valid: ${invalidTokenReason(error)}`);
     }
     const sub = payload.sub;
-    if (typeof sub !== "string" || sub === "" || sub.length > MAX_USER_ID) {
-      throw unauthorized("invalid_token", `The access token's "sub" must be a user id of 1-${MAX_USER_ID} characters`);
+    if (!isValidUserId(sub)) {
+      throw unauthorized(
+        "invalid_token",
+        `The access token's "sub" must be a user id of 1-${MAX_USER_ID_LENGTH} characters without control characters or lone surrogates`,
+      );
     }
     const name = payload["name"];
-    if (name !== undefined && (typeof name !== "string" || name.length > MAX_NAME)) {
-      throw unauthorized("invalid_token", `The access token's "name" must be a string of at most ${MAX_NAME} characters`);
+    if (name !== undefined && (typeof name !== "string" || name.length > MAX_NAME || unsafeTextProblem(name) !== undefined)) {
+      throw unauthorized(
+        "invalid_token",
+        `The access token's "name" must be a string of at most ${MAX_NAME} characters without control characters or lone surrogates`,
+      );
     }
     return { id: sub, name: typeof name === "string" && name !== "" ? name : sub };
   };
+}
+
+/**
+ * Why a token was refused, in our own words: the JWT library's messages are its own (they change between versions
+ * and may echo parts of the token), so a 401 names only the check that failed.
+ */
+function invalidTokenReason(error: unknown): string {
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    const claim = ["iss", "aud", "nbf", "iat", "sub", "exp"].includes(error.claim) ? error.claim : "a required";
+    return `the ${claim} claim is missing or not accepted`;
+  }
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return "its algorithm is not accepted";
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return "its signature does not verify";
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return "no key of the key set matches it";
+  if (error instanceof joseErrors.JOSENotSupported) return "it uses an unsupported algorithm or header";
+  return "it is not a well-formed signed JWT";
 }
 
 /** The token from `Authorization: Bearer <jwt>`, or undefined. */

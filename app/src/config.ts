@@ -25,6 +25,8 @@ export type AuthConfig = { kind: "secret"; secret: string } | { kind: "jwks"; jw
 
 export interface ServiceConfig {
   port: number;
+  /** The internal port of /metrics and the detailed /readyz (not behind the load balancer). */
+  metricsPort: number;
   host: string;
   instanceId: string;
   logLevel: string;
@@ -183,6 +185,7 @@ const caFile = z.string().transform((file, ctx) => {
 
 const envSchema = z.object({
   PORT: int(0, 65535, 8080),
+  METRICS_PORT: int(0, 65535, 9091),
   HOST: z.string().trim().min(1, "a host or address to listen on").default("0.0.0.0"),
   INSTANCE_ID: z
     .string()
@@ -279,6 +282,11 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
       : []),
   ];
   if (tlsProblems.length > 0) throw new ServiceConfigError([...new Set(tlsProblems)]);
+  if (e.METRICS_PORT === e.PORT && e.PORT !== 0) {
+    throw new ServiceConfigError([
+      `METRICS_PORT must differ from PORT (both ${e.PORT}): /metrics and the detailed /readyz are served on their own port, which the load balancer does not expose`,
+    ]);
+  }
   if (e.PRESENCE_TTL_SECONDS * 1000 <= e.HEARTBEAT_INTERVAL_MS) {
     throw new ServiceConfigError([
       `PRESENCE_TTL_SECONDS must be longer than HEARTBEAT_INTERVAL_MS (${e.PRESENCE_TTL_SECONDS} s vs ${e.HEARTBEAT_INTERVAL_MS} ms): members would expire between heartbeats`,
@@ -286,6 +294,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
   }
   return {
     port: e.PORT,
+    metricsPort: e.METRICS_PORT,
     host: e.HOST,
     instanceId: e.INSTANCE_ID ?? sanitizeHostname(os.hostname()),
     logLevel: e.LOG_LEVEL,

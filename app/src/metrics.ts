@@ -17,7 +17,7 @@ export class AppMetrics {
   });
   readonly wsMessagesIn = new Counter({
     name: "gomeet_ws_messages_in_total",
-    help: "Client message frames received, by outcome (accepted, rate_limited, invalid_frame, quota_exceeded, unavailable, internal_error)",
+    help: "Client message frames received, by outcome (accepted, rate_limited, invalid_frame, quota_exceeded, unavailable, internal_error, read_only)",
     labelNames: ["result"] as const,
     registers: [this.registry],
   });

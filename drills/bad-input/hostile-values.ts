@@ -52,7 +52,7 @@ export function hostileRoomId(rng: Random, n: number): string {
     case 1:
       return rng.string(1 + rng.int(120), NASTY_ALPHABET);
     default:
-      // Well-formed and random: must be 404 room_not_found (no drill room has this shape).
+      // Well-formed and random: must be 403 room_access_denied, as any room one is not a member of (no drill room has this shape).
       return `nx${rng.string(10 + rng.int(40), `${LOOPBACK_ALPHABET}_-`)}`;
   }
 }

@@ -8,6 +8,7 @@
  */
 import WebSocket from "ws";
 import { loadServiceConfig } from "../../app/src/config";
+import { addMember } from "../../harness/app-client";
 import { signUserToken } from "../../harness/tokens";
 import { runBarrage, type BarrageReport } from "../bad-input/barrage";
 import { roomCount } from "../load/database";
@@ -78,6 +79,12 @@ async function runBadInput(ctx: DrillContext): Promise<DrillResult> {
   const { value, obs, load } = await withLoad(ctx, { name: "bad-input", streams }, async (load) => {
     const [target, members] = [...load.rooms][0] as [string, { id: string }[]];
     const observer = await signUserToken(cluster.authSecret, "bad-input-observer");
+    // The attackers are hostile but authenticated members of the room they attack (a non-member is refused at the
+    // upgrade, before any frame): the load's owner (its HTTP user) adds them and the observer.
+    const owner = await signUserToken(cluster.authSecret, "bad-input-http");
+    for (const userId of ["bad-input-observer", "mallory", ...Array.from({ length: ATTACKERS }, (_, i) => `mallory-${i + 1}`)]) {
+      await addMember(cluster.url, owner, target, userId);
+    }
     const roomsBefore = await roomCount(cluster.backing.postgres.endpoint.url);
     const faultAt = Date.now();
     const report = await runBarrage({

@@ -21,12 +21,15 @@ async function withClient<T>(url: string, use: (client: Client) => Promise<T>): 
  * Inserts `count` rooms on the primary and waits until the replica has them; returns their ids.
  * Reading one of them is a database read on whichever instance answers (none has it cached).
  */
-export async function seedUnreadRooms(primaryUrl: string, replicaUrl: string, count: number): Promise<string[]> {
+export async function seedUnreadRooms(primaryUrl: string, replicaUrl: string, count: number, owner: string): Promise<string[]> {
   const ids = Array.from({ length: count }, () => `seed-${randomBytes(9).toString("base64url")}`);
+  // Owned by `owner` (the drill's HTTP user), as POST /rooms would: only members may read a room. One statement.
   await withClient(primaryUrl, (client) =>
-    client.query("INSERT INTO rooms (id, name, created_by) SELECT id, 'seeded by the drills', 'drills' FROM unnest($1::text[]) AS id", [
-      ids,
-    ]),
+    client.query(
+      `WITH seeded AS (INSERT INTO rooms (id, name, created_by) SELECT id, 'seeded by the drills', $2 FROM unnest($1::text[]) AS id RETURNING id)
+       INSERT INTO room_members (room_id, user_id, role) SELECT id, $2, 'owner' FROM seeded`,
+      [ids, owner],
+    ),
   );
   await waitFor(
     () =>

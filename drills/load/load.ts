@@ -4,6 +4,7 @@
  * watch on every instance's /readyz. finish() stops it, lets the rooms converge, and judges what
  * the clients saw.
  */
+import { addMember } from "../../harness/app-client";
 import { signUserToken } from "../../harness/tokens";
 import type { DrillContext } from "../types";
 import { seedUnreadRooms } from "./database";
@@ -89,13 +90,15 @@ export class DrillLoad {
         throw new Error(`creating a drill room: POST /rooms answered ${response.status} ${JSON.stringify(body)}`);
       roomIds.push(body.id);
     }
-    const unread = await seedUnreadRooms(endpoint.url, replica.url, options.unreadRooms ?? 800);
+    const unread = await seedUnreadRooms(endpoint.url, replica.url, options.unreadRooms ?? 800, `${options.name}-http`);
     const rooms = new Map<string, DrillClient[]>();
     const clients: DrillClient[] = [];
     for (const [r, room] of roomIds.entries()) {
       const members: DrillClient[] = [];
       for (let c = 0; c < scale.clientsPerRoom; c++) {
         const clientId = `${options.name}-r${r + 1}-c${c + 1}`;
+        // Only members may join: the rooms' owner (the HTTP user) adds each client.
+        await addMember(cluster.url, httpToken, room, clientId);
         const client = new DrillClient({
           baseUrl: cluster.url,
           room,

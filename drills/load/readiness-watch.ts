@@ -22,7 +22,7 @@ export class ReadinessWatch {
   private loops: Promise<void>[] = [];
 
   constructor(
-    private readonly instances: ReadonlyArray<{ id: string; url: string }>,
+    private readonly instances: ReadonlyArray<{ id: string; metricsUrl: string }>,
     private readonly intervalMs = 100,
   ) {}
 
@@ -46,12 +46,12 @@ export class ReadinessWatch {
     return this.samples.find((s) => s.instance === instance && s.at >= from && predicate(s))?.at;
   }
 
-  private async loop(instance: { id: string; url: string }): Promise<void> {
+  private async loop(instance: { id: string; metricsUrl: string }): Promise<void> {
     while (this.running) {
       const began = Date.now();
       let sample: ReadinessSample;
       try {
-        const reply = await fetchReadiness(instance.url, 1000);
+        const reply = await fetchReadiness(instance.metricsUrl, 1000);
         sample = {
           instance: instance.id,
           at: Date.now(),

@@ -25,7 +25,10 @@ export interface ReadinessReply {
   };
 }
 
-/** GET <url>/readyz; rejects when the instance does not answer within `timeoutMs`. */
+/**
+ * GET <url>/readyz; rejects when the instance does not answer within `timeoutMs`. Pass the instance's `metricsUrl` for the
+ * dependencies (the public port's /readyz carries the status only).
+ */
 export async function fetchReadiness(url: string, timeoutMs = 1000): Promise<ReadinessReply> {
   const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(timeoutMs) });
   const text = await response.text();
@@ -40,6 +43,8 @@ export async function fetchReadiness(url: string, timeoutMs = 1000): Promise<Rea
 
 export class AppInstance {
   readonly url: string;
+  /** /metrics and the detailed /readyz (METRICS_PORT), which the load balancer does not reach. */
+  readonly metricsUrl: string;
   private current: ManagedProcess | undefined;
   private readonly exited = new WeakSet<ManagedProcess>();
   /** Exit code of the last stop() (null: ended by a signal). */
@@ -48,12 +53,14 @@ export class AppInstance {
   constructor(
     readonly id: string,
     readonly port: number,
+    readonly metricsPort: number,
     /** The environment it runs with (see app/src/config.ts). */
     readonly env: Readonly<Record<string, string>>,
     /** The app's compiled main.js. */
     private readonly entry: string,
   ) {
     this.url = `http://${LOOPBACK}:${port}`;
+    this.metricsUrl = `http://${LOOPBACK}:${metricsPort}`;
   }
 
   /** The current process; throws if the instance was never started. */
@@ -78,10 +85,10 @@ export class AppInstance {
     await waitForReady(
       proc,
       async () => {
-        const readiness = await fetchReadiness(this.url, 500);
+        const readiness = await fetchReadiness(this.metricsUrl, 500);
         return readiness.httpStatus === 200 && readiness.status === "healthy";
       },
-      { timeoutMs: READY_TIMEOUT_MS, intervalMs: 50, what: `app instance ${this.id} to report healthy on ${this.url}/readyz` },
+      { timeoutMs: READY_TIMEOUT_MS, intervalMs: 50, what: `app instance ${this.id} to report healthy on ${this.metricsUrl}/readyz` },
     );
   }
 

@@ -88,6 +88,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   if (!Number.isInteger(count) || count < 1) throw new Error(`startCluster: instances must be a positive integer, got ${String(count)}`);
   const authSecret = newAuthSecret();
   const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
+  // Each instance's METRICS_PORT (/metrics, the detailed /readyz): Prometheus scrapes it; nginx never sees it.
+  const metricsPorts = await Promise.all(Array.from({ length: count }, () => freePort()));
 
   progress(
     "starting Valkey (primary, replica, 3 Sentinels, HAProxy), PostgreSQL (pg_auto_failover monitor, primary, standby, " +
@@ -147,7 +149,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const id = `app-${index + 1}`;
     const env = appEnvironment(
       backends,
-      { id, port },
+      { id, port, metricsPort: metricsPorts[index] },
       {
         SHUTDOWN_DRAIN_SECONDS: String(LOCAL_DRAIN_SECONDS),
         CORS_ALLOWED_ORIGINS: allowedOrigins.join(","),
@@ -155,12 +157,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         ...options.appEnv,
       },
     );
-    return new AppInstance(id, port, env, entry);
+    return new AppInstance(id, port, metricsPorts[index] as number, env, entry);
   });
   const appsBegan = Date.now();
   // Prometheus starts with the instances: its first scrapes come up to 5 s after it starts (see settled()).
   const prometheusStart = startPrometheus({
-    targets: instances.map((i) => ({ host: "127.0.0.1", port: i.port, name: i.id })),
+    targets: instances.map((i) => ({ host: "127.0.0.1", port: i.metricsPort, name: i.id })),
     forScale: options.alertForScale,
   });
   const [started, prometheusResult] = await Promise.all([

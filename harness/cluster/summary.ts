@@ -14,7 +14,8 @@ export interface ProcessEndpoint {
 export interface ClusterSummary {
   /** The load balancer. */
   url: string;
-  instances: Array<{ id: string; url: string; pid: number }>;
+  /** `url`: the instance's public port (behind nginx); `metricsUrl`: its /metrics and detailed /readyz. */
+  instances: Array<{ id: string; url: string; metricsUrl: string; pid: number }>;
   authSecret: string;
   /** CORS_ALLOWED_ORIGINS of every instance (`--allowed-origins`). */
   allowedOrigins: string[];
@@ -56,7 +57,7 @@ export async function clusterSummary(cluster: Cluster): Promise<ClusterSummary> 
   const standby = postgres.formation.nodes.find((n) => n !== primary) ?? postgres.formation.nodes[1];
   return {
     url: cluster.url,
-    instances: cluster.instances.map((i) => ({ id: i.id, url: i.url, pid: i.pid })),
+    instances: cluster.instances.map((i) => ({ id: i.id, url: i.url, metricsUrl: i.metricsUrl, pid: i.pid })),
     authSecret: cluster.authSecret,
     allowedOrigins: cluster.allowedOrigins,
     livekit: livekit.map((lk) => ({ name: lk.name, url: lk.url, apiKey: lk.apiKey, apiSecret: lk.apiSecret, pid: lk.process.pid })),
@@ -107,7 +108,7 @@ export function formatSummary(s: ClusterSummary): string {
     `GoMeet local cluster ready in ${seconds(s.startupMs.total)} (backing services ${seconds(s.startupMs.backingServices)}, app instances ${seconds(s.startupMs.appInstances)})`,
     "",
     `  load balancer  ${s.url}  (nginx pid ${s.nginx.pid})`,
-    ...s.instances.map((i) => `  ${i.id.padEnd(13)}  ${i.url}  (pid ${i.pid})`),
+    ...s.instances.map((i) => `  ${i.id.padEnd(13)}  ${i.url}  metrics ${i.metricsUrl}  (pid ${i.pid})`),
     `  Valkey         ${s.redis.url}  (HAProxy pid ${s.redis.haproxyPid}, routes to the primary only)`,
     `                 primary ${s.redis.primary.url} (pid ${s.redis.primary.pid}), replica ${s.redis.replica.url} (pid ${s.redis.replica.pid})`,
     `                 Sentinels ${s.redis.sentinels.map((x) => `${portOf(x.url)} (pid ${x.pid})`).join(", ")}, master name "${s.redis.masterName}"`,
@@ -124,7 +125,7 @@ export function formatSummary(s: ClusterSummary): string {
     "",
     "Try it:",
     `  TOKEN=${s.demoToken}`,
-    `  curl -s ${s.url}/readyz`,
+    `  curl -s ${s.url}/readyz                          # status only; the dependencies: ${s.instances[0]?.metricsUrl ?? "<metricsUrl>"}/readyz`,
     `  curl -s ${s.prometheus.url}/api/v1/alerts        # pending and firing alerts (kill an instance: GoMeetInstanceDown)`,
     `  curl -s -X POST -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"name":"demo"}' ${s.url}/rooms`,
     `  curl -s -X POST -H "authorization: Bearer $TOKEN" ${s.url}/rooms/<id>/token`,

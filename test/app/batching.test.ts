@@ -93,7 +93,7 @@ describe("the batch append script", () => {
 describe("instances that batch", () => {
   test("a burst through a batching instance and an unbatched one: every member sees every message once, in one order, and history replays each", async () => {
     const [alice, bob] = await Promise.all([token("alice"), token("bob")]);
-    const room = await createRoom(unbatched.url, alice);
+    const room = await createRoom(unbatched.url, alice, "room", ["bob"]);
     const onBatched = await connect(batched.url, room, alice);
     const onUnbatched = await connect(unbatched.url, room, bob);
     await onBatched.next((f) => f.type === "presence" && f.event === "join" && f.user.id === "bob");
@@ -121,7 +121,7 @@ describe("instances that batch", () => {
       appConfig(backends, "batched-leaving", { WS_MAX_MESSAGES_PER_SECOND: "10000", WS_PUBLISH_BATCH_MS: "100" }),
     );
     const [alice, bob] = await Promise.all([token("alice"), token("bob")]);
-    const room = await createRoom(unbatched.url, alice);
+    const room = await createRoom(unbatched.url, alice, "room", ["bob"]);
     const onUnbatched = await connect(unbatched.url, room, alice);
     const onLeaving = await TestClient.connect(leaving.url, { room, token: bob });
     await onUnbatched.next((f) => f.type === "presence" && f.event === "join" && f.user.id === "bob");

@@ -32,7 +32,7 @@ beforeAll(async () => {
   };
   [a, b] = await Promise.all([startApp(appConfig(backends, "cors-a", env)), startApp(appConfig(backends, "cors-b", env))]);
   alice = await token("alice");
-  room = await createRoom(a.url, alice);
+  room = await createRoom(a.url, alice, "room", ["dave-tokens"]);
 }, 60_000);
 
 afterEach(() => clients.closeAll());
@@ -182,7 +182,7 @@ describe("per-user rate limits, shared by every instance", () => {
       const tookMs = Date.now() - started;
       expect(created.status).toBe(201);
       expect(tookMs).toBeLessThan(2000); // the check gives up after CHECK_TIMEOUT_MS (250 ms)
-      const text = (await api(c.url, "GET", "/metrics")).body as string;
+      const text = (await api(c.metricsUrl, "GET", "/metrics")).body as string;
       expect(text).toMatch(/gomeet_rate_limit_checks_total\{[^}]*action="room_create"[^}]*result="unavailable"[^}]*\} 1/);
     } finally {
       process.kill(frozen.process.pid, "SIGCONT");
@@ -191,7 +191,7 @@ describe("per-user rate limits, shared by every instance", () => {
   });
 
   test("the counts are visible in the metrics", async () => {
-    const text = (await api(a.url, "GET", "/metrics")).body as string;
+    const text = (await api(a.metricsUrl, "GET", "/metrics")).body as string;
     expect(text).toMatch(/gomeet_rate_limit_checks_total\{[^}]*action="room_create"[^}]*result="limited"[^}]*\} [1-9]/);
   });
 });

@@ -13,11 +13,11 @@ import { startLivekitStandIn } from "../../harness/livekit-standin";
 import { startPostgres } from "../../harness/postgres";
 import { onStopAll, stopAll, type ManagedProcess } from "../../harness/process";
 import { startRedis } from "../../harness/redis";
-import { api, appConfig, OpenClients, spawnApp, token, type Backends } from "./helpers";
+import { addMember, api, appConfig, OpenClients, spawnApp, token, type Backends } from "./helpers";
 
 let allowed: BrowserPageServer;
 let other: BrowserPageServer;
-let a: { process: ManagedProcess; url: string };
+let a: { process: ManagedProcess; url: string; metricsUrl: string };
 let b: RunningApp;
 let browser: Browser;
 const clients = new OpenClients();
@@ -85,6 +85,7 @@ test("an allowed page: REST with CORS, WebSocket both ways, resume with since on
     room,
   );
   expect(read).toMatchObject({ status: 200, body: { id: room } });
+  await addMember(b.url, alice, room, "bob");
 
   await page.evaluate((base, id, jwt) => (globalThis as any).gomeet.open(base, id, jwt), a.url, room, alice);
   await waitInPage(page, (c) => c.frames.some((f) => f.type === "welcome"));
@@ -134,7 +135,7 @@ test("a page from another origin is refused: its POST fails CORS (preflight 403)
   const rooms = async () =>
     Number(
       /gomeet_http_requests_total\{[^}]*route="\/rooms"[^}]*status="403"[^}]*\} (\d+)/.exec(
-        (await api(b.url, "GET", "/metrics")).body,
+        (await api(b.metricsUrl, "GET", "/metrics")).body,
       )?.[1] ?? 0,
     );
   const refusedBefore = await rooms();

@@ -35,15 +35,18 @@ export function appConfig(backends: Backends, instanceId: string, overrides: Rec
   return loadServiceConfig(appEnv(backends, instanceId, overrides));
 }
 
-/** An instance as a child process (it can be SIGKILLed: no cleanup runs). Resolves once /healthz answers. */
+/**
+ * An instance as a child process (it can be SIGKILLed: no cleanup runs). Resolves once /healthz answers. `metricsUrl`
+ * serves /metrics and the detailed /readyz.
+ */
 export async function spawnApp(
   backends: Backends,
   instanceId: string,
   overrides: Record<string, string> = {},
   nodeArgs: string[] = [],
-): Promise<{ process: ManagedProcess; url: string }> {
-  const port = await freePort();
-  const env = appEnv(backends, instanceId, { PORT: String(port), ...overrides });
+): Promise<{ process: ManagedProcess; url: string; metricsUrl: string }> {
+  const [port, metricsPort] = [await freePort(), await freePort()];
+  const env = appEnv(backends, instanceId, { PORT: String(port), METRICS_PORT: String(metricsPort), ...overrides });
   const args = [...nodeArgs, "--import", "tsx", path.join(REPO_ROOT, "app/src/main.ts")];
   const proc = spawnManaged(`app-${instanceId}`, process.execPath, args, { env, cwd: REPO_ROOT });
   const url = `http://127.0.0.1:${port}`;
@@ -51,7 +54,7 @@ export async function spawnApp(
     timeoutMs: 20_000,
     what: `app ${instanceId} to answer /healthz`,
   });
-  return { process: proc, url };
+  return { process: proc, url, metricsUrl: `http://127.0.0.1:${metricsPort}` };
 }
 
 /** A user's token signed with the tests' secret (or `secret`), valid for an hour unless told otherwise. */

@@ -50,7 +50,7 @@ beforeAll(async () => {
     appConfig(backends, "input", { WS_MAX_FRAME_BYTES: "65536", WS_MAX_MESSAGES_PER_SECOND: "20", HTTP_MAX_BODY_BYTES: "1024" }),
   );
   alice = await token("alice", { name: "Alice" });
-  room = await createRoom(app.url, alice);
+  room = await createRoom(app.url, alice, "room", ["jay"]);
 }, 60_000);
 
 afterEach(async () => {
@@ -112,10 +112,21 @@ describe("authentication failures answer 401 with a JSON error", () => {
     expect(response.body.error.code).toBe("missing_token");
   });
 
-  test("health, readiness and metrics need no token", async () => {
+  test("health and readiness need no token; the public port says no more than the load balancer needs", async () => {
     expect((await api(app.url, "GET", "/healthz")).body).toEqual({ status: "ok", instance: "input" });
-    expect((await api(app.url, "GET", "/readyz")).status).toBe(200);
-    const metrics = (await api(app.url, "GET", "/metrics")).body as string;
+    // Status only: no host names, no dependency errors, through the load balancer.
+    expect(await api(app.url, "GET", "/readyz")).toEqual({ status: 200, body: { status: "healthy", draining: false } });
+    // /metrics is not served on the public port at all.
+    expect((await api(app.url, "GET", "/metrics")).body.error.code).toBe("not_found");
+  });
+
+  test("the metrics port serves /metrics and the detailed /readyz, without a token", async () => {
+    expect(app.metricsPort).not.toBe(app.port);
+    const readyz = await api(app.metricsUrl, "GET", "/readyz");
+    expect(readyz.status).toBe(200);
+    expect(readyz.body).toMatchObject({ status: "healthy", instance: "input", dependencies: { redis: { healthy: true } } });
+    expect((await api(app.metricsUrl, "POST", "/rooms", { token: alice, body: { name: "x" } })).status).toBe(404);
+    const metrics = (await api(app.metricsUrl, "GET", "/metrics")).body as string;
     expect(metrics).toContain("gomeet_ws_connections");
     // What /readyz answers, as the alert rules read it (gomeet_ready, gomeet_readiness_status).
     expect(metrics).toMatch(/^gomeet_ready\{instance="input"\} 1$/m);
@@ -215,15 +226,15 @@ describe("bad HTTP input", () => {
     expect(outcome).toEqual({ status: 413 });
   });
 
-  test("room ids are validated before anything else, unknown rooms are 404", async () => {
+  test("room ids are validated before anything else; unknown rooms look like rooms one is not a member of (403)", async () => {
     for (const bad of ["bad$id", "a".repeat(65), "dots.are.not.allowed", "%00"]) {
       const response = await api(app.url, "GET", `/rooms/${encodeURIComponent(bad)}`, { token: alice });
       expect([bad, response.status, response.body.error.code]).toEqual([bad, 400, "invalid_room_id"]);
     }
     const missing = await api(app.url, "GET", "/rooms/does-not-exist", { token: alice });
-    expect(missing).toEqual({ status: 404, body: { error: { code: "room_not_found", message: expect.any(String) } } });
-    expect((await api(app.url, "GET", "/rooms/does-not-exist/participants", { token: alice })).status).toBe(404);
-    expect((await api(app.url, "POST", "/rooms/does-not-exist/token", { token: alice })).status).toBe(404);
+    expect(missing).toEqual({ status: 403, body: { error: { code: "room_access_denied", message: expect.any(String) } } });
+    expect((await api(app.url, "GET", "/rooms/does-not-exist/participants", { token: alice })).status).toBe(403);
+    expect((await api(app.url, "POST", "/rooms/does-not-exist/token", { token: alice })).status).toBe(403);
   });
 
   test("token grants must be booleans", async () => {
@@ -244,7 +255,7 @@ describe("bad WebSocket input", () => {
   test.each<[string, number, string, () => Record<string, string>]>([
     ["an invalid room id", 400, "invalid_room_id", () => ({ room: "bad room", access_token: alice })],
     ["no room", 400, "invalid_room_id", () => ({ access_token: alice })],
-    ["an unknown room", 404, "room_not_found", () => ({ room: "no-such-room", access_token: alice })],
+    ["an unknown room", 403, "room_access_denied", () => ({ room: "no-such-room", access_token: alice })],
     ["a negative since", 400, "invalid_since", () => ({ room, access_token: alice, since: "-1" })],
     ["a since that is not a number", 400, "invalid_since", () => ({ room, access_token: alice, since: "abc" })],
     ["a since that is too large", 400, "invalid_since", () => ({ room, access_token: alice, since: "9".repeat(20) })],

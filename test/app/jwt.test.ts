@@ -153,3 +153,37 @@ test(`a token over ${MAX_TOKEN_BYTES} bytes is refused before it is parsed; past
   const response = await api(hsApp.url, "GET", `/rooms/${room}`, { token: huge });
   expect(response.status).toBe(431);
 });
+
+test("a 401 body is in the service's own words, never the JWT library's", async () => {
+  const forged = await hsToken().then((jwt) => `${jwt.slice(0, jwt.lastIndexOf("."))}.${"A".repeat(43)}`);
+  const response = await api(hsApp.url, "GET", `/rooms/${room}`, { token: forged });
+  expect(response).toEqual({
+    status: 401,
+    body: { error: { code: "invalid_token", message: "The access token is not valid: its signature does not verify" } },
+  });
+  const wrongAudience = await api(hsApp.url, "GET", `/rooms/${room}`, { token: await hsToken((jwt) => jwt.setAudience("another-api")) });
+  expect(wrongAudience.body.error.message).toBe("The access token is not valid: the aud claim is missing or not accepted");
+  const garbage = await api(hsApp.url, "GET", `/rooms/${room}`, { token: "not-a-jwt" });
+  expect(garbage.body.error.message).toBe("The access token is not valid: it is not a well-formed signed JWT");
+  // jose's own phrases ("signature verification failed", "unexpected \"aud\" claim value", "JWS Payload …") stay out.
+  for (const body of [response.body, wrongAudience.body, garbage.body]) {
+    expect(body.error.message).not.toMatch(/verification failed|unexpected|JWS|JWT Claims|payload/i);
+  }
+});
+
+test.each([
+  ["an embedded newline", "alice\nbob"],
+  ["a control character", "alice\u0000"],
+  ["a lone high surrogate", "alice\uD800"],
+  ["a lone low surrogate", "\uDC00alice"],
+])("a sub with %s is refused (ids must be exact and printable)", async (_label, sub) => {
+  const signed = await hsToken((jwt) => jwt.setSubject(sub));
+  await expectRefused(hsApp, signed, /"sub" must be a user id/);
+});
+
+test("a name with a lone surrogate is refused; a name with an emoji (a surrogate pair) is fine", async () => {
+  await expectRefused(hsApp, await hsToken((jwt) => jwt, { name: "Al\uD83Dice" }), /"name" must be/);
+  expect((await api(hsApp.url, "GET", `/rooms/${room}`, { token: await hsToken((jwt) => jwt, { name: "Alice \u{1F600}" }) })).status).toBe(
+    200,
+  );
+});

@@ -73,7 +73,7 @@ afterAll(async () => {
 });
 
 test("a token verifies with the SDK's TokenVerifier and carries identity, name, room and grants", async () => {
-  const room = await createRoom(one.url, alice);
+  const room = await createRoom(one.url, alice, "room", ["bob"]);
   const response = await issue(one, room, alice, { canPublish: false });
   expect(response.status).toBe(200);
   // `datacenter` is the historical name of `deployment`, kept for older clients: both carry the same value.
@@ -96,19 +96,19 @@ test("a token verifies with the SDK's TokenVerifier and carries identity, name, 
 });
 
 test("all participants of a room get the same deployment, whichever instance they ask", async () => {
-  const room = await createRoom(one.url, alice);
+  const room = await createRoom(one.url, alice, "room", ["bob"]);
   const answers = await Promise.all([issue(one, room, alice), issue(two, room, bob), issue(two, room, alice), issue(one, room, bob)]);
   expect(new Set(answers.map((a) => a.body.deployment))).toEqual(new Set(["lk-a"]));
   expect(await redisCommand(redis, ["GET", `room:{${room}}:livekit`])).toBe("lk-a");
 });
 
 test("when the pinned deployment turns unhealthy the room is re-pinned to the next healthy one, and stays there", async () => {
-  const room = await createRoom(one.url, alice);
+  const room = await createRoom(one.url, alice, "room", ["bob"]);
   expect((await issue(one, room, alice)).body.deployment).toBe("lk-a");
   const repinsBefore = (await counter(one, "roomRepins")) + (await counter(two, "roomRepins"));
 
   await setHealthy(lkA, false);
-  const readiness = await api(one.url, "GET", "/readyz");
+  const readiness = await api(one.metricsUrl, "GET", "/readyz");
   expect(readiness.status).toBe(200);
   expect(readiness.body.status).toBe("degraded");
   const after = await Promise.all([issue(one, room, alice), issue(two, room, bob)]);
@@ -130,7 +130,7 @@ test("an unreachable deployment counts as unhealthy", async () => {
       timeoutMs: 5000,
       what: "lk-a to be seen unreachable",
     });
-    const room = await createRoom(one.url, alice);
+    const room = await createRoom(one.url, alice, "room", ["bob"]);
     expect((await issue(one, room, alice)).body.deployment).toBe("lk-b");
   } finally {
     await lkA.start();
@@ -138,7 +138,7 @@ test("an unreachable deployment counts as unhealthy", async () => {
 });
 
 test("the token cache: in-process hit, Valkey hit on another instance, separate entries per grants", async () => {
-  const room = await createRoom(one.url, alice);
+  const room = await createRoom(one.url, alice, "room", ["bob"]);
   const first = await issue(one, room, alice);
   const memoryHitsBefore = await counter(one, "tokenCache", { result: "hit_memory" });
   const again = await issue(one, room, alice);
@@ -157,7 +157,7 @@ test("the token cache: in-process hit, Valkey hit on another instance, separate 
 });
 
 test("a token cached in Valkey by an instance from before the deployment field is answered with both fields", async () => {
-  const room = await createRoom(one.url, alice);
+  const room = await createRoom(one.url, alice, "room", ["bob"]);
   const first = await issue(one, room, alice);
   const keys = (await redisCommand(redis, ["KEYS", `room:{${room}}:lktoken:*`])) as unknown as string[];
   expect(keys).toHaveLength(1);
@@ -171,7 +171,7 @@ test("a token cached in Valkey by an instance from before the deployment field i
 });
 
 test("a cached token of a deployment that turned unhealthy is never served", async () => {
-  const room = await createRoom(one.url, alice);
+  const room = await createRoom(one.url, alice, "room", ["bob"]);
   const cached = await issue(one, room, alice);
   expect(cached.body.deployment).toBe("lk-a");
   await setHealthy(lkA, false);
@@ -182,7 +182,7 @@ test("a cached token of a deployment that turned unhealthy is never served", asy
 });
 
 test("concurrent misses for one key sign once", async () => {
-  const room = await createRoom(one.url, alice);
+  const room = await createRoom(one.url, alice, "room", ["bob"]);
   // Warm the room (existence and pin) so that only the token is missing.
   await issue(one, room, bob);
   const signedBefore = await counter(one, "tokensSigned");
@@ -192,12 +192,12 @@ test("concurrent misses for one key sign once", async () => {
 });
 
 test("no healthy deployment: 503 livekit_unavailable, readiness degraded (rooms and realtime do not need LiveKit)", async () => {
-  const room = await createRoom(one.url, alice);
+  const room = await createRoom(one.url, alice, "room", ["bob"]);
   await setHealthy(lkA, false);
   await setHealthy(lkB, false);
   const refused = await issue(one, room, alice);
   expect(refused).toEqual({ status: 503, body: { error: { code: "livekit_unavailable", message: expect.any(String) } } });
-  const readiness = await api(one.url, "GET", "/readyz");
+  const readiness = await api(one.metricsUrl, "GET", "/readyz");
   expect(readiness.status).toBe(200);
   expect(readiness.body.status).toBe("degraded");
   expect(readiness.body.dependencies.livekit).toEqual([

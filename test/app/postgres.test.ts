@@ -71,7 +71,7 @@ test("reads keep working on the replica while the primary is down; writes answer
       timeoutMs: 5000,
       what: "the primary to be seen down",
     });
-    const readiness = await api(writer.url, "GET", "/readyz");
+    const readiness = await api(writer.metricsUrl, "GET", "/readyz");
     expect(readiness.status).toBe(200);
     expect(readiness.body.status).toBe("degraded");
     expect(readiness.body.dependencies.postgres.primary.healthy).toBe(false);
@@ -122,7 +122,7 @@ test("with the replica down, reads go to the primary and readiness is degraded",
       timeoutMs: 5000,
       what: "the replica to be seen down",
     });
-    const readiness = await api(reader.url, "GET", "/readyz");
+    const readiness = await api(reader.metricsUrl, "GET", "/readyz");
     expect(readiness.status).toBe(200);
     expect(readiness.body.status).toBe("degraded");
     expect(readiness.body.dependencies.postgres.replicas).toEqual([expect.objectContaining({ healthy: false })]);

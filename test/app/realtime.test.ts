@@ -43,7 +43,7 @@ afterAll(async () => {
 
 describe("fan-out across instances", () => {
   test("a message accepted by any instance reaches every member on every instance, in one order with increasing seq", async () => {
-    const room = await createRoom(a.url, alice);
+    const room = await createRoom(a.url, alice, "room", ["bob", "carol"]);
     const onA = await connect(a.url, room, alice);
     const onB = await connect(b.url, room, bob);
     const onC = await connect(c.url, room, carol);
@@ -66,7 +66,10 @@ describe("fan-out across instances", () => {
   });
 
   test("rooms are isolated", async () => {
-    const [room1, room2] = await Promise.all([createRoom(a.url, alice), createRoom(a.url, alice)]);
+    const [room1, room2] = await Promise.all([
+      createRoom(a.url, alice, "room", ["bob", "carol"]),
+      createRoom(a.url, alice, "room", ["bob", "carol"]),
+    ]);
     const in1 = await connect(a.url, room1 as string, alice);
     const in2 = await connect(b.url, room2 as string, bob);
     in1.send("only room 1");
@@ -81,7 +84,7 @@ describe("fan-out across instances", () => {
 
 describe("presence", () => {
   test("join and leave are announced on every instance and listed by /participants", async () => {
-    const room = await createRoom(a.url, alice);
+    const room = await createRoom(a.url, alice, "room", ["bob", "carol"]);
     const onA = await connect(a.url, room, alice);
     const onB = await connect(b.url, room, bob);
     const join = await onA.next((f) => f.type === "presence" && f.event === "join" && f.user.id === "bob");
@@ -103,7 +106,7 @@ describe("presence", () => {
   });
 
   test("a connection that stops answering pings is dropped by the heartbeat, with a leave", async () => {
-    const room = await createRoom(a.url, alice);
+    const room = await createRoom(a.url, alice, "room", ["bob", "carol"]);
     const watcher = await connect(b.url, room, bob);
     const silent = await connect(a.url, room, carol);
     silent.ws.pause(); // reads nothing, so it answers no ping
@@ -115,7 +118,7 @@ describe("presence", () => {
 
   test("the members of an instance that dies without cleanup are purged by the survivors, with a leave each", async () => {
     const victim = await spawnApp(backends, "app-victim");
-    const room = await createRoom(a.url, alice);
+    const room = await createRoom(a.url, alice, "room", ["bob", "carol"]);
     const onA = await connect(a.url, room, alice);
     const doomed = await Promise.all([connect(victim.url, room, bob), connect(victim.url, room, carol)]);
     await onA.count((f) => f.type === "presence" && f.event === "join" && f.user.id !== "alice", 2);
@@ -134,7 +137,7 @@ describe("presence", () => {
 
 describe("recovery with since", () => {
   async function roomWithMessages(count: number): Promise<{ room: string; sender: TestClient }> {
-    const room = await createRoom(a.url, alice);
+    const room = await createRoom(a.url, alice, "room", ["bob", "carol"]);
     const sender = await connect(a.url, room, alice);
     for (let i = 1; i <= count; i++) sender.send({ i });
     await sender.count((f) => f.type === "message", count);
@@ -179,7 +182,7 @@ describe("recovery with since", () => {
   test("history is bounded by age: older messages are trimmed on append, an idle room's history expires", async () => {
     const shortLived = await startApp(appConfig(backends, "app-short-history", { HISTORY_MAX_AGE_SECONDS: "1" }));
     try {
-      const room = await createRoom(a.url, alice);
+      const room = await createRoom(a.url, alice, "room", ["bob", "carol"]);
       const sender = await connect(shortLived.url, room, alice);
       for (let i = 1; i <= 3; i++) sender.send(i);
       await sender.count((f) => f.type === "message", 3);
@@ -202,7 +205,7 @@ describe("recovery with since", () => {
   test("resuming while messages keep flowing loses and duplicates nothing", async () => {
     // The appending instance's limits apply: this one keeps 1000 messages, so the resume stays inside the window.
     const roomy = await startApp(appConfig(backends, "app-roomy", { WS_MAX_MESSAGES_PER_SECOND: "10000" }));
-    const room = await createRoom(a.url, alice);
+    const room = await createRoom(a.url, alice, "room", ["bob", "carol"]);
     const sender = await connect(roomy.url, room, alice);
     const total = 200;
     let sent = 0;
@@ -230,7 +233,7 @@ describe("recovery with since", () => {
 
 describe("graceful shutdown", () => {
   test("SIGTERM: the process closes its sockets with 1012, removes its presence and exits 0", async () => {
-    const room = await createRoom(a.url, alice);
+    const room = await createRoom(a.url, alice, "room", ["bob", "carol"]);
     const onA = await connect(a.url, room, alice);
     const onC = await TestClient.connect(c.url, { room, token: carol });
     await onA.next((f) => f.type === "presence" && f.event === "join" && f.user.id === "carol");
@@ -243,7 +246,7 @@ describe("graceful shutdown", () => {
 
   test("readyz 503 first, sockets closed with 1012, presence removed, instance deregistered", async () => {
     const leaving = await startApp(appConfig(backends, "app-leaving", { SHUTDOWN_DRAIN_SECONDS: "1" }));
-    const room = await createRoom(a.url, alice);
+    const room = await createRoom(a.url, alice, "room", ["bob", "carol"]);
     const onA = await connect(a.url, room, alice);
     const onLeaving = await TestClient.connect(leaving.url, { room, token: bob });
     await onA.next((f) => f.type === "presence" && f.event === "join" && f.user.id === "bob");

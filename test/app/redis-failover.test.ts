@@ -63,7 +63,7 @@ test("a promoted replica: READONLY on the next write recycles the connections, t
   const quiet = { REDIS_ROLE_CHECK_INTERVAL_MS: "60000", HEARTBEAT_INTERVAL_MS: "60000", PRESENCE_TTL_SECONDS: "120" };
   const a = await app(proxy.url, "ro-a", quiet);
   const b = await app(proxy.url, "ro-b", quiet);
-  const room = await createRoom(a.url, alice);
+  const room = await createRoom(a.url, alice, "room", ["bob"]);
   const onA = await connect(a, room, alice);
   const onB = await connect(b, room, bob);
   onA.send("before");
@@ -95,7 +95,7 @@ test("a promoted replica is also detected without any write, by the periodic ROL
   const pair = await startRedisPair();
   const proxy = await startSwitchableProxy(pair.primary);
   const idle = await app(proxy.url, "role-idle", { REDIS_ROLE_CHECK_INTERVAL_MS: "100" });
-  const room = await createRoom(idle.url, alice);
+  const room = await createRoom(idle.url, alice, "room", ["bob"]);
   const member = await connect(idle, room, alice);
   await failover(pair.replica, pair.primary, proxy);
   await waitFor(async () => (await recycles(idle)) >= 1, { timeoutMs: 5000, what: "the ROLE check to recycle the connections" });
@@ -111,7 +111,7 @@ test("a silent partition (connections open, nothing answers): the ROLE watchdog 
   const redis = await startRedis();
   const proxy = await startSwitchableProxy(redis);
   const target = await app(proxy.url, "silent", { REDIS_ROLE_CHECK_INTERVAL_MS: "100", REDIS_CONNECT_TIMEOUT_MS: "300" });
-  const room = await createRoom(target.url, alice);
+  const room = await createRoom(target.url, alice, "room", ["bob"]);
   const member = await connect(target, room, alice);
   proxy.freeze();
   await waitFor(async () => (await recycles(target)) >= 1, { timeoutMs: 5000, what: "the watchdog to recycle the silent connections" });
@@ -125,7 +125,7 @@ test("an endpoint outage: writes fail fast, readiness says unhealthy, and messag
   const proxy = await startSwitchableProxy(redis);
   const direct = await app(redis.url, "outage-direct");
   const behind = await app(proxy.url, "outage-behind");
-  const room = await createRoom(direct.url, alice);
+  const room = await createRoom(direct.url, alice, "room", ["bob"]);
   const sender = await connect(direct, room, alice);
   const receiver = await connect(behind, room, bob);
   sender.send(1);
@@ -156,7 +156,7 @@ test("a failover that lost the newest writes: seq keeps increasing for clients t
   const old = await startRedis();
   const proxy = await startSwitchableProxy(old);
   const a = await app(proxy.url, "lost-a", { REDIS_ROLE_CHECK_INTERVAL_MS: "100" });
-  const room = await createRoom(a.url, alice);
+  const room = await createRoom(a.url, alice, "room", ["bob"]);
   const member = await connect(a, room, alice);
   for (let i = 1; i <= 5; i++) member.send(i);
   await member.count((f) => f.type === "message", 5);

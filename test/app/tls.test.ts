@@ -124,7 +124,7 @@ test("a certificate from the right CA but for another host is refused (verify-fu
     appConfig(backends({ replicaUrls: [misnamed] }), "tls-replica-host", { DATABASE_CA_FILE: ca.certFile, REDIS_CA_FILE: ca.certFile }),
   );
   try {
-    const readyz = await api(app.url, "GET", "/readyz");
+    const readyz = await api(app.metricsUrl, "GET", "/readyz");
     expect(readyz.status).toBe(200);
     expect(readyz.body.dependencies.postgres.replicas[0]).toMatchObject({
       healthy: false,

@@ -242,6 +242,7 @@ describe("token latency", () => {
         durationMs: 1000,
         warmupMs: 0,
         userPrefix: "judgement",
+        memberPrefix: "judgement-member",
         socketsPerServer: 16,
       });
       expect(reply.recorded).toBe(100);

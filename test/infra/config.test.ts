@@ -91,6 +91,24 @@ describe("loadConfig", () => {
       (a: any) => ({ ...a, deliveryBatchMs: 250 }),
       /^gomeet:app\.deliveryBatchMs: got 250; expected .*<=100/,
     ],
+    [
+      "a production stack without the tokens' issuer",
+      "app",
+      (a: any) => ({ ...a, jwtIssuer: undefined }),
+      /^gomeet:app\.jwtIssuer: missing; expected on a production stack \(prod\).*AUTH_JWT_ISSUER/,
+    ],
+    [
+      "a production stack without the tokens' audience",
+      "app",
+      (a: any) => ({ ...a, jwtAudience: undefined }),
+      /^gomeet:app\.jwtAudience: missing; expected on a production stack \(prod\).*AUTH_JWT_AUDIENCE/,
+    ],
+    [
+      "an audience with surrounding spaces",
+      "app",
+      (a: any) => ({ ...a, jwtAudience: " gomeet " }),
+      /^gomeet:app\.jwtAudience: got " gomeet "; expected 1-256 printable characters/,
+    ],
     ["a bad email", "alerts", (a: any) => ({ ...a, emails: ["not-an-email"] }), /^gomeet:alerts\.emails\.0: got "not-an-email"/],
     [
       "no SMTP relay for Alertmanager's emails",

@@ -157,9 +157,13 @@ describe("the app's scrape", () => {
   const metricsService = () => props(T.service, "gomeet-prod-metrics-service");
   const monitor = () => props(T.serviceMonitor);
 
-  test("a ClusterIP Service names the app's HTTP port `metrics`; the ServiceMonitor selects it by label and port name", () => {
+  test("a ClusterIP Service targets the app's own metrics port; the ServiceMonitor selects it by label and port name", () => {
     const service = metricsService();
-    expect(service.spec).toMatchObject({ type: "ClusterIP", ports: [{ name: "metrics", port: 8080, targetPort: "http" }] });
+    expect(service.spec).toMatchObject({ type: "ClusterIP", ports: [{ name: "metrics", port: 9091, targetPort: "metrics" }] });
+    const container = props(T.deployment).spec.template.spec.containers[0];
+    expect(container.ports).toContainEqual({ name: "metrics", containerPort: 9091, protocol: "TCP" });
+    expect(container.env).toContainEqual({ name: "METRICS_PORT", value: "9091" });
+    new Service(service as ConstructorParameters<typeof Service>[0]).validate();
     const podLabels = props(T.deployment).spec.template.metadata.labels as Record<string, string>;
     expect(podLabels).toMatchObject(service.spec.selector);
     const containerPorts = props(T.deployment).spec.template.spec.containers[0].ports as Array<{ name: string }>;
@@ -170,6 +174,15 @@ describe("the app's scrape", () => {
     expect(spec.endpoints).toEqual([{ port: "metrics", path: "/metrics", interval: "15s", scrapeTimeout: "10s" }]);
     expect(spec.namespaceSelector).toEqual({ matchNames: [service.metadata.namespace] });
     expect(monitor().metadata.namespace).toBe("gomeet");
+  });
+
+  test("the load balancer's Service does not expose the metrics port", () => {
+    const publicService = props(T.service, "gomeet-prod-service");
+    expect(publicService.spec.type).toBe("LoadBalancer");
+    const targets = (publicService.spec.ports as Array<{ port: number; targetPort: unknown }>).map((p) => p.targetPort);
+    expect(targets.length).toBeGreaterThan(0);
+    expect(targets.every((t) => t === "http")).toBe(true);
+    expect(publicService.spec.ports.map((p: { port: number }) => p.port)).not.toContain(9091);
   });
 
   test("the job is `gomeet`, the name the rules select (jobLabel names the Service's label)", () => {

@@ -153,6 +153,9 @@ describe("app", () => {
       capabilities: { drop: ["ALL"] },
     });
     expect(c.env).toContainEqual({ name: "INSTANCE_ID", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } });
+    // Users' tokens are checked for the issuer and audience of Pulumi.prod.yaml (gomeet:app.jwtIssuer / jwtAudience).
+    expect(c.env).toContainEqual({ name: "AUTH_JWT_ISSUER", value: "https://auth.gomeet.example" });
+    expect(c.env).toContainEqual({ name: "AUTH_JWT_AUDIENCE", value: "https://meet.gomeet.example" });
     expect(c.env).toContainEqual({
       name: "AUTH_JWT_SECRET",
       valueFrom: { secretKeyRef: { name: "gomeet-secrets", key: "AUTH_JWT_SECRET" } },

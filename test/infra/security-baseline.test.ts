@@ -100,12 +100,17 @@ test("NetworkPolicies: default deny, then exactly the service's needs; each a va
     policyTypes: ["Ingress"],
     ingress: [{ ports: [{ protocol: "TCP", port: 8080 }] }],
   });
+  // The metrics port (/metrics, the detailed /readyz): the monitoring namespace only, and no other policy opens it.
   expect(policy("allow-monitoring-scrape").spec.ingress).toEqual([
     {
       from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }],
-      ports: [{ protocol: "TCP", port: 8080 }],
+      ports: [{ protocol: "TCP", port: 9091 }],
     },
   ]);
+  const openedTo9091 = all(plan, T.networkPolicy)
+    .filter((r) => ((r.props.spec as any).ingress ?? []).some((rule: any) => (rule.ports ?? []).some((p: any) => p.port === 9091)))
+    .map((r) => (r.props.metadata as { name: string }).name);
+  expect(openedTo9091).toEqual(["allow-monitoring-scrape"]);
   expect(policy("allow-dns").spec.egress[0].to).toEqual([
     {
       namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },

@@ -23,6 +23,20 @@ export const MIGRATIONS: readonly Migration[] = [
       created_at timestamptz NOT NULL DEFAULT now()
     )`,
   },
+  {
+    // The access model (docs/service-contract.md, "Access"): who may use a room, and as what. Every existing room's
+    // creator becomes its owner, so rooms created before this migration stay usable by whoever made them.
+    id: 2,
+    name: "room_members",
+    sql: `CREATE TABLE room_members (
+      room_id text NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+      user_id text NOT NULL CHECK (char_length(user_id) BETWEEN 1 AND 128),
+      role text NOT NULL CHECK (role IN ('owner', 'member', 'viewer')),
+      added_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (room_id, user_id)
+    );
+    INSERT INTO room_members (room_id, user_id, role) SELECT id, created_by, 'owner' FROM rooms`,
+  },
 ];
 
 /** Arbitrary constant identifying GoMeet's migration lock (advisory locks take a bigint). */

@@ -32,9 +32,12 @@ export class RoomRepository {
 
   constructor(private readonly db: Database) {}
 
+  /** A new room, owned by its creator (one statement: the room never exists without its owner's membership). */
   async create(name: string, createdBy: string): Promise<Room> {
     const [row] = await this.db.write<RoomRow>(
-      "INSERT INTO rooms (id, name, created_by) VALUES ($1, $2, $3) RETURNING id, name, created_at",
+      `WITH room AS (INSERT INTO rooms (id, name, created_by) VALUES ($1, $2, $3) RETURNING id, name, created_at),
+            owner AS (INSERT INTO room_members (room_id, user_id, role) SELECT id, $3, 'owner' FROM room)
+       SELECT id, name, created_at FROM room`,
       [newRoomId(), name, createdBy],
     );
     const room = toRoom(row as RoomRow);

@@ -1,8 +1,12 @@
 /**
  * Routes for the platform, not for users: liveness, readiness and metrics. No token.
  *
+ * Public port (through the load balancer):
  *   GET  /healthz                   liveness: the process alone
- *   GET  /readyz                    readiness: dependencies (see readiness.ts)
+ *   GET  /readyz                    readiness as the load balancer needs it: {status, draining} and the status code
+ * Internal port (METRICS_PORT; not behind the load balancer, reachable only from the monitoring namespace):
+ *   GET  /healthz                   the same liveness
+ *   GET  /readyz                    readiness with every dependency (internal hosts, latencies, connection errors)
  *   GET  /metrics                   Prometheus
  */
 import type { AppMetrics } from "../metrics";
@@ -16,13 +20,35 @@ export interface OperationsDependencies {
   readiness(): Readiness;
 }
 
-export function operationsRoutes(deps: OperationsDependencies): Route[] {
+function healthzRoute(deps: OperationsDependencies): Route {
+  return {
+    pattern: /^\/healthz$/,
+    label: "/healthz",
+    methods: { GET: async (_req, res) => sendJson(res, 200, { status: "ok", instance: deps.instanceId }) },
+  };
+}
+
+/** The public port's: liveness, and readiness without any detail (no host names, no errors). */
+export function publicOperationsRoutes(deps: OperationsDependencies): Route[] {
   return [
+    healthzRoute(deps),
     {
-      pattern: /^\/healthz$/,
-      label: "/healthz",
-      methods: { GET: async (_req, res) => sendJson(res, 200, { status: "ok", instance: deps.instanceId }) },
+      pattern: /^\/readyz$/,
+      label: "/readyz",
+      methods: {
+        GET: async (_req, res) => {
+          const readiness = deps.readiness();
+          sendJson(res, readinessHttpStatus(readiness), { status: readiness.status, draining: readiness.draining });
+        },
+      },
     },
+  ];
+}
+
+/** The internal port's: liveness, the detailed readiness and the metrics. */
+export function internalOperationsRoutes(deps: OperationsDependencies): Route[] {
+  return [
+    healthzRoute(deps),
     {
       pattern: /^\/readyz$/,
       label: "/readyz",

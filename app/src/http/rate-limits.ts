@@ -11,6 +11,7 @@
  */
 import type { ServerResponse } from "node:http";
 import { HttpError, errorMessage } from "../errors";
+import { exactKey } from "../ids";
 import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
 import type { ValkeyConnections } from "../valkey/connections";
@@ -39,9 +40,13 @@ export interface RateLimitSettings {
   livekitGrants: number;
 }
 
-/** The counter key of one user and action. The user id is encoded: it may contain braces (hash tags) or colons. */
+/**
+ * The counter key of one user and action: the user id is hashed from its exact code units ({@link exactKey}), so
+ * braces (hash tags) or colons in it change nothing, and two ids that differ anywhere (a lone surrogate included,
+ * which UTF-8 would have turned into U+FFFD) never share a bucket.
+ */
 export function rateLimitKey(userId: string, action: LimitedAction): string {
-  return `ratelimit:{${Buffer.from(userId, "utf8").toString("base64url")}}:${action}`;
+  return `ratelimit:{${exactKey([userId])}}:${action}`;
 }
 
 export class RateLimits {

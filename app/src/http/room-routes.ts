@@ -1,18 +1,22 @@
 /**
- * Room routes; every one needs `Authorization: Bearer <jwt>`.
+ * Room routes; every one needs `Authorization: Bearer <jwt>`, and every one on a room needs its membership
+ * (room-members.ts; anyone else gets 403 `room_access_denied`, whether or not the room exists).
  *
- *   POST /rooms {name}              201 {id, name, createdAt}                      (per-user rate limit)
- *   GET  /rooms/:id                 {id, name, createdAt}
- *   GET  /rooms/:id/participants    {room, participants: [{connectionId, user, instance, joinedAt}]}
- *   POST /rooms/:id/token           {token, url, datacenter, expiresAt}; optional body {canPublish, canSubscribe, canPublishData}
- *                                                                                  (per-user rate limit)
+ *   POST /rooms {name}              201 {id, name, createdAt, role: "owner"}       (per-user rate limit)
+ *   GET  /rooms/:id                 {id, name, createdAt, role}                    (members)
+ *   GET  /rooms/:id/participants    {room, participants: [{connectionId, user, instance, joinedAt}]}   (members)
+ *   POST /rooms/:id/token           {token, url, deployment, datacenter, expiresAt}; optional body {canPublish, canSubscribe,
+ *                                   canPublishData}; grants within the caller's role (livekit/grants.ts)   (per-user rate limit)
+ * Membership management: member-routes.ts.
  */
 import type { IncomingMessage } from "node:http";
 import { z } from "zod";
 import { bearerToken, type Authenticator, type User } from "../auth";
 import { HttpError, errorMessage } from "../errors";
 import { isValidRoomId } from "../ids";
+import type { RoomMembers } from "../db/room-members";
 import type { RoomRepository } from "../db/rooms";
+import { grantsFor } from "../livekit/grants";
 import type { LivekitTokens } from "../livekit/tokens";
 import type { PresenceService } from "../realtime/presence";
 import type { RateLimits } from "./rate-limits";
@@ -23,6 +27,7 @@ export interface RoomRouteDependencies {
   maxBodyBytes: number;
   authenticate: Authenticator;
   rooms: RoomRepository;
+  members: RoomMembers;
   presence: PresenceService;
   tokens: LivekitTokens;
   rateLimits: RateLimits;
@@ -40,19 +45,20 @@ const createRoomBody = z.object(
   "the body must be a JSON object {name}",
 );
 
+/** The grants asked for; what is left out defaults to what the caller's role allows (livekit/grants.ts). */
 const tokenBody = z
   .object(
     {
-      canPublish: z.boolean("canPublish must be a boolean").default(true),
-      canSubscribe: z.boolean("canSubscribe must be a boolean").default(true),
-      canPublishData: z.boolean("canPublishData must be a boolean").default(true),
+      canPublish: z.boolean("canPublish must be a boolean").optional(),
+      canSubscribe: z.boolean("canSubscribe must be a boolean").optional(),
+      canPublishData: z.boolean("canPublishData must be a boolean").optional(),
     },
     "the body must be a JSON object",
   )
   .optional()
-  .transform((grants) => grants ?? { canPublish: true, canSubscribe: true, canPublishData: true });
+  .transform((grants) => grants ?? {});
 
-function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
   const result = schema.safeParse(body);
   if (!result.success) {
     const detail = result.error.issues.map((issue) => issue.message).join("; ");
@@ -61,7 +67,7 @@ function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
   return result.data;
 }
 
-function roomIdParam(value: string | undefined): string {
+export function roomIdParam(value: string | undefined): string {
   const id = decodeURIComponentSafe(value ?? "");
   if (!isValidRoomId(id)) throw new HttpError(400, "invalid_room_id", "Room ids are 1-64 characters of A-Z a-z 0-9 _ -");
   return id;
@@ -86,7 +92,9 @@ export function roomRoutes(deps: RoomRouteDependencies): Route[] {
           const user = await authenticated(req);
           const { name } = parseBody(createRoomBody, await readJsonBody(req, deps.maxBodyBytes));
           await deps.rateLimits.take(user.id, "room_create", res);
-          sendJson(res, 201, await deps.rooms.create(name, user.id));
+          const room = await deps.rooms.create(name, user.id);
+          deps.members.rememberOwner(room.id, user.id);
+          sendJson(res, 201, { ...room, role: "owner" });
         },
       },
     },
@@ -95,8 +103,10 @@ export function roomRoutes(deps: RoomRouteDependencies): Route[] {
       label: "/rooms/:id",
       methods: {
         GET: async (req, res, [id]) => {
-          await authenticated(req);
-          sendJson(res, 200, await deps.rooms.get(roomIdParam(id)));
+          const user = await authenticated(req);
+          const roomId = roomIdParam(id);
+          const role = await deps.members.require(roomId, user.id);
+          sendJson(res, 200, { ...(await deps.rooms.get(roomId)), role });
         },
       },
     },
@@ -105,8 +115,9 @@ export function roomRoutes(deps: RoomRouteDependencies): Route[] {
       label: "/rooms/:id/participants",
       methods: {
         GET: async (req, res, [id]) => {
-          await authenticated(req);
-          const room = await deps.rooms.get(roomIdParam(id));
+          const user = await authenticated(req);
+          const room = { id: roomIdParam(id) };
+          await deps.members.require(room.id, user.id);
           const participants = await deps.presence.participants(room.id).catch((error: unknown) => {
             throw new HttpError(503, "redis_unavailable", `Presence is unavailable: ${errorMessage(error)}`);
           });
@@ -121,10 +132,11 @@ export function roomRoutes(deps: RoomRouteDependencies): Route[] {
         POST: async (req, res, [id]) => {
           const user = await authenticated(req);
           const roomId = roomIdParam(id);
-          const grants = parseBody(tokenBody, await readJsonBody(req, deps.maxBodyBytes));
+          const requested = parseBody(tokenBody, await readJsonBody(req, deps.maxBodyBytes));
+          // Counted before the membership check: requests for rooms one is not in count too.
           await deps.rateLimits.take(user.id, "token_issue", res);
-          const room = await deps.rooms.get(roomId);
-          sendJson(res, 200, await deps.tokens.issue(room.id, user, grants));
+          const grants = grantsFor(roomId, await deps.members.require(roomId, user.id), requested);
+          sendJson(res, 200, await deps.tokens.issue(roomId, user, grants));
         },
       },
     },

@@ -1,14 +1,15 @@
 /**
  * The HTTP request handler: CORS, then the route, then the error body and the request metrics. Every
  * response is JSON (except /metrics and a preflight's empty 204); every error is
- * `{"error": {"code", "message"}}`. Routes: operations-routes.ts (no token) and room-routes.ts.
+ * `{"error": {"code", "message"}}`. Routes: operations-routes.ts (no token), room-routes.ts and member-routes.ts.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HttpError, errorMessage } from "../errors";
 import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
+import { memberRoutes } from "./member-routes";
 import { addCorsHeaders, answerPreflight, isPreflight, type OriginPolicy } from "./cors";
-import { operationsRoutes, type OperationsDependencies } from "./operations-routes";
+import { internalOperationsRoutes, publicOperationsRoutes, type OperationsDependencies } from "./operations-routes";
 import { roomRoutes, type RoomRouteDependencies } from "./room-routes";
 import { sendJson } from "./respond";
 import { handlerFor, matchRoute, type Route } from "./router";
@@ -19,18 +20,28 @@ export interface HttpDependencies extends OperationsDependencies, RoomRouteDepen
   origins: OriginPolicy;
 }
 
-export function createRequestHandler(deps: HttpDependencies): (req: IncomingMessage, res: ServerResponse) => void {
-  const routes: Route[] = [...operationsRoutes(deps), ...roomRoutes(deps)];
+type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
+/** The public port's handler: liveness, the minimal readiness, the room and member routes, with CORS. */
+export function createRequestHandler(deps: HttpDependencies): RequestHandler {
+  return serve([...publicOperationsRoutes(deps), ...roomRoutes(deps), ...memberRoutes(deps)], deps, deps.origins);
+}
+
+/** The internal port's handler (METRICS_PORT): liveness, the detailed readiness and /metrics; no CORS (no browser calls it). */
+export function createInternalRequestHandler(deps: OperationsDependencies & { logger: Logger; metrics: AppMetrics }): RequestHandler {
+  return serve(internalOperationsRoutes(deps), deps, undefined);
+}
+
+function serve(routes: readonly Route[], deps: { logger: Logger; metrics: AppMetrics }, origins: OriginPolicy | undefined): RequestHandler {
   const handle = async (req: IncomingMessage, res: ServerResponse, path: string, setLabel: (label: string) => void): Promise<void> => {
-    const preflight = isPreflight(req);
+    const preflight = origins !== undefined && isPreflight(req);
     // Before routing, so that a 404 or 405 from an allowed origin is readable by the page too.
-    if (!preflight) addCorsHeaders(deps.origins, req, res);
+    if (origins !== undefined && !preflight) addCorsHeaders(origins, req, res);
     const matched = matchRoute(routes, req.method, path);
     setLabel(matched.route.label);
     if (preflight) {
       req.resume();
-      answerPreflight(deps.origins, req, res, Object.keys(matched.route.methods));
+      answerPreflight(origins, req, res, Object.keys(matched.route.methods));
       return;
     }
     await handlerFor(matched, req, res)(req, res, matched.params);

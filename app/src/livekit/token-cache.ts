@@ -6,9 +6,9 @@
  * a token of its old deployment, and live for a quarter of the token's lifetime (set by the caller).
  * A memory hit answers without any I/O; Valkey failures are logged and count as misses.
  */
-import { createHash } from "node:crypto";
 import type { Logger } from "../logger";
 import { errorMessage } from "../errors";
+import { codeUnitDigest } from "../ids";
 import type { ValkeyConnections } from "../valkey/connections";
 import { roomKey } from "../valkey/keys";
 
@@ -43,9 +43,18 @@ export class TokenCache<T> {
     private readonly logger: Logger,
   ) {}
 
-  /** The in-process key of a lookup (also names single-flight waits). Starts with the deployment name and a newline. */
+  /**
+   * The in-process key of a lookup (also names single-flight waits): the fields as a JSON array, so no field's
+   * content can pass for a separator (a user "a\nb" named "c" and a user "a" named "b\nc" get different keys).
+   * Starts with {@link deploymentPrefix} of the deployment.
+   */
   static memoryKey(lookup: TokenLookup): string {
-    return `${lookup.deployment}\n${lookup.roomId}\n${lookup.userId}\n${lookup.userName}\n${lookup.grants}`;
+    return JSON.stringify([lookup.deployment, lookup.roomId, lookup.userId, lookup.userName, lookup.grants]);
+  }
+
+  /** How every memory key of a deployment starts. */
+  static deploymentPrefix(deployment: string): string {
+    return `[${JSON.stringify(deployment)},`;
   }
 
   /** An unexpired entry from this instance's memory. */
@@ -83,12 +92,14 @@ export class TokenCache<T> {
 
   /** The deployment turned unhealthy: its entries in memory are dropped (Valkey's expire on their own). */
   forgetDeployment(name: string): void {
-    const prefix = `${name}\n`;
+    const prefix = TokenCache.deploymentPrefix(name);
     for (const key of this.memory.keys()) if (key.startsWith(prefix)) this.memory.delete(key);
   }
 
   private valkeyKey(key: string, lookup: TokenLookup): string {
-    const digest = createHash("sha256").update(key).digest("base64url").slice(0, 22);
+    // The memory key is the fields' JSON array: its digest is ids.ts's exactKey of the lookup (exact code units,
+    // where UTF-8 would have turned every lone surrogate into U+FFFD).
+    const digest = codeUnitDigest(key).slice(0, 22);
     return tokenCacheKey(lookup.roomId, lookup.deployment, digest);
   }
 

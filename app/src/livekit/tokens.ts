@@ -12,15 +12,12 @@ import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
 import type { ValkeyConnections } from "../valkey/connections";
 import type { PIN_SCRIPTS } from "./pin-scripts";
+import { grantsKey, type TokenGrants } from "./grants";
 import type { LivekitHealth } from "./health";
 import { RoomPins } from "./room-pins";
 import { TokenCache, type CachedEntry, type TokenLookup } from "./token-cache";
 
-export interface TokenGrants {
-  canPublish: boolean;
-  canSubscribe: boolean;
-  canPublishData: boolean;
-}
+export type { TokenGrants } from "./grants";
 
 export interface IssuedToken {
   token: string;
@@ -78,7 +75,7 @@ export class LivekitTokens {
       roomId,
       userId: user.id,
       userName: user.name,
-      grants: `${grants.canPublish ? 1 : 0}${grants.canSubscribe ? 1 : 0}${grants.canPublishData ? 1 : 0}`,
+      grants: grantsKey(grants),
     };
     const key = TokenCache.memoryKey(lookup);
     const cached = this.cache.fromMemory(key);

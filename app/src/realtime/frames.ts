@@ -31,7 +31,7 @@ export function clientFrameSchema(limits: JsonShapeLimits) {
   });
 }
 
-export type ErrorCode = "invalid_frame" | "rate_limited" | "unavailable" | "internal_error" | "quota_exceeded";
+export type ErrorCode = "invalid_frame" | "rate_limited" | "unavailable" | "internal_error" | "quota_exceeded" | "read_only";
 
 export function welcomeFrame(room: string, connectionId: string, instance: string, seq: number, recovered: boolean): string {
   return JSON.stringify({ type: "welcome", room, connectionId, instance, seq, recovered });

@@ -5,10 +5,12 @@
  *
  * Refusals: 400 invalid_room_id / invalid_since, 403 origin_not_allowed (a browser Origin not in
  * CORS_ALLOWED_ORIGINS; no Origin is accepted), 401 missing_token / invalid_token /
- * token_expired, 404 room_not_found / not_found, 503 draining / redis_unavailable / database_unavailable.
+ * token_expired, 403 room_access_denied (not a member, or no such room), 404 not_found, 503 draining /
+ * redis_unavailable / database_unavailable.
  * On an open socket, bad input gets an error frame and changes nothing: invalid_frame (binary,
  * not JSON, wrong shape, data too deep or too big: WS_MAX_DATA_DEPTH / WS_MAX_DATA_NODES),
- * internal_error (handling the one message threw: caught per message), rate_limited (over WS_MAX_MESSAGES_PER_SECOND; dropped); a frame over
+ * internal_error (handling the one message threw: caught per message), rate_limited (over WS_MAX_MESSAGES_PER_SECOND; dropped),
+ * read_only (a viewer's message; dropped); a frame over
  * WS_MAX_FRAME_BYTES closes with 1009; a slow consumer is closed with 4000.
  */
 import type { IncomingMessage } from "node:http";
@@ -20,7 +22,7 @@ import { HttpError, errorMessage } from "../errors";
 import { isValidRoomId, newConnectionId } from "../ids";
 import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
-import type { RoomRepository } from "../db/rooms";
+import type { RoomMembers, RoomRole } from "../db/room-members";
 import type { ValkeyConnections } from "../valkey/connections";
 import { CLOSE_CODES, Connection } from "./connection";
 import { clientFrameSchema } from "./frames";
@@ -37,7 +39,7 @@ export interface GatewayOptions {
 
 export interface GatewayDependencies {
   authenticate: Authenticator;
-  rooms: RoomRepository;
+  members: RoomMembers;
   hub: Hub;
   valkey: ValkeyConnections;
   metrics: AppMetrics;
@@ -64,6 +66,8 @@ interface UpgradeRequest {
   roomId: string;
   since: number | undefined;
   user: User;
+  /** The user's role in the room, checked once here: messages never ask the database. */
+  role: RoomRole;
 }
 
 export class Gateway {
@@ -83,6 +87,7 @@ export class Gateway {
       invalidFrame: counter.labels("invalid_frame"),
       unavailable: counter.labels("unavailable"),
       internalError: counter.labels("internal_error"),
+      readOnly: counter.labels("read_only"),
     };
     this.frameSchema = clientFrameSchema(options.dataLimits);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
@@ -118,10 +123,10 @@ export class Gateway {
         throw new HttpError(400, "invalid_since", "since must be a non-negative integer (the last seq received)");
     }
     const user = await this.deps.authenticate(url.searchParams.get("access_token") ?? undefined);
-    await this.deps.rooms.get(roomId);
+    const role = await this.deps.members.require(roomId, user.id);
     if (!this.deps.valkey.currentHealth().healthy)
       throw new HttpError(503, "redis_unavailable", "Rooms are unavailable on this instance; connect again");
-    return { roomId, since, user };
+    return { roomId, since, user, role };
   }
 
   private run(ws: WebSocket, socket: Socket, request: UpgradeRequest): void {
@@ -145,7 +150,8 @@ export class Gateway {
       metrics.wsClosed.inc({ reason: CLOSE_REASONS[code] ?? `code_${code}` });
       void hub.leave(connection);
     });
-    ws.on("message", (data: Buffer, isBinary: boolean) => this.onClientFrameGuarded(connection, data, isBinary));
+    const readOnly = request.role === "viewer";
+    ws.on("message", (data: Buffer, isBinary: boolean) => this.onClientFrameGuarded(connection, data, isBinary, readOnly));
     connection.trackJoin(
       hub.join(connection, request.since).catch((error: unknown) => {
         logger.warn({ connection: connection.id, room: request.roomId, err: errorMessage(error) }, "join failed");
@@ -161,9 +167,9 @@ export class Gateway {
    * internal_error frame. It must not reach the process's uncaughtException handler, which exits:
    * one message would take every connection of the instance down with it.
    */
-  private onClientFrameGuarded(connection: Connection, data: Buffer, isBinary: boolean): void {
+  private onClientFrameGuarded(connection: Connection, data: Buffer, isBinary: boolean, readOnly: boolean): void {
     try {
-      this.onClientFrame(connection, data, isBinary);
+      this.onClientFrame(connection, data, isBinary, readOnly);
     } catch (error) {
       this.messagesIn.internalError.inc();
       this.deps.logger.error({ connection: connection.id, room: connection.roomId, err: errorMessage(error) }, "client frame failed");
@@ -175,12 +181,17 @@ export class Gateway {
     }
   }
 
-  private onClientFrame(connection: Connection, data: Buffer, isBinary: boolean): void {
+  private onClientFrame(connection: Connection, data: Buffer, isBinary: boolean, readOnly: boolean): void {
     const { hub } = this.deps;
     if (connection.state === "closed") return;
     if (!connection.limiter.take()) {
       this.messagesIn.rateLimited.inc();
       connection.noticeRateLimited(this.options.maxMessagesPerSecond);
+      return;
+    }
+    if (readOnly) {
+      this.messagesIn.readOnly.inc();
+      connection.sendError("read_only", "Viewers receive the room's messages but cannot send any");
       return;
     }
     if (isBinary) {

@@ -1,15 +1,16 @@
 /**
- * The one port of the instance: HTTP requests go to the request handler, WebSocket upgrades to the
- * gateway, and a malformed request gets a bare 400 (431 for oversized headers).
+ * The instance's ports: on the public one HTTP requests go to the request handler, WebSocket upgrades to the
+ * gateway, and a malformed request gets a bare 400 (431 for oversized headers); the internal one (METRICS_PORT)
+ * is the same without a gateway (an upgrade there is refused by Node: no "upgrade" listener).
  */
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Logger } from "../logger";
 import type { Gateway } from "../realtime/gateway";
 
-export function createHttpServer(handler: http.RequestListener, gateway: Gateway, logger: Logger): http.Server {
+export function createHttpServer(handler: http.RequestListener, gateway: Gateway | undefined, logger: Logger): http.Server {
   const server = http.createServer(handler);
-  server.on("upgrade", (req, socket, head) => gateway.handleUpgrade(req, socket as Socket, head));
+  if (gateway !== undefined) server.on("upgrade", (req, socket, head) => gateway.handleUpgrade(req, socket as Socket, head));
   server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
     logger.debug({ err: error.message }, "HTTP client error");
     // Request headers over Node's limit (16 KiB): 431, so a client sees why (e.g. an oversized token).
@@ -27,6 +28,14 @@ export function listen(server: http.Server, port: number, host: string): Promise
       server.off("error", reject);
       resolve();
     });
+  });
+}
+
+/** Stops a server and drops its open connections (a start that failed after it listened). */
+export function closeServer(server: http.Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
   });
 }
 

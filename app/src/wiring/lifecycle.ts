@@ -56,6 +56,8 @@ const CLOSE_GRACE_MS = 1000;
 
 export interface ShutdownParts {
   server: http.Server;
+  /** The internal port (/metrics, detailed /readyz): closed last, so the drain stays observable. */
+  metricsServer: http.Server;
   hub: Hub;
   presence: PresenceService;
   heartbeat: Heartbeat;
@@ -70,7 +72,7 @@ export interface ShutdownParts {
  * elsewhere) and its presence removed, the instance leaves the registry, and the pools close.
  */
 export async function shutDown(parts: ShutdownParts, drainSeconds: number): Promise<void> {
-  const { server, hub, presence, heartbeat, backends, drain, logger } = parts;
+  const { server, metricsServer, hub, presence, heartbeat, backends, drain, logger } = parts;
   drain.start();
   logger.info({ drainSeconds }, "draining: /readyz answers 503");
   await new Promise((resolve) => setTimeout(resolve, drainSeconds * 1000));
@@ -82,5 +84,8 @@ export async function shutDown(parts: ShutdownParts, drainSeconds: number): Prom
   server.closeAllConnections();
   await closed;
   await Promise.allSettled([backends.db.stop(), backends.valkey.stop()]);
+  const metricsClosed = new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+  metricsServer.closeAllConnections();
+  await metricsClosed;
   logger.info("stopped");
 }

@@ -5,7 +5,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Authenticator } from "../auth";
 import type { ServiceConfig } from "../config";
-import type { RoomRepository } from "../db/rooms";
+import type { RoomMembers } from "../db/room-members";
 import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
 import type { ValkeyConnections } from "../valkey/connections";
@@ -26,7 +26,8 @@ export interface Realtime {
 
 export interface RealtimeDependencies {
   valkey: ValkeyConnections<ValkeyScripts>;
-  rooms: RoomRepository;
+  /** Who may join which room (checked once per join). */
+  members: RoomMembers;
   authenticate: Authenticator;
   logger: Logger;
   metrics: AppMetrics;
@@ -70,7 +71,7 @@ export function createRealtime(config: ServiceConfig, deps: RealtimeDependencies
     },
     {
       authenticate: deps.authenticate,
-      rooms: deps.rooms,
+      members: deps.members,
       hub,
       valkey,
       metrics,
