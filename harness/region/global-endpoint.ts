@@ -77,7 +77,9 @@ export function globalEndpointConfig(
     "  default_backend regions",
     "",
     `backend ${BACKEND}`,
-    "  option httpchk GET /readyz",
+    // HTTP/1.1 with a Host header: nginx answers a bare HTTP/1.0 check without one with 400.
+    "  option httpchk",
+    "  http-check send meth GET uri /readyz ver HTTP/1.1 hdr Host region-health-check",
     "  http-check expect status 200",
     "  http-response set-header x-gomeet-region %[srv_name]",
     "  default-server inter 500ms fall 2 rise 2 on-marked-down shutdown-sessions",
