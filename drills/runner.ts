@@ -34,7 +34,7 @@ export const DRILLS: readonly Drill[] = [
 
 /**
  * A two-region drill: its load goes through the global endpoint, the health checks and readiness watch cover both
- * regions' instances; the alerts are region a's Prometheus's (it dies with the region: see docs/local-cluster-and-drills.md).
+ * regions' instances; the alerts are region b's Prometheus's (region a's dies with the region).
  */
 export function runRegionDrill(
   two: TwoRegionCluster,
@@ -42,7 +42,12 @@ export function runRegionDrill(
   scale: DrillScale,
   progress: (line: string) => void,
 ): Promise<DrillResult> {
-  const view: Cluster = { ...two.primary, url: two.url, instances: [...two.primary.instances, ...two.standby.instances] };
+  const view: Cluster = {
+    ...two.primary,
+    url: two.url,
+    instances: [...two.primary.instances, ...two.standby.instances],
+    prometheus: two.standby.prometheus,
+  };
   return runDrill(view, drill, scale, progress, two);
 }
 

@@ -2,13 +2,15 @@
  * Region b of the two-region cluster, the standby: a PostgreSQL server streaming from region a's primary endpoint
  * (the cross-region read-only node; it follows an in-region failover of region a), its own Valkey, app instances that
  * learn their role from that database (REGION_ROLE=auto: reads and realtime rooms served, writes answered 503
- * `region_standby` until it is promoted) and its own regional load balancer (nginx, as region a's).
+ * `region_standby` until it is promoted), its own regional load balancer (nginx, as region a's) and its own Prometheus
+ * with the service's alert rules, scraping its instances (it outlives region a's: the region-loss drill's alerts).
  */
 import { appEnvironment, type LivekitDeployment } from "../app-env";
 import { AppInstance } from "../cluster/app-instance";
 import { startNginx, type NginxLoadBalancer } from "../nginx";
 import { freePort } from "../ports";
 import { startReplica, type PgNode } from "../postgres";
+import { startPrometheus, type LocalPrometheus } from "../prometheus";
 import { startRedis, type RedisServer } from "../redis-node";
 
 export interface StandbyRegionOptions {
@@ -33,6 +35,7 @@ export interface StandbyRegion {
   /** The read-only node (promoted on a failover): every instance's DATABASE_URL. */
   postgres: PgNode;
   valkey: RedisServer;
+  prometheus: LocalPrometheus;
   /** The root pids of every process of the region (each may have children: ask processTree). */
   rootPids(): number[];
   stop(): Promise<void>;
@@ -69,15 +72,27 @@ export async function startStandbyRegion(options: StandbyRegionOptions): Promise
     const env = appEnvironment(backends, { id, port }, { ...options.appEnv, REGION_NAME: options.name, REGION_ROLE: "auto" });
     return new AppInstance(id, port, env, options.entry);
   });
+  const prometheusStart = startPrometheus({ targets: instances.map((i) => ({ host: "127.0.0.1", port: i.port, name: i.id })) });
+  const [started, prometheusResult] = await Promise.all([
+    Promise.allSettled(instances.map((instance) => instance.start())),
+    Promise.allSettled([prometheusStart]),
+  ]);
+  const prometheusStarted = prometheusResult[0];
   const stop = async (): Promise<void> => {
     await Promise.allSettled(instances.filter((i) => i.running).map((i) => i.stop()));
-    await stopStarted();
+    await Promise.allSettled([stopStarted(), prometheusStarted.status === "fulfilled" ? prometheusStarted.value.stop() : undefined]);
   };
-  const started = await Promise.allSettled(instances.map((instance) => instance.start()));
-  const failure = started.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
+  const failure = [...started, prometheusStarted].find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
   if (failure !== undefined) {
     await stop();
     throw failure.reason as Error;
+  }
+  const prometheus = (prometheusStarted as PromiseFulfilledResult<LocalPrometheus>).value;
+  try {
+    await prometheus.settled();
+  } catch (error) {
+    await stop();
+    throw error;
   }
   return {
     name: options.name,
@@ -86,7 +101,9 @@ export async function startStandbyRegion(options: StandbyRegionOptions): Promise
     instances,
     postgres: postgres.value,
     valkey: valkey.value,
+    prometheus,
     rootPids: () => [
+      prometheus.process.pid,
       nginx.value.process.pid,
       postgres.value.process.pid,
       valkey.value.process.pid,
