@@ -48,6 +48,11 @@ export const DRILL_ALERTS: Readonly<Record<DrillName, AlertExpectation>> = {
     required: [],
     informational: "the Sentinels promote within a few seconds; the instances see Valkey down for less than the scaled for: of any alert",
   },
+  "region-loss": {
+    required: [],
+    informational:
+      "the watch is region b's Prometheus (region a's dies with it), scraping region b's instances, which stay up: the region's loss is the controller's verdict (gomeet_region_lost, timed in the drill's figures), not one of these rules; region b's 503 region_standby may raise GoMeetHttp5xxRatioHigh",
+  },
 };
 
 /** The alerts `drill` requires (none for an informational one). */

@@ -14,6 +14,8 @@ import { postgresReplicaLoss } from "./faults/postgres-replica-loss";
 import { rollingRestart } from "./faults/rolling-restart";
 import { valkeyFailover } from "./faults/valkey-failover";
 import { valkeyPrimaryHang } from "./faults/valkey-primary-hang";
+import { regionLoss } from "./faults/region-loss";
+import type { TwoRegionCluster } from "../harness/region/two-regions";
 import type { Drill, DrillName, DrillResult, DrillScale } from "./types";
 
 /** Every drill, in the order `npm run drills` runs them. */
@@ -27,7 +29,27 @@ export const DRILLS: readonly Drill[] = [
   badInput,
   postgresFailover,
   valkeyPrimaryHang,
+  regionLoss,
 ];
+
+/**
+ * A two-region drill: its load goes through the global endpoint, the health checks and readiness watch cover both
+ * regions' instances; the alerts are region b's Prometheus's (region a's dies with the region).
+ */
+export function runRegionDrill(
+  two: TwoRegionCluster,
+  drill: Drill,
+  scale: DrillScale,
+  progress: (line: string) => void,
+): Promise<DrillResult> {
+  const view: Cluster = {
+    ...two.primary,
+    url: two.url,
+    instances: [...two.primary.instances, ...two.standby.instances],
+    prometheus: two.standby.prometheus,
+  };
+  return runDrill(view, drill, scale, progress, two);
+}
 
 export function drillByName(name: DrillName): Drill {
   const drill = DRILLS.find((d) => d.name === name);
@@ -50,7 +72,13 @@ function failed(name: DrillName, problem: string): DrillResult {
   };
 }
 
-export async function runDrill(cluster: Cluster, drill: Drill, scale: DrillScale, progress: (line: string) => void): Promise<DrillResult> {
+export async function runDrill(
+  cluster: Cluster,
+  drill: Drill,
+  scale: DrillScale,
+  progress: (line: string) => void,
+  regions?: TwoRegionCluster,
+): Promise<DrillResult> {
   try {
     await waitClusterHealthy(cluster);
   } catch (error) {
@@ -62,7 +90,7 @@ export async function runDrill(cluster: Cluster, drill: Drill, scale: DrillScale
   let result: DrillResult;
   let missing: string[] = [];
   try {
-    result = await drill.run({ cluster, scale, progress, alerts });
+    result = await drill.run({ cluster, scale, progress, alerts, regions });
     missing = await alerts.settle(requiredAlerts(drill.name), ALERT_SETTLE_MS);
   } catch (error) {
     result = failed(drill.name, `the drill could not run: ${error instanceof Error ? error.message : String(error)}`);

@@ -1,5 +1,6 @@
 /** The drills' shared vocabulary: names, scale, context and result. */
 import type { Cluster } from "../harness/cluster/cluster";
+import type { TwoRegionCluster } from "../harness/region/two-regions";
 import type { AlertWatch, FiredAlert } from "./alerts";
 import type { LoadSeries } from "./load/time-series";
 
@@ -13,7 +14,11 @@ export const DRILL_NAMES = [
   "bad-input",
   "postgres-failover",
   "valkey-primary-hang",
+  "region-loss",
 ] as const;
+
+/** Drills that run on the two-region cluster (harness/region/two-regions.ts) instead of the single-region one. */
+export const TWO_REGION_DRILLS: readonly DrillName[] = ["region-loss"];
 
 export type DrillName = (typeof DRILL_NAMES)[number];
 
@@ -38,6 +43,8 @@ export interface DrillContext {
   progress(line: string): void;
   /** The cluster Prometheus's alerts, watched for the drill's duration. */
   alerts: AlertWatch;
+  /** The two-region cluster, for the drills in TWO_REGION_DRILLS (`cluster` is then region a seen through the global endpoint). */
+  regions?: TwoRegionCluster;
 }
 
 /** One drill's outcome; the first eight fields are the `--json` shape. */

@@ -1,6 +1,8 @@
 /**
- * `npm run cluster [-- --json] [--allowed-origins <origin,...>]`: the production topology on 127.0.0.1
- * (see harness/cluster/cluster.ts); `--allowed-origins` sets every instance's CORS_ALLOWED_ORIGINS.
+ * `npm run cluster [-- --json] [--allowed-origins <origin,...>] [--regions 2 [--region-failover-after <s>]]`: the
+ * production topology on 127.0.0.1 (see harness/cluster/cluster.ts); `--allowed-origins` sets every instance's
+ * CORS_ALLOWED_ORIGINS. `--regions 2` adds a standby region, a global endpoint and the failover controller
+ * (harness/region/two-regions.ts); the region is declared lost after `--region-failover-after` seconds (default 5).
  *
  * Once everything is ready it prints one JSON line on stdout (--json) or a readable summary, then
  * runs until SIGINT/SIGTERM, when it stops every process it started and removes its temporary
@@ -15,10 +17,21 @@ import { stopAll } from "../harness/process";
 import { startCluster, type Cluster } from "../harness/cluster/cluster";
 import { clusterPieces, ControlError, runControlCommand } from "../harness/cluster/control";
 import { clusterSummary, formatSummary } from "../harness/cluster/summary";
+import { formatTwoRegionSummary, twoRegionSummary } from "../harness/region/summary";
+import { DEFAULT_FAILOVER_AFTER_SECONDS, startTwoRegions, type TwoRegionCluster } from "../harness/region/two-regions";
+import { processTree, signalAll } from "../harness/proc-tree";
 
-const USAGE = "usage: npm run cluster [-- --json] [--allowed-origins <origin,...>]   (stop with Ctrl-C / SIGTERM)";
+const USAGE =
+  "usage: npm run cluster [-- --json] [--allowed-origins <origin,...>] [--regions 1|2] [--region-failover-after <seconds>]   (stop with Ctrl-C / SIGTERM)";
 
-function parseOptions(argv: string[]): { json: boolean; allowedOrigins: string[] } {
+interface Options {
+  json: boolean;
+  allowedOrigins: string[];
+  regions: 1 | 2;
+  failoverAfterSeconds: number;
+}
+
+function parseOptions(argv: string[]): Options {
   try {
     const { values } = parseArgs({
       args: argv,
@@ -26,6 +39,8 @@ function parseOptions(argv: string[]): { json: boolean; allowedOrigins: string[]
         json: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
         "allowed-origins": { type: "string", default: "" },
+        regions: { type: "string", default: "1" },
+        "region-failover-after": { type: "string" },
       },
     });
     if (values.help) {
@@ -43,7 +58,18 @@ function parseOptions(argv: string[]): { json: boolean; allowedOrigins: string[]
         throw new Error(`--allowed-origins: ${(error as Error).message}`);
       }
     });
-    return { json: values.json, allowedOrigins: [...new Set(allowedOrigins)] };
+    if (values.regions !== "1" && values.regions !== "2") throw new Error(`--regions must be 1 or 2, got "${values.regions}"`);
+    const after = values["region-failover-after"];
+    if (after !== undefined && values.regions !== "2") throw new Error("--region-failover-after needs --regions 2");
+    const failoverAfterSeconds = after === undefined ? DEFAULT_FAILOVER_AFTER_SECONDS : Number(after);
+    if (!Number.isFinite(failoverAfterSeconds) || failoverAfterSeconds <= 0 || failoverAfterSeconds > 3600)
+      throw new Error(`--region-failover-after must be a number of seconds above 0 and at most 3600, got "${after ?? ""}"`);
+    return {
+      json: values.json,
+      allowedOrigins: [...new Set(allowedOrigins)],
+      regions: values.regions === "2" ? 2 : 1,
+      failoverAfterSeconds,
+    };
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
     process.exit(2);
@@ -53,8 +79,9 @@ function parseOptions(argv: string[]): { json: boolean; allowedOrigins: string[]
 const log = (line: string): void => void process.stderr.write(`[cluster] ${line}\n`);
 
 async function main(): Promise<void> {
-  const { json, allowedOrigins } = parseOptions(process.argv.slice(2));
+  const { json, allowedOrigins, regions, failoverAfterSeconds } = parseOptions(process.argv.slice(2));
   let cluster: Cluster | undefined;
+  let two: TwoRegionCluster | undefined;
   let shuttingDown: Promise<void> | undefined;
 
   const shutdown = (signal: string): Promise<void> =>
@@ -64,7 +91,7 @@ async function main(): Promise<void> {
       try {
         // During start-up there is no cluster yet: stopAll stops what has started, and the exit
         // hook SIGKILLs anything spawned after it and removes its directories.
-        await cluster?.stop();
+        await (two ?? cluster)?.stop();
         await stopAll();
         log(`stopped in ${((Date.now() - began) / 1000).toFixed(1)} s`);
         process.exit(0);
@@ -82,7 +109,10 @@ async function main(): Promise<void> {
   }
 
   try {
-    cluster = await startCluster({ progress: log, allowedOrigins });
+    if (regions === 2) {
+      two = await startTwoRegions({ progress: log, allowedOrigins, failoverAfterSeconds });
+      cluster = two.primary;
+    } else cluster = await startCluster({ progress: log, allowedOrigins });
   } catch (error) {
     if (shuttingDown !== undefined) return; // stopped by a signal while starting
     log(`could not start: ${error instanceof Error ? error.message : String(error)}`);
@@ -91,10 +121,32 @@ async function main(): Promise<void> {
   }
   if (shuttingDown !== undefined) return;
 
-  const summary = await clusterSummary(cluster);
-  process.stdout.write(json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
+  if (two !== undefined) {
+    const summary = await twoRegionSummary(two);
+    process.stdout.write(json ? `${JSON.stringify(summary)}\n` : formatTwoRegionSummary(summary));
+  } else {
+    const summary = await clusterSummary(cluster);
+    process.stdout.write(json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
+  }
 
   const pieces = clusterPieces(cluster);
+  if (two !== undefined) {
+    const regionsCluster = two;
+    // "kill region-a": every process of region a at once (SIGKILL), as the region-loss drill does; "start region-a" brings
+    // it back fenced after the failover.
+    pieces.set("region-a", {
+      describe: async () =>
+        `${regionsCluster.regionPids("a").length} processes; failover controller ${regionsCluster.controller.currentState}`,
+      kill: async () => {
+        for (const pid of regionsCluster.regionPids("a")) signalAll(processTree(pid), "SIGKILL");
+      },
+      stop: async () => {
+        for (const pid of regionsCluster.regionPids("a")) signalAll(processTree(pid), "SIGKILL");
+      },
+      start: async () => void (await regionsCluster.restartPrimaryRegion()),
+      process: async () => undefined,
+    });
+  }
   const prompt = readline.createInterface({ input: process.stdin, terminal: false });
   let queue = Promise.resolve();
   prompt.on("line", (line) => {

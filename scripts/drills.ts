@@ -9,9 +9,10 @@ import { parseArgs } from "node:util";
 import { stopAll } from "../harness/process";
 import { startCluster, type Cluster } from "../harness/cluster/cluster";
 import { drillsDocument, formatMarkdownTable, formatTable } from "../drills/report";
-import { drillByName, runDrills } from "../drills/runner";
+import { drillByName, runDrills, runRegionDrill } from "../drills/runner";
+import { startTwoRegions, type TwoRegionCluster } from "../harness/region/two-regions";
 import { writeDrillReport } from "../drills/report-files";
-import { DRILL_NAMES, FULL_SCALE, type DrillName, type DrillScale } from "../drills/types";
+import { DRILL_NAMES, FULL_SCALE, TWO_REGION_DRILLS, type DrillName, type DrillResult, type DrillScale } from "../drills/types";
 
 const USAGE = `usage: npm run drills [-- --json] [--only <name,...>] [--inputs <n>] [--markdown] [--report <dir>]
   drills: ${DRILL_NAMES.join(", ")}
@@ -82,17 +83,38 @@ async function main(): Promise<void> {
     });
   }
   const began = Date.now();
-  try {
-    cluster = await startCluster({ progress });
-  } catch (error) {
-    progress(`the cluster could not start: ${error instanceof Error ? error.message : String(error)}`);
-    await stopAll().catch(() => undefined);
-    process.exit(1);
+  const single = options.drills.filter((name) => !TWO_REGION_DRILLS.includes(name));
+  const twoRegion = options.drills.filter((name) => TWO_REGION_DRILLS.includes(name));
+  const results: DrillResult[] = [];
+  const startups: string[] = [];
+  if (single.length > 0) {
+    try {
+      cluster = await startCluster({ progress });
+    } catch (error) {
+      progress(`the cluster could not start: ${error instanceof Error ? error.message : String(error)}`);
+      await stopAll().catch(() => undefined);
+      process.exit(1);
+    }
+    results.push(...(await runDrills(cluster, single.map(drillByName), options.scale, progress)));
+    await cluster.stop();
+    startups.push(`cluster start-up ${(cluster.startupMs.total / 1000).toFixed(1)} s`);
   }
-  const results = await runDrills(cluster, options.drills.map(drillByName), options.scale, progress);
-  await cluster.stop();
+  // The two-region drills get a two-region cluster of their own (region a is a whole single-region cluster).
+  for (const name of twoRegion) {
+    let two: TwoRegionCluster;
+    try {
+      two = await startTwoRegions({ progress });
+    } catch (error) {
+      progress(`the two-region cluster could not start: ${error instanceof Error ? error.message : String(error)}`);
+      await stopAll().catch(() => undefined);
+      process.exit(1);
+    }
+    results.push(await runRegionDrill(two, drillByName(name), options.scale, progress));
+    await two.stop();
+    startups.push(`two-region cluster start-up ${(two.startupMs.total / 1000).toFixed(1)} s`);
+  }
   await stopAll();
-  progress(`done in ${((Date.now() - began) / 1000).toFixed(0)} s (cluster start-up ${(cluster.startupMs.total / 1000).toFixed(1)} s)`);
+  progress(`done in ${((Date.now() - began) / 1000).toFixed(0)} s (${startups.join(", ")})`);
   if (options.report !== undefined) {
     const files = await writeDrillReport(options.report, results);
     progress(`report: ${files.join(", ")}`);

@@ -4,7 +4,8 @@
  */
 import { createAuthenticator } from "./auth";
 import type { ServiceConfig } from "./config";
-import { migrate } from "./db/migrations";
+import { migrate, migrateOnPromotion } from "./db/migrations";
+import { seqFloorOf } from "./db/region-role";
 import { RoomMembers } from "./db/room-members";
 import { RoomRepository } from "./db/rooms";
 import { OriginPolicy } from "./http/cors";
@@ -53,9 +54,13 @@ export async function startApp(config: ServiceConfig, options: { logger?: Logger
     metrics,
     isDraining: () => drain.draining,
     checkOrigin: (req) => origins.checkUpgrade(req),
+    seqFloor: () => seqFloorOf(db.region()?.epoch),
   });
   const tokens = createLivekitTokens(config, backends, logger, metrics);
-  const readiness = readinessReporter(config.instanceId, backends, drain);
+  const readiness = readinessReporter(config.instanceId, backends, drain, {
+    name: config.regionName,
+    followsDatabase: config.regionRole === "auto",
+  });
   metrics.readinessFrom(() => {
     const current = readiness();
     return { status: current.status, ready: readinessHttpStatus(current) === 200 };
@@ -87,7 +92,7 @@ export async function startApp(config: ServiceConfig, options: { logger?: Logger
   await startInOrder([
     { start: () => valkey.start(), stop: () => valkey.stop() },
     { start: () => db.start(), stop: () => db.stop() },
-    { start: () => migrate(db.primary.pool, logger) },
+    { start: () => (config.regionRole === "auto" ? migrateOnPromotion(db, logger) : migrate(db.primary.pool, logger)) },
     { start: () => livekitHealth.start(), stop: () => livekitHealth.stop() },
     { start: () => presence.start() },
     { start: async () => heartbeat.start(), stop: () => heartbeat.stop() },

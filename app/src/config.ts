@@ -44,6 +44,14 @@ export interface ServiceConfig {
   dbQueryTimeoutMs: number;
   dbPoolMax: number;
   dbHealthIntervalMs: number;
+  /**
+   * REGION_ROLE. primary: DATABASE_URL is a writable primary (a server in recovery there is a fault). auto: it may be a
+   * standby region's read-only node; the instance learns its role from it (pg_is_in_recovery(), every
+   * DB_HEALTH_INTERVAL_MS) and takes writes once it is promoted (docs/service-contract.md, "Standby region").
+   */
+  regionRole: "primary" | "auto";
+  /** REGION_NAME: this instance's region, in /readyz (empty: not set). */
+  regionName?: string;
   livekitDeployments: LivekitDeployment[];
   livekitHealthIntervalMs: number;
   livekitHealthTimeoutMs: number;
@@ -217,6 +225,11 @@ const envSchema = z.object({
   DB_QUERY_TIMEOUT_MS: int(100, 600_000, 5000),
   DB_POOL_MAX: int(1, 1000, 10),
   DB_HEALTH_INTERVAL_MS: int(50, 600_000, 2000),
+  REGION_ROLE: z.enum(["primary", "auto"], "primary or auto").default("primary"),
+  REGION_NAME: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, "1-32 characters of a-z 0-9 - (a region name)")
+    .optional(),
   LIVEKIT_DATACENTERS: deployments,
   LIVEKIT_HEALTH_INTERVAL_MS: int(50, 600_000, 2000),
   LIVEKIT_HEALTH_TIMEOUT_MS: int(50, 60_000, 1000),
@@ -313,6 +326,8 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     dbQueryTimeoutMs: e.DB_QUERY_TIMEOUT_MS,
     dbPoolMax: e.DB_POOL_MAX,
     dbHealthIntervalMs: e.DB_HEALTH_INTERVAL_MS,
+    regionRole: e.REGION_ROLE,
+    regionName: e.REGION_NAME,
     livekitDeployments: e.LIVEKIT_DATACENTERS,
     livekitHealthIntervalMs: e.LIVEKIT_HEALTH_INTERVAL_MS,
     livekitHealthTimeoutMs: e.LIVEKIT_HEALTH_TIMEOUT_MS,

@@ -6,6 +6,8 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Response headers the error carries (e.g. Retry-After). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = "HttpError";
@@ -21,6 +23,19 @@ export class DependencyUnavailableError extends HttpError {
   constructor(code: string, message: string) {
     super(503, code, message);
     this.name = "DependencyUnavailableError";
+  }
+}
+
+/** A write reached a standby region: its database is a read-only node until the region is promoted. */
+export class RegionStandbyError extends HttpError {
+  constructor(retryAfterSeconds: number) {
+    super(
+      503,
+      "region_standby",
+      "This region is a standby: its database takes no writes until it is promoted (reads and rooms work); retry shortly",
+      { "retry-after": String(retryAfterSeconds) },
+    );
+    this.name = "RegionStandbyError";
   }
 }
 

@@ -82,6 +82,24 @@ export class AppMetrics {
     labelNames: ["dependency", "name"] as const,
     registers: [this.registry],
   });
+  readonly replicationLag = new Gauge({
+    name: "gomeet_postgres_replication_lag_seconds",
+    help:
+      "REGION_ROLE=auto on a standby region: seconds its database is behind the primary region (0: everything received is replayed, " +
+      "and on a primary). See app/src/db/region-role.ts for what an idle primary does to it",
+    registers: [this.registry],
+  });
+  readonly regionRole = new Gauge({
+    name: "gomeet_region_role",
+    help: "REGION_ROLE=auto: 1 for the role this instance's database gives its region (primary, standby)",
+    labelNames: ["role"] as const,
+    registers: [this.registry],
+  });
+  readonly realtimeEpoch = new Gauge({
+    name: "gomeet_realtime_epoch",
+    help: "REGION_ROLE=auto: the realtime epoch (the database timeline the region writes on, or will once promoted); 0: unknown",
+    registers: [this.registry],
+  });
   readonly valkeyRecycles = new Counter({
     name: "gomeet_redis_recycles_total",
     help: "Times the Valkey command and subscribe connections were recycled (READONLY, role change)",

@@ -74,8 +74,8 @@ export class DrillClient {
   foreignCount = 0;
   /** Instance id from each welcome, in order. */
   readonly instances: string[] = [];
-  /** Each welcome: the instance, the `since` the connection asked for, the room's seq it was told, whether it recovered. */
-  readonly welcomes: Array<{ instance: string; since: number | undefined; seq: number; recovered: boolean }> = [];
+  /** Each welcome: when, the instance, the `since` the connection asked for, the room's seq it was told, whether it recovered. */
+  readonly welcomes: Array<{ at?: number; instance: string; since: number | undefined; seq: number; recovered: boolean }> = [];
   /** The room's seq when this client first joined: it expects every message after it. */
   joinSeq: number | undefined;
   lastSeq = -1;
@@ -239,7 +239,7 @@ export class DrillClient {
 
   private onWelcome(seq: number, recovered: boolean, instance: string): void {
     this.instances.push(instance);
-    this.welcomes.push({ instance, since: this.since, seq, recovered });
+    this.welcomes.push({ at: Date.now(), instance, since: this.since, seq, recovered });
     this.joinSeq ??= seq;
     this.welcome = { seq, recovered };
     this.replayTimer = setTimeout(() => {

@@ -74,7 +74,11 @@ export class AppInstance {
   }
 
   /** Starts the process; resolves once /readyz answers 200 "healthy" (every dependency up). */
-  async start(): Promise<void> {
+  /**
+   * `until: "serving"` waits for /readyz 200 whatever the status (an instance started without its database on
+   * purpose: a fenced region coming back).
+   */
+  async start(options: { until?: "healthy" | "serving" } = {}): Promise<void> {
     if (this.running) throw new Error(`app instance ${this.id} is already running (pid ${this.pid})`);
     const proc = spawnManaged(`app-${this.id}`, process.execPath, ["--enable-source-maps", this.entry], {
       env: { ...this.env },
@@ -86,9 +90,13 @@ export class AppInstance {
       proc,
       async () => {
         const readiness = await fetchReadiness(this.metricsUrl, 500);
-        return readiness.httpStatus === 200 && readiness.status === "healthy";
+        return readiness.httpStatus === 200 && (options.until === "serving" || readiness.status === "healthy");
       },
-      { timeoutMs: READY_TIMEOUT_MS, intervalMs: 50, what: `app instance ${this.id} to report healthy on ${this.metricsUrl}/readyz` },
+      {
+        timeoutMs: READY_TIMEOUT_MS,
+        intervalMs: 50,
+        what: `app instance ${this.id} to report ${options.until === "serving" ? "ready" : "healthy"} on ${this.metricsUrl}/readyz`,
+      },
     );
   }
 

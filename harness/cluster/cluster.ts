@@ -31,6 +31,11 @@ const LOCAL_DRAIN_SECONDS = 2;
  */
 const LOCAL_RATE_LIMITS = { RATE_LIMIT_ROOM_CREATES: "1000000", RATE_LIMIT_LIVEKIT_GRANTS: "1000000" };
 
+/** The local settings of every app instance of a local cluster (the standby region's too). */
+export function localInstanceEnv(allowedOrigins: readonly string[]): Record<string, string> {
+  return { SHUTDOWN_DRAIN_SECONDS: String(LOCAL_DRAIN_SECONDS), CORS_ALLOWED_ORIGINS: allowedOrigins.join(","), ...LOCAL_RATE_LIMITS };
+}
+
 export interface ClusterOptions {
   /** Number of app instances (default 3). */
   instances?: number;
@@ -151,9 +156,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       backends,
       { id, port, metricsPort: metricsPorts[index] },
       {
-        SHUTDOWN_DRAIN_SECONDS: String(LOCAL_DRAIN_SECONDS),
-        CORS_ALLOWED_ORIGINS: allowedOrigins.join(","),
-        ...LOCAL_RATE_LIMITS,
+        ...localInstanceEnv(allowedOrigins),
         ...options.appEnv,
       },
     );

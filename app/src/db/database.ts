@@ -11,9 +11,10 @@
 import { Pool, type PoolConfig, type QueryResultRow } from "pg";
 import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
-import { DependencyUnavailableError, errorMessage } from "../errors";
+import { DependencyUnavailableError, RegionStandbyError, errorMessage } from "../errors";
 import { Periodic } from "../periodic";
 import { certificateProblem, postgresConnection } from "../tls";
+import { parseRegionRole, REGION_ROLE_QUERY, type RegionRoleRow, type RegionRoleState } from "./region-role";
 
 export interface DatabaseOptions {
   primaryUrl: string;
@@ -24,6 +25,12 @@ export interface DatabaseOptions {
   healthIntervalMs: number;
   /** PEM of the CA the servers' certificates must chain to (DATABASE_CA_FILE): set, every connection is verify-full. */
   ca?: string;
+  /**
+   * REGION_ROLE=auto: the primary endpoint may be a standby region's read-only node. A server in recovery there is then
+   * healthy, and the region's role (and realtime epoch) comes from it at every health check; writes answer 503
+   * region_standby while it is a standby.
+   */
+  followRegionRole?: boolean;
 }
 
 export interface NodeHealth {
@@ -74,6 +81,8 @@ export class Database {
   readonly replicas: DatabaseNode[];
   private nextReplica = 0;
   private readonly healthChecks: Periodic;
+  private regionState: RegionRoleState | undefined;
+  private readonly regionListeners: Array<(state: RegionRoleState, previous: RegionRoleState | undefined) => void> = [];
 
   constructor(
     private readonly options: DatabaseOptions,
@@ -106,8 +115,24 @@ export class Database {
     return { primary: { ...this.primary.health }, replicas: this.replicas.map((node) => ({ ...node.health })) };
   }
 
-  /** A write (or a read that must see the latest write) on the primary. */
+  /** REGION_ROLE=auto: the role and epoch from the last check that answered (undefined before one did, and with REGION_ROLE=primary). */
+  region(): RegionRoleState | undefined {
+    return this.regionState === undefined ? undefined : { ...this.regionState };
+  }
+
+  /** Called after every check that answered with a role different from the last one (the first answer included). */
+  onRegionRole(listener: (state: RegionRoleState, previous: RegionRoleState | undefined) => void): void {
+    this.regionListeners.push(listener);
+  }
+
+  /** A write on the primary; in a standby region a fast 503 region_standby (nothing is sent). */
   async write<R extends QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+    if (this.regionState?.role === "standby") throw new RegionStandbyError(Math.max(1, Math.ceil(this.options.healthIntervalMs / 1000)));
+    return this.readLatest<R>(text, values);
+  }
+
+  /** A read that must see the latest write this region has, on the primary endpoint (in a standby region: its read-only node). */
+  async readLatest<R extends QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
     try {
       return (await this.primary.pool.query<R>(text, values)).rows;
     } catch (error) {
@@ -180,7 +205,9 @@ export class Database {
   private async check(node: DatabaseNode): Promise<void> {
     const started = performance.now();
     try {
-      if (node.role === "primary") {
+      if (node.role === "primary" && this.options.followRegionRole === true) {
+        this.updateRegionRole(parseRegionRole((await node.pool.query<RegionRoleRow>(REGION_ROLE_QUERY)).rows[0]));
+      } else if (node.role === "primary") {
         const [row] = (await node.pool.query<{ recovery: boolean }>("SELECT pg_is_in_recovery() AS recovery")).rows;
         if (row?.recovery === true) throw new Error("the primary endpoint is a server in recovery (read-only)");
       } else {
@@ -197,5 +224,16 @@ export class Database {
     } catch (error) {
       this.markUnhealthy(node, error);
     }
+  }
+
+  private updateRegionRole(state: RegionRoleState): void {
+    const previous = this.regionState;
+    this.regionState = state;
+    this.metrics.replicationLag.set(state.lagSeconds ?? 0);
+    for (const role of ["primary", "standby"] as const) this.metrics.regionRole.set({ role }, role === state.role ? 1 : 0);
+    this.metrics.realtimeEpoch.set(state.epoch ?? 0);
+    if (previous?.role === state.role && previous.epoch === state.epoch) return;
+    this.logger.info({ role: state.role, epoch: state.epoch, previous: previous?.role }, "region role from the database");
+    for (const listener of this.regionListeners) listener(state, previous);
   }
 }

@@ -4,7 +4,9 @@
  * find it applied), also through a transaction-mode connection pool.
  */
 import type { Pool } from "pg";
+import { errorMessage } from "../errors";
 import type { Logger } from "../logger";
+import type { Database } from "./database";
 
 export interface Migration {
   id: number;
@@ -87,4 +89,38 @@ export async function migrate(pool: Pool, logger: Logger, migrations: readonly M
   client.release();
   for (const id of applied) logger.info({ migration: id, name: migrations.find((m) => m.id === id)?.name }, "migration applied");
   return applied;
+}
+
+/**
+ * REGION_ROLE=auto: migrations run when the database is a writable primary, now (it answered as one at start) or once
+ * it becomes one (a standby region's node promoted, or a database that did not answer at start). A standby has the
+ * primary region's schema by replication. An instance in a standby region therefore starts without writing anything,
+ * and one whose database does not answer at start starts degraded (/readyz 200, writes 503) instead of exiting.
+ */
+export async function migrateOnPromotion(db: Database, logger: Logger, retryMs = 2000): Promise<void> {
+  let done = false;
+  let running = false;
+  const attempt = (): void => {
+    if (done || running || db.region()?.role !== "primary") return;
+    running = true;
+    migrate(db.primary.pool, logger).then(
+      () => {
+        done = true;
+        running = false;
+      },
+      (error: unknown) => {
+        running = false;
+        logger.error({ err: errorMessage(error) }, `migrations failed on the newly writable database; retrying in ${retryMs} ms`);
+        setTimeout(attempt, retryMs).unref();
+      },
+    );
+  };
+  db.onRegionRole((state) => {
+    if (state.role === "primary") attempt();
+  });
+  if (db.region()?.role === "primary") {
+    // Writable at start: as with REGION_ROLE=primary, a migration that fails stops the start.
+    await migrate(db.primary.pool, logger);
+    done = true;
+  }
 }

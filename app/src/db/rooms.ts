@@ -52,9 +52,9 @@ export class RoomRepository {
     const select = "SELECT id, name, created_at FROM rooms WHERE id = $1";
     let [row] = await this.db.read<RoomRow>(select, [id]);
     if (row === undefined) {
-      // Possibly created a moment ago and not yet replicated: ask the primary. Without a primary the
-      // answer is unknown, so it is a 503 database_unavailable (from write()), not a 404.
-      [row] = await this.db.write<RoomRow>(select, [id]);
+      // Possibly created a moment ago and not yet replicated: ask the primary (a standby region's own node). Without
+      // it the answer is unknown, so it is a 503 database_unavailable (from readLatest()), not a 404.
+      [row] = await this.db.readLatest<RoomRow>(select, [id]);
     }
     if (row === undefined) throw new HttpError(404, "room_not_found", `Room ${id} does not exist`);
     const room = toRoom(row);

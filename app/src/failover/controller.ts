@@ -159,7 +159,7 @@ export class FailoverController {
       this.metrics.lost.set({ region }, 1);
       const detail = verdict.vantagePoints.map((v) => `${v.name}: ${v.error ?? (v.up === true ? "up" : "down")}`).join("; ");
       this.setState("lost", detail);
-      this.options.log.warn({ region, vantagePoints: verdict.vantagePoints }, `region ${region} declared lost`);
+      this.options.log.warn({ region, vantagePoints: verdict.vantagePoints }, `region ${region} declared lost (${detail})`);
       void this.detector.stop();
       if (this.options.mode === "automatic") this.failOver();
       else this.options.log.warn({ region }, "manual mode: not failing over; run the failover by hand (runbooks)");

@@ -26,6 +26,8 @@ export interface Readiness {
     postgres: { primary: NodeHealth; replicas: NodeHealth[] };
     livekit: DeploymentHealth[];
   };
+  /** REGION_ROLE=auto: the region's role from its database ("unknown" until it answered), its realtime epoch, its replication lag. */
+  region?: { name?: string; role: "primary" | "standby" | "unknown"; epoch?: number; replicationLagSeconds?: number };
 }
 
 export function readinessStatus(dependencies: Readiness["dependencies"]): ReadinessStatus {

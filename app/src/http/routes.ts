@@ -64,6 +64,7 @@ function serve(routes: readonly Route[], deps: { logger: Logger; metrics: AppMet
 /** An HttpError as its status and body; anything else is logged and answered 500 without detail. */
 function sendError(res: ServerResponse, error: unknown, label: string, logger: Logger): void {
   if (error instanceof HttpError) {
+    for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
     sendJson(res, error.status, error.toBody());
     return;
   }

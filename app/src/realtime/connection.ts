@@ -31,6 +31,8 @@ const SLOW_CONSUMER_GRACE_MS = 5000;
 export interface SyncResult {
   seq: number;
   recovered: boolean;
+  /** Not recovered because the messages after `since` are gone for good (frames.ts welcomeFrame). */
+  historyLost?: boolean;
   replay: Buffer[];
   /** The connection's own presence join frame: presence frames held before it are not its business. */
   joinFrame: Buffer;

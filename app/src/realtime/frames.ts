@@ -3,7 +3,7 @@
  * reads the fan-out needs from a published frame (its kind, seq and timestamp) without parsing it.
  *
  * Server frames (JSON, one per WebSocket text message):
- *   welcome  {type, room, connectionId, instance, seq, recovered}
+ *   welcome  {type, room, connectionId, instance, seq, recovered[, historyLost: true]}
  *   message  {type, room, seq, ts, from: {id, name}, data}      (assembled in Valkey: realtime/lua/append-messages.lua)
  *   presence {type, event: "join" | "leave", user: {id, name}, connectionId}   (built in Valkey: realtime/lua/lib/presence.lua)
  *   error    {type, code, message}
@@ -33,8 +33,19 @@ export function clientFrameSchema(limits: JsonShapeLimits) {
 
 export type ErrorCode = "invalid_frame" | "rate_limited" | "unavailable" | "internal_error" | "quota_exceeded" | "read_only";
 
-export function welcomeFrame(room: string, connectionId: string, instance: string, seq: number, recovered: boolean): string {
-  return JSON.stringify({ type: "welcome", room, connectionId, instance, seq, recovered });
+/**
+ * `historyLost`: the resume asked for messages this room's history never held here (a `since` from before the current
+ * realtime epoch, or beyond the room's seq): they went with a lost region's (or Valkey's) state and will not come back.
+ */
+export function welcomeFrame(
+  room: string,
+  connectionId: string,
+  instance: string,
+  seq: number,
+  recovered: boolean,
+  historyLost = false,
+): string {
+  return JSON.stringify({ type: "welcome", room, connectionId, instance, seq, recovered, ...(historyLost ? { historyLost: true } : {}) });
 }
 
 export function errorFrame(code: ErrorCode, message: string): string {

@@ -26,6 +26,8 @@ export interface HubOptions {
   replayBatch: number;
   /** WS_DELIVERY_BATCH_MS: least time between two deliveries to this instance's sockets (0: one per event-loop turn). */
   deliveryBatchMs: number;
+  /** The realtime epoch's base (see RoomLogOptions.seqFloor); none: 0. */
+  seqFloor?: () => number;
 }
 
 /** Attempts to fill a gap from history, each after waiting up to HEAL_READY_TIMEOUT_MS for the command connection. */
@@ -87,7 +89,7 @@ export class Hub {
     if (connection.state === "closed") return;
     const reply = await this.presence.join(
       { roomId: room.id, connectionId: connection.id, userJson: connection.userJson },
-      { since: since ?? -1, batch: this.options.replayBatch },
+      { since: since ?? -1, batch: this.options.replayBatch, seqFloor: this.options.seqFloor?.() ?? 0 },
     );
     if (reply === undefined) return;
     room.baseSeq = Math.max(room.baseSeq, reply.seq);
@@ -99,9 +101,12 @@ export class Hub {
       else replay = complete;
     }
     if (since !== undefined) this.metrics.recoveries.inc({ result: recovered ? "recovered" : "not_recovered" });
+    // A since from an earlier realtime epoch (another region's Valkey) or beyond the room's seq: never held here.
+    const historyLost = since !== undefined && !recovered && (since > reply.seq || since < (this.options.seqFloor?.() ?? 0));
     connection.finishSync({
       seq: reply.seq,
       recovered,
+      historyLost,
       replay: replay.map((entry) => Buffer.from(entry)),
       joinFrame: Buffer.from(reply.joinFrame),
     });
@@ -343,7 +348,11 @@ export class Hub {
         frames.push(frame);
       }
     });
-    connection.goLive(welcomeFrame(room.id, connection.id, this.options.instanceId, result.seq, result.recovered), frames, result.seq);
+    connection.goLive(
+      welcomeFrame(room.id, connection.id, this.options.instanceId, result.seq, result.recovered, result.historyLost),
+      frames,
+      result.seq,
+    );
     this.metrics.wsMessagesOut.inc(frames.length);
   }
 }

@@ -49,8 +49,8 @@ export interface PresenceJoinArgs {
   log: RoomLogKeys;
   member: { connectionId: string; instanceId: string; userJson: string };
   ttl: PresenceTtl;
-  /** `since`: the last seq the client saw (-1: none); `batch`: most frames returned. */
-  replay: { since: number; batch: number };
+  /** `since`: the last seq the client saw (-1: none); `batch`: most frames returned; `seqFloor`: the realtime epoch's base (0: none). */
+  replay: { since: number; batch: number; seqFloor?: number };
 }
 
 /**
@@ -74,6 +74,7 @@ const PRESENCE_JOIN = defineScript({
       String(ttl.keyMs),
       String(replay.since),
       String(replay.batch),
+      String(replay.seqFloor ?? 0),
     );
   },
   transformReply(reply: unknown): JoinReply {

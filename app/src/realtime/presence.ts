@@ -99,7 +99,7 @@ export class PresenceService {
    * Resolves undefined when the member left before or meanwhile (nothing is announced then). Throws
    * when Valkey is unavailable.
    */
-  async join(member: LocalMember, replay: { since: number; batch: number }): Promise<JoinReply | undefined> {
+  async join(member: LocalMember, replay: { since: number; batch: number; seqFloor?: number }): Promise<JoinReply | undefined> {
     if (this.leaving.has(member.connectionId)) return undefined;
     const entry: LocalEntry = { ...member, announced: false };
     this.local.set(member.connectionId, entry);

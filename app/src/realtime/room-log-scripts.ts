@@ -41,6 +41,8 @@ export interface AppendMessagesArgs {
   /** One frame tail (`"from":…,"data":…}`) per message, 1 to MAX_APPEND_BATCH. */
   tails: readonly string[];
   limits: HistoryLimits;
+  /** The counter is raised to at least this before the seqs are taken (the realtime epoch's base; 0: none). */
+  seqFloor?: number;
 }
 
 /**
@@ -52,13 +54,21 @@ export interface AppendMessagesArgs {
 const APPEND_MESSAGES = defineScript({
   NUMBER_OF_KEYS: 2,
   SCRIPT: loadLuaScript("append-messages", LUA_DIR),
-  parseCommand(parser: CommandParser, { keys, framePrefix, tails, limits }: AppendMessagesArgs) {
+  parseCommand(parser: CommandParser, { keys, framePrefix, tails, limits, seqFloor }: AppendMessagesArgs) {
     if (tails.length === 0 || tails.length > MAX_APPEND_BATCH) {
       throw new RangeError(`appendMessages takes 1 to ${MAX_APPEND_BATCH} messages; got ${tails.length}`);
     }
     parser.pushKey(keys.seq);
     parser.pushKey(keys.history);
-    parser.push(keys.channel, framePrefix, String(limits.maxLength), String(limits.maxAgeMs), String(limits.seqTtlMs), ...tails);
+    parser.push(
+      keys.channel,
+      framePrefix,
+      String(limits.maxLength),
+      String(limits.maxAgeMs),
+      String(limits.seqTtlMs),
+      String(seqFloor ?? 0),
+      ...tails,
+    );
   },
   transformReply: (reply: unknown): number => Number(reply),
 });

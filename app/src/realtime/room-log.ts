@@ -29,6 +29,11 @@ export interface RoomLogOptions {
   history: HistoryLimits;
   /** WS_PUBLISH_BATCH_MS: least time between two sends of accepted messages (0: once per event-loop turn). */
   publishBatchMs: number;
+  /**
+   * The realtime epoch's base (db/region-role.ts; 0 without REGION_ROLE=auto): every room's counter is raised to at
+   * least this before it issues a seq, so a region never reissues seqs another region's Valkey issued before it was lost.
+   */
+  seqFloor?: () => number;
 }
 
 /** One history entry: a message frame and its seq. */
@@ -76,6 +81,11 @@ export class RoomLog {
     const seq = new Promise<number>((resolve, reject) => queued.push({ tail, resolve, reject }));
     this.sends.request();
     return seq;
+  }
+
+  /** The current realtime epoch's base (0: none). */
+  seqFloor(): number {
+    return this.options.seqFloor?.() ?? 0;
   }
 
   /** Sends every queued message now (shutdown, so nothing accepted is left behind). */
@@ -146,7 +156,8 @@ export class RoomLog {
    * replication the new primary may be behind what clients already saw. Resolves with the counter.
    */
   raiseSeqFloor(roomId: string, floor: number): Promise<number> {
-    return this.valkey.run((c) => c.seqFloor({ keys: roomLogKeys(roomId), floor, ttlMs: this.options.history.seqTtlMs }));
+    const atLeast = Math.max(floor, this.seqFloor());
+    return this.valkey.run((c) => c.seqFloor({ keys: roomLogKeys(roomId), floor: atLeast, ttlMs: this.options.history.seqTtlMs }));
   }
 
   private sendAll(): void {
@@ -162,7 +173,9 @@ export class RoomLog {
   private send(batch: RoomBatch, messages: PendingMessage[]): void {
     const tails = messages.map((message) => message.tail);
     this.valkey
-      .run((c) => c.appendMessages({ keys: batch.keys, framePrefix: batch.prefix, tails, limits: this.options.history }))
+      .run((c) =>
+        c.appendMessages({ keys: batch.keys, framePrefix: batch.prefix, tails, limits: this.options.history, seqFloor: this.seqFloor() }),
+      )
       .then(
         (first) => messages.forEach((message, index) => message.resolve(first + index)),
         (error: unknown) => messages.forEach((message) => message.reject(error)),

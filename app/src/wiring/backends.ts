@@ -38,6 +38,7 @@ export function createBackends(config: ServiceConfig, logger: Logger, metrics: A
       poolMax: config.dbPoolMax,
       healthIntervalMs: config.dbHealthIntervalMs,
       ca: config.databaseCaCert,
+      followRegionRole: config.regionRole === "auto",
     },
     logger,
     metrics,

@@ -18,13 +18,28 @@ export class DrainState {
   }
 }
 
-export function readinessReporter(instanceId: string, backends: Backends, drain: DrainState): () => Readiness {
+export function readinessReporter(
+  instanceId: string,
+  backends: Backends,
+  drain: DrainState,
+  region?: { name?: string; followsDatabase: boolean },
+): () => Readiness {
   return () => {
     const dependencies = {
       redis: backends.valkey.currentHealth(),
       postgres: backends.db.health(),
       livekit: backends.livekitHealth.snapshot(),
     };
-    return { status: readinessStatus(dependencies), instance: instanceId, draining: drain.draining, dependencies };
+    const readiness: Readiness = { status: readinessStatus(dependencies), instance: instanceId, draining: drain.draining, dependencies };
+    if (region?.followsDatabase === true) {
+      const state = backends.db.region();
+      readiness.region = {
+        ...(region.name === undefined ? {} : { name: region.name }),
+        role: state?.role ?? "unknown",
+        ...(state?.epoch === undefined ? {} : { epoch: state.epoch }),
+        ...(state?.lagSeconds === undefined ? {} : { replicationLagSeconds: state.lagSeconds }),
+      };
+    }
+    return readiness;
   };
 }

@@ -34,6 +34,8 @@ export interface RealtimeDependencies {
   isDraining(): boolean;
   /** The Origin check of WebSocket upgrades (see http/cors.ts). */
   checkOrigin(req: IncomingMessage): void;
+  /** The realtime epoch's base (REGION_ROLE=auto; see db/region-role.ts); none: 0. */
+  seqFloor?: () => number;
 }
 
 /** The sequence counter outlives its history by far, so a resuming client never sees seqs restart. */
@@ -47,7 +49,7 @@ export function historyLimits(config: Pick<ServiceConfig, "historyMaxLength" | "
 
 export function createRealtime(config: ServiceConfig, deps: RealtimeDependencies): Realtime {
   const { valkey, logger, metrics } = deps;
-  const log = new RoomLog(valkey, { history: historyLimits(config), publishBatchMs: config.wsPublishBatchMs });
+  const log = new RoomLog(valkey, { history: historyLimits(config), publishBatchMs: config.wsPublishBatchMs, seqFloor: deps.seqFloor });
   const presence = new PresenceService(
     valkey,
     { instanceId: config.instanceId, presenceTtlMs: config.presenceTtlSeconds * 1000 },
@@ -57,7 +59,12 @@ export function createRealtime(config: ServiceConfig, deps: RealtimeDependencies
   const hub = new Hub(
     log,
     presence,
-    { instanceId: config.instanceId, replayBatch: config.historyReplayBatch, deliveryBatchMs: config.wsDeliveryBatchMs },
+    {
+      instanceId: config.instanceId,
+      replayBatch: config.historyReplayBatch,
+      deliveryBatchMs: config.wsDeliveryBatchMs,
+      seqFloor: deps.seqFloor,
+    },
     logger,
     metrics,
   );

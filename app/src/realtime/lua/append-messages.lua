@@ -9,10 +9,12 @@
 -- ARGV[3]   history max length (entries)
 -- ARGV[4]   history max age (ms); also the history key's TTL
 -- ARGV[5]   seq counter TTL (ms)
--- ARGV[6..] one frame tail per message: "from":...,"data":...}
+-- ARGV[6]   seq floor: the counter is raised to at least this first (the realtime epoch's base, 0 outside REGION_ROLE=auto)
+-- ARGV[7..] one frame tail per message: "from":...,"data":...}
 -- Returns: the first message's seq (the others follow consecutively).
 -- @include lib/now-ms.lua
-local count = #ARGV - 5
+local count = #ARGV - 6
+if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[6]) then redis.call('SET', KEYS[1], ARGV[6]) end
 local first = redis.call('INCRBY', KEYS[1], count) - count + 1
 local now = now_ms()
 local gap = ',"ts":' .. now .. ','
@@ -20,7 +22,8 @@ local frames = {}
 local scored = {}
 for i = 1, count do
   local seq = first + i - 1
-  local frame = ARGV[2] .. seq .. gap .. ARGV[5 + i]
+  -- %d: Lua's default number format would write seqs of 15 digits and more in exponent notation.
+  local frame = ARGV[2] .. string.format('%d', seq) .. gap .. ARGV[6 + i]
   frames[i] = frame
   scored[2 * i - 1] = seq
   scored[2 * i] = frame

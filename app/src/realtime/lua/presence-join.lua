@@ -13,6 +13,7 @@
 -- ARGV[6]  presence keys' TTL (ms)
 -- ARGV[7]  since: the last seq the client saw (-1: none)
 -- ARGV[8]  replay batch size
+-- ARGV[9]  seq floor: the realtime epoch's base; a room whose counter is below it (or missing) is at the floor
 -- Returns: {seq, recoverable (1/0), join frame, frame, frame, ...}: recoverable is 1 when every
 -- message after `since` is still in history; the join frame is the presence frame published for
 -- this join (the one place it is built); the frames are the first batch after `since`, oldest first.
@@ -26,7 +27,7 @@ redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
 local join = join_frame(ARGV[4], ARGV[2])
 redis.call('PUBLISH', ARGV[1], join)
-local seq = tonumber(redis.call('GET', KEYS[3]) or '0')
+local seq = math.max(tonumber(redis.call('GET', KEYS[3]) or '0'), tonumber(ARGV[9]))
 local since = tonumber(ARGV[7])
 if since < 0 or since > seq then return {seq, 0, join} end
 if since == seq then return {seq, 1, join} end
