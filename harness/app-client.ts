@@ -55,7 +55,13 @@ export async function createRoom(
 }
 
 /** The owner adds `userId` to the room as `role` (or changes their role). */
-export async function addMember(baseUrl: string, ownerToken: string, room: string, userId: string, role: MemberRole = "member"): Promise<void> {
+export async function addMember(
+  baseUrl: string,
+  ownerToken: string,
+  room: string,
+  userId: string,
+  role: MemberRole = "member",
+): Promise<void> {
   const path = `/rooms/${encodeURIComponent(room)}/members/${encodeURIComponent(userId)}`;
   const added = await api(baseUrl, "PUT", path, { token: ownerToken, body: { role } });
   if (added.status !== 200) throw new Error(`PUT ${path} answered ${added.status}: ${JSON.stringify(added.body)}`);

@@ -112,6 +112,7 @@ export async function startApp(config: ServiceConfig, options: { logger?: Logger
     instanceId: config.instanceId,
     metrics,
     readiness,
-    stop: () => (stopping ??= shutDown({ server, metricsServer, hub, presence, heartbeat, backends, drain, logger }, config.shutdownDrainSeconds)),
+    stop: () =>
+      (stopping ??= shutDown({ server, metricsServer, hub, presence, heartbeat, backends, drain, logger }, config.shutdownDrainSeconds)),
   };
 }

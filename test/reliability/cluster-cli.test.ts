@@ -85,7 +85,12 @@ test("--json: one line with the whole cluster once ready; SIGINT stops everythin
   expect(Object.keys(s)).toEqual(expect.arrayContaining(["url", "instances", "authSecret", "livekit", "redis", "postgres", "prometheus"]));
   expect(s.instances.map((i) => i.id)).toEqual(["app-1", "app-2", "app-3"]);
   expect(s.livekit.map((l) => l.name)).toEqual(["livekit-a", "livekit-b"]);
-  for (const instance of s.instances) expect((await fetch(`${instance.url}/healthz`)).status).toBe(200);
+  for (const instance of s.instances) {
+    expect((await fetch(`${instance.url}/healthz`)).status).toBe(200);
+    // /metrics on each instance's own metrics port (what Prometheus scrapes), never on the public one.
+    expect(await (await fetch(`${instance.metricsUrl}/metrics`)).text()).toContain("gomeet_ws_connections");
+    expect((await fetch(`${instance.url}/metrics`)).status).toBe(404);
+  }
   // The local Prometheus scrapes the three instances (job gomeet) with the service's rules loaded.
   await waitFor(
     async () => {

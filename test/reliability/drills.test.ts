@@ -64,7 +64,7 @@ test("cluster: every instance healthy behind the load balancer", async () => {
   const health = await fetch(`${cluster.url}/healthz`);
   expect(health.status).toBe(200);
   for (const instance of cluster.instances) {
-    const readiness = (await (await fetch(`${instance.url}/readyz`)).json()) as { status: string; instance: string };
+    const readiness = (await (await fetch(`${instance.metricsUrl}/readyz`)).json()) as { status: string; instance: string };
     expect(readiness).toMatchObject({ status: "healthy", instance: instance.id });
   }
 });
