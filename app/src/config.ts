@@ -49,6 +49,8 @@ export interface ServiceConfig {
   wsMaxFrameBytes: number;
   wsMaxMessagesPerSecond: number;
   wsMaxBufferedBytes: number;
+  /** A replay page is written only while the socket's send buffer holds less than this. */
+  wsReplayHighWaterBytes: number;
   /** Most levels of nesting in a client message's `data` (deeper: invalid_frame). */
   wsMaxDataDepth: number;
   /** Most JSON values in a client message's `data` (more: invalid_frame). */
@@ -68,6 +70,10 @@ export interface ServiceConfig {
   databaseCaCert?: string;
   /** PEM of the CA that signs Valkey's server certificate: set, the rediss:// connections verify certificate and host. */
   valkeyCaCert?: string;
+  /** Per-user bounds (per window) of what WebSocket messages put into Valkey, over all the user's connections. */
+  userQuota: { windowSeconds: number; maxMessages: number; maxBytes: number };
+  /** Most bytes of message frames a room's history holds (oldest trimmed first). */
+  historyMaxRoomBytes: number;
   /** Per-user limits (per window) of POST /rooms and POST /rooms/:id/token, counted in Valkey across instances. */
   rateLimits: { windowSeconds: number; roomCreates: number; livekitGrants: number };
 }
@@ -221,6 +227,7 @@ const envSchema = z.object({
   WS_MAX_FRAME_BYTES: int(64, 16 * 1024 * 1024, 64 * 1024),
   WS_MAX_MESSAGES_PER_SECOND: int(1, 100_000, 50),
   WS_MAX_BUFFERED_BYTES: int(1024, 1024 * 1024 * 1024, 4 * 1024 * 1024),
+  WS_REPLAY_HIGH_WATER_BYTES: int(1024, 1024 * 1024 * 1024, 1024 * 1024),
   // JSON.stringify recurses: far below V8's stack limit (a few thousand levels), whatever the default.
   WS_MAX_DATA_DEPTH: int(1, 256, 32),
   WS_MAX_DATA_NODES: int(1, 1_000_000, 10_000),
@@ -237,6 +244,10 @@ const envSchema = z.object({
   DATABASE_CA_FILE: caFile.optional(),
   REDIS_CA_FILE: caFile.optional(),
   RATE_LIMIT_WINDOW_SECONDS: int(1, 3600, 60),
+  QUOTA_WINDOW_SECONDS: int(1, 3600, 60),
+  QUOTA_USER_MESSAGES: int(1, 10_000_000, 1200),
+  QUOTA_USER_BYTES: int(1024, 1024 * 1024 * 1024, 16 * 1024 * 1024),
+  HISTORY_MAX_ROOM_BYTES: int(64 * 1024, 1024 * 1024 * 1024, 16 * 1024 * 1024),
   RATE_LIMIT_ROOM_CREATES: int(1, 1_000_000, 20),
   RATE_LIMIT_LIVEKIT_GRANTS: int(1, 1_000_000, 120),
 });
@@ -279,6 +290,16 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
       : []),
   ];
   if (tlsProblems.length > 0) throw new ServiceConfigError([...new Set(tlsProblems)]);
+  if (e.HISTORY_MAX_ROOM_BYTES < 2 * e.WS_MAX_FRAME_BYTES) {
+    throw new ServiceConfigError([
+      `HISTORY_MAX_ROOM_BYTES must be at least twice WS_MAX_FRAME_BYTES (${e.HISTORY_MAX_ROOM_BYTES} < 2 × ${e.WS_MAX_FRAME_BYTES}): a room's history must hold more than its largest message`,
+    ]);
+  }
+  if (e.WS_REPLAY_HIGH_WATER_BYTES > e.WS_MAX_BUFFERED_BYTES) {
+    throw new ServiceConfigError([
+      `WS_REPLAY_HIGH_WATER_BYTES must be at most WS_MAX_BUFFERED_BYTES (${e.WS_REPLAY_HIGH_WATER_BYTES} > ${e.WS_MAX_BUFFERED_BYTES}): a replay would close its own client as a slow consumer`,
+    ]);
+  }
   if (e.PRESENCE_TTL_SECONDS * 1000 <= e.HEARTBEAT_INTERVAL_MS) {
     throw new ServiceConfigError([
       `PRESENCE_TTL_SECONDS must be longer than HEARTBEAT_INTERVAL_MS (${e.PRESENCE_TTL_SECONDS} s vs ${e.HEARTBEAT_INTERVAL_MS} ms): members would expire between heartbeats`,
@@ -311,6 +332,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     wsMaxFrameBytes: e.WS_MAX_FRAME_BYTES,
     wsMaxMessagesPerSecond: e.WS_MAX_MESSAGES_PER_SECOND,
     wsMaxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
+    wsReplayHighWaterBytes: e.WS_REPLAY_HIGH_WATER_BYTES,
     wsMaxDataDepth: e.WS_MAX_DATA_DEPTH,
     wsMaxDataNodes: e.WS_MAX_DATA_NODES,
     wsPublishBatchMs: e.WS_PUBLISH_BATCH_MS,
@@ -325,6 +347,8 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS,
     databaseCaCert: e.DATABASE_CA_FILE,
     valkeyCaCert: e.REDIS_CA_FILE,
+    userQuota: { windowSeconds: e.QUOTA_WINDOW_SECONDS, maxMessages: e.QUOTA_USER_MESSAGES, maxBytes: e.QUOTA_USER_BYTES },
+    historyMaxRoomBytes: e.HISTORY_MAX_ROOM_BYTES,
     rateLimits: {
       windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
       roomCreates: e.RATE_LIMIT_ROOM_CREATES,

@@ -23,22 +23,23 @@ import type { AppMetrics } from "../metrics";
 import type { RoomRepository } from "../db/rooms";
 import type { ValkeyConnections } from "../valkey/connections";
 import { CLOSE_CODES, Connection } from "./connection";
-import { clientFrameSchema } from "./frames";
-import type { JsonShapeLimits } from "./json-shape";
+import type { ClientFrames } from "./client-frames";
 import type { Hub } from "./hub";
 
 export interface GatewayOptions {
   maxFrameBytes: number;
   maxMessagesPerSecond: number;
   maxBufferedBytes: number;
-  /** WS_MAX_DATA_DEPTH / WS_MAX_DATA_NODES: the shape bounds of a message's `data`. */
-  dataLimits: JsonShapeLimits;
+  /** WS_REPLAY_HIGH_WATER_BYTES: a replay page is written only when the send buffer holds less. */
+  replayHighWaterBytes: number;
 }
 
 export interface GatewayDependencies {
   authenticate: Authenticator;
   rooms: RoomRepository;
   hub: Hub;
+  /** Handles each client frame of an open connection. */
+  frames: ClientFrames;
   valkey: ValkeyConnections;
   metrics: AppMetrics;
   logger: Logger;
@@ -58,6 +59,7 @@ const CLOSE_REASONS: Record<number, string> = {
   1012: "service_restart",
   1013: "unavailable",
   4000: "slow_consumer",
+  4001: "replay_incomplete",
 };
 
 interface UpgradeRequest {
@@ -68,23 +70,10 @@ interface UpgradeRequest {
 
 export class Gateway {
   private readonly wss: WebSocketServer;
-  /** Counters bound to their label once (the accepted one is on the hot path). */
-  private readonly messagesIn;
-  private readonly frameSchema: ReturnType<typeof clientFrameSchema>;
-
   constructor(
     private readonly options: GatewayOptions,
     private readonly deps: GatewayDependencies,
   ) {
-    const counter = deps.metrics.wsMessagesIn;
-    this.messagesIn = {
-      accepted: counter.labels("accepted"),
-      rateLimited: counter.labels("rate_limited"),
-      invalidFrame: counter.labels("invalid_frame"),
-      unavailable: counter.labels("unavailable"),
-      internalError: counter.labels("internal_error"),
-    };
-    this.frameSchema = clientFrameSchema(options.dataLimits);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
   }
 
@@ -132,8 +121,11 @@ export class Gateway {
       request.user,
       ws,
       socket,
-      this.options.maxMessagesPerSecond,
-      this.options.maxBufferedBytes,
+      {
+        maxMessagesPerSecond: this.options.maxMessagesPerSecond,
+        maxBufferedBytes: this.options.maxBufferedBytes,
+        replayHighWaterBytes: this.options.replayHighWaterBytes,
+      },
       () => metrics.slowConsumers.inc(),
     );
     ws.on("pong", () => connection.markAlive());
@@ -145,70 +137,13 @@ export class Gateway {
       metrics.wsClosed.inc({ reason: CLOSE_REASONS[code] ?? `code_${code}` });
       void hub.leave(connection);
     });
-    ws.on("message", (data: Buffer, isBinary: boolean) => this.onClientFrameGuarded(connection, data, isBinary));
+    ws.on("message", (data: Buffer, isBinary: boolean) => this.deps.frames.handle(connection, data, isBinary));
     connection.trackJoin(
       hub.join(connection, request.since).catch((error: unknown) => {
         logger.warn({ connection: connection.id, room: request.roomId, err: errorMessage(error) }, "join failed");
         connection.sendError("unavailable", "Could not join the room (Valkey unavailable); reconnect");
         connection.close(CLOSE_CODES.tryAgainLater, "unavailable");
       }),
-    );
-  }
-
-  /**
-   * One client frame, whatever it holds: a throw while handling it (a bug, or input no check foresaw)
-   * is logged, counted (gomeet_ws_messages_in_total{result="internal_error"}) and answered with an
-   * internal_error frame. It must not reach the process's uncaughtException handler, which exits:
-   * one message would take every connection of the instance down with it.
-   */
-  private onClientFrameGuarded(connection: Connection, data: Buffer, isBinary: boolean): void {
-    try {
-      this.onClientFrame(connection, data, isBinary);
-    } catch (error) {
-      this.messagesIn.internalError.inc();
-      this.deps.logger.error({ connection: connection.id, room: connection.roomId, err: errorMessage(error) }, "client frame failed");
-      try {
-        connection.sendError("internal_error", "The message could not be handled and was dropped");
-      } catch (sendError) {
-        this.deps.logger.error({ connection: connection.id, err: errorMessage(sendError) }, "could not send the internal_error frame");
-      }
-    }
-  }
-
-  private onClientFrame(connection: Connection, data: Buffer, isBinary: boolean): void {
-    const { hub } = this.deps;
-    if (connection.state === "closed") return;
-    if (!connection.limiter.take()) {
-      this.messagesIn.rateLimited.inc();
-      connection.noticeRateLimited(this.options.maxMessagesPerSecond);
-      return;
-    }
-    if (isBinary) {
-      this.messagesIn.invalidFrame.inc();
-      connection.sendError("invalid_frame", "Binary frames are not supported: send JSON text frames");
-      return;
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data.toString("utf8"));
-    } catch {
-      this.messagesIn.invalidFrame.inc();
-      connection.sendError("invalid_frame", "The frame is not valid JSON");
-      return;
-    }
-    const frame = this.frameSchema.safeParse(parsed);
-    if (!frame.success) {
-      this.messagesIn.invalidFrame.inc();
-      connection.sendError("invalid_frame", frame.error.issues.map((issue) => issue.message).join("; "));
-      return;
-    }
-    hub.publish(connection, frame.data.data).then(
-      () => this.messagesIn.accepted.inc(),
-      (error: unknown) => {
-        this.messagesIn.unavailable.inc();
-        this.deps.logger.debug({ connection: connection.id, err: errorMessage(error) }, "message not accepted");
-        connection.sendError("unavailable", "Message not accepted: Valkey is unavailable; send it again");
-      },
     );
   }
 }
