@@ -236,6 +236,32 @@ export const ALERT_CASES: AlertCase[] = [
     fires: [],
   },
   {
+    alert: "GoMeetValkeyRefusingWrites",
+    title: "Valkey refusing writes for a minute fires",
+    series: [
+      [`gomeet_redis_writes_refused${app(A)}`, "0 1 1 1"],
+      [`gomeet_redis_writes_refused${app(B)}`, "0 0 1 1"],
+    ],
+    evalTime: "3m",
+    fires: [
+      {
+        labels: { severity: "critical" },
+        description:
+          "Valkey has answered OOM to GoMeet's writes for a minute: no join, message or presence change succeeds, and /readyz answers 503.",
+      },
+    ],
+  },
+  {
+    alert: "GoMeetValkeyRefusingWrites",
+    title: "refusals that stop within a minute stay quiet",
+    series: [
+      [`gomeet_redis_writes_refused${app(A)}`, "0 1 0 0 0"],
+      [`gomeet_redis_writes_refused${app(B)}`, "0 0 0 0 0"],
+    ],
+    evalTime: "4m",
+    fires: [],
+  },
+  {
     alert: "GoMeetDependencyDown",
     title: "a LiveKit deployment down from every instance for 2 minutes fires",
     series: [
