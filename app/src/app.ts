@@ -8,6 +8,7 @@ import { migrate } from "./db/migrations";
 import { RoomRepository } from "./db/rooms";
 import { OriginPolicy } from "./http/cors";
 import { RateLimits } from "./http/rate-limits";
+import { RoomMissLimit } from "./http/room-miss-limit";
 import { createRequestHandler } from "./http/routes";
 import { readinessHttpStatus, type Readiness } from "./http/readiness";
 import { createLogger, type Logger } from "./logger";
@@ -38,7 +39,7 @@ export async function startApp(config: ServiceConfig, options: { logger?: Logger
 
   const backends = createBackends(config, logger, metrics);
   const { valkey, db, livekitHealth } = backends;
-  const rooms = new RoomRepository(db);
+  const rooms = new RoomRepository(db, config.roomMissCacheSeconds * 1000);
   const origins = new OriginPolicy(config.corsAllowedOrigins);
   const { hub, presence, heartbeat, gateway } = createRealtime(config, {
     valkey,
@@ -64,6 +65,7 @@ export async function startApp(config: ServiceConfig, options: { logger?: Logger
       presence,
       tokens,
       rateLimits: new RateLimits(config.rateLimits, valkey, metrics, logger),
+      roomMisses: new RoomMissLimit({ windowSeconds: config.rateLimits.windowSeconds, missesPerWindow: config.roomMissesPerWindow }),
       origins,
       metrics,
       logger,
@@ -71,6 +73,11 @@ export async function startApp(config: ServiceConfig, options: { logger?: Logger
     }),
     gateway,
     logger,
+    {
+      headersTimeoutMs: config.httpHeadersTimeoutMs,
+      requestTimeoutMs: config.httpRequestTimeoutMs,
+      keepAliveTimeoutMs: config.httpKeepAliveTimeoutMs,
+    },
   );
 
   await startInOrder([

@@ -8,6 +8,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import { z } from "zod";
+import { crossLimitProblems } from "./config-limits";
 
 /**
  * One LiveKit deployment tokens can be issued for. (The variable that lists them keeps its historical name,
@@ -58,6 +59,10 @@ export interface ServiceConfig {
   wsPublishBatchMs: number;
   wsDeliveryBatchMs: number;
   httpMaxBodyBytes: number;
+  /** How long a client may take to send a request's headers / the whole request (else 408), and keep an idle connection. */
+  httpHeadersTimeoutMs: number;
+  httpRequestTimeoutMs: number;
+  httpKeepAliveTimeoutMs: number;
   historyMaxLength: number;
   historyMaxAgeSeconds: number;
   historyReplayBatch: number;
@@ -74,6 +79,12 @@ export interface ServiceConfig {
   userQuota: { windowSeconds: number; maxMessages: number; maxBytes: number };
   /** Most bytes of message frames a room's history holds (oldest trimmed first). */
   historyMaxRoomBytes: number;
+  /** Per instance: most open WebSocket connections of one user (more: the upgrade is refused with 429). */
+  wsMaxSocketsPerUser: number;
+  /** How long "room does not exist" is cached (s; 0: not cached). */
+  roomMissCacheSeconds: number;
+  /** Per instance: lookups of rooms that do not exist one user may make per RATE_LIMIT_WINDOW_SECONDS. */
+  roomMissesPerWindow: number;
   /** Per-user limits (per window) of POST /rooms and POST /rooms/:id/token, counted in Valkey across instances. */
   rateLimits: { windowSeconds: number; roomCreates: number; livekitGrants: number };
 }
@@ -234,6 +245,9 @@ const envSchema = z.object({
   WS_PUBLISH_BATCH_MS: int(0, 100, 0),
   WS_DELIVERY_BATCH_MS: int(0, 100, 0),
   HTTP_MAX_BODY_BYTES: int(256, 16 * 1024 * 1024, 16 * 1024),
+  HTTP_HEADERS_TIMEOUT_MS: int(1000, 600_000, 10_000),
+  HTTP_REQUEST_TIMEOUT_MS: int(1000, 600_000, 30_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(1000, 600_000, 5000),
   HISTORY_MAX_LENGTH: int(1, 1_000_000, 1000),
   HISTORY_MAX_AGE_SECONDS: int(1, 30 * 86_400, 3600),
   HISTORY_REPLAY_BATCH: int(1, 10_000, 200),
@@ -248,6 +262,9 @@ const envSchema = z.object({
   QUOTA_USER_MESSAGES: int(1, 10_000_000, 1200),
   QUOTA_USER_BYTES: int(1024, 1024 * 1024 * 1024, 16 * 1024 * 1024),
   HISTORY_MAX_ROOM_BYTES: int(64 * 1024, 1024 * 1024 * 1024, 16 * 1024 * 1024),
+  WS_MAX_SOCKETS_PER_USER: int(1, 100_000, 20),
+  ROOM_MISS_CACHE_SECONDS: int(0, 3600, 10),
+  ROOM_MISSES_PER_WINDOW: int(1, 1_000_000, 60),
   RATE_LIMIT_ROOM_CREATES: int(1, 1_000_000, 20),
   RATE_LIMIT_LIVEKIT_GRANTS: int(1, 1_000_000, 120),
 });
@@ -290,16 +307,8 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
       : []),
   ];
   if (tlsProblems.length > 0) throw new ServiceConfigError([...new Set(tlsProblems)]);
-  if (e.HISTORY_MAX_ROOM_BYTES < 2 * e.WS_MAX_FRAME_BYTES) {
-    throw new ServiceConfigError([
-      `HISTORY_MAX_ROOM_BYTES must be at least twice WS_MAX_FRAME_BYTES (${e.HISTORY_MAX_ROOM_BYTES} < 2 × ${e.WS_MAX_FRAME_BYTES}): a room's history must hold more than its largest message`,
-    ]);
-  }
-  if (e.WS_REPLAY_HIGH_WATER_BYTES > e.WS_MAX_BUFFERED_BYTES) {
-    throw new ServiceConfigError([
-      `WS_REPLAY_HIGH_WATER_BYTES must be at most WS_MAX_BUFFERED_BYTES (${e.WS_REPLAY_HIGH_WATER_BYTES} > ${e.WS_MAX_BUFFERED_BYTES}): a replay would close its own client as a slow consumer`,
-    ]);
-  }
+  const limitProblems = crossLimitProblems(e);
+  if (limitProblems.length > 0) throw new ServiceConfigError(limitProblems);
   if (e.PRESENCE_TTL_SECONDS * 1000 <= e.HEARTBEAT_INTERVAL_MS) {
     throw new ServiceConfigError([
       `PRESENCE_TTL_SECONDS must be longer than HEARTBEAT_INTERVAL_MS (${e.PRESENCE_TTL_SECONDS} s vs ${e.HEARTBEAT_INTERVAL_MS} ms): members would expire between heartbeats`,
@@ -338,6 +347,9 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     wsPublishBatchMs: e.WS_PUBLISH_BATCH_MS,
     wsDeliveryBatchMs: e.WS_DELIVERY_BATCH_MS,
     httpMaxBodyBytes: e.HTTP_MAX_BODY_BYTES,
+    httpHeadersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+    httpRequestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+    httpKeepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     historyMaxLength: e.HISTORY_MAX_LENGTH,
     historyMaxAgeSeconds: e.HISTORY_MAX_AGE_SECONDS,
     historyReplayBatch: e.HISTORY_REPLAY_BATCH,
@@ -349,6 +361,9 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     valkeyCaCert: e.REDIS_CA_FILE,
     userQuota: { windowSeconds: e.QUOTA_WINDOW_SECONDS, maxMessages: e.QUOTA_USER_MESSAGES, maxBytes: e.QUOTA_USER_BYTES },
     historyMaxRoomBytes: e.HISTORY_MAX_ROOM_BYTES,
+    wsMaxSocketsPerUser: e.WS_MAX_SOCKETS_PER_USER,
+    roomMissCacheSeconds: e.ROOM_MISS_CACHE_SECONDS,
+    roomMissesPerWindow: e.ROOM_MISSES_PER_WINDOW,
     rateLimits: {
       windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
       roomCreates: e.RATE_LIMIT_ROOM_CREATES,

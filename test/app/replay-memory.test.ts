@@ -87,7 +87,7 @@ test(`${SILENT_SOCKETS} sockets that never read resume with since=0: memory stay
   const baseline = residentMb(app.process.pid);
   const peak = await peakResidentMb(app.process.pid, async () => {
     for (let i = 0; i < SILENT_SOCKETS; i++) silent.push(await openSilentSocket(app.url, { room, access_token: alice, since: "0" }));
-    await sleep(Number(process.env.REPLAY_HOLD_MS ?? 4000));
+    await sleep(Number(process.env.REPLAY_HOLD_MS ?? 10_000));
   });
   const growth = peak - baseline;
   const m = await (await fetch(`${app.url}/metrics`)).text();

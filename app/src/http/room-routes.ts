@@ -7,15 +7,16 @@
  *   POST /rooms/:id/token           {token, url, datacenter, expiresAt}; optional body {canPublish, canSubscribe, canPublishData}
  *                                                                                  (per-user rate limit)
  */
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import { bearerToken, type Authenticator, type User } from "../auth";
 import { HttpError, errorMessage } from "../errors";
 import { isValidRoomId } from "../ids";
-import type { RoomRepository } from "../db/rooms";
+import type { Room, RoomRepository } from "../db/rooms";
 import type { LivekitTokens } from "../livekit/tokens";
 import type { PresenceService } from "../realtime/presence";
 import type { RateLimits } from "./rate-limits";
+import type { RoomMissLimit } from "./room-miss-limit";
 import { readJsonBody, sendJson } from "./respond";
 import type { Route } from "./router";
 
@@ -26,6 +27,18 @@ export interface RoomRouteDependencies {
   presence: PresenceService;
   tokens: LivekitTokens;
   rateLimits: RateLimits;
+  roomMisses: RoomMissLimit;
+}
+
+/** A room read for `user`: lookups of unknown rooms are bounded per user (see room-miss-limit.ts). */
+async function lookupRoom(deps: RoomRouteDependencies, user: User, id: string, res: ServerResponse): Promise<Room> {
+  if (!deps.rooms.isKnown(id)) deps.roomMisses.check(user.id, res);
+  try {
+    return await deps.rooms.get(id);
+  } catch (error) {
+    if (error instanceof HttpError && error.code === "room_not_found") deps.roomMisses.recordMiss(user.id);
+    throw error;
+  }
 }
 
 const createRoomBody = z.object(
@@ -95,8 +108,8 @@ export function roomRoutes(deps: RoomRouteDependencies): Route[] {
       label: "/rooms/:id",
       methods: {
         GET: async (req, res, [id]) => {
-          await authenticated(req);
-          sendJson(res, 200, await deps.rooms.get(roomIdParam(id)));
+          const user = await authenticated(req);
+          sendJson(res, 200, await lookupRoom(deps, user, roomIdParam(id), res));
         },
       },
     },
@@ -105,8 +118,8 @@ export function roomRoutes(deps: RoomRouteDependencies): Route[] {
       label: "/rooms/:id/participants",
       methods: {
         GET: async (req, res, [id]) => {
-          await authenticated(req);
-          const room = await deps.rooms.get(roomIdParam(id));
+          const user = await authenticated(req);
+          const room = await lookupRoom(deps, user, roomIdParam(id), res);
           const participants = await deps.presence.participants(room.id).catch((error: unknown) => {
             throw new HttpError(503, "redis_unavailable", `Presence is unavailable: ${errorMessage(error)}`);
           });

@@ -5,7 +5,8 @@
  *
  * Refusals: 400 invalid_room_id / invalid_since, 403 origin_not_allowed (a browser Origin not in
  * CORS_ALLOWED_ORIGINS; no Origin is accepted), 401 missing_token / invalid_token /
- * token_expired, 404 room_not_found / not_found, 503 draining / redis_unavailable / database_unavailable.
+ * token_expired, 404 room_not_found / not_found, 429 too_many_connections (WS_MAX_SOCKETS_PER_USER),
+ * 503 draining / redis_unavailable / database_unavailable. After a refusal the socket is destroyed.
  * On an open socket, bad input gets an error frame and changes nothing: invalid_frame (binary,
  * not JSON, wrong shape, data too deep or too big: WS_MAX_DATA_DEPTH / WS_MAX_DATA_NODES),
  * internal_error (handling the one message threw: caught per message), rate_limited (over WS_MAX_MESSAGES_PER_SECOND; dropped); a frame over
@@ -17,6 +18,7 @@ import { STATUS_CODES } from "node:http";
 import WebSocket, { WebSocketServer } from "ws";
 import type { Authenticator, User } from "../auth";
 import { HttpError, errorMessage } from "../errors";
+import { answerAndClose } from "../http/refuse-socket";
 import { isValidRoomId, newConnectionId } from "../ids";
 import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
@@ -24,12 +26,15 @@ import type { RoomRepository } from "../db/rooms";
 import type { ValkeyConnections } from "../valkey/connections";
 import { CLOSE_CODES, Connection } from "./connection";
 import type { ClientFrames } from "./client-frames";
+import { UserSockets } from "./user-sockets";
 import type { Hub } from "./hub";
 
 export interface GatewayOptions {
   maxFrameBytes: number;
   maxMessagesPerSecond: number;
   maxBufferedBytes: number;
+  /** WS_MAX_SOCKETS_PER_USER: open connections of one user on this instance. */
+  maxSocketsPerUser: number;
   /** WS_REPLAY_HIGH_WATER_BYTES: a replay page is written only when the send buffer holds less. */
   replayHighWaterBytes: number;
 }
@@ -48,12 +53,19 @@ export interface GatewayDependencies {
   checkOrigin(req: IncomingMessage): void;
 }
 
-/** Metric label per close code. */
-const CLOSE_REASONS: Record<number, string> = {
+/**
+ * Metric label per close code. The client chooses its own close code: any code not listed is "other",
+ * so gomeet_ws_closed_total has a bounded set of series whatever clients send.
+ */
+const CLOSE_REASONS: Readonly<Record<number, string>> = {
   1000: "normal",
   1001: "going_away",
   1002: "protocol_error",
+  1003: "unsupported_data",
+  1005: "no_status",
   1006: "abnormal",
+  1007: "invalid_payload",
+  1008: "policy_violation",
   1009: "frame_too_large",
   1011: "internal_error",
   1012: "service_restart",
@@ -61,6 +73,10 @@ const CLOSE_REASONS: Record<number, string> = {
   4000: "slow_consumer",
   4001: "replay_incomplete",
 };
+
+export function closeReason(code: number): string {
+  return Object.hasOwn(CLOSE_REASONS, code) ? (CLOSE_REASONS[code] as string) : "other";
+}
 
 interface UpgradeRequest {
   roomId: string;
@@ -70,17 +86,19 @@ interface UpgradeRequest {
 
 export class Gateway {
   private readonly wss: WebSocketServer;
+  private readonly userSockets: UserSockets;
   constructor(
     private readonly options: GatewayOptions,
     private readonly deps: GatewayDependencies,
   ) {
+    this.userSockets = new UserSockets(options.maxSocketsPerUser);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
   }
 
   /** The http server's "upgrade" listener. */
   handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     socket.on("error", (error) => this.deps.logger.debug({ err: error.message }, "upgrade socket error"));
-    this.checkRequest(req)
+    this.checkRequest(req, socket)
       .then((checked) => {
         if (socket.destroyed) return;
         this.wss.handleUpgrade(req, socket, head, (ws) => this.run(ws, socket, checked));
@@ -92,7 +110,7 @@ export class Gateway {
       });
   }
 
-  private async checkRequest(req: IncomingMessage): Promise<UpgradeRequest> {
+  private async checkRequest(req: IncomingMessage, socket: Socket): Promise<UpgradeRequest> {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname !== "/ws") throw new HttpError(404, "not_found", `No WebSocket endpoint at ${url.pathname}`);
     this.deps.checkOrigin(req);
@@ -110,6 +128,8 @@ export class Gateway {
     await this.deps.rooms.get(roomId);
     if (!this.deps.valkey.currentHealth().healthy)
       throw new HttpError(503, "redis_unavailable", "Rooms are unavailable on this instance; connect again");
+    // Last, and synchronously with the answer: the slot is held until this socket closes.
+    this.userSockets.acquire(user.id, socket);
     return { roomId, since, user };
   }
 
@@ -134,7 +154,7 @@ export class Gateway {
       logger.debug({ connection: connection.id, err: error.message }, "WebSocket error");
     });
     ws.on("close", (code) => {
-      metrics.wsClosed.inc({ reason: CLOSE_REASONS[code] ?? `code_${code}` });
+      metrics.wsClosed.inc({ reason: closeReason(code) });
       void hub.leave(connection);
     });
     ws.on("message", (data: Buffer, isBinary: boolean) => this.deps.frames.handle(connection, data, isBinary));
@@ -148,11 +168,12 @@ export class Gateway {
   }
 }
 
-/** Answers an upgrade request with an HTTP error and the JSON error body, then closes the socket. */
+/** Answers an upgrade request with an HTTP error and the JSON error body, then closes the socket for good. */
 function refuse(socket: Socket, error: HttpError): void {
   if (socket.destroyed) return;
   const body = JSON.stringify(error.toBody());
-  socket.end(
+  answerAndClose(
+    socket,
     `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? "Error"}\r\n` +
       "Content-Type: application/json; charset=utf-8\r\n" +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +

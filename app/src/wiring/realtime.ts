@@ -98,6 +98,7 @@ export function createRealtime(config: ServiceConfig, deps: RealtimeDependencies
       maxFrameBytes: config.wsMaxFrameBytes,
       maxMessagesPerSecond: config.wsMaxMessagesPerSecond,
       maxBufferedBytes: config.wsMaxBufferedBytes,
+      maxSocketsPerUser: config.wsMaxSocketsPerUser,
       replayHighWaterBytes: config.wsReplayHighWaterBytes,
     },
     {
