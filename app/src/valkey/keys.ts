@@ -13,7 +13,7 @@
  *   room:{id}:livekit                                     livekit/room-pins.ts   (the room's LiveKit deployment)
  *   room:{id}:lktoken:<deployment>:<digest>               livekit/token-cache.ts (cached LiveKit tokens)
  *   quota:{<user id, base64url of UTF-16>}:ws              realtime/user-quota.ts (a user's message quota window)
- *   instance:{id}:write-probe                             redis/connections.ts   (proves Valkey accepts writes)
+ *   instance:{id}:write-probe                             valkey/connections.ts  (proves Valkey accepts writes)
  */
 
 /** `room:{<roomId>}:<name>` */

@@ -24,7 +24,13 @@ export function createHttpServer(
   timeouts: HttpServerTimeouts,
 ): http.Server {
   const server = http.createServer(
-    { headersTimeout: timeouts.headersTimeoutMs, requestTimeout: timeouts.requestTimeoutMs, keepAliveTimeout: timeouts.keepAliveTimeoutMs },
+    {
+      headersTimeout: timeouts.headersTimeoutMs,
+      requestTimeout: timeouts.requestTimeoutMs,
+      keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+      // Node checks the two timeouts above only this often (default 30 s): check often enough that they mean what they say.
+      connectionsCheckingInterval: Math.min(1000, timeouts.headersTimeoutMs / 2),
+    },
     handler,
   );
   server.on("upgrade", (req, socket, head) => gateway.handleUpgrade(req, socket as Socket, head));
