@@ -38,9 +38,11 @@ export class UserQuota {
   async take(userId: string, bytes: number): Promise<QuotaRefusal | undefined> {
     const key = userQuotaKey(userId);
     const windowMs = this.limits.windowSeconds * 1000;
-    const replies = await this.valkey.run((client) =>
-      client.multi().hIncrBy(key, "messages", 1).hIncrBy(key, "bytes", bytes).pExpire(key, windowMs, "NX").pTTL(key).exec(),
-    );
+    const replies = await this.valkey.run((client) => {
+      // node-redis queues a MULTI while reconnecting even with the offline queue disabled: fail fast like every other command.
+      if (!client.isReady) throw new Error("The Valkey connection is not ready (reconnecting)");
+      return client.multi().hIncrBy(key, "messages", 1).hIncrBy(key, "bytes", bytes).pExpire(key, windowMs, "NX").pTTL(key).exec();
+    });
     const [messages, total, , remainingMs] = replies.map(Number) as [number, number, number, number];
     const retryAfterSeconds = Math.max(1, Math.ceil((remainingMs > 0 ? remainingMs : windowMs) / 1000));
     const window = `per ${this.limits.windowSeconds} s per user`;
