@@ -87,7 +87,7 @@ export class AppMetrics {
     help: "Times the Valkey command and subscribe connections were recycled (READONLY, role change)",
     registers: [this.registry],
   });
-  readonly redisWritesRefused = new Gauge({
+  readonly valkeyWritesRefused = new Gauge({
     name: "gomeet_redis_writes_refused",
     help: "1 while Valkey refuses writes from this instance (OOM: maxmemory reached with noeviction), else 0",
     registers: [this.registry],

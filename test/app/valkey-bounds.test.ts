@@ -145,7 +145,7 @@ describe("when Valkey refuses writes (maxmemory, noeviction)", () => {
     const readiness = onFull.readiness();
     expect(readiness).toMatchObject({ status: "unhealthy", dependencies: { redis: { healthy: false, writable: false } } });
     expect(readiness.dependencies.redis.error).toMatch(/maxmemory/);
-    expect((await onFull.metrics.redisWritesRefused.get()).values[0]?.value).toBe(1);
+    expect((await onFull.metrics.valkeyWritesRefused.get()).values[0]?.value).toBe(1);
 
     client.send("while full");
     expect(await client.next((f) => f.type === "error")).toMatchObject({ code: "unavailable" });
@@ -156,7 +156,7 @@ describe("when Valkey refuses writes (maxmemory, noeviction)", () => {
       intervalMs: 50,
       what: "/readyz to answer 200 once Valkey accepts writes again",
     });
-    expect((await onFull.metrics.redisWritesRefused.get()).values[0]?.value).toBe(0);
+    expect((await onFull.metrics.valkeyWritesRefused.get()).values[0]?.value).toBe(0);
     client.send("after");
     expect(await client.next((f) => f.type === "message" && f.data === "after")).toMatchObject({ seq: 1 });
   }, 60_000);

@@ -323,7 +323,7 @@ export class ValkeyConnections<S extends RedisScripts = NoScripts> extends Event
       error: `Valkey refuses writes (maxmemory reached): ${reply}`,
       checkedAt: new Date().toISOString(),
     };
-    this.metrics.redisWritesRefused.set(1);
+    this.metrics.valkeyWritesRefused.set(1);
     this.metrics.dependencyUp.set({ dependency: "redis", name: "valkey" }, 0);
   }
 
@@ -338,7 +338,7 @@ export class ValkeyConnections<S extends RedisScripts = NoScripts> extends Event
       recycles: this.health.recycles,
       writable: true,
     };
-    this.metrics.redisWritesRefused.set(0);
+    this.metrics.valkeyWritesRefused.set(0);
     this.metrics.dependencyUp.set({ dependency: "redis", name: "valkey" }, healthy ? 1 : 0);
   }
 }
