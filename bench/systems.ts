@@ -34,6 +34,9 @@ const BENCH_SETTINGS: Record<string, string> = {
   // One owner creates every bench room: far more than the per-user limit of a real user.
   RATE_LIMIT_ROOM_CREATES: "1000000",
   RATE_LIMIT_LIVEKIT_GRANTS: "1000000",
+  // The fan-out senders (300 users) send up to ~70 messages/s each, far over a real user's Valkey quota.
+  QUOTA_USER_MESSAGES: "10000000",
+  QUOTA_USER_BYTES: "1073741824",
 };
 export const BENCH_MESSAGES_PER_SECOND_LIMIT = "1000";
 

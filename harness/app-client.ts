@@ -2,6 +2,8 @@
  * An HTTP and WebSocket client of the app's contract, for tests, drills and the bench: JSON calls,
  * room creation, and a WebSocket client that records frames and waits for one matching a predicate.
  */
+import { randomBytes } from "node:crypto";
+import net from "node:net";
 import WebSocket from "ws";
 
 /** A JSON value as the tests read it: loosely, field by field. */
@@ -202,3 +204,24 @@ export class OpenClients {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A WebSocket upgrade on a raw TCP socket that never reads a byte (paused before the answer arrives):
+ * the server's writes pile up first in the kernel's buffers, then in the server's own memory. For the
+ * hostile-client tests and drills (replay to a client that never reads). Destroy it to end it.
+ */
+export function openSilentSocket(baseUrl: string, query: Record<string, string>): Promise<net.Socket> {
+  const url = new URL("/ws", baseUrl);
+  for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: url.hostname, port: Number(url.port) }, () => {
+      socket.pause();
+      socket.write(
+        `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        (error) => (error === undefined || error === null ? resolve(socket) : reject(error)),
+      );
+    });
+    socket.once("error", reject);
+  });
+}

@@ -164,6 +164,16 @@ export function alertDefinitions(
       runbook: "dependency-down",
     },
     {
+      alert: "GoMeetValkeyRefusingWrites",
+      expr: `max(gomeet_redis_writes_refused{${APP}}) == 1`,
+      forSeconds: 60,
+      severity: "critical",
+      summary: "Valkey refuses GoMeet's writes (maxmemory reached)",
+      description:
+        "Valkey has answered OOM to GoMeet's writes for a minute: no join, message or presence change succeeds, and /readyz answers 503.",
+      runbook: "valkey-refusing-writes",
+    },
+    {
       alert: "GoMeetDependencyDown",
       expr: `max by (dependency, name) (gomeet_dependency_up{${APP},dependency!~"redis|postgres_primary"}) == 0`,
       forSeconds: 120,

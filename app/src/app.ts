@@ -10,6 +10,7 @@ import { RoomMembers } from "./db/room-members";
 import { RoomRepository } from "./db/rooms";
 import { OriginPolicy } from "./http/cors";
 import { RateLimits } from "./http/rate-limits";
+import { RoomMissLimit } from "./http/room-miss-limit";
 import { createInternalRequestHandler, createRequestHandler } from "./http/routes";
 import { readinessHttpStatus, type Readiness } from "./http/readiness";
 import { createLogger, type Logger } from "./logger";
@@ -43,7 +44,7 @@ export async function startApp(config: ServiceConfig, options: { logger?: Logger
 
   const backends = createBackends(config, logger, metrics);
   const { valkey, db, livekitHealth } = backends;
-  const rooms = new RoomRepository(db);
+  const rooms = new RoomRepository(db, config.roomMissCacheSeconds * 1000);
   const members = new RoomMembers(db);
   const origins = new OriginPolicy(config.corsAllowedOrigins);
   const { hub, presence, heartbeat, gateway } = createRealtime(config, {
@@ -65,6 +66,11 @@ export async function startApp(config: ServiceConfig, options: { logger?: Logger
     const current = readiness();
     return { status: current.status, ready: readinessHttpStatus(current) === 200 };
   });
+  const httpTimeouts = {
+    headersTimeoutMs: config.httpHeadersTimeoutMs,
+    requestTimeoutMs: config.httpRequestTimeoutMs,
+    keepAliveTimeoutMs: config.httpKeepAliveTimeoutMs,
+  };
   const server = createHttpServer(
     createRequestHandler({
       instanceId: config.instanceId,
@@ -75,6 +81,7 @@ export async function startApp(config: ServiceConfig, options: { logger?: Logger
       presence,
       tokens,
       rateLimits: new RateLimits(config.rateLimits, valkey, metrics, logger),
+      roomMisses: new RoomMissLimit({ windowSeconds: config.rateLimits.windowSeconds, missesPerWindow: config.roomMissesPerWindow }),
       origins,
       metrics,
       logger,
@@ -82,11 +89,13 @@ export async function startApp(config: ServiceConfig, options: { logger?: Logger
     }),
     gateway,
     logger,
+    httpTimeouts,
   );
   const metricsServer = createHttpServer(
     createInternalRequestHandler({ instanceId: config.instanceId, metrics, logger, readiness }),
     undefined,
     logger,
+    httpTimeouts,
   );
 
   await startInOrder([

@@ -8,6 +8,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import { z } from "zod";
+import { crossLimitProblems } from "./config-limits";
 
 /**
  * One LiveKit deployment tokens can be issued for. (The variable that lists them keeps its historical name,
@@ -59,6 +60,8 @@ export interface ServiceConfig {
   wsMaxFrameBytes: number;
   wsMaxMessagesPerSecond: number;
   wsMaxBufferedBytes: number;
+  /** A replay page is written only while the socket's send buffer holds less than this. */
+  wsReplayHighWaterBytes: number;
   /** Most levels of nesting in a client message's `data` (deeper: invalid_frame). */
   wsMaxDataDepth: number;
   /** Most JSON values in a client message's `data` (more: invalid_frame). */
@@ -66,6 +69,10 @@ export interface ServiceConfig {
   wsPublishBatchMs: number;
   wsDeliveryBatchMs: number;
   httpMaxBodyBytes: number;
+  /** How long a client may take to send a request's headers / the whole request (else 408), and keep an idle connection. */
+  httpHeadersTimeoutMs: number;
+  httpRequestTimeoutMs: number;
+  httpKeepAliveTimeoutMs: number;
   historyMaxLength: number;
   historyMaxAgeSeconds: number;
   historyReplayBatch: number;
@@ -78,6 +85,16 @@ export interface ServiceConfig {
   databaseCaCert?: string;
   /** PEM of the CA that signs Valkey's server certificate: set, the rediss:// connections verify certificate and host. */
   valkeyCaCert?: string;
+  /** Per-user bounds (per window) of what WebSocket messages put into Valkey, over all the user's connections. */
+  userQuota: { windowSeconds: number; maxMessages: number; maxBytes: number };
+  /** Most bytes of message frames a room's history holds (oldest trimmed first). */
+  historyMaxRoomBytes: number;
+  /** Per instance: most open WebSocket connections of one user (more: the upgrade is refused with 429). */
+  wsMaxSocketsPerUser: number;
+  /** How long "room does not exist" is cached (s; 0: not cached). */
+  roomMissCacheSeconds: number;
+  /** Per instance: lookups of rooms that do not exist one user may make per RATE_LIMIT_WINDOW_SECONDS. */
+  roomMissesPerWindow: number;
   /** Per-user limits (per window) of POST /rooms and POST /rooms/:id/token, counted in Valkey across instances. */
   rateLimits: { windowSeconds: number; roomCreates: number; livekitGrants: number };
 }
@@ -237,12 +254,16 @@ const envSchema = z.object({
   WS_MAX_FRAME_BYTES: int(64, 16 * 1024 * 1024, 64 * 1024),
   WS_MAX_MESSAGES_PER_SECOND: int(1, 100_000, 50),
   WS_MAX_BUFFERED_BYTES: int(1024, 1024 * 1024 * 1024, 4 * 1024 * 1024),
+  WS_REPLAY_HIGH_WATER_BYTES: int(1024, 1024 * 1024 * 1024, 1024 * 1024),
   // JSON.stringify recurses: far below V8's stack limit (a few thousand levels), whatever the default.
   WS_MAX_DATA_DEPTH: int(1, 256, 32),
   WS_MAX_DATA_NODES: int(1, 1_000_000, 10_000),
   WS_PUBLISH_BATCH_MS: int(0, 100, 0),
   WS_DELIVERY_BATCH_MS: int(0, 100, 0),
   HTTP_MAX_BODY_BYTES: int(256, 16 * 1024 * 1024, 16 * 1024),
+  HTTP_HEADERS_TIMEOUT_MS: int(1000, 600_000, 10_000),
+  HTTP_REQUEST_TIMEOUT_MS: int(1000, 600_000, 30_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(1000, 600_000, 5000),
   HISTORY_MAX_LENGTH: int(1, 1_000_000, 1000),
   HISTORY_MAX_AGE_SECONDS: int(1, 30 * 86_400, 3600),
   HISTORY_REPLAY_BATCH: int(1, 10_000, 200),
@@ -253,6 +274,13 @@ const envSchema = z.object({
   DATABASE_CA_FILE: caFile.optional(),
   REDIS_CA_FILE: caFile.optional(),
   RATE_LIMIT_WINDOW_SECONDS: int(1, 3600, 60),
+  QUOTA_WINDOW_SECONDS: int(1, 3600, 60),
+  QUOTA_USER_MESSAGES: int(1, 10_000_000, 1200),
+  QUOTA_USER_BYTES: int(1024, 1024 * 1024 * 1024, 16 * 1024 * 1024),
+  HISTORY_MAX_ROOM_BYTES: int(64 * 1024, 1024 * 1024 * 1024, 16 * 1024 * 1024),
+  WS_MAX_SOCKETS_PER_USER: int(1, 100_000, 20),
+  ROOM_MISS_CACHE_SECONDS: int(0, 3600, 10),
+  ROOM_MISSES_PER_WINDOW: int(1, 1_000_000, 60),
   RATE_LIMIT_ROOM_CREATES: int(1, 1_000_000, 20),
   RATE_LIMIT_LIVEKIT_GRANTS: int(1, 1_000_000, 120),
 });
@@ -295,16 +323,8 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
       : []),
   ];
   if (tlsProblems.length > 0) throw new ServiceConfigError([...new Set(tlsProblems)]);
-  if (e.METRICS_PORT === e.PORT && e.PORT !== 0) {
-    throw new ServiceConfigError([
-      `METRICS_PORT must differ from PORT (both ${e.PORT}): /metrics and the detailed /readyz are served on their own port, which the load balancer does not expose`,
-    ]);
-  }
-  if (e.PRESENCE_TTL_SECONDS * 1000 <= e.HEARTBEAT_INTERVAL_MS) {
-    throw new ServiceConfigError([
-      `PRESENCE_TTL_SECONDS must be longer than HEARTBEAT_INTERVAL_MS (${e.PRESENCE_TTL_SECONDS} s vs ${e.HEARTBEAT_INTERVAL_MS} ms): members would expire between heartbeats`,
-    ]);
-  }
+  const limitProblems = crossLimitProblems(e);
+  if (limitProblems.length > 0) throw new ServiceConfigError(limitProblems);
   return {
     port: e.PORT,
     metricsPort: e.METRICS_PORT,
@@ -335,11 +355,15 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     wsMaxFrameBytes: e.WS_MAX_FRAME_BYTES,
     wsMaxMessagesPerSecond: e.WS_MAX_MESSAGES_PER_SECOND,
     wsMaxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
+    wsReplayHighWaterBytes: e.WS_REPLAY_HIGH_WATER_BYTES,
     wsMaxDataDepth: e.WS_MAX_DATA_DEPTH,
     wsMaxDataNodes: e.WS_MAX_DATA_NODES,
     wsPublishBatchMs: e.WS_PUBLISH_BATCH_MS,
     wsDeliveryBatchMs: e.WS_DELIVERY_BATCH_MS,
     httpMaxBodyBytes: e.HTTP_MAX_BODY_BYTES,
+    httpHeadersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+    httpRequestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+    httpKeepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     historyMaxLength: e.HISTORY_MAX_LENGTH,
     historyMaxAgeSeconds: e.HISTORY_MAX_AGE_SECONDS,
     historyReplayBatch: e.HISTORY_REPLAY_BATCH,
@@ -349,6 +373,11 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS,
     databaseCaCert: e.DATABASE_CA_FILE,
     valkeyCaCert: e.REDIS_CA_FILE,
+    userQuota: { windowSeconds: e.QUOTA_WINDOW_SECONDS, maxMessages: e.QUOTA_USER_MESSAGES, maxBytes: e.QUOTA_USER_BYTES },
+    historyMaxRoomBytes: e.HISTORY_MAX_ROOM_BYTES,
+    wsMaxSocketsPerUser: e.WS_MAX_SOCKETS_PER_USER,
+    roomMissCacheSeconds: e.ROOM_MISS_CACHE_SECONDS,
+    roomMissesPerWindow: e.ROOM_MISSES_PER_WINDOW,
     rateLimits: {
       windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
       roomCreates: e.RATE_LIMIT_ROOM_CREATES,

@@ -105,6 +105,11 @@ export class AppMetrics {
     help: "Times the Valkey command and subscribe connections were recycled (READONLY, role change)",
     registers: [this.registry],
   });
+  readonly valkeyWritesRefused = new Gauge({
+    name: "gomeet_redis_writes_refused",
+    help: "1 while Valkey refuses writes from this instance (OOM: maxmemory reached with noeviction), else 0",
+    registers: [this.registry],
+  });
   readonly presencePurged = new Counter({
     name: "gomeet_presence_purged_total",
     help: "Presence members removed because their instance died or their heartbeat expired",

@@ -1,7 +1,9 @@
 /**
  * bad-input: a generated barrage of malformed inputs (random bytes, oversized frames and bodies,
  * invalid JSON, wrong types, hostile room ids, forged, expired and missing tokens) against the
- * WebSocket and HTTP endpoints, while the drill's clients keep talking in the attacked room.
+ * WebSocket and HTTP endpoints, then the hostile cases of issue 24 (bad-input/hostile-cases.ts: deep
+ * nesting, never-reading resumes, never-closing garbage requests, client close codes, one user's many
+ * sockets), while the drill's clients keep talking in the attacked room.
  * Pass: every input refused (4xx, error frame, or the prescribed close), no instance crashed or
  * restarted, state intact: no room created, no message published, presence back to the real
  * members, the room's seq where its members left it, nothing lost, no request of the real load failed.
@@ -11,6 +13,7 @@ import { loadServiceConfig } from "../../app/src/config";
 import { addMember } from "../../harness/app-client";
 import { signUserToken } from "../../harness/tokens";
 import { runBarrage, type BarrageReport } from "../bad-input/barrage";
+import { runHostileCases } from "../bad-input/hostile-cases";
 import { roomCount } from "../load/database";
 import { lbStreams } from "../load/load";
 import { LINGER_MS, sleep, withLoad } from "../load/with-load";
@@ -101,6 +104,20 @@ async function runBadInput(ctx: DrillContext): Promise<DrillResult> {
       progress: ctx.progress,
     });
     ctx.progress(`bad-input: ${report.inputs} inputs in ${seconds(report.durationMs)}, ${report.unexpected} unexpected answers`);
+    // The hostile cases of issue 24 (deep nesting, silent resumes, garbage requests, close codes, many sockets).
+    const hostile = await runHostileCases({
+      baseUrl: cluster.url,
+      instances: cluster.instances.map((i) => ({
+        id: i.id,
+        url: i.url,
+        pid: i.pid,
+        metricsUrl: (i as { metricsUrl?: string }).metricsUrl,
+      })),
+      room: target,
+      tokenFor: (user) => signUserToken(cluster.authSecret, user),
+      maxSocketsPerUser: config.wsMaxSocketsPerUser,
+    });
+    ctx.progress(`bad-input: hostile cases, ${hostile.findings.length} findings`);
     const expected = members.map((m) => m.id).sort();
     let users: string[] = [];
     const presenceIntact = await waitFor(
@@ -116,7 +133,7 @@ async function runBadInput(ctx: DrillContext): Promise<DrillResult> {
     const roomsAfter = await roomCount(cluster.backing.postgres.endpoint.url);
     const stableAt = await load.waitStable({ after: Date.now() - 1000, timeoutMs: 10_000 });
     await sleep(LINGER_MS);
-    return { faultAt, report, target, observer, presenceIntact, users, expected, roomsBefore, roomsAfter, stableAt };
+    return { faultAt, report, hostile, target, observer, presenceIntact, users, expected, roomsBefore, roomsAfter, stableAt };
   });
   const { overall: outage } = commonChecks(verdict, obs, value.faultAt);
   const { report } = value;
@@ -128,6 +145,8 @@ async function runBadInput(ctx: DrillContext): Promise<DrillResult> {
   verdict.require(report.inputs >= ctx.scale.badInputs, `only ${report.inputs} inputs were sent`);
   verdict.require(report.unexpected === 0, `${report.unexpected} input(s) were not refused as they should be`);
   verdict.require(report.published === 0, `${report.published} malformed frame(s) were published as messages`);
+  for (const line of value.hostile.details) verdict.detail(`  hostile: ${line}`);
+  for (const finding of value.hostile.findings) verdict.require(false, `hostile case: ${finding}`);
 
   // 0 crashes: every instance is the process it was, alive and live.
   for (const instance of cluster.instances) {

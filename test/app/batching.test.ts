@@ -14,7 +14,7 @@ import { stopAll } from "../../harness/process";
 import { startRedis } from "../../harness/redis";
 import { appConfig, createRoom, OpenClients, TestClient, token, type Backends } from "./helpers";
 
-const LIMITS = { maxLength: 100, maxAgeMs: 60_000, seqTtlMs: 600_000 };
+const LIMITS = { maxLength: 100, maxBytes: 16 * 1024 * 1024, maxAgeMs: 60_000, seqTtlMs: 600_000 };
 
 let backends: Backends;
 let redis: ReturnType<typeof createClient<Record<string, never>, Record<string, never>, typeof ROOM_LOG_SCRIPTS>>;

@@ -46,7 +46,7 @@ describe("a message whose data is nested too deep or holds too many values", () 
     ["nested 33 levels (one over the bound)", `{"type":"message","data":${nestedArrays(33)}}`, /WS_MAX_DATA_DEPTH/],
     ["with 1,001 values", JSON.stringify({ type: "message", data: Array(1000).fill(0) }), /more than 1000 values \(WS_MAX_DATA_NODES\)/],
   ])("%s is refused with invalid_frame; the instance, the sender and the room carry on", async (_label, frame, message) => {
-    const room = await createRoom(child.url, alice);
+    const room = await createRoom(child.url, alice, "room", ["bob"]);
     const sender = await clients.connect(child.url, room, alice);
     const other = await clients.connect(child.url, room, bob);
     sender.ws.send(frame);

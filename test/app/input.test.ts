@@ -326,6 +326,9 @@ describe("bad WebSocket input", () => {
       appConfig(backends, "input-fast", {
         WS_MAX_MESSAGES_PER_SECOND: "100000",
         WS_MAX_BUFFERED_BYTES: "4194304",
+        // The sender pushes tens of MB through loopback buffers: far over one user's Valkey quota, which is not under test here.
+        QUOTA_USER_MESSAGES: "10000000",
+        QUOTA_USER_BYTES: "1073741824",
         HEARTBEAT_INTERVAL_MS: "60000",
         PRESENCE_TTL_SECONDS: "120",
       }),

@@ -30,6 +30,7 @@ class StandInConnection {
   joined: Promise<void> = Promise.resolve();
   readonly userJson: string;
   readonly finishSync = jest.fn();
+  readonly sendWelcome = jest.fn();
   readonly syncResult = undefined;
 
   constructor(
@@ -78,8 +79,11 @@ describe("against a real redis-server", () => {
     await redis.start();
     presence = new PresenceService(redis, { instanceId: INSTANCE, presenceTtlMs: 10_000 }, logger, metrics);
     await presence.start();
-    const log = new RoomLog(redis, { history: { maxLength: 50, maxAgeMs: 60_000, seqTtlMs: 600_000 }, publishBatchMs: 0 });
-    hub = new Hub(log, presence, { instanceId: INSTANCE, replayBatch: 10, deliveryBatchMs: 0 }, logger, metrics);
+    const log = new RoomLog(redis, {
+      history: { maxLength: 50, maxBytes: 16 * 1024 * 1024, maxAgeMs: 60_000, seqTtlMs: 600_000 },
+      publishBatchMs: 0,
+    });
+    hub = new Hub(log, presence, { instanceId: INSTANCE, replayBatch: 10, replayPageEntries: 10, deliveryBatchMs: 0 }, logger, metrics);
     watcher = createClient({ url: server.url });
     await watcher.connect();
   }, 60_000);
@@ -173,7 +177,7 @@ describe("a room whose subscribe failed", () => {
     const hub = new Hub(
       log as unknown as RoomLog,
       presence as unknown as PresenceService,
-      { instanceId: INSTANCE, replayBatch: 10, deliveryBatchMs: 0 },
+      { instanceId: INSTANCE, replayBatch: 10, replayPageEntries: 10, deliveryBatchMs: 0 },
       logger,
       metrics,
     );

@@ -4,6 +4,8 @@
  * the scrape's `instance`). Settings: HA floor 3, fan-out target 100 ms, `for:` unscaled (the stack's rules).
  */
 
+import { VALKEY_ALERT_CASES } from "./rule-cases-valkey";
+
 /** One promtool `tests:` entry for one alert at one evaluation time. */
 export interface AlertCase {
   alert: string;
@@ -235,6 +237,7 @@ export const ALERT_CASES: AlertCase[] = [
     evalTime: "3m",
     fires: [],
   },
+  ...VALKEY_ALERT_CASES,
   {
     alert: "GoMeetDependencyDown",
     title: "a LiveKit deployment down from every instance for 2 minutes fires",

@@ -29,6 +29,7 @@ const SUMMARIES: Readonly<Record<string, string>> = {
   GoMeetInstanceDegraded: "A GoMeet instance reports readiness 'degraded'",
   GoMeetFanoutP99High: "Fan-out p99 is over the 100 ms target",
   GoMeetValkeyConnectionsRecycled: "GoMeet recycled its Valkey connections",
+  GoMeetValkeyRefusingWrites: "Valkey refuses GoMeet's writes (maxmemory reached)",
   GoMeetCriticalDependencyDown: "A dependency GoMeet cannot work without is down",
   GoMeetDependencyDown: "A GoMeet dependency is down (the service works around it)",
   GoMeetSlowConsumers: "GoMeet is closing many slow WebSocket consumers",

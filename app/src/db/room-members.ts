@@ -62,6 +62,12 @@ export class RoomMembers {
     return row.role;
   }
 
+  /** Whether this instance holds an unexpired copy of the user's role in the room (a lookup costs no database read then). */
+  isCached(roomId: string, userId: string): boolean {
+    const cached = this.cache.get(cacheKey(roomId, userId));
+    return cached !== undefined && cached.until > this.now();
+  }
+
   /** The user's role; 403 `room_access_denied` when they are not a member (or the room does not exist). */
   async require(roomId: string, userId: string): Promise<RoomRole> {
     const role = await this.roleOf(roomId, userId);

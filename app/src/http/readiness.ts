@@ -1,7 +1,7 @@
 /**
  * Readiness: the state of every dependency as seen from this instance.
  *
- * - unhealthy (503): Valkey is down, or not a primary — rooms cannot work on this instance;
+ * - unhealthy (503): Valkey is down, not a primary, or refusing writes (OOM) — rooms cannot work on this instance;
  * - degraded (200): the PostgreSQL primary is down (room reads and all realtime traffic still
  *   work; room creation answers 503 database_unavailable), a replica is down (reads go to the
  *   primary), or a LiveKit deployment is down (rooms are re-pinned to a healthy one);

@@ -9,17 +9,18 @@
  *                                   canPublishData}; grants within the caller's role (livekit/grants.ts)   (per-user rate limit)
  * Membership management: member-routes.ts.
  */
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import { bearerToken, type Authenticator, type User } from "../auth";
 import { HttpError, errorMessage } from "../errors";
 import { isValidRoomId } from "../ids";
-import type { RoomMembers } from "../db/room-members";
+import type { RoomMembers, RoomRole } from "../db/room-members";
 import type { RoomRepository } from "../db/rooms";
 import { grantsFor } from "../livekit/grants";
 import type { LivekitTokens } from "../livekit/tokens";
 import type { PresenceService } from "../realtime/presence";
 import type { RateLimits } from "./rate-limits";
+import type { RoomMissLimit } from "./room-miss-limit";
 import { readJsonBody, sendJson } from "./respond";
 import type { Route } from "./router";
 
@@ -31,6 +32,23 @@ export interface RoomRouteDependencies {
   presence: PresenceService;
   tokens: LivekitTokens;
   rateLimits: RateLimits;
+  roomMisses: RoomMissLimit;
+}
+
+/**
+ * The user's role in the room, or 403 `room_access_denied` (not a member, or no such room: one answer for both).
+ * Refused lookups are bounded per user (see room-miss-limit.ts): each costs a replica read and the primary's
+ * confirmation. A user over the bound gets 429 for any lookup whose membership this instance has not cached, whether
+ * or not the room exists, so the bound reveals no more about rooms than the 403 does; cached members are never limited.
+ */
+async function requireMember(deps: RoomRouteDependencies, user: User, roomId: string, res: ServerResponse): Promise<RoomRole> {
+  if (!deps.members.isCached(roomId, user.id)) deps.roomMisses.check(user.id, res);
+  try {
+    return await deps.members.require(roomId, user.id);
+  } catch (error) {
+    if (error instanceof HttpError && error.code === "room_access_denied") deps.roomMisses.recordMiss(user.id);
+    throw error;
+  }
 }
 
 const createRoomBody = z.object(
@@ -105,7 +123,7 @@ export function roomRoutes(deps: RoomRouteDependencies): Route[] {
         GET: async (req, res, [id]) => {
           const user = await authenticated(req);
           const roomId = roomIdParam(id);
-          const role = await deps.members.require(roomId, user.id);
+          const role = await requireMember(deps, user, roomId, res);
           sendJson(res, 200, { ...(await deps.rooms.get(roomId)), role });
         },
       },
@@ -117,7 +135,7 @@ export function roomRoutes(deps: RoomRouteDependencies): Route[] {
         GET: async (req, res, [id]) => {
           const user = await authenticated(req);
           const room = { id: roomIdParam(id) };
-          await deps.members.require(room.id, user.id);
+          await requireMember(deps, user, room.id, res);
           const participants = await deps.presence.participants(room.id).catch((error: unknown) => {
             throw new HttpError(503, "redis_unavailable", `Presence is unavailable: ${errorMessage(error)}`);
           });

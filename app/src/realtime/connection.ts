@@ -1,6 +1,8 @@
 /**
  * One client WebSocket: its identity, its state in the room (syncing → live → closed), the frames
- * held for it while it syncs, and the raw writes of pre-framed room batches.
+ * held for it while it syncs, and the raw writes of pre-framed room batches. A replay is written
+ * page by page, each page only once the socket's buffer is below the replay high-water mark, so a
+ * client that does not read holds at most that much (plus one page) of this process's memory.
  */
 import type { Socket } from "node:net";
 import WebSocket from "ws";
@@ -20,28 +22,37 @@ export const CLOSE_CODES = {
   serviceRestart: 1012,
   /** A dependency (Valkey) is unavailable: reconnect later. */
   tryAgainLater: 1013,
-  /** The client did not read fast enough: more than WS_MAX_BUFFERED_BYTES waited in its buffer. */
+  /** The client did not read fast enough: more than WS_MAX_BUFFERED_BYTES waited in its buffer (or was held for it while it synced). */
   slowConsumer: 4000,
+  /** History was trimmed while the replay was streaming: reconnect with since=<the last seq received>. */
+  replayIncomplete: 4001,
 } as const;
 
 /** How long a slow consumer gets to read up to the close frame before its socket is dropped. */
 const SLOW_CONSUMER_GRACE_MS = 5000;
 
-/** The outcome of syncing, applied when the connection goes live. */
+/** The outcome of syncing, applied when the connection goes live (the welcome and the replay are already sent). */
 export interface SyncResult {
   seq: number;
   recovered: boolean;
-  /** Not recovered because the messages after `since` are gone for good (frames.ts welcomeFrame). */
-  historyLost?: boolean;
-  replay: Buffer[];
   /** The connection's own presence join frame: presence frames held before it are not its business. */
   joinFrame: Buffer;
+}
+
+export interface ConnectionLimits {
+  maxMessagesPerSecond: number;
+  /** WS_MAX_BUFFERED_BYTES: more than this in the send buffer, or held while syncing, is a slow consumer (4000). */
+  maxBufferedBytes: number;
+  /** WS_REPLAY_HIGH_WATER_BYTES: a replay page is written only when the send buffer holds less than this. */
+  replayHighWaterBytes: number;
 }
 
 export class Connection {
   private currentState: ConnectionState = "syncing";
   /** Room frames received while syncing, in order. */
   private held: Buffer[] = [];
+  private heldBytes = 0;
+  private closedAsSlowConsumer = false;
   /** Set when syncing is done; applied by the room at its next flush. */
   private synced: SyncResult | undefined;
   /**
@@ -64,12 +75,11 @@ export class Connection {
     private readonly ws: WebSocket,
     /** The TCP socket under `ws` (from the upgrade request); pre-framed batches are written to it directly. */
     private readonly socket: Socket,
-    maxMessagesPerSecond: number,
-    private readonly maxBufferedBytes: number,
+    private readonly limits: ConnectionLimits,
     private readonly onSlowConsumer: () => void,
   ) {
     this.userJson = userJson(user);
-    this.limiter = new TokenBucket(maxMessagesPerSecond);
+    this.limiter = new TokenBucket(limits.maxMessagesPerSecond);
   }
 
   /** syncing (joining, replaying) → live (receives the room's frames) → closed. */
@@ -93,9 +103,19 @@ export class Connection {
     return this.joining;
   }
 
-  /** Keeps a room frame that arrives while the connection syncs, for delivery when it goes live. */
+  /**
+   * Keeps a room frame that arrives while the connection syncs, for delivery when it goes live. A
+   * client whose replay takes so long that more than WS_MAX_BUFFERED_BYTES pile up is a slow consumer.
+   */
   hold(frame: Buffer): void {
-    if (this.currentState === "syncing") this.held.push(frame);
+    if (this.currentState !== "syncing") return;
+    this.heldBytes += frame.length;
+    if (this.heldBytes > this.limits.maxBufferedBytes) {
+      this.held = [];
+      this.closeSlowConsumer();
+      return;
+    }
+    this.held.push(frame);
   }
 
   /** The frames held while syncing, in arrival order. */
@@ -160,24 +180,52 @@ export class Connection {
    */
   writeFramed(bytes: Buffer): boolean {
     if (this.ws.readyState !== WebSocket.OPEN) return false;
-    if (this.socket.writableLength > this.maxBufferedBytes) {
-      this.onSlowConsumer();
-      this.close(CLOSE_CODES.slowConsumer, "slow_consumer");
+    if (this.socket.writableLength > this.limits.maxBufferedBytes) {
+      this.closeSlowConsumer();
       return false;
     }
     this.socket.write(bytes);
     return true;
   }
 
-  /** Sends welcome, replay and the frames held while syncing, then goes live. */
-  goLive(welcome: string, frames: Buffer[], replayedThrough: number): void {
+  /** The welcome frame, first of all (the replay and the held frames follow it). */
+  sendWelcome(welcome: string): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(welcome);
+  }
+
+  /**
+   * Writes one page of the replay (pre-framed), then waits until the socket's buffer is back under
+   * WS_REPLAY_HIGH_WATER_BYTES (or the socket closed). Resolves false when the connection is gone or
+   * was closed as a slow consumer: the replay stops there.
+   */
+  async writeReplayPage(bytes: Buffer): Promise<boolean> {
+    if (this.currentState === "closed" || !this.writeFramed(bytes)) return false;
+    if (this.socket.writableLength >= this.limits.replayHighWaterBytes) await this.drained();
+    return this.state !== "closed" && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Resolves on the socket's next "drain" or its close. A client that never reads is ended by the heartbeat. */
+  private drained(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.socket.off("drain", done);
+        this.socket.off("close", done);
+        resolve();
+      };
+      this.socket.on("drain", done);
+      this.socket.on("close", done);
+    });
+  }
+
+  /** Sends the frames held while syncing (after the replay), then goes live. */
+  goLive(frames: Buffer[], replayedThrough: number): void {
     if (this.currentState !== "syncing") return;
     this.currentState = "live";
     this.replayThrough = replayedThrough;
     this.held = [];
+    this.heldBytes = 0;
     this.synced = undefined;
     if (this.ws.readyState !== WebSocket.OPEN) return;
-    this.ws.send(welcome);
     if (frames.length > 0) this.writeFramed(frameTextMessages(frames));
   }
 
@@ -191,6 +239,13 @@ export class Connection {
     if (now - this.lastRateLimitNotice < 1000) return;
     this.lastRateLimitNotice = now;
     this.sendError("rate_limited", `More than ${limit} messages per second: message dropped`);
+  }
+
+  private closeSlowConsumer(): void {
+    if (this.closedAsSlowConsumer) return;
+    this.closedAsSlowConsumer = true;
+    this.onSlowConsumer();
+    this.close(CLOSE_CODES.slowConsumer, "slow_consumer");
   }
 
   close(code: number, reason: string): void {

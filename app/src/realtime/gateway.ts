@@ -5,8 +5,9 @@
  *
  * Refusals: 400 invalid_room_id / invalid_since, 403 origin_not_allowed (a browser Origin not in
  * CORS_ALLOWED_ORIGINS; no Origin is accepted), 401 missing_token / invalid_token /
- * token_expired, 403 room_access_denied (not a member, or no such room), 404 not_found, 503 draining /
- * redis_unavailable / database_unavailable.
+ * token_expired, 403 room_access_denied (not a member, or no such room), 404 not_found, 429 too_many_connections
+ * (WS_MAX_SOCKETS_PER_USER), 503 draining / redis_unavailable / database_unavailable. After a refusal the socket is
+ * destroyed.
  * On an open socket, bad input gets an error frame and changes nothing: invalid_frame (binary,
  * not JSON, wrong shape, data too deep or too big: WS_MAX_DATA_DEPTH / WS_MAX_DATA_NODES),
  * internal_error (handling the one message threw: caught per message), rate_limited (over WS_MAX_MESSAGES_PER_SECOND; dropped),
@@ -19,28 +20,33 @@ import { STATUS_CODES } from "node:http";
 import WebSocket, { WebSocketServer } from "ws";
 import type { Authenticator, User } from "../auth";
 import { HttpError, errorMessage } from "../errors";
+import { answerAndClose } from "../http/refuse-socket";
 import { isValidRoomId, newConnectionId } from "../ids";
 import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
 import type { RoomMembers, RoomRole } from "../db/room-members";
 import type { ValkeyConnections } from "../valkey/connections";
 import { CLOSE_CODES, Connection } from "./connection";
-import { clientFrameSchema } from "./frames";
-import type { JsonShapeLimits } from "./json-shape";
+import type { ClientFrames } from "./client-frames";
+import { UserSockets } from "./user-sockets";
 import type { Hub } from "./hub";
 
 export interface GatewayOptions {
   maxFrameBytes: number;
   maxMessagesPerSecond: number;
   maxBufferedBytes: number;
-  /** WS_MAX_DATA_DEPTH / WS_MAX_DATA_NODES: the shape bounds of a message's `data`. */
-  dataLimits: JsonShapeLimits;
+  /** WS_MAX_SOCKETS_PER_USER: open connections of one user on this instance. */
+  maxSocketsPerUser: number;
+  /** WS_REPLAY_HIGH_WATER_BYTES: a replay page is written only when the send buffer holds less. */
+  replayHighWaterBytes: number;
 }
 
 export interface GatewayDependencies {
   authenticate: Authenticator;
   members: RoomMembers;
   hub: Hub;
+  /** Handles each client frame of an open connection. */
+  frames: ClientFrames;
   valkey: ValkeyConnections;
   metrics: AppMetrics;
   logger: Logger;
@@ -49,18 +55,30 @@ export interface GatewayDependencies {
   checkOrigin(req: IncomingMessage): void;
 }
 
-/** Metric label per close code. */
-const CLOSE_REASONS: Record<number, string> = {
+/**
+ * Metric label per close code. The client chooses its own close code: any code not listed is "other",
+ * so gomeet_ws_closed_total has a bounded set of series whatever clients send.
+ */
+const CLOSE_REASONS: Readonly<Record<number, string>> = {
   1000: "normal",
   1001: "going_away",
   1002: "protocol_error",
+  1003: "unsupported_data",
+  1005: "no_status",
   1006: "abnormal",
+  1007: "invalid_payload",
+  1008: "policy_violation",
   1009: "frame_too_large",
   1011: "internal_error",
   1012: "service_restart",
   1013: "unavailable",
   4000: "slow_consumer",
+  4001: "replay_incomplete",
 };
+
+export function closeReason(code: number): string {
+  return Object.hasOwn(CLOSE_REASONS, code) ? (CLOSE_REASONS[code] as string) : "other";
+}
 
 interface UpgradeRequest {
   roomId: string;
@@ -72,31 +90,19 @@ interface UpgradeRequest {
 
 export class Gateway {
   private readonly wss: WebSocketServer;
-  /** Counters bound to their label once (the accepted one is on the hot path). */
-  private readonly messagesIn;
-  private readonly frameSchema: ReturnType<typeof clientFrameSchema>;
-
+  private readonly userSockets: UserSockets;
   constructor(
     private readonly options: GatewayOptions,
     private readonly deps: GatewayDependencies,
   ) {
-    const counter = deps.metrics.wsMessagesIn;
-    this.messagesIn = {
-      accepted: counter.labels("accepted"),
-      rateLimited: counter.labels("rate_limited"),
-      invalidFrame: counter.labels("invalid_frame"),
-      unavailable: counter.labels("unavailable"),
-      internalError: counter.labels("internal_error"),
-      readOnly: counter.labels("read_only"),
-    };
-    this.frameSchema = clientFrameSchema(options.dataLimits);
+    this.userSockets = new UserSockets(options.maxSocketsPerUser);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
   }
 
   /** The http server's "upgrade" listener. */
   handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     socket.on("error", (error) => this.deps.logger.debug({ err: error.message }, "upgrade socket error"));
-    this.checkRequest(req)
+    this.checkRequest(req, socket)
       .then((checked) => {
         if (socket.destroyed) return;
         this.wss.handleUpgrade(req, socket, head, (ws) => this.run(ws, socket, checked));
@@ -108,7 +114,7 @@ export class Gateway {
       });
   }
 
-  private async checkRequest(req: IncomingMessage): Promise<UpgradeRequest> {
+  private async checkRequest(req: IncomingMessage, socket: Socket): Promise<UpgradeRequest> {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname !== "/ws") throw new HttpError(404, "not_found", `No WebSocket endpoint at ${url.pathname}`);
     this.deps.checkOrigin(req);
@@ -126,6 +132,8 @@ export class Gateway {
     const role = await this.deps.members.require(roomId, user.id);
     if (!this.deps.valkey.currentHealth().healthy)
       throw new HttpError(503, "redis_unavailable", "Rooms are unavailable on this instance; connect again");
+    // Last, and synchronously with the answer: the slot is held until this socket closes.
+    this.userSockets.acquire(user.id, socket);
     return { roomId, since, user, role };
   }
 
@@ -137,8 +145,11 @@ export class Gateway {
       request.user,
       ws,
       socket,
-      this.options.maxMessagesPerSecond,
-      this.options.maxBufferedBytes,
+      {
+        maxMessagesPerSecond: this.options.maxMessagesPerSecond,
+        maxBufferedBytes: this.options.maxBufferedBytes,
+        replayHighWaterBytes: this.options.replayHighWaterBytes,
+      },
       () => metrics.slowConsumers.inc(),
     );
     ws.on("pong", () => connection.markAlive());
@@ -147,11 +158,11 @@ export class Gateway {
       logger.debug({ connection: connection.id, err: error.message }, "WebSocket error");
     });
     ws.on("close", (code) => {
-      metrics.wsClosed.inc({ reason: CLOSE_REASONS[code] ?? `code_${code}` });
+      metrics.wsClosed.inc({ reason: closeReason(code) });
       void hub.leave(connection);
     });
     const readOnly = request.role === "viewer";
-    ws.on("message", (data: Buffer, isBinary: boolean) => this.onClientFrameGuarded(connection, data, isBinary, readOnly));
+    ws.on("message", (data: Buffer, isBinary: boolean) => this.deps.frames.handle(connection, data, isBinary, readOnly));
     connection.trackJoin(
       hub.join(connection, request.since).catch((error: unknown) => {
         logger.warn({ connection: connection.id, room: request.roomId, err: errorMessage(error) }, "join failed");
@@ -160,75 +171,14 @@ export class Gateway {
       }),
     );
   }
-
-  /**
-   * One client frame, whatever it holds: a throw while handling it (a bug, or input no check foresaw)
-   * is logged, counted (gomeet_ws_messages_in_total{result="internal_error"}) and answered with an
-   * internal_error frame. It must not reach the process's uncaughtException handler, which exits:
-   * one message would take every connection of the instance down with it.
-   */
-  private onClientFrameGuarded(connection: Connection, data: Buffer, isBinary: boolean, readOnly: boolean): void {
-    try {
-      this.onClientFrame(connection, data, isBinary, readOnly);
-    } catch (error) {
-      this.messagesIn.internalError.inc();
-      this.deps.logger.error({ connection: connection.id, room: connection.roomId, err: errorMessage(error) }, "client frame failed");
-      try {
-        connection.sendError("internal_error", "The message could not be handled and was dropped");
-      } catch (sendError) {
-        this.deps.logger.error({ connection: connection.id, err: errorMessage(sendError) }, "could not send the internal_error frame");
-      }
-    }
-  }
-
-  private onClientFrame(connection: Connection, data: Buffer, isBinary: boolean, readOnly: boolean): void {
-    const { hub } = this.deps;
-    if (connection.state === "closed") return;
-    if (!connection.limiter.take()) {
-      this.messagesIn.rateLimited.inc();
-      connection.noticeRateLimited(this.options.maxMessagesPerSecond);
-      return;
-    }
-    if (readOnly) {
-      this.messagesIn.readOnly.inc();
-      connection.sendError("read_only", "Viewers receive the room's messages but cannot send any");
-      return;
-    }
-    if (isBinary) {
-      this.messagesIn.invalidFrame.inc();
-      connection.sendError("invalid_frame", "Binary frames are not supported: send JSON text frames");
-      return;
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data.toString("utf8"));
-    } catch {
-      this.messagesIn.invalidFrame.inc();
-      connection.sendError("invalid_frame", "The frame is not valid JSON");
-      return;
-    }
-    const frame = this.frameSchema.safeParse(parsed);
-    if (!frame.success) {
-      this.messagesIn.invalidFrame.inc();
-      connection.sendError("invalid_frame", frame.error.issues.map((issue) => issue.message).join("; "));
-      return;
-    }
-    hub.publish(connection, frame.data.data).then(
-      () => this.messagesIn.accepted.inc(),
-      (error: unknown) => {
-        this.messagesIn.unavailable.inc();
-        this.deps.logger.debug({ connection: connection.id, err: errorMessage(error) }, "message not accepted");
-        connection.sendError("unavailable", "Message not accepted: Valkey is unavailable; send it again");
-      },
-    );
-  }
 }
 
-/** Answers an upgrade request with an HTTP error and the JSON error body, then closes the socket. */
+/** Answers an upgrade request with an HTTP error and the JSON error body, then closes the socket for good. */
 function refuse(socket: Socket, error: HttpError): void {
   if (socket.destroyed) return;
   const body = JSON.stringify(error.toBody());
-  socket.end(
+  answerAndClose(
+    socket,
     `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? "Error"}\r\n` +
       "Content-Type: application/json; charset=utf-8\r\n" +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +

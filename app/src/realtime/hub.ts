@@ -14,16 +14,29 @@
 import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
 import { errorMessage } from "../errors";
-import type { Connection } from "./connection";
+import { CLOSE_CODES, type Connection } from "./connection";
 import { PacedRun } from "./paced-run";
 import type { PresenceService } from "./presence";
 import type { RoomLog } from "./room-log";
-import { frameTextMessages, isMessageFrame, messageFramePrefix, messageFrameTail, messageSeqAndTs, welcomeFrame } from "./frames";
+import {
+  frameTextMessages,
+  isMessageFrame,
+  messageFramePrefix,
+  messageFrameTail,
+  messageSeqAndTs,
+  messageSeqOfText,
+  welcomeFrame,
+} from "./frames";
 
 export interface HubOptions {
   instanceId: string;
-  /** HISTORY_REPLAY_BATCH: history entries read per page (replay and gap healing). */
+  /** HISTORY_REPLAY_BATCH: history entries read per page when filling a gap. */
   replayBatch: number;
+  /**
+   * History entries per replay page: HISTORY_REPLAY_BATCH, fewer when that many frames of up to
+   * WS_MAX_FRAME_BYTES could pass WS_REPLAY_HIGH_WATER_BYTES (see replayPageEntries).
+   */
+  replayPageEntries: number;
   /** WS_DELIVERY_BATCH_MS: least time between two deliveries to this instance's sockets (0: one per event-loop turn). */
   deliveryBatchMs: number;
   /** The realtime epoch's base (see RoomLogOptions.seqFloor); none: 0. */
@@ -77,8 +90,9 @@ export class Hub {
 
   /**
    * Adds the connection to its room: subscribe (first local member), join presence (which reads the
-   * room's seq atomically with the join event), replay history after `since`, then go live at the
-   * next flush. Throws when Valkey is unavailable.
+   * room's seq atomically with the join event), send the welcome, stream history after `since` page
+   * by page as the socket drains, then go live at the next flush (with what arrived meanwhile).
+   * Throws when Valkey is unavailable.
    */
   async join(connection: Connection, since: number | undefined): Promise<void> {
     const room = this.roomFor(connection.roomId);
@@ -89,29 +103,52 @@ export class Hub {
     if (connection.state === "closed") return;
     const reply = await this.presence.join(
       { roomId: room.id, connectionId: connection.id, userJson: connection.userJson },
-      { since: since ?? -1, batch: this.options.replayBatch, seqFloor: this.options.seqFloor?.() ?? 0 },
+      { since: since ?? -1, batch: this.options.replayPageEntries, seqFloor: this.options.seqFloor?.() ?? 0 },
     );
     if (reply === undefined) return;
     room.baseSeq = Math.max(room.baseSeq, reply.seq);
-    let recovered = since !== undefined && reply.recoverable;
-    let replay: string[] = [];
-    if (recovered) {
-      const complete = await this.log.replay(room.id, since as number, reply.seq, reply.entries, this.options.replayBatch);
-      if (complete === undefined) recovered = false;
-      else replay = complete;
-    }
+    const recovered = since !== undefined && reply.recoverable;
     if (since !== undefined) this.metrics.recoveries.inc({ result: recovered ? "recovered" : "not_recovered" });
     // A since from an earlier realtime epoch (another region's Valkey) or beyond the room's seq: never held here.
     const historyLost = since !== undefined && !recovered && (since > reply.seq || since < (this.options.seqFloor?.() ?? 0));
-    connection.finishSync({
-      seq: reply.seq,
-      recovered,
-      historyLost,
-      replay: replay.map((entry) => Buffer.from(entry)),
-      joinFrame: Buffer.from(reply.joinFrame),
-    });
+    connection.sendWelcome(welcomeFrame(room.id, connection.id, this.options.instanceId, reply.seq, recovered, historyLost));
+    if (recovered && !(await this.streamReplay(room, connection, since as number, reply.seq, reply.entries))) return;
+    connection.finishSync({ seq: reply.seq, recovered, joinFrame: Buffer.from(reply.joinFrame) });
     room.activating.push(connection);
     this.markDirty(room);
+  }
+
+  /**
+   * Writes the entries with seq in (since, through] to the connection, a page at a time: `first` (read
+   * by the join script), then pages read only once the socket has drained below the high-water mark.
+   * Memory per connection is one page plus that mark, however much history there is and whether the
+   * client reads or not. Resolves true when the replay is complete; false when the connection is gone,
+   * was closed as a slow consumer, or history was trimmed under the replay (closed with 4001 then:
+   * what was written is a gap-free prefix; the client resumes from its last seq).
+   */
+  private async streamReplay(room: LocalRoom, connection: Connection, since: number, through: number, first: string[]): Promise<boolean> {
+    let cursor = since;
+    let page = first;
+    for (;;) {
+      const frames: Buffer[] = [];
+      for (const entry of page) {
+        const seq = messageSeqOfText(entry, room.prefixLength);
+        if (seq > through) break;
+        frames.push(Buffer.from(entry));
+        cursor = seq;
+      }
+      if (frames.length > 0 && !(await connection.writeReplayPage(frameTextMessages(frames)))) return false;
+      if (cursor >= through) return true;
+      if (connection.state === "closed") return false;
+      const next = await this.log.page(room.id, cursor, this.options.replayPageEntries);
+      // Trimming removes the oldest entries: if the oldest left is past cursor + 1, something needed is gone.
+      if (next.oldest < 0 || next.oldest > cursor + 1 || next.entries.length === 0) {
+        this.logger.info({ connection: connection.id, room: room.id, after: cursor, through }, "history trimmed under a replay");
+        connection.close(CLOSE_CODES.replayIncomplete, "replay_incomplete");
+        return false;
+      }
+      page = next.entries;
+    }
   }
 
   /** Removes the connection; the last local member unsubscribes the room. Its presence is removed once its join has settled. */
@@ -334,11 +371,11 @@ export class Hub {
     return rest.length > 0 ? frameTextMessages(rest) : undefined;
   }
 
-  /** welcome, then the replay, then what arrived while syncing (messages after the join's seq; presence from the own join on). */
+  /** What arrived while syncing (messages after the join's seq; presence from the own join on): the welcome and replay are out. */
   private activate(room: LocalRoom, connection: Connection): void {
     const result = connection.syncResult;
     if (result === undefined || connection.state !== "syncing") return;
-    const frames = [...result.replay];
+    const frames: Buffer[] = [];
     const held = connection.heldFrames;
     const joinIndex = held.findIndex((frame) => frame.equals(result.joinFrame));
     held.forEach((frame, index) => {
@@ -348,11 +385,7 @@ export class Hub {
         frames.push(frame);
       }
     });
-    connection.goLive(
-      welcomeFrame(room.id, connection.id, this.options.instanceId, result.seq, result.recovered, result.historyLost),
-      frames,
-      result.seq,
-    );
+    connection.goLive(frames, result.seq);
     this.metrics.wsMessagesOut.inc(frames.length);
   }
 }

@@ -17,8 +17,10 @@ export const LUA_DIR = path.join(__dirname, "lua");
 export interface RoomLogKeys {
   /** INCR counter: the room's last message sequence number. */
   seq: string;
-  /** Sorted set: score = seq, member = the serialised message frame. Bounded by length and age. */
+  /** Sorted set: score = seq, member = the serialised message frame. Bounded by length, bytes and age. */
   history: string;
+  /** String: the summed length of the history's frames (kept by the append script, for the byte bound). */
+  historyBytes: string;
   /** Pub/Sub channel carrying the room's message frames, and presence frames (realtime/presence.ts publishes there). */
   channel: string;
 }
@@ -26,6 +28,8 @@ export interface RoomLogKeys {
 /** Limits applied on every append. */
 export interface HistoryLimits {
   maxLength: number;
+  /** HISTORY_MAX_ROOM_BYTES: most bytes of frames held (oldest trimmed first; the newest is always kept). */
+  maxBytes: number;
   maxAgeMs: number;
   /** TTL of the sequence counter, refreshed on every append (much longer than the history's). */
   seqTtlMs: number;
@@ -52,7 +56,7 @@ export interface AppendMessagesArgs {
  * published message.
  */
 const APPEND_MESSAGES = defineScript({
-  NUMBER_OF_KEYS: 2,
+  NUMBER_OF_KEYS: 3,
   SCRIPT: loadLuaScript("append-messages", LUA_DIR),
   parseCommand(parser: CommandParser, { keys, framePrefix, tails, limits, seqFloor }: AppendMessagesArgs) {
     if (tails.length === 0 || tails.length > MAX_APPEND_BATCH) {
@@ -60,6 +64,7 @@ const APPEND_MESSAGES = defineScript({
     }
     parser.pushKey(keys.seq);
     parser.pushKey(keys.history);
+    parser.pushKey(keys.historyBytes);
     parser.push(
       keys.channel,
       framePrefix,
@@ -67,6 +72,7 @@ const APPEND_MESSAGES = defineScript({
       String(limits.maxAgeMs),
       String(limits.seqTtlMs),
       String(seqFloor ?? 0),
+      String(limits.maxBytes),
       ...tails,
     );
   },

@@ -19,10 +19,15 @@ import type { ValkeyConnections } from "../valkey/connections";
 import { roomKey } from "../valkey/keys";
 import { forEachPublishedFrame, messageFramePrefix, messageSeqOfText } from "./frames";
 import { PacedRun } from "./paced-run";
-import { MAX_APPEND_BATCH, type HistoryLimits, type ROOM_LOG_SCRIPTS, type RoomLogKeys } from "./room-log-scripts";
+import { MAX_APPEND_BATCH, type HistoryLimits, type HistoryPage, type ROOM_LOG_SCRIPTS, type RoomLogKeys } from "./room-log-scripts";
 
 export function roomLogKeys(roomId: string): RoomLogKeys {
-  return { seq: roomKey(roomId, "seq"), history: roomKey(roomId, "history"), channel: roomKey(roomId, "events") };
+  return {
+    seq: roomKey(roomId, "seq"),
+    history: roomKey(roomId, "history"),
+    historyBytes: roomKey(roomId, "history-bytes"),
+    channel: roomKey(roomId, "events"),
+  };
 }
 
 export interface RoomLogOptions {
@@ -112,28 +117,9 @@ export class RoomLog {
     return this.valkey.commandReady(timeoutMs);
   }
 
-  /**
-   * Every entry with seq in (since, through], starting from `first` (the entries a join already read,
-   * oldest first) and reading the rest in pages of `pageSize`; undefined if history was trimmed past
-   * what is needed meanwhile.
-   */
-  async replay(roomId: string, since: number, through: number, first: readonly string[], pageSize: number): Promise<string[] | undefined> {
-    const keys = roomLogKeys(roomId);
-    const length = prefixLength(roomId);
-    const entries = [...first];
-    let cursor = entries.length > 0 ? messageSeqOfText(entries[entries.length - 1] as string, length) : since;
-    while (cursor < through) {
-      const page = await this.valkey.run((c) => c.historyAfter({ keys, after: cursor, limit: pageSize }));
-      // Trimming removes the oldest entries: if the oldest left is past cursor + 1, something we need is gone.
-      if (page.oldest < 0 || page.oldest > cursor + 1 || page.entries.length === 0) return undefined;
-      for (const entry of page.entries) {
-        const entrySeq = messageSeqOfText(entry, length);
-        if (entrySeq > through) return entries;
-        entries.push(entry);
-        cursor = entrySeq;
-      }
-    }
-    return entries;
+  /** One page of history: up to `limit` entries after `after`, oldest first, and the oldest seq still held (-1: none). */
+  page(roomId: string, after: number, limit: number): Promise<HistoryPage> {
+    return this.valkey.run((c) => c.historyAfter({ keys: roomLogKeys(roomId), after, limit }));
   }
 
   /** The entries after `after` still in history, oldest first, read in pages of `pageSize` as the caller iterates. */

@@ -10,6 +10,11 @@
  * command costs more than the command on the hot path): the periodic ROLE check is the watchdog,
  * and a ROLE that does not answer within the connect timeout recycles the connections, which
  * rejects whatever was waiting on the silent ones.
+ *
+ * A Valkey at maxmemory with noeviction answers reads but refuses writes ("OOM command not allowed"):
+ * rooms cannot work then (no join, no message, no presence). Each ROLE check also writes a small
+ * probe key; an OOM reply to it, or to any command, makes the health unhealthy (so /readyz says 503)
+ * and sets gomeet_redis_writes_refused to 1 until a probe write succeeds again.
  */
 import { EventEmitter } from "node:events";
 import { createClient, type RedisScripts } from "redis";
@@ -18,6 +23,7 @@ import type { AppMetrics } from "../metrics";
 import { errorMessage } from "../errors";
 import { Periodic } from "../periodic";
 import { certificateProblem, valkeyTlsSocket } from "../tls";
+import { instanceKey } from "./keys";
 
 /** No Lua scripts: the client type of owners that run only built-in commands. */
 export type NoScripts = Record<never, never>;
@@ -84,6 +90,11 @@ export function isReadOnlyError(error: unknown): boolean {
   return /^(ERR .*)?READONLY\b/.test(errorMessage(error));
 }
 
+/** Valkey refuses a write because it is at maxmemory (noeviction); inside a script the reply may be wrapped. */
+export function isOutOfMemoryError(error: unknown): boolean {
+  return /^OOM\b|\bOOM command not allowed\b/.test(errorMessage(error));
+}
+
 export interface ValkeyHealth {
   healthy: boolean;
   role: string;
@@ -91,6 +102,8 @@ export interface ValkeyHealth {
   checkedAt?: string;
   error?: string;
   recycles: number;
+  /** False while Valkey refuses writes (maxmemory reached with noeviction). */
+  writable?: boolean;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -146,6 +159,7 @@ export class ValkeyConnections<S extends RedisScripts = NoScripts> extends Event
     try {
       return await operation(this.commandClient);
     } catch (error) {
+      if (isOutOfMemoryError(error)) this.writesRefused(errorMessage(error));
       if (!isReadOnlyError(error) || this.stopped) throw error;
       await this.recycle(`READONLY reply: ${errorMessage(error)}`);
       return operation(this.commandClient);
@@ -264,6 +278,11 @@ export class ValkeyConnections<S extends RedisScripts = NoScripts> extends Event
         await this.recycle(`ROLE is ${role}`);
         return;
       }
+      const refusal = await this.probeWrite();
+      if (refusal !== undefined) {
+        this.writesRefused(refusal);
+        return;
+      }
       const subscriberUp = this.subscribeClient.isReady;
       this.setHealthy(role, subscriberUp ? undefined : "subscribe connection is not ready", performance.now() - started);
     } catch (error) {
@@ -272,6 +291,40 @@ export class ValkeyConnections<S extends RedisScripts = NoScripts> extends Event
       // Connected but silent (a network partition without resets): replace the connections.
       if (error instanceof RoleTimeoutError) await this.recycle(error.message);
     }
+  }
+
+  /**
+   * Writes the probe key (SET … PX, within the connect timeout like ROLE); resolves with Valkey's OOM
+   * reply when it refuses the write, else undefined. Other failures throw (the ROLE check's handling).
+   */
+  private async probeWrite(): Promise<string | undefined> {
+    const key = instanceKey(this.instanceId, "write-probe");
+    const ttlMs = Math.max(WRITE_PROBE_MIN_TTL_MS, 10 * this.options.roleCheckIntervalMs);
+    try {
+      await withTimeout(
+        this.commandClient.set(key, String(Date.now()), { expiration: { type: "PX", value: ttlMs } }),
+        this.options.connectTimeoutMs,
+        "SET (write probe)",
+      );
+      return undefined;
+    } catch (error) {
+      if (isOutOfMemoryError(error)) return errorMessage(error);
+      throw error;
+    }
+  }
+
+  /** Valkey refused a write for want of memory: unhealthy (rooms cannot work) until a probe write succeeds. */
+  private writesRefused(reply: string): void {
+    if (this.health.writable !== false) this.logger.error({ err: reply }, "Valkey refuses writes (maxmemory reached)");
+    this.health = {
+      ...this.health,
+      healthy: false,
+      writable: false,
+      error: `Valkey refuses writes (maxmemory reached): ${reply}`,
+      checkedAt: new Date().toISOString(),
+    };
+    this.metrics.valkeyWritesRefused.set(1);
+    this.metrics.dependencyUp.set({ dependency: "redis", name: "valkey" }, 0);
   }
 
   private setHealthy(role: string, problem: string | undefined, latencyMs?: number): void {
@@ -283,25 +336,34 @@ export class ValkeyConnections<S extends RedisScripts = NoScripts> extends Event
       checkedAt: new Date().toISOString(),
       error: problem,
       recycles: this.health.recycles,
+      writable: true,
     };
+    this.metrics.valkeyWritesRefused.set(0);
     this.metrics.dependencyUp.set({ dependency: "redis", name: "valkey" }, healthy ? 1 : 0);
   }
 }
 
-/** ROLE did not answer in time (node-redis's own command timeout stops once a command is written). */
+/** ROLE (or the write probe) did not answer in time (node-redis's own command timeout stops once a command is written). */
 class RoleTimeoutError extends Error {}
 
-async function roleOf(client: CommandClient<RedisScripts>, timeoutMs: number): Promise<string> {
+/** The probe key outlives a few missed checks, and is gone soon after the instance is. */
+const WRITE_PROBE_MIN_TTL_MS = 10_000;
+
+async function withTimeout<T>(command: Promise<T>, timeoutMs: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new RoleTimeoutError(`ROLE did not answer within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(new RoleTimeoutError(`${what} did not answer within ${timeoutMs} ms`)), timeoutMs);
   });
   try {
-    const reply: unknown = await Promise.race([client.sendCommand(["ROLE"]), timeout]);
-    return String((reply as unknown[])[0]);
+    return await Promise.race([command, timeout]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+async function roleOf(client: CommandClient<RedisScripts>, timeoutMs: number): Promise<string> {
+  const reply: unknown = await withTimeout(client.sendCommand(["ROLE"]), timeoutMs, "ROLE");
+  return String((reply as unknown[])[0]);
 }
 
 async function closeClient(client: CommandClient<RedisScripts> | SubscribeClient): Promise<void> {

@@ -5,12 +5,15 @@
  * (ids.ts) before they reach these functions; instance ids by the configuration.
  *
  * Each key belongs to the one module that reads and writes it:
- *   room:{id}:seq, room:{id}:history, room:{id}:events    realtime/room-log.ts   (the room log and its channel)
+ *   room:{id}:seq, room:{id}:history,
+ *   room:{id}:history-bytes, room:{id}:events             realtime/room-log.ts   (the room log and its channel)
  *   room:{id}:presence, room:{id}:members                 realtime/presence.ts   (who is in the room)
  *   gomeet:instances, instance:{id}:connections,
  *   instance:{id}:purge-lock                              realtime/presence.ts   (live instances, their connections)
  *   room:{id}:livekit                                     livekit/room-pins.ts   (the room's LiveKit deployment)
  *   room:{id}:lktoken:<deployment>:<digest>               livekit/token-cache.ts (cached LiveKit tokens)
+ *   quota:{<user id, base64url of UTF-16>}:ws              realtime/user-quota.ts (a user's message quota window)
+ *   instance:{id}:write-probe                             valkey/connections.ts  (proves Valkey accepts writes)
  */
 
 /** `room:{<roomId>}:<name>` */

@@ -1,21 +1,50 @@
 /**
  * The instance's ports: on the public one HTTP requests go to the request handler, WebSocket upgrades to the
- * gateway, and a malformed request gets a bare 400 (431 for oversized headers); the internal one (METRICS_PORT)
- * is the same without a gateway (an upgrade there is refused by Node: no "upgrade" listener).
+ * gateway; the internal one (METRICS_PORT) is the same without a gateway (an upgrade there is refused by Node: no
+ * "upgrade" listener). On both, a malformed request gets a bare 400 (431 for oversized headers), after which the
+ * socket is destroyed (see http/refuse-socket.ts); headers must arrive within HTTP_HEADERS_TIMEOUT_MS, the whole
+ * request within HTTP_REQUEST_TIMEOUT_MS (else 408), and an idle keep-alive connection is closed after
+ * HTTP_KEEP_ALIVE_TIMEOUT_MS.
  */
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { answerAndClose } from "../http/refuse-socket";
 import type { Logger } from "../logger";
 import type { Gateway } from "../realtime/gateway";
 
-export function createHttpServer(handler: http.RequestListener, gateway: Gateway | undefined, logger: Logger): http.Server {
-  const server = http.createServer(handler);
+export interface HttpServerTimeouts {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}
+
+export function createHttpServer(
+  handler: http.RequestListener,
+  gateway: Gateway | undefined,
+  logger: Logger,
+  timeouts: HttpServerTimeouts,
+): http.Server {
+  const server = http.createServer(
+    {
+      headersTimeout: timeouts.headersTimeoutMs,
+      requestTimeout: timeouts.requestTimeoutMs,
+      keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+      // Node checks the two timeouts above only this often (default 30 s): check often enough that they mean what they say.
+      connectionsCheckingInterval: Math.min(1000, timeouts.headersTimeoutMs / 2),
+    },
+    handler,
+  );
   if (gateway !== undefined) server.on("upgrade", (req, socket, head) => gateway.handleUpgrade(req, socket as Socket, head));
   server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
     logger.debug({ err: error.message }, "HTTP client error");
     // Request headers over Node's limit (16 KiB): 431, so a client sees why (e.g. an oversized token).
-    const status = error.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
-    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+    const status =
+      error.code === "HPE_HEADER_OVERFLOW"
+        ? "431 Request Header Fields Too Large"
+        : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? "408 Request Timeout"
+          : "400 Bad Request";
+    answerAndClose(socket, `HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
   });
   return server;
 }

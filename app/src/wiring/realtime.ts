@@ -10,12 +10,14 @@ import type { Logger } from "../logger";
 import type { AppMetrics } from "../metrics";
 import type { ValkeyConnections } from "../valkey/connections";
 import type { ValkeyScripts } from "./valkey-scripts";
+import { ClientFrames } from "../realtime/client-frames";
 import { Gateway } from "../realtime/gateway";
 import { Heartbeat } from "../realtime/heartbeat";
 import { Hub } from "../realtime/hub";
 import { PresenceService } from "../realtime/presence";
 import { RoomLog } from "../realtime/room-log";
 import type { HistoryLimits } from "../realtime/room-log-scripts";
+import { UserQuota } from "../realtime/user-quota";
 
 export interface Realtime {
   hub: Hub;
@@ -42,9 +44,27 @@ export interface RealtimeDependencies {
 const SEQ_TTL_FLOOR_MS = 30 * 24 * 60 * 60 * 1000;
 
 /** A room's history bounds, and its seq counter's TTL: at least 30 days, and at least ten times the history's age. */
-export function historyLimits(config: Pick<ServiceConfig, "historyMaxLength" | "historyMaxAgeSeconds">): HistoryLimits {
+export function historyLimits(
+  config: Pick<ServiceConfig, "historyMaxLength" | "historyMaxAgeSeconds" | "historyMaxRoomBytes">,
+): HistoryLimits {
   const maxAgeMs = config.historyMaxAgeSeconds * 1000;
-  return { maxLength: config.historyMaxLength, maxAgeMs, seqTtlMs: Math.max(SEQ_TTL_FLOOR_MS, maxAgeMs * 10) };
+  return {
+    maxLength: config.historyMaxLength,
+    maxBytes: config.historyMaxRoomBytes,
+    maxAgeMs,
+    seqTtlMs: Math.max(SEQ_TTL_FLOOR_MS, maxAgeMs * 10),
+  };
+}
+
+/**
+ * Entries per replay page: HISTORY_REPLAY_BATCH, but no more than WS_REPLAY_HIGH_WATER_BYTES holds of
+ * frames of the largest size (WS_MAX_FRAME_BYTES), and at least one: a page is what a connection's
+ * replay holds in memory beyond its send buffer.
+ */
+export function replayPageEntries(
+  config: Pick<ServiceConfig, "historyReplayBatch" | "wsReplayHighWaterBytes" | "wsMaxFrameBytes">,
+): number {
+  return Math.max(1, Math.min(config.historyReplayBatch, Math.floor(config.wsReplayHighWaterBytes / config.wsMaxFrameBytes)));
 }
 
 export function createRealtime(config: ServiceConfig, deps: RealtimeDependencies): Realtime {
@@ -62,11 +82,19 @@ export function createRealtime(config: ServiceConfig, deps: RealtimeDependencies
     {
       instanceId: config.instanceId,
       replayBatch: config.historyReplayBatch,
+      replayPageEntries: replayPageEntries(config),
       deliveryBatchMs: config.wsDeliveryBatchMs,
       seqFloor: deps.seqFloor,
     },
     logger,
     metrics,
+  );
+  const frames = new ClientFrames(
+    {
+      maxMessagesPerSecond: config.wsMaxMessagesPerSecond,
+      dataLimits: { maxDepth: config.wsMaxDataDepth, maxNodes: config.wsMaxDataNodes },
+    },
+    { hub, quota: new UserQuota(valkey, config.userQuota), metrics, logger },
   );
   const heartbeat = new Heartbeat(config.heartbeatIntervalMs, hub, presence);
   const gateway = new Gateway(
@@ -74,12 +102,14 @@ export function createRealtime(config: ServiceConfig, deps: RealtimeDependencies
       maxFrameBytes: config.wsMaxFrameBytes,
       maxMessagesPerSecond: config.wsMaxMessagesPerSecond,
       maxBufferedBytes: config.wsMaxBufferedBytes,
-      dataLimits: { maxDepth: config.wsMaxDataDepth, maxNodes: config.wsMaxDataNodes },
+      maxSocketsPerUser: config.wsMaxSocketsPerUser,
+      replayHighWaterBytes: config.wsReplayHighWaterBytes,
     },
     {
       authenticate: deps.authenticate,
       members: deps.members,
       hub,
+      frames,
       valkey,
       metrics,
       logger,
