@@ -15,7 +15,7 @@ import { startRedis } from "../../harness/redis";
 import { api, appConfig, createRoom, OpenClients, sleep, spawnApp, token, type Backends } from "./helpers";
 
 let backends: Backends;
-let child: { process: ManagedProcess; url: string };
+let child: { process: ManagedProcess; url: string; metricsUrl: string };
 let alice: string;
 let bob: string;
 const clients = new OpenClients();
@@ -62,7 +62,7 @@ describe("a message whose data is nested too deep or holds too many values", () 
   });
 
   test("the refusals are counted as invalid_frame", async () => {
-    const metrics = (await api(child.url, "GET", "/metrics")).body as string;
+    const metrics = (await api(child.metricsUrl, "GET", "/metrics")).body as string;
     expect(metrics).toMatch(/^gomeet_ws_messages_in_total\{result="invalid_frame",instance="hostile"\} [1-9]\d*$/m);
   });
 });

@@ -21,7 +21,7 @@ const SILENT_SOCKETS = 12;
 const MAX_GROWTH_MB = 150;
 
 let backends: Backends;
-let app: { process: ManagedProcess; url: string };
+let app: { process: ManagedProcess; url: string; metricsUrl: string };
 let alice: string;
 let room: string;
 const clients = new OpenClients();
@@ -90,7 +90,7 @@ test(`${SILENT_SOCKETS} sockets that never read resume with since=0: memory stay
     await sleep(Number(process.env.REPLAY_HOLD_MS ?? 10_000));
   });
   const growth = peak - baseline;
-  const m = await (await fetch(`${app.url}/metrics`)).text();
+  const m = await (await fetch(`${app.metricsUrl}/metrics`)).text();
   process.stdout.write(
     m
       .split("\n")
