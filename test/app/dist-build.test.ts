@@ -36,10 +36,9 @@ beforeAll(async () => {
     cwd: image.cwd,
   });
   url = `http://127.0.0.1:${port}`;
-  await waitForReady(app, async () => (await fetch(`${url}/readyz`)).status === 200, {
-    timeoutMs: 30_000,
-    what: "the built app's /readyz",
-  });
+  // Every dependency up: the PostgreSQL and LiveKit checks run on their own schedule after the start.
+  const healthy = async () => (await api(url, "GET", "/readyz")).body?.status === "healthy";
+  await waitForReady(app, healthy, { timeoutMs: 30_000, what: "the built app's /readyz to say healthy" });
   userToken = await token("alice", { name: "Alice" });
 }, 240_000);
 
