@@ -61,7 +61,8 @@ test("the build puts every Lua script beside the compiled code, and ships no sou
 test("the compiled service is ready against real Valkey and PostgreSQL", async () => {
   const readiness = await api(url, "GET", "/readyz");
   expect(readiness.status).toBe(200);
-  expect(readiness.body).toMatchObject({ status: "healthy", dependencies: { redis: { healthy: true } } });
+  // The public /readyz says only the verdict (harden-access); "healthy" needs Valkey up (http/readiness.ts).
+  expect(readiness.body).toMatchObject({ status: "healthy" });
 });
 
 test("its Lua scripts run: a WebSocket join and a message (room log and presence), a LiveKit token (room pin)", async () => {
