@@ -19,6 +19,8 @@ const REFRESH_MS = 500;
 /** Stop-and-rescan rounds before the kill; each round only grows while something forked or was missed. */
 const MAX_ROUNDS = 20;
 const KILL_TIMEOUT_MS = 10_000;
+/** A clean-up slower than this reports where its time went (stderr: the owner's, as far as anyone still reads it). */
+const SLOW_CLEANUP_MS = 2000;
 
 const [token, ownerPid, ownerStart, root] = process.argv.slice(2);
 if (token === undefined || ownerPid === undefined || ownerStart === undefined || root === undefined) {
@@ -63,6 +65,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 async function cleanUp(): Promise<void> {
   if (cleaningUp) return;
   cleaningUp = true;
+  const began = Date.now();
   const victims = new Map<number, ProcEntry>();
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const found = ownedProcesses(scanProcesses(), { ...ownership(), known: [...ownership().known, ...victims.values()] }, true);
@@ -74,15 +77,24 @@ async function cleanUp(): Promise<void> {
     for (const p of fresh) victims.set(p.pid, p);
   }
   const all = [...victims.values()];
+  const stopped = Date.now();
   signal(all, "SIGKILL");
   const deadline = Date.now() + KILL_TIMEOUT_MS;
   while (all.some(isAlive) && Date.now() < deadline) await sleep(20);
   const stuck = all.filter(isAlive).map((p) => p.pid);
   if (stuck.length > 0) report(`still running ${KILL_TIMEOUT_MS} ms after SIGKILL: pids ${stuck.join(", ")}`);
+  const killed = Date.now();
   try {
     fs.rmSync(root as string, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   } catch (error) {
     report(`could not remove ${root}: ${String(error)}`);
+  }
+  const done = Date.now();
+  if (done - began > SLOW_CLEANUP_MS) {
+    report(
+      `clean-up took ${done - began} ms: finding and stopping ${all.length} processes ${stopped - began} ms, ` +
+        `their end after SIGKILL ${killed - stopped} ms, removing ${root} ${done - killed} ms`,
+    );
   }
   process.exit(stuck.length > 0 ? 1 : 0);
 }

@@ -175,7 +175,36 @@ export function firstUpChecklist(resources: readonly PlannedResource[]): Checkli
       command: `doctl compute domain get ${zone} && dig +short NS ${zone}   # expect ns1/ns2/ns3.digitalocean.com`,
     });
   }
-  return items;
+  return [...items, ...globalLoadBalancerItems(resources)];
+}
+
+/**
+ * With a Global Load Balancer: what DigitalOcean does not document and only a real deploy can show (WebSockets through
+ * a GLB, a GLB over CCM-made load balancers), and the registry's region (a standby's new nodes pull the image from it).
+ */
+function globalLoadBalancerItems(resources: readonly PlannedResource[]): ChecklistItem[] {
+  const glbs = resources.filter((r) => r.type === TYPE.loadBalancer && String(r.props.type).toUpperCase() === "GLOBAL");
+  return glbs.flatMap((glb) => {
+    const hosts = (Array.isArray(glb.props.domains) ? glb.props.domains : []).map((d) => String((d as { name?: unknown }).name));
+    return hosts.flatMap((host) => [
+      {
+        check: `WebSocket upgrade through the GLB works: wss://${host}/ws answers 101 Switching Protocols and stays open`,
+        why:
+          "DigitalOcean documents neither WebSockets through a Global Load Balancer nor a GLB in front of load balancers made by " +
+          "the Kubernetes cloud controller; if it fails, take the DNS fallback of docs/runbooks.md (region-failover)",
+        command:
+          `curl -sS -o /dev/null -w '%{http_code}\\n' --http1.1 --max-time 10 -H 'Connection: Upgrade' -H 'Upgrade: websocket' ` +
+          `-H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "https://${host}/ws?room=<room id>&access_token=<a user's token>"   # expect 101`,
+      },
+      {
+        check: `the container registry is not in a region the stack runs in, or the image is mirrored`,
+        why:
+          "DigitalOcean Container Registry lives in one region: if it is the lost region, the standby's new nodes (autoscaling, " +
+          "the restore) cannot pull the app image; nodes already running have it cached",
+        command: "doctl registry get --format Name,Region",
+      },
+    ]);
+  });
 }
 
 /** The checklist as the preview prints it. */

@@ -36,6 +36,8 @@ export function formatDiff(base: Side, head: Side, diff: PlanDiff, cost?: CostDe
     const flags = [
       c.op === "replace" ? "[replace]" : "",
       c.deleteBeforeReplace ? "[delete before replace]" : "",
+      c.imported ? `[import ${c.imported}: adopted, nothing created]` : "",
+      c.retained ? "[retained: removed from the state only, the cloud resource stays]" : "",
       c.dataLossRisk ? "[DATA LOSS RISK]" : "",
       c.protected ? "[protected: Pulumi will refuse until protect is lifted]" : "",
     ];

@@ -35,6 +35,10 @@ export interface Change {
   protected?: boolean;
   /** Replaced by deleting the old one first (its fixed name would collide with the new one). */
   deleteBeforeReplace?: boolean;
+  /** A create that adopts an existing cloud resource (the `import` option): nothing is created, nothing lost. */
+  imported?: string;
+  /** A delete that only removes the resource from Pulumi's state (`retainOnDelete`): the cloud resource stays. */
+  retained?: boolean;
 }
 
 /** The diff between two plans. */
@@ -106,7 +110,14 @@ export function diffResources(base: PreviewResource[], head: PreviewResource[]):
   for (const r of head) {
     const old = before.get(key(r));
     if (!old) {
-      changes.push({ op: "create", type: r.type, name: r.name, diffs: [], dataLossRisk: false });
+      changes.push({
+        op: "create",
+        type: r.type,
+        name: r.name,
+        diffs: [],
+        dataLossRisk: false,
+        ...(r.importId ? { imported: r.importId } : {}),
+      });
       continue;
     }
     const ownDiffs = own.get(resourceRef(r)) ?? [];
@@ -139,8 +150,9 @@ export function diffResources(base: PreviewResource[], head: PreviewResource[]):
       type: r.type,
       name: r.name,
       diffs: [],
-      dataLossRisk: isStateful(r),
+      dataLossRisk: isStateful(r) && !r.retainOnDelete,
       ...(r.protect ? { protected: true } : {}),
+      ...(r.retainOnDelete ? { retained: true } : {}),
     });
   }
   return changes;

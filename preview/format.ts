@@ -29,6 +29,10 @@ export interface PreviewResource {
    * Deployment's `spec.replicas`, which its HorizontalPodAutoscaler owns). Absent when there are none.
    */
   ignoreChanges?: string[];
+  /** Adopted from the cloud (the `import` option), with the id. */
+  importId?: string;
+  /** Deleting it only removes it from Pulumi's state (the `retainOnDelete` option). */
+  retainOnDelete?: boolean;
 }
 
 /** How a preview document refers to a resource: `<type>::<name>`. */
@@ -107,6 +111,8 @@ export function previewDocument(plan: RenderedPlan, report: PreviewDocument["pol
       ...(r.provider && refs.has(r.provider) ? { provider: refs.get(r.provider) } : {}),
       ...(r.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
       ...(r.ignoreChanges?.length ? { ignoreChanges: [...r.ignoreChanges] } : {}),
+      ...(r.importId ? { importId: r.importId } : {}),
+      ...(r.retainOnDelete ? { retainOnDelete: true } : {}),
     }));
   const outputs = Object.fromEntries(Object.entries(plan.outputs).map(([k, o]) => [k, o.secret ? SECRET_TEXT : o.value]));
   return { stack: plan.stack, resources, outputs, policies: report, checklist: firstUpChecklist(plan.resources) };

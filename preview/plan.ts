@@ -38,6 +38,10 @@ export interface PlannedResource {
   deleteBeforeReplace?: boolean;
   /** `ignoreChanges` resource option: input paths a later `pulumi up` leaves as they are (absent when none). */
   ignoreChanges?: string[];
+  /** `import` resource option: the cloud id of an existing resource Pulumi adopts instead of creating. */
+  importId?: string;
+  /** `retainOnDelete` resource option: deleting it only removes it from Pulumi's state. */
+  retainOnDelete?: boolean;
 }
 
 export type EnforcementLevel = "mandatory" | "advisory" | "disabled";

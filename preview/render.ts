@@ -43,6 +43,8 @@ interface RegisterRequest {
   getProvider(): string;
   getDeletebeforereplace(): boolean;
   getIgnorechangesList(): string[];
+  getImportid(): string;
+  getRetainondelete(): boolean | undefined;
 }
 
 interface Recorded {
@@ -119,6 +121,8 @@ function toPlanned(entry: Recorded): PlannedResource {
     ...(req.getProvider() ? { provider: req.getProvider().split("::").slice(0, -1).join("::") } : {}),
     ...(req.getDeletebeforereplace() ? { deleteBeforeReplace: true } : {}),
     ...(req.getIgnorechangesList().length ? { ignoreChanges: [...req.getIgnorechangesList()] } : {}),
+    ...(req.getImportid() ? { importId: req.getImportid() } : {}),
+    ...(req.getRetainondelete() ? { retainOnDelete: true } : {}),
   };
 }
 

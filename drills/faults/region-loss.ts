@@ -58,7 +58,8 @@ async function standbyLag(standbyUrl: string, primaryUrl: string): Promise<{ lag
   };
   const behind =
     lsn(primary?.lsn) !== undefined && lsn(standby?.replayed) !== undefined
-      ? Number((lsn(primary?.lsn) as bigint) - (lsn(standby?.replayed) as bigint))
+      ? // The two reads are not one instant: a standby that replayed more meanwhile reads as 0 behind, not negative.
+        Math.max(0, Number((lsn(primary?.lsn) as bigint) - (lsn(standby?.replayed) as bigint)))
       : null;
   return {
     lagMs: standby?.lag_seconds === null || standby === undefined ? null : Math.round(standby.lag_seconds * 1000),

@@ -36,10 +36,9 @@ beforeAll(async () => {
     cwd: image.cwd,
   });
   url = `http://127.0.0.1:${port}`;
-  await waitForReady(app, async () => (await fetch(`${url}/readyz`)).status === 200, {
-    timeoutMs: 30_000,
-    what: "the built app's /readyz",
-  });
+  // Every dependency up: the PostgreSQL and LiveKit checks run on their own schedule after the start.
+  const healthy = async () => (await api(url, "GET", "/readyz")).body?.status === "healthy";
+  await waitForReady(app, healthy, { timeoutMs: 30_000, what: "the built app's /readyz to say healthy" });
   userToken = await token("alice", { name: "Alice" });
 }, 240_000);
 
@@ -62,7 +61,8 @@ test("the build puts every Lua script beside the compiled code, and ships no sou
 test("the compiled service is ready against real Valkey and PostgreSQL", async () => {
   const readiness = await api(url, "GET", "/readyz");
   expect(readiness.status).toBe(200);
-  expect(readiness.body).toMatchObject({ status: "healthy", dependencies: { redis: { healthy: true } } });
+  // The public /readyz says only the verdict (harden-access); "healthy" needs Valkey up (http/readiness.ts).
+  expect(readiness.body).toMatchObject({ status: "healthy" });
 });
 
 test("its Lua scripts run: a WebSocket join and a message (room log and presence), a LiveKit token (room pin)", async () => {

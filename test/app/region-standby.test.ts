@@ -18,7 +18,8 @@ let regionA: RunningApp;
 let regionB: RunningApp;
 let alice: string;
 
-const readyz = async (app: RunningApp): Promise<any> => (await fetch(`${app.url}/readyz`)).json();
+/** The detailed /readyz, on the metrics port (the public one says status and draining only). */
+const readyz = async (app: RunningApp): Promise<any> => (await fetch(`${app.metricsUrl}/readyz`)).json();
 
 beforeAll(async () => {
   const [pair, valkeyA, valkeyB, livekit] = await Promise.all([
@@ -58,7 +59,7 @@ test("each region learns its role and realtime epoch from its database; the stan
     status: "healthy",
     region: { name: "b", role: "standby", epoch: 2, replicationLagSeconds: expect.any(Number) },
   });
-  const metrics = await (await fetch(`${regionB.url}/metrics`)).text();
+  const metrics = await (await fetch(`${regionB.metricsUrl}/metrics`)).text();
   expect(metrics).toMatch(/gomeet_region_role\{role="standby",instance="b-1"\} 1/);
   expect(metrics).toMatch(/gomeet_postgres_replication_lag_seconds\{instance="b-1"\} \d/);
 });

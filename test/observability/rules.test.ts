@@ -23,6 +23,9 @@ const byName = new Map(definitions.map((d) => [d.alert, d]));
 const SUMMARIES: Readonly<Record<string, string>> = {
   GoMeetInstanceDown: "A GoMeet instance does not answer its metrics scrape",
   GoMeetNoInstanceUp: "No GoMeet instance is scraped successfully",
+  GoMeetStandbyReplicationLagHigh: "The standby region's database is more than 60 s behind the primary",
+  GoMeetRegionLost: "The primary region is declared lost",
+  GoMeetFailoverFailed: "A region failover stopped part-way",
   GoMeetReplicasBelowFloor: "Fewer than 3 GoMeet instances are ready (the HA floor)",
   GoMeetInstanceFlapping: "A GoMeet instance keeps restarting",
   GoMeetInstanceNotReady: "A GoMeet instance answers /readyz with 503",

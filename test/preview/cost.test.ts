@@ -78,7 +78,7 @@ describe("the preview CLI", () => {
   let stack: { stack: string; remove(): void } | undefined;
   afterAll(() => stack?.remove());
 
-  test("--json carries the cost block; --against-stack with one more minimum node shows its list price as the delta (JSON, text, Markdown)", () => {
+  test("--json carries the cost block; --against-stack with one more minimum node per cluster shows its list price per cluster as the delta (JSON, text, Markdown)", () => {
     const single = runPreview(["--stack", "prod", "--json"]);
     expect(single.status).toBe(0);
     const doc = JSON.parse(single.stdout);
@@ -88,12 +88,13 @@ describe("the preview CLI", () => {
     stack = temporaryStack("prod", (config) => (config["gomeet:kubernetes"].minNodes += 1));
     const diff = runPreview(["--stack", stack.stack, "--against-stack", "prod", "--json"]);
     expect(diff.status).toBe(0);
-    const size = doc.resources.find((r: { type: string }) => r.type === TYPE.kubernetesCluster).props.nodePool.size as string;
-    expect(JSON.parse(diff.stdout).cost).toMatchObject({
-      beforeMonthlyUsd: doc.cost.monthlyUsd,
-      deltaMonthlyUsd: prices.dropletSizes.monthlyUsd[size],
-    });
-    const delta = `+$${prices.dropletSizes.monthlyUsd[size]!.toFixed(2)}`;
+    // gomeet:kubernetes.minNodes sets every region's cluster (the standby region's too): one more node in each.
+    const clusters = doc.resources.filter((r: { type: string }) => r.type === TYPE.kubernetesCluster);
+    const size = clusters[0].props.nodePool.size as string;
+    expect(clusters.every((c: { props: { nodePool: { size: string } } }) => c.props.nodePool.size === size)).toBe(true);
+    const each = prices.dropletSizes.monthlyUsd[size]!;
+    expect(JSON.parse(diff.stdout).cost).toMatchObject({ beforeMonthlyUsd: doc.cost.monthlyUsd, deltaMonthlyUsd: clusters.length * each });
+    const delta = `+$${(clusters.length * each).toFixed(2)}`;
     const readable = runPreview(["--stack", stack.stack, "--against-stack", "prod"]);
     expect(readable.stdout).toContain(`(${delta})`);
     const markdown = runPreview(["--stack", stack.stack, "--against-stack", "prod", "--format", "markdown"]);

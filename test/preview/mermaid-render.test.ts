@@ -52,8 +52,9 @@ test("the prod deployment diagram renders, with its region, tiers and redundancy
   const result = await render(deploymentDiagram(resources));
   expect(result.error).toBeUndefined();
   expect(result.svg).toContain("<svg");
-  for (const text of ["region nyc3", "PostgreSQL", "Valkey", "read-only node", "REGIONAL load balancer", "3–6 nodes"])
+  for (const text of ["region nyc3", "PostgreSQL", "Valkey", "read-only node", "REGIONAL load balancer", "HA control plane"])
     expect(result.svg).toContain(text);
+  expect(result.svg).toMatch(/\d+–\d+ nodes s-/);
 });
 
 test("a diff with every kind of change marked renders, each marked node styled by its kind", async () => {

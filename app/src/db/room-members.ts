@@ -52,8 +52,9 @@ export class RoomMembers {
     if (cached !== undefined && cached.until > this.now()) return cached.role;
     const select = "SELECT role FROM room_members WHERE room_id = $1 AND user_id = $2";
     let [row] = await this.db.read<{ role: RoomRole }>(select, [roomId, userId]);
-    // Possibly added a moment ago and not yet replicated: ask the primary (503 without one, never a false 403).
-    if (row === undefined) [row] = await this.db.write<{ role: RoomRole }>(select, [roomId, userId]);
+    // Possibly added a moment ago and not yet replicated: ask the primary (a standby region's own node; 503 without
+    // one, never a false 403).
+    if (row === undefined) [row] = await this.db.readLatest<{ role: RoomRole }>(select, [roomId, userId]);
     if (row === undefined) {
       this.cache.delete(key);
       return undefined;
