@@ -364,7 +364,7 @@ export async function waitForReady(proc: ManagedProcess, check: () => Promise<bo
 
 /**
  * A new empty directory (mode 0700), owned by `owner` if given and we run as root, in this process's temporary
- * root (`<system temp dir>/gomeet-harness-<pid>-<random>`, mode 0711 so that the postgres user can reach its
+ * root (`<system temp dir>/gm-<pid>-<random>`, mode 0711 so that the postgres user can reach its
  * own directories). Removed by stopAll, or when this process exits, or by the watchdog if it is killed.
  */
 export async function tempDir(prefix: string, owner?: SystemUser): Promise<string> {

@@ -26,8 +26,12 @@ const WATCHDOG_MAIN = path.join(__dirname, "watchdog-main.ts");
 const self = identify(process.pid) as ProcessIdentity;
 /** This owner's token: pid, start time and randomness, so that no other owner's processes ever match it. */
 export const ownerToken = `${self.pid}.${self.startTime}.${crypto.randomBytes(4).toString("hex")}`;
-/** Where every temporary directory of this owner is made (created on first use; see process.ts tempDir). */
-export const temporaryRoot = path.join(os.tmpdir(), `gomeet-harness-${self.pid}-${crypto.randomBytes(3).toString("hex")}`);
+/**
+ * Where every temporary directory of this owner is made (created on first use; see process.ts tempDir). The name is short
+ * on purpose: a nested harness (npm run cluster under a test) makes its root inside its parent's, and HAProxy refuses an
+ * admin socket path over 97 characters (Unix socket paths end at 107 in any case).
+ */
+export const temporaryRoot = path.join(os.tmpdir(), `gm-${self.pid}-${crypto.randomBytes(3).toString("hex")}`);
 
 let watchdog: ChildProcess | undefined;
 const watched = new Map<number, ProcessIdentity>();

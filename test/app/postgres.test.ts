@@ -54,7 +54,12 @@ test("instances starting together apply each migration once, under the advisory 
 test("POST /rooms writes on the primary; another instance reads the room", async () => {
   const created = await api(writer.url, "POST", "/rooms", { token: alice, body: { name: "  Standup  " } });
   expect(created.status).toBe(201);
-  expect(created.body).toEqual({ id: expect.stringMatching(/^[A-Za-z0-9_-]{16}$/), name: "Standup", createdAt: expect.any(String) });
+  expect(created.body).toEqual({
+    id: expect.stringMatching(/^[A-Za-z0-9_-]{16}$/),
+    name: "Standup",
+    createdAt: expect.any(String),
+    role: "owner",
+  });
   expect(new Date(created.body.createdAt).getTime()).toBeGreaterThan(Date.now() - 60_000);
   const read = await api(reader.url, "GET", `/rooms/${created.body.id}`, { token: alice });
   expect(read).toEqual({ status: 200, body: created.body });

@@ -24,7 +24,7 @@ async function runCli(args: string[]): Promise<{ cli: ManagedProcess; tmp: strin
 }
 
 /**
- * What the cluster's harness keeps under `tmp`: its temporary root (`gomeet-harness-<pid>-<random>`) and the
+ * What the cluster's harness keeps under `tmp`: its temporary root (`gm-<pid>-<random>`) and the
  * directories in it, each as `<root>/<dir>`; anything else named `gomeet-*` as well.
  */
 function harnessEntries(tmp: string): string[] {
@@ -33,7 +33,7 @@ function harnessEntries(tmp: string): string[] {
     .filter((name) => name.startsWith("gomeet-"))
     .flatMap((name) => {
       const full = path.join(tmp, name);
-      const inside = name.startsWith("gomeet-harness-") && fs.statSync(full).isDirectory() ? fs.readdirSync(full) : [];
+      const inside = name.startsWith("gm-") && fs.statSync(full).isDirectory() ? fs.readdirSync(full) : [];
       return [name, ...inside.map((entry) => `${name}/${entry}`)];
     });
 }
@@ -149,7 +149,7 @@ test("--json: one line with the whole cluster once ready; SIGINT stops everythin
 
 test("SIGINT during start-up stops what had started and removes its directories", async () => {
   const { cli, tmp } = await runCli(["--json"]);
-  await waitFor(async () => harnessEntries(tmp).some((name) => /^gomeet-harness-[^/]+\/pg-monitor-/.test(name)), {
+  await waitFor(async () => harnessEntries(tmp).some((name) => /^gm-[^/]+\/pg-monitor-/.test(name)), {
     timeoutMs: 30_000,
     intervalMs: 50,
     what: "the cluster to start creating its servers",
