@@ -41,18 +41,23 @@ interface Attempt {
 }
 
 test("a promotion: writes fail fast with 503 while there is no primary and succeed as soon as there is one; no read fails; no restart", async () => {
-  // Rooms the instance has never seen, on the replica already: reading one is a database read.
+  // Rooms the instance has never seen, alice owning each (rooms are read by their members only), on the replica
+  // already: reading one is a database read (the room and alice's role).
   const unseen = Array.from({ length: 400 }, () => `unseen-${randomBytes(6).toString("hex")}`);
-  await sql(ha.endpoint.url, "INSERT INTO rooms (id, name, created_by) SELECT id, 'seeded', 'test' FROM unnest($1::text[]) AS id", [
-    unseen,
-  ]);
+  await sql(
+    ha.endpoint.url,
+    `WITH seeded AS (INSERT INTO rooms (id, name, created_by) SELECT id, 'seeded', 'alice' FROM unnest($1::text[]) AS id RETURNING id)
+     INSERT INTO room_members (room_id, user_id, role) SELECT id, 'alice', 'owner' FROM seeded`,
+    [unseen],
+  );
   await waitFor(
     async () =>
-      Number((await sql<{ n: string }>(ha.replica.url, "SELECT count(*) AS n FROM rooms WHERE id = ANY($1)", [unseen]))[0]?.n) ===
-      unseen.length,
+      Number(
+        (await sql<{ n: string }>(ha.replica.url, "SELECT count(*) AS n FROM room_members WHERE room_id = ANY($1)", [unseen]))[0]?.n,
+      ) === unseen.length,
     {
       timeoutMs: 10_000,
-      what: "the seeded rooms on the replica",
+      what: "the seeded rooms and their owner on the replica",
     },
   );
   expect((await api(app.url, "POST", "/rooms", { token: alice, body: { name: "before" } })).status).toBe(201);
