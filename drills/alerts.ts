@@ -24,11 +24,13 @@ export type AlertExpectation =
 
 export const DRILL_ALERTS: Readonly<Record<DrillName, AlertExpectation>> = {
   "instance-kill": { required: ["GoMeetInstanceDown"] },
-  // Locally a stopped instance stays a target (up == 0): InstanceDown fires for each restart.
+  // Each restart is a new process start time: InstanceFlapping (changes >= 2 in 15 m, no `for:`) fires once the
+  // second instance is back. InstanceDown needs up == 0 for its scaled 3 s, and a graceful restart is down (exit to
+  // ready) for about a second: it fires only when the machine is slow.
   "rolling-restart": {
-    required: ["GoMeetInstanceDown"],
+    required: ["GoMeetInstanceFlapping"],
     informational:
-      "GoMeetReplicasBelowFloor fires only if the instances stay below the floor for its scaled 15 s without a break; the restarts follow each other with about a second at full strength between them",
+      "GoMeetInstanceDown needs an instance unscraped for its scaled 3 s and a graceful restart is down for about a second; GoMeetReplicasBelowFloor fires only if the instances stay below the floor for its scaled 15 s without a break; the restarts follow each other with about a second at full strength between them",
   },
   "valkey-failover": {
     required: [],

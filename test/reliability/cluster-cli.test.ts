@@ -30,7 +30,7 @@ async function runCli(args: string[]): Promise<{ cli: ManagedProcess; tmp: strin
 function harnessEntries(tmp: string): string[] {
   return fs
     .readdirSync(tmp)
-    .filter((name) => name.startsWith("gomeet-"))
+    .filter((name) => name.startsWith("gm-") || name.startsWith("gomeet-"))
     .flatMap((name) => {
       const full = path.join(tmp, name);
       const inside = name.startsWith("gm-") && fs.statSync(full).isDirectory() ? fs.readdirSync(full) : [];
