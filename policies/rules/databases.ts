@@ -68,7 +68,7 @@ export const postgresStandby = nodeFloorPolicy({
 });
 
 const postgresReadReplicaSettings = {
-  minReadReplicas: integerSetting(1, 0, "Minimum DatabaseReplica resources per PostgreSQL cluster."),
+  minReadReplicas: integerSetting(1, 0, "Minimum DatabaseReplica resources per PostgreSQL cluster, in the cluster's own region."),
 };
 
 export const postgresReadReplica: StackValidationPolicy = {
@@ -80,13 +80,15 @@ export const postgresReadReplica: StackValidationPolicy = {
     const replicas = args.resources.filter((r) => r.isType(digitalocean.DatabaseReplica));
     const clusters = args.resources.filter((r) => r.isType(digitalocean.DatabaseCluster) && r.props.engine === POSTGRES_ENGINE);
     for (const cluster of clusters) {
-      const found = dependentsOf(cluster, replicas);
+      // Only replicas in the cluster's own region serve the app's reads; a cross-region replica (the standby
+      // region's DatabaseReplica) is the standby's database, not read capacity for the primary region.
+      const found = dependentsOf(cluster, replicas).filter((r) => r.props.region === cluster.props.region);
       if (found.length >= minReadReplicas) continue;
       const names = found.map((r) => r.name).join(", ");
       reportViolation(
         message({
           resource: subject(cluster.type, cluster.name),
-          property: "read replicas (DatabaseReplica resources depending on it)",
+          property: "read replicas (DatabaseReplica resources in its region depending on it)",
           found: found.length === 0 ? "0" : `${found.length} (${names})`,
           required: `at least ${minReadReplicas}`,
           reason: "The app reads from replicas and falls back to the primary; without one every read loads the primary.",

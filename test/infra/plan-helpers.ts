@@ -46,10 +46,20 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * How long one preview CLI run may take before the test kills it. Measured 2026-12-07 with the two-region prod
+ * stack (115 resources in 24 components) on the shared 2-core machine under other engineers' load: `time npm run preview >/dev/null`
+ * 13.9 s wall (tsx compiling the program and the pack ~10 s, rendering ~8.6 s, policies 0.3 s, in-process), and
+ * `time npm run preview -- --diff HEAD >/dev/null` 34.4 s wall (two renders in parallel child processes). The old
+ * 60 s left under 2x headroom for a diff and was exceeded under load; 180 s is ~5x the measured diff.
+ */
+export const PREVIEW_TIMEOUT_MS = 180_000;
+
 /** Runs the preview CLI (`scripts/preview.ts`) with tsx, as `npm run preview` does. */
 export function runPreview(args: string[]): CliResult {
   const tsx = path.join(ROOT, "node_modules", ".bin", "tsx");
-  const result = spawnSync(tsx, [path.join(ROOT, "scripts", "preview.ts"), ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+  const script = path.join(ROOT, "scripts", "preview.ts");
+  const result = spawnSync(tsx, [script, ...args], { cwd: ROOT, encoding: "utf8", timeout: PREVIEW_TIMEOUT_MS });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

@@ -27,6 +27,11 @@ describe("rule 1: PostgreSQL standby and read replica", () => {
     expect(violations[0].message).toContain("is 0; required at least 1");
   });
 
+  it("does not count a replica in another region (the standby region's database) as the cluster's read replica", async () => {
+    const plan = editProps(buildStack(), n.replica, (props) => (props.region = "tor1"));
+    expect(messagesOf(await violationsOf(plan, "postgres-read-replica"))).toEqual([expect.stringContaining("is 0; required at least 1")]);
+  });
+
   it("relates a replica to its cluster through dependencies, not IDs", async () => {
     const plan = editResource(buildStack(), n.replica, (replica) => {
       replica.dependencies = replica.dependencies.filter((urn) => !urn.endsWith(`::${n.postgres}`));
