@@ -7,6 +7,10 @@ import { PrometheusRule, ServiceMonitor } from "@kubernetes-models/prometheus-op
 import { ConfigMap, Namespace, Secret, Service } from "kubernetes-models/v1";
 import { parse } from "yaml";
 import { prometheusRuleSpec } from "../../infra/alert-rules";
+import { Registry } from "prom-client";
+import { FailoverController } from "../../app/src/failover/controller";
+import { MemoryJournal } from "../../app/src/failover/journal";
+import type { FailoverDriver, FailoverLog } from "../../app/src/failover/types";
 import { AppMetrics } from "../../app/src/metrics";
 import type { RenderedPlan } from "../../preview/render";
 import { all, dependsOn, one, parentName, renderRepoStack } from "./plan-helpers";
@@ -238,10 +242,23 @@ describe.each(CELLS)("alert rules and dashboard in $region", ({ prefix }) => {
     expect(dashboard.panels.length).toBeGreaterThanOrEqual(10);
   });
 
-  test("every gomeet_* series the rules and the dashboard read is one the app exports", async () => {
+  test("every gomeet_* series the rules and the dashboard read is one the app or the failover controller exports", async () => {
     const metrics = new AppMetrics("test");
+    // The failover rules (job gomeet-failover) read the controller's own series; it registers them when constructed.
+    const controllerRegistry = new Registry();
+    const driver = { vantagePoints: () => [{ name: "probe", probe: async () => true }] } as unknown as FailoverDriver;
+    new FailoverController({
+      mode: "manual",
+      from: "nyc3",
+      to: "tor1",
+      driver,
+      journal: new MemoryJournal(),
+      detector: { windowMs: 150, intervalMs: 20, probeTimeoutMs: 15 },
+      registry: controllerRegistry,
+      log: { info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as FailoverLog,
+    });
     const exported = new Set<string>();
-    for (const m of await metrics.registry.getMetricsAsJSON()) {
+    for (const m of [...(await metrics.registry.getMetricsAsJSON()), ...(await controllerRegistry.getMetricsAsJSON())]) {
       exported.add(m.name);
       if (String(m.type) === "histogram") for (const suffix of ["_bucket", "_sum", "_count"]) exported.add(`${m.name}${suffix}`);
     }
