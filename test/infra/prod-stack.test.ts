@@ -22,7 +22,6 @@ const deploymentName = (prefix: string) => `${prefix}-app`;
 const deployment = (prefix: string) => props(T.deployment, deploymentName(prefix));
 const pod = (prefix: string) => deployment(prefix).spec.template.spec;
 const container = (prefix: string) => pod(prefix).containers[0];
-const annotations = (prefix: string) => props(T.service, `${prefix}-service`).metadata.annotations as Record<string, string>;
 
 describe("network and Kubernetes", () => {
   test("each region's resources live in that region's VPC", () => {
@@ -172,7 +171,7 @@ describe("app", () => {
   test("in each region the pod template carries its Secret's checksum in plain text, so a changed Secret rolls the pods", () => {
     for (const cell of CELLS) {
       const resource = one(plan, T.deployment, deploymentName(cell.prefix));
-      const annotations = resource.props.spec.template.metadata.annotations as Record<string, string>;
+      const annotations = (resource.props as Record<string, any>).spec.template.metadata.annotations as Record<string, string>;
       const secretData = one(plan, T.secret, `${cell.prefix}-secrets`).props.stringData as Record<string, string>;
       expect(annotations[SECRET_CHECKSUM_ANNOTATION]).toBe(secretChecksum(secretData));
       expect(annotations[SECRET_CHECKSUM_ANNOTATION]).toMatch(/^[0-9a-f]{64}$/);
