@@ -24,6 +24,7 @@ export function failoverTopology(args: FailoverTopologyArgs): pulumi.Output<Fail
   return pulumi
     .all({
       glbId: glb.id,
+      entryUrl: glb.endpoint,
       primaryLb: primary.loadBalancerId,
       primaryUrl: primary.regionalUrl,
       primaryCheck: primary.alerting.uptimeCheckId,
@@ -35,7 +36,7 @@ export function failoverTopology(args: FailoverTopologyArgs): pulumi.Output<Fail
       standbyDatabaseId: standby.standbyDatabase!.uuid,
     })
     .apply((v): FailoverTopology => ({
-      entryUrl: glb.endpoint,
+      entryUrl: v.entryUrl,
       glbId: v.glbId,
       primary: {
         region: primary.region,

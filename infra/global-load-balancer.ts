@@ -73,7 +73,8 @@ export function glbSettings(
 /** The Global Load Balancer, and an uptime check of the public endpoint through it. */
 export class GlobalLoadBalancer extends pulumi.ComponentResource {
   readonly id: pulumi.Output<string>;
-  readonly endpoint: string;
+  /** The public URL, an Output so the stack exports it like its other endpoints (a plain string is not a stack output here). */
+  readonly endpoint: pulumi.Output<string>;
 
   constructor(name: string, args: GlobalLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gomeet:index:GlobalLoadBalancer", name, {}, opts);
@@ -97,7 +98,8 @@ export class GlobalLoadBalancer extends pulumi.ComponentResource {
       { parent: this, dependsOn: args.targets.map((t) => t.createdBy) },
     );
     this.id = glb.id;
-    this.endpoint = `https://${args.domain.host}`;
+    const url = `https://${args.domain.host}`;
+    this.endpoint = pulumi.output(url);
 
     const notifications = [
       {
@@ -109,7 +111,7 @@ export class GlobalLoadBalancer extends pulumi.ComponentResource {
       `${args.prefix}-uptime-global`,
       {
         name: `${args.prefix}-readyz-global`,
-        target: `${this.endpoint}/readyz`,
+        target: `${url}/readyz`,
         type: "https",
         regions: ["us_east", "us_west", "eu_west", "se_asia"],
         enabled: true,

@@ -4,15 +4,13 @@
  */
 import { renderStack, type RenderedPlan } from "../../preview/render";
 import { readStackFile } from "../../preview/stack-file";
-import type { PlannedResource } from "../../preview/plan";
 import { all, one, PROGRAM, ROOT, temporaryStack } from "./plan-helpers";
 
-/** The resource of `type` whose logical name ends with `suffix` (the variant stack has its own prefix). */
-const ending = (type: string, suffix: string): PlannedResource => {
-  const found = all(plan, type).filter((r) => r.name.endsWith(suffix));
-  if (found.length !== 1) throw new Error(`expected one ${type} named *${suffix}, found ${found.length}`);
-  return found[0]!;
-};
+/**
+ * The name prefixes of the variant stack's two region cells (its own stack name; the standby of Pulumi.prod.yaml is tor1):
+ * the key set must be usable from the app in every region.
+ */
+const cellPrefixes = (): string[] => [`gomeet-${plan.stack}`, `gomeet-${plan.stack}-tor1`];
 
 let plan: RenderedPlan;
 beforeAll(async () => {
@@ -26,29 +24,34 @@ beforeAll(async () => {
   }
 });
 
-test("the Secret has no AUTH_JWT_SECRET and nothing generates one; the pod gets AUTH_JWKS_URL", () => {
-  const secret = ending("kubernetes:core/v1:Secret", "-secrets");
-  expect(Object.keys(secret.props.stringData as object).sort()).toEqual([
-    "DATABASE_REPLICA_URLS",
-    "DATABASE_URL",
-    "LIVEKIT_DATACENTERS",
-    "REDIS_URL",
-  ]);
-  expect(
-    all(plan, "random:index/randomPassword:RandomPassword")
-      .map((r) => r.name)
-      .filter((name) => name.endsWith("-auth-jwt-secret")),
-  ).toEqual([]);
-  const env = (one(plan, "kubernetes:apps/v1:Deployment").props as any).spec.template.spec.containers[0].env as Array<{
-    name: string;
-    value?: string;
-  }>;
-  expect(env.find((e) => e.name === "AUTH_JWKS_URL")?.value).toBe("https://auth.gomeet.example:8443/.well-known/jwks.json");
-  expect(env.map((e) => e.name)).not.toContain("AUTH_JWT_SECRET");
-});
+test.each(["primary", "standby"] as const)(
+  "%s region: the Secret has no AUTH_JWT_SECRET and nothing generates one; the pod gets AUTH_JWKS_URL",
+  (role) => {
+    const prefix = cellPrefixes()[role === "primary" ? 0 : 1]!;
+    const secret = one(plan, "kubernetes:core/v1:Secret", `${prefix}-secrets`);
+    expect(Object.keys(secret.props.stringData as object).sort()).toEqual([
+      "DATABASE_REPLICA_URLS",
+      "DATABASE_URL",
+      "LIVEKIT_DATACENTERS",
+      "REDIS_URL",
+    ]);
+    expect(
+      all(plan, "random:index/randomPassword:RandomPassword")
+        .map((r) => r.name)
+        .filter((name) => name.endsWith("-auth-jwt-secret")),
+    ).toEqual([]);
+    const env = (one(plan, "kubernetes:apps/v1:Deployment", `${prefix}-app`).props as any).spec.template.spec.containers[0].env as Array<{
+      name: string;
+      value?: string;
+    }>;
+    expect(env.find((e) => e.name === "AUTH_JWKS_URL")?.value).toBe("https://auth.gomeet.example:8443/.well-known/jwks.json");
+    expect(env.map((e) => e.name)).not.toContain("AUTH_JWT_SECRET");
+  },
+);
 
-test("the app may reach the key set's port on public addresses", () => {
-  const jwks = ending("kubernetes:networking.k8s.io/v1:NetworkPolicy", "-netpol-allow-jwks").props as any;
+test.each(["primary", "standby"] as const)("%s region: the app may reach the key set's port on public addresses", (role) => {
+  const prefix = cellPrefixes()[role === "primary" ? 0 : 1]!;
+  const jwks = one(plan, "kubernetes:networking.k8s.io/v1:NetworkPolicy", `${prefix}-netpol-allow-jwks`).props as any;
   expect(jwks.spec.policyTypes).toEqual(["Egress"]);
   expect(jwks.spec.egress[0].ports).toEqual([{ protocol: "TCP", port: 8443 }]);
   expect(jwks.spec.egress[0].to[0].ipBlock.cidr).toBe("0.0.0.0/0");

@@ -7,9 +7,14 @@ import { PrometheusRule, ServiceMonitor } from "@kubernetes-models/prometheus-op
 import { ConfigMap, Namespace, Secret, Service } from "kubernetes-models/v1";
 import { parse } from "yaml";
 import { prometheusRuleSpec } from "../../infra/alert-rules";
+import { Registry } from "prom-client";
+import { FailoverController } from "../../app/src/failover/controller";
+import { MemoryJournal } from "../../app/src/failover/journal";
+import type { FailoverDriver, FailoverLog } from "../../app/src/failover/types";
 import { AppMetrics } from "../../app/src/metrics";
 import type { RenderedPlan } from "../../preview/render";
-import { dependsOn, one, parentName, renderRepoStack } from "./plan-helpers";
+import { all, dependsOn, one, parentName, renderRepoStack } from "./plan-helpers";
+import { CELLS } from "./prod-stack-helpers";
 
 const T = {
   release: "kubernetes:helm.sh/v3:Release",
@@ -36,18 +41,21 @@ const isSecret = (secretPaths: string[], path: string) => secretPaths.some((p) =
 const values = () => props(T.release, RELEASE).values as Record<string, any>;
 
 describe("kube-prometheus-stack release", () => {
-  test("pinned chart from the prometheus-community repository, in its own namespace, in the Monitoring component", () => {
-    const release = one(plan, T.release, RELEASE);
-    expect(release.props).toMatchObject({
-      name: "monitoring",
-      chart: "kube-prometheus-stack",
-      version: "88.5.3",
-      repositoryOpts: { repo: "https://prometheus-community.github.io/helm-charts" },
-      namespace: "monitoring",
-    });
-    expect(release.props.version).toMatch(/^\d+\.\d+\.\d+$/);
-    expect(parentName(plan, release)).toBe("monitoring");
-  });
+  test.each(CELLS)(
+    "$region: pinned chart from the prometheus-community repository, in its own namespace, in the Monitoring component",
+    ({ prefix, part }) => {
+      const release = one(plan, T.release, `${prefix}-monitoring`);
+      expect(release.props).toMatchObject({
+        name: "monitoring",
+        chart: "kube-prometheus-stack",
+        version: "88.5.3",
+        repositoryOpts: { repo: "https://prometheus-community.github.io/helm-charts" },
+        namespace: "monitoring",
+      });
+      expect(release.props.version).toMatch(/^\d+\.\d+\.\d+$/);
+      expect(parentName(plan, release)).toBe(`${part}monitoring`);
+    },
+  );
 
   test("bounded retention (time and size) on persistent block storage", () => {
     const spec = values().prometheus.prometheusSpec;
@@ -153,20 +161,34 @@ describe("Alertmanager", () => {
   });
 });
 
-describe("the app's scrape", () => {
-  const metricsService = () => props(T.service, "gomeet-prod-metrics-service");
-  const monitor = () => props(T.serviceMonitor);
+describe.each(CELLS)("the app's scrape in $region", ({ prefix }) => {
+  const metricsService = () => props(T.service, `${prefix}-metrics-service`);
+  const monitor = () => props(T.serviceMonitor, `${prefix}-service-monitor`);
+  const deployment = () => props(T.deployment, `${prefix}-app`);
+
+  test("one ServiceMonitor and one PrometheusRule per region", () => {
+    expect(
+      all(plan, T.serviceMonitor)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(CELLS.map((c) => `${c.prefix}-service-monitor`).sort());
+    expect(
+      all(plan, T.prometheusRule)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(CELLS.map((c) => `${c.prefix}-prometheus-rule`).sort());
+  });
 
   test("a ClusterIP Service targets the app's own metrics port; the ServiceMonitor selects it by label and port name", () => {
     const service = metricsService();
     expect(service.spec).toMatchObject({ type: "ClusterIP", ports: [{ name: "metrics", port: 9091, targetPort: "metrics" }] });
-    const container = props(T.deployment).spec.template.spec.containers[0];
+    const container = deployment().spec.template.spec.containers[0];
     expect(container.ports).toContainEqual({ name: "metrics", containerPort: 9091, protocol: "TCP" });
     expect(container.env).toContainEqual({ name: "METRICS_PORT", value: "9091" });
     new Service(service as ConstructorParameters<typeof Service>[0]).validate();
-    const podLabels = props(T.deployment).spec.template.metadata.labels as Record<string, string>;
+    const podLabels = deployment().spec.template.metadata.labels as Record<string, string>;
     expect(podLabels).toMatchObject(service.spec.selector);
-    const containerPorts = props(T.deployment).spec.template.spec.containers[0].ports as Array<{ name: string }>;
+    const containerPorts = deployment().spec.template.spec.containers[0].ports as Array<{ name: string }>;
     expect(containerPorts.map((p) => p.name)).toContain(service.spec.targetPort ?? service.spec.ports[0].targetPort);
 
     const spec = monitor().spec;
@@ -177,7 +199,7 @@ describe("the app's scrape", () => {
   });
 
   test("the load balancer's Service does not expose the metrics port", () => {
-    const publicService = props(T.service, "gomeet-prod-service");
+    const publicService = props(T.service, `${prefix}-service`);
     expect(publicService.spec.type).toBe("LoadBalancer");
     const targets = (publicService.spec.ports as Array<{ port: number; targetPort: unknown }>).map((p) => p.targetPort);
     expect(targets.length).toBeGreaterThan(0);
@@ -190,15 +212,17 @@ describe("the app's scrape", () => {
   });
 
   test("the ServiceMonitor and PrometheusRule wait for the release (their CRDs come with it)", () => {
-    const release = one(plan, T.release, RELEASE);
-    expect(dependsOn(one(plan, T.serviceMonitor), release)).toBe(true);
-    expect(dependsOn(one(plan, T.prometheusRule), release)).toBe(true);
+    const release = one(plan, T.release, `${prefix}-monitoring`);
+    expect(dependsOn(one(plan, T.serviceMonitor, `${prefix}-service-monitor`), release)).toBe(true);
+    expect(dependsOn(one(plan, T.prometheusRule, `${prefix}-prometheus-rule`), release)).toBe(true);
   });
 });
 
-describe("alert rules and dashboard", () => {
+describe.each(CELLS)("alert rules and dashboard in $region", ({ prefix }) => {
+  const rule = () => props(T.prometheusRule, `${prefix}-prometheus-rule`);
+
   test("the PrometheusRule holds the rules of infra/alert-rules.ts with the prod thresholds", () => {
-    expect(props(T.prometheusRule).spec).toEqual(
+    expect(rule().spec).toEqual(
       prometheusRuleSpec({
         haFloor: 3,
         fanoutP99Seconds: 0.1,
@@ -206,39 +230,52 @@ describe("alert rules and dashboard", () => {
         runbookBaseUrl: "https://git.gomeet.example/gomeet/gomeet-ha/blob/main",
       }),
     );
-    const rules = props(T.prometheusRule).spec.groups[0].rules as Array<{ alert: string; expr: string }>;
+    const rules = rule().spec.groups[0].rules as Array<{ alert: string; expr: string }>;
     expect(rules.find((r) => r.alert === "GoMeetReplicasBelowFloor")?.expr).toContain("< 3");
   });
 
   test("the dashboard ConfigMap carries the sidecar's label and a dashboard over the app's metrics", () => {
-    const cm = props(T.configMap, "gomeet-prod-dashboard");
+    const cm = props(T.configMap, `${prefix}-dashboard`);
     expect(cm.metadata).toMatchObject({ namespace: "monitoring", labels: { grafana_dashboard: "1" } });
     const dashboard = JSON.parse(cm.data["gomeet-service.json"]);
     expect(dashboard).toMatchObject({ uid: "gomeet-service", title: "GoMeet service" });
     expect(dashboard.panels.length).toBeGreaterThanOrEqual(10);
   });
 
-  test("every gomeet_* series the rules and the dashboard read is one the app exports", async () => {
+  test("every gomeet_* series the rules and the dashboard read is one the app or the failover controller exports", async () => {
     const metrics = new AppMetrics("test");
+    // The failover rules (job gomeet-failover) read the controller's own series; it registers them when constructed.
+    const controllerRegistry = new Registry();
+    const driver = { vantagePoints: () => [{ name: "probe", probe: async () => true }] } as unknown as FailoverDriver;
+    new FailoverController({
+      mode: "manual",
+      from: "nyc3",
+      to: "tor1",
+      driver,
+      journal: new MemoryJournal(),
+      detector: { windowMs: 150, intervalMs: 20, probeTimeoutMs: 15 },
+      registry: controllerRegistry,
+      log: { info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as FailoverLog,
+    });
     const exported = new Set<string>();
-    for (const m of await metrics.registry.getMetricsAsJSON()) {
+    for (const m of [...(await metrics.registry.getMetricsAsJSON()), ...(await controllerRegistry.getMetricsAsJSON())]) {
       exported.add(m.name);
       if (String(m.type) === "histogram") for (const suffix of ["_bucket", "_sum", "_count"]) exported.add(`${m.name}${suffix}`);
     }
-    const text = JSON.stringify(props(T.prometheusRule).spec) + props(T.configMap, "gomeet-prod-dashboard").data["gomeet-service.json"];
+    const text = JSON.stringify(rule().spec) + props(T.configMap, `${prefix}-dashboard`).data["gomeet-service.json"];
     const used = new Set(text.match(/gomeet_[a-z_]+/g));
     expect([...used].filter((name) => !exported.has(name))).toEqual([]);
     expect(used.size).toBeGreaterThanOrEqual(10);
   });
 
   test("rendered objects are valid against the Kubernetes and Prometheus Operator schemas", () => {
-    const checks: Array<[string, string | undefined, new (data: any) => { validate(): void }]> = [
-      [T.serviceMonitor, undefined, ServiceMonitor],
-      [T.prometheusRule, undefined, PrometheusRule],
-      [T.service, "gomeet-prod-metrics-service", Service],
-      [T.configMap, "gomeet-prod-dashboard", ConfigMap],
-      [T.namespace, "gomeet-prod-monitoring-ns", Namespace],
-      [T.secret, "gomeet-prod-grafana-admin", Secret],
+    const checks: Array<[string, string, new (data: any) => { validate(): void }]> = [
+      [T.serviceMonitor, `${prefix}-service-monitor`, ServiceMonitor],
+      [T.prometheusRule, `${prefix}-prometheus-rule`, PrometheusRule],
+      [T.service, `${prefix}-metrics-service`, Service],
+      [T.configMap, `${prefix}-dashboard`, ConfigMap],
+      [T.namespace, `${prefix}-monitoring-ns`, Namespace],
+      [T.secret, `${prefix}-grafana-admin`, Secret],
     ];
     for (const [type, name, Model] of checks) expect(() => new Model(props(type, name)).validate()).not.toThrow();
   });

@@ -15,5 +15,14 @@ export const T = {
   secret: "kubernetes:core/v1:Secret",
 };
 
-/** The app's load-balanced Service (the monitoring component adds a ClusterIP metrics Service). */
-export const APP_SERVICE = "gomeet-prod-service";
+/** The app's load-balanced Service of a region is `<prefix>-service` (the monitoring component adds `<prefix>-metrics-service`). */
+
+/**
+ * The prod stack's region cells (Pulumi.prod.yaml: nyc3 primary, `gomeet:standby` tor1): the resource name prefix, the
+ * component name prefix (the first region keeps the root names) and the VPC range of each.
+ */
+export const CELLS = [
+  { region: "nyc3", prefix: "gomeet-prod", part: "", ipRange: "10.20.0.0/16" },
+  { region: "tor1", prefix: "gomeet-prod-tor1", part: "tor1-", ipRange: "10.21.0.0/16" },
+] as const;
+export const PRIMARY = CELLS[0];
