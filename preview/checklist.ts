@@ -175,7 +175,18 @@ export function firstUpChecklist(resources: readonly PlannedResource[]): Checkli
       command: `doctl compute domain get ${zone} && dig +short NS ${zone}   # expect ns1/ns2/ns3.digitalocean.com`,
     });
   }
-  return [...items, ...globalLoadBalancerItems(resources)];
+  return distinct([...items, ...globalLoadBalancerItems(resources)]);
+}
+
+/** Each item once: with two regions, per-cluster checks that name no cluster (the DOKS version, metrics-server) come twice. */
+function distinct(items: readonly ChecklistItem[]): ChecklistItem[] {
+  const seen = new Set<string>();
+  return items.filter((item) => {
+    const key = `${item.check}\n${item.command}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /**
