@@ -1,7 +1,18 @@
 /** Reads a report's `fanout-figures.json` back (to re-draw the plots without running the benchmark). */
 import * as fs from "node:fs";
 import { z } from "zod";
-import type { PlotRow } from "./plots";
+import type { SystemName } from "./worker-protocol";
+
+/** One point of a plotted line: a system at one offered rate. */
+export interface PlotRow {
+  system: SystemName;
+  offeredPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  deliveriesPerCpuSecond: number;
+  /** Held: delivered in full with p99 under the limit. */
+  held: boolean;
+}
 
 const row = z.object({
   system: z.enum(["gomeet", "socketio", "raw", "candidate"]),

@@ -9,18 +9,11 @@ import * as path from "node:path";
 import { renderSvg, type ChartSpec } from "../harness/vega-svg";
 import { figuresAt, type FanoutResult } from "./fanout";
 import type { SystemName } from "./worker-protocol";
-import type { PlotFigures } from "./plot-figures";
+import type { PlotFigures, PlotRow } from "./plot-figures";
+
+export type { PlotRow };
 
 /** One system at one offered rate. */
-export interface PlotRow {
-  system: SystemName;
-  offeredPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  deliveriesPerCpuSecond: number;
-  /** Held: delivered in full with p99 under the limit. */
-  held: boolean;
-}
 
 const LABEL: Record<SystemName, string> = { gomeet: "GoMeet", socketio: "Socket.IO", raw: "raw ws", candidate: "candidate" };
 const COLOR: Record<SystemName, string> = { gomeet: "#2563eb", socketio: "#ea580c", raw: "#6b7280", candidate: "#16a34a" };

@@ -7,14 +7,13 @@ import type * as pulumi from "@pulumi/pulumi";
 import type * as k8s from "@pulumi/kubernetes";
 import { DO_LOAD_BALANCER_ID_ANNOTATION, doLoadBalancerAnnotation, LIVEKIT_DEPLOYMENTS_ANNOTATION } from "./annotations";
 import type { AppConfig } from "./config";
+import { ROLLING_UPDATE_MAX_SURGE } from "./rollout";
 
 type DeploymentSpec = k8s.types.input.apps.v1.DeploymentSpec;
 type ServiceMetadata = k8s.types.input.meta.v1.ObjectMeta;
 
 /** Port the container serves HTTP and WebSocket on (the load balancer's). */
 export const APP_PORT = 8080;
-/** Pods a rolling update adds before it removes one (maxUnavailable is 0): config-limits.ts leaves a node for it. */
-export const ROLLING_UPDATE_MAX_SURGE = 1;
 /**
  * Port of /metrics and the detailed /readyz (the app's METRICS_PORT): not a port of the load-balanced Service, and
  * only the monitoring namespace may reach it (security-manifests.ts, allow-monitoring-scrape).

@@ -2,7 +2,7 @@
  * Rules across stack config keys, and the size and count rules DigitalOcean enforces, checked before anything is
  * created: each problem names the key to change (and the other key it is measured against) and the rule's source.
  */
-import { ROLLING_UPDATE_MAX_SURGE } from "./app-manifests";
+import { ROLLING_UPDATE_MAX_SURGE } from "./rollout";
 import { databaseLimitBreaches, kubernetesNodeSizeBreach } from "./provider-facts/limits";
 
 /** One refused value: the key (`gomeet:...`) and what is wrong with it. */

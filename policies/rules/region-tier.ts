@@ -14,7 +14,7 @@ import { TYPE } from "../../infra/type-tokens";
 import { POSTGRES_ENGINE, CACHE_ENGINES } from "./databases";
 import { isLoadBalancerService } from "./load-balancer";
 import { describe, field, list, message, num, record, stringMap, text } from "./props";
-import type { ScorecardInput, ScorecardTier } from "./scorecard";
+import type { ScorecardInput, ScorecardTier } from "./scorecard-types";
 
 export const REGION_RISK =
   "a regional outage takes the whole stack down. Removing it takes a standby region (gomeet:standby: its own VPC range, " +

@@ -13,34 +13,10 @@ import { nodeFloorOf } from "./kubernetes-cluster";
 import { livekitDeploymentsOf, replicasOf, singletonReason, spreadsAcrossNodes } from "./kubernetes-objects";
 import { isLoadBalancerService } from "./load-balancer";
 import { regionTier } from "./region-tier";
+import type { ScorecardInput, ScorecardTier } from "./scorecard-types";
+
+export type { ScorecardInput, ScorecardTier };
 import { describe, field, message, num, record, stringMap, subject, text } from "./props";
-
-/** What the scorecard reads of a resource. */
-export interface ScorecardInput {
-  type: string;
-  name: string;
-  urn: string;
-  props: Record<string, unknown>;
-  /** URNs of the resources it depends on. */
-  dependencies: readonly string[];
-}
-
-/** One row of the scorecard. */
-export interface ScorecardTier {
-  /** e.g. `PostgreSQL`, or `PostgreSQL (gomeet-prod-pg)` when the stack has several. */
-  tier: string;
-  /** e.g. `2 nodes (primary + standby) + 1 read replica`. */
-  redundancy: string;
-  /** Whether this tier is a single point of failure. */
-  spof: boolean;
-  /** The resource the row describes (absent when the tier is missing from the stack). */
-  resource?: string;
-  urn?: string;
-  /** For a single point of failure: the property, the value found and the value required. */
-  reason?: string;
-  /** A single point of failure accepted on purpose: what it costs and what would remove it (not a violation). */
-  accepted?: string;
-}
 
 /** Below these counts a tier is a single point of failure. */
 export interface ScorecardThresholds {
