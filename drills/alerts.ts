@@ -4,13 +4,11 @@
  * the watch starts (left over from an earlier drill) are not counted unless they resolve and fire again.
  */
 import type { ActiveAlert, LocalPrometheus } from "../harness/prometheus";
-import type { DrillName, DrillResult } from "./types";
+import type { DrillAlerts, DrillName, DrillResult, FiredAlert } from "./types";
+
+export type { FiredAlert };
 
 /** One alert that fired, seconds after the fault (negative: before it). */
-export interface FiredAlert {
-  name: string;
-  firedAfterSeconds: number;
-}
 
 /**
  * What each drill's fault must raise locally: `required` alerts fail the drill unless they fire within
@@ -81,7 +79,7 @@ const POLL_MS = 200;
 
 const keyOf = (alert: ActiveAlert): string => JSON.stringify(Object.entries(alert.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
-export class AlertWatch {
+export class AlertWatch implements DrillAlerts {
   /** First time (epoch ms) each alert (by its labels) was seen firing. */
   private readonly firstFiring = new Map<string, { name: string; at: number }>();
   /** Firing when the watch started, and not resolved since. */

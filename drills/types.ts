@@ -1,8 +1,19 @@
 /** The drills' shared vocabulary: names, scale, context and result. */
 import type { Cluster } from "../harness/cluster/cluster";
 import type { TwoRegionCluster } from "../harness/region/two-regions";
-import type { AlertWatch, FiredAlert } from "./alerts";
 import type { LoadSeries } from "./load/time-series";
+
+/** An alert that started firing during a drill, with the seconds from the fault to the first poll that saw it. */
+export interface FiredAlert {
+  name: string;
+  firedAfterSeconds: number;
+}
+
+/** What a drill may ask of the Prometheus watch the runner keeps for it (alerts.ts AlertWatch). */
+export interface DrillAlerts {
+  /** When `name` is first seen firing, epoch ms; undefined if it does not fire within `timeoutMs`. */
+  waitFiring(name: string, timeoutMs: number): Promise<number | undefined>;
+}
 
 export const DRILL_NAMES = [
   "instance-kill",
@@ -42,7 +53,7 @@ export interface DrillContext {
   /** A progress line (stderr for the CLI). */
   progress(line: string): void;
   /** The cluster Prometheus's alerts, watched for the drill's duration. */
-  alerts: AlertWatch;
+  alerts: DrillAlerts;
   /** The two-region cluster, for the drills in TWO_REGION_DRILLS (`cluster` is then region a seen through the global endpoint). */
   regions?: TwoRegionCluster;
 }
