@@ -111,10 +111,14 @@ async function runBadInput(ctx: DrillContext): Promise<DrillResult> {
         id: i.id,
         url: i.url,
         pid: i.pid,
-        metricsUrl: (i as { metricsUrl?: string }).metricsUrl,
+        metricsUrl: i.metricsUrl,
       })),
       room: target,
-      tokenFor: (user) => signUserToken(cluster.authSecret, user),
+      // Each case's user is a hostile member of the room too (the owner adds it), so its input reaches the frame handling.
+      tokenFor: async (user) => {
+        await addMember(cluster.url, owner, target, user);
+        return signUserToken(cluster.authSecret, user);
+      },
       maxSocketsPerUser: config.wsMaxSocketsPerUser,
     });
     ctx.progress(`bad-input: hostile cases, ${hostile.findings.length} findings`);
