@@ -54,11 +54,12 @@ test("a changed Secret value rolls the pods: the Deployment's pod template chang
   edit("Pulumi.prod.yaml", "url: wss://livekit-nyc.gomeet.example", "url: wss://livekit-nyc2.gomeet.example");
   const r = diff("--diff", "HEAD", "--json");
   expect(r.status).toBe(0);
-  expect(r.doc.changes).toEqual([
-    {
+  // Both regions' apps use the LiveKit deployments: both Deployments roll.
+  expect(r.doc.changes).toEqual(
+    ["gomeet-prod-tor1-app", "gomeet-prod-app"].map((name) => ({
       op: "update",
       type: "kubernetes:apps/v1:Deployment",
-      name: "gomeet-prod-app",
+      name,
       diffs: [
         {
           path: 'spec.template.metadata.annotations["checksum/secret"]',
@@ -67,8 +68,8 @@ test("a changed Secret value rolls the pods: the Deployment's pod template chang
         },
       ],
       dataLossRisk: false,
-    },
-  ]);
+    })),
+  );
   expect(r.doc.changes[0].diffs[0].old).not.toBe(r.doc.changes[0].diffs[0].new);
   expect(r.stdout).not.toContain("livekit-nyc2"); // the new value itself stays secret
 });
@@ -76,15 +77,16 @@ test("a changed Secret value rolls the pods: the Deployment's pod template chang
 test("scaling the node pool is an in-place update of one property", () => {
   edit("Pulumi.prod.yaml", "minNodes: 3", "minNodes: 4");
   const r = diff("--diff", "HEAD", "--json");
-  expect(r.doc.changes).toEqual([
-    {
+  // gomeet:kubernetes sets both regions' pools (the standby is warm: the same floors).
+  expect(r.doc.changes).toEqual(
+    ["gomeet-prod-tor1-doks", "gomeet-prod-doks"].map((name) => ({
       op: "update",
       type: "digitalocean:index/kubernetesCluster:KubernetesCluster",
-      name: "gomeet-prod-doks",
+      name,
       diffs: [{ path: "nodePool.minNodes", old: 3, new: 4 }],
       dataLossRisk: false,
-    },
-  ]);
+    })),
+  );
 });
 
 test("changing the region replaces the VPC, the cluster and both databases, flagged as data loss", () => {
@@ -126,7 +128,15 @@ test("adding an alert in code is a create", () => {
     'export const NODE_ALERTS: Threshold[] = [\n  { key: "node-load", type: "v1/insights/droplet/load_5", compare: "GreaterThan", value: 4, description: "load" },',
   );
   const r = diff("--diff", "HEAD", "--json");
+  // One per region: both cells take the node alerts.
   expect(r.doc.changes).toEqual([
+    {
+      op: "create",
+      type: "digitalocean:index/monitorAlert:MonitorAlert",
+      name: "gomeet-prod-tor1-node-load",
+      diffs: [],
+      dataLossRisk: false,
+    },
     { op: "create", type: "digitalocean:index/monitorAlert:MonitorAlert", name: "gomeet-prod-node-load", diffs: [], dataLossRisk: false },
   ]);
 });
@@ -224,9 +234,14 @@ describe("--against-stack with a stack file that differs in one value", () => {
     for (const name of ["gomeet-{stack}-pg", "gomeet-{stack}-valkey"])
       expect(byName[name]).toMatchObject({ op: "replace", dataLossRisk: true, protected: true });
     expect(byName["gomeet-{stack}-k8s"]).toMatchObject({ op: "replace", type: "pulumi:providers:kubernetes" });
+    // The primary region's Kubernetes objects go with its cluster. The standby region's cluster stays; only the failover
+    // controller's Secret there changes (its topology names the primary's new cluster and databases).
     const kubernetes = doc.changes.filter((c: { type: string }) => c.type.startsWith("kubernetes:"));
-    expect(kubernetes.length).toBeGreaterThanOrEqual(6);
-    for (const c of kubernetes) expect({ name: c.name, op: c.op }).toEqual({ name: c.name, op: "replace" });
+    const primary = kubernetes.filter((c: { name: string }) => !c.name.startsWith("gomeet-{stack}-tor1-"));
+    expect(primary.length).toBeGreaterThanOrEqual(6);
+    for (const c of primary) expect({ name: c.name, op: c.op }).toEqual({ name: c.name, op: "replace" });
+    const standby = kubernetes.filter((c: { name: string }) => c.name.startsWith("gomeet-{stack}-tor1-"));
+    expect(standby.map((c: { name: string; op: string }) => [c.name, c.op])).toEqual([["gomeet-{stack}-tor1-failover-secrets", "update"]]);
     const text = runPreview(["--stack", doc.head.stack, "--against-stack", "prod"]).stdout;
     expect(text).toMatch(
       /WARNING: 2 change\(s\) would destroy a database cluster and its data: gomeet-\{stack\}-pg \(replace\), gomeet-\{stack\}-valkey \(replace\)\./,
