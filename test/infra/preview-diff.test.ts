@@ -234,14 +234,17 @@ describe("--against-stack with a stack file that differs in one value", () => {
     for (const name of ["gomeet-{stack}-pg", "gomeet-{stack}-valkey"])
       expect(byName[name]).toMatchObject({ op: "replace", dataLossRisk: true, protected: true });
     expect(byName["gomeet-{stack}-k8s"]).toMatchObject({ op: "replace", type: "pulumi:providers:kubernetes" });
-    // The primary region's Kubernetes objects go with its cluster. The standby region's cluster stays; only the failover
-    // controller's Secret there changes (its topology names the primary's new cluster and databases).
+    // The primary region's Kubernetes objects go with its cluster. The standby region's cluster stays, and nothing in it
+    // is replaced: what names the primary's new database cluster is updated (the failover controller's topology, the
+    // app's Secret and the database CA it reads through the cross-region node), and the app rolls for the new Secret.
     const kubernetes = doc.changes.filter((c: { type: string }) => c.type.startsWith("kubernetes:"));
     const primary = kubernetes.filter((c: { name: string }) => !c.name.startsWith("gomeet-{stack}-tor1-"));
     expect(primary.length).toBeGreaterThanOrEqual(6);
     for (const c of primary) expect({ name: c.name, op: c.op }).toEqual({ name: c.name, op: "replace" });
     const standby = kubernetes.filter((c: { name: string }) => c.name.startsWith("gomeet-{stack}-tor1-"));
-    expect(standby.map((c: { name: string; op: string }) => [c.name, c.op])).toEqual([["gomeet-{stack}-tor1-failover-secrets", "update"]]);
+    expect(standby.map((c: { name: string; op: string }) => [c.name, c.op]).sort()).toEqual(
+      ["app", "database-ca", "failover-secrets", "secrets"].map((n) => [`gomeet-{stack}-tor1-${n}`, "update"]),
+    );
     const text = runPreview(["--stack", doc.head.stack, "--against-stack", "prod"]).stdout;
     expect(text).toMatch(
       /WARNING: 2 change\(s\) would destroy a database cluster and its data: gomeet-\{stack\}-pg \(replace\), gomeet-\{stack\}-valkey \(replace\)\./,
