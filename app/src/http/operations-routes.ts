@@ -28,37 +28,30 @@ function healthzRoute(deps: OperationsDependencies): Route {
   };
 }
 
-/** The public port's: liveness, and readiness without any detail (no host names, no errors). */
-export function publicOperationsRoutes(deps: OperationsDependencies): Route[] {
-  return [
-    healthzRoute(deps),
-    {
-      pattern: /^\/readyz$/,
-      label: "/readyz",
-      methods: {
-        GET: async (_req, res) => {
-          const readiness = deps.readiness();
-          sendJson(res, readinessHttpStatus(readiness), { status: readiness.status, draining: readiness.draining });
-        },
+/** GET /readyz: the readiness's status code, with the body `show` makes of it. */
+function readyzRoute(deps: OperationsDependencies, show: (readiness: Readiness) => unknown): Route {
+  return {
+    pattern: /^\/readyz$/,
+    label: "/readyz",
+    methods: {
+      GET: async (_req, res) => {
+        const readiness = deps.readiness();
+        sendJson(res, readinessHttpStatus(readiness), show(readiness));
       },
     },
-  ];
+  };
+}
+
+/** The public port's: liveness, and readiness without any detail (no host names, no errors). */
+export function publicOperationsRoutes(deps: OperationsDependencies): Route[] {
+  return [healthzRoute(deps), readyzRoute(deps, (readiness) => ({ status: readiness.status, draining: readiness.draining }))];
 }
 
 /** The internal port's: liveness, the detailed readiness and the metrics. */
 export function internalOperationsRoutes(deps: OperationsDependencies): Route[] {
   return [
     healthzRoute(deps),
-    {
-      pattern: /^\/readyz$/,
-      label: "/readyz",
-      methods: {
-        GET: async (_req, res) => {
-          const readiness = deps.readiness();
-          sendJson(res, readinessHttpStatus(readiness), readiness);
-        },
-      },
-    },
+    readyzRoute(deps, (readiness) => readiness),
     {
       pattern: /^\/metrics$/,
       label: "/metrics",
